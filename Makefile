@@ -1,0 +1,50 @@
+# p4qos — the commands a user and CI run. Go is the only requirement for
+# build, test, demo and bench; p4 and lab need p4c / BMv2 / Mininet.
+GO        ?= go
+BIN       ?= bin/p4qos
+FUZZTIME  ?= 10s
+P4C_BM2   ?= $(shell command -v p4c-bm2-ss 2>/dev/null || ls /opt/p4/bin/p4c-bm2-ss 2>/dev/null)
+P4TEST    ?= $(shell command -v p4test 2>/dev/null || ls /opt/p4/bin/p4test 2>/dev/null)
+
+.PHONY: all build test vet fuzz bench demo p4 lab lab-down clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/p4qos
+
+vet:
+	$(GO) vet ./...
+
+# The test command (README, CI). Tests that need p4c, BMv2, Mininet or root
+# skip themselves with the reason; run `go test -v ./...` to see the skips.
+test: vet
+	$(GO) test -count=1 ./...
+	@if [ -f tests/interop/go.mod ]; then cd tests/interop && $(GO) test -count=1 ./...; fi
+
+# Short fuzzing of the parsers (CI runs this after make test).
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePolicy$$' -fuzztime $(FUZZTIME) ./compiler/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseBitrate$$' -fuzztime $(FUZZTIME) ./internal/units/
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Runs the whole system on embedded sim switches: Go only.
+demo:
+	$(GO) run ./cmd/p4qos demo
+
+# Regenerates the committed BMv2 JSON and P4Info from the P4 sources (needs p4c).
+p4:
+	@test -n "$(P4C_BM2)" || { echo "p4c-bm2-ss not found (PATH or /opt/p4/bin): see docs/targets.md" >&2; exit 2; }
+	$(P4C_BM2) --arch v1model --std p4-16 -I p4src/include \
+		--p4runtime-files p4src/build/qos.p4info.txtpb -o p4src/build/qos.json p4src/v1model/qos.p4
+
+lab: build
+	$(BIN) lab up -t topo/examples/fabric.yaml
+
+lab-down: build
+	$(BIN) lab down -t topo/examples/fabric.yaml
+
+clean:
+	rm -rf bin

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+)
+
+// newRootCmd builds the command tree. Every subcommand gets its streams from
+// here so that tests can run the CLI in-process.
+func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "p4qos",
+		Short:         "Turn bandwidth and QoS policy into P4 switch state",
+		Long:          "p4qos compiles QoS policy into P4Runtime entities, allocates bandwidth BwE-style,\nand keeps P4 switches (BMv2, Tofino, or the embedded sim) converged with the intent.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn, error")
+	// Flag errors (unknown flag, bad value) are the user's: exit 2.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalidInput(err) })
+
+	for _, add := range subcommands {
+		root.AddCommand(add(&env{stdin: stdin, stdout: stdout, stderr: stderr}))
+	}
+	return root
+}
+
+// env carries the streams into subcommands; there is no global state.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// logger returns a slog logger writing text to stderr at the level of the
+// --log-level flag.
+func (e *env) logger(cmd *cobra.Command) *slog.Logger {
+	lvl := slog.LevelInfo
+	if f := cmd.Flag("log-level"); f != nil {
+		_ = lvl.UnmarshalText([]byte(strings.ToUpper(f.Value.String())))
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: lvl}))
+}
+
+// newViper returns a viper instance bound to cmd's flags and P4QOS_* env
+// variables (P4QOS_OUTPUT for --output, and so on).
+func newViper(cmd *cobra.Command) *viper.Viper {
+	v := viper.New()
+	v.SetEnvPrefix("P4QOS")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_", ".", "_"))
+	v.AutomaticEnv()
+	_ = v.BindPFlags(cmd.Flags())
+	return v
+}
+
+// subcommands is filled by the init functions of each subcommand's file, so
+// that each command lives in its own file without editing this one.
+var subcommands []func(*env) *cobra.Command
