@@ -1,0 +1,648 @@
+package allocator
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"slices"
+)
+
+// Result is an allocation. The JSON form (field tags) is the `p4qos
+// allocate -o json` contract; the untagged fields are for programs.
+type Result struct {
+	Mode       Mode              `json:"-"`
+	FlowGroups []FlowGroupResult `json:"flow_groups"`
+	Links      []LinkResult      `json:"links"`
+	// Events is the number of water-fill events processed (breakpoints,
+	// demands reached, links saturating).
+	Events int `json:"-"`
+}
+
+// FlowGroupResult is one FG's share.
+type FlowGroupResult struct {
+	Name     string        `json:"name"`
+	Rate     float64       `json:"rate"` // bits/s
+	Paths    []PathResult  `json:"paths"`
+	Children []ChildResult `json:"children"`
+	// FairShare is the fair share at which the FG stopped growing: where a
+	// saturated link froze it or where it was satisfied.
+	FairShare float64 `json:"-"`
+	// Satisfied reports that the FG reached its demand or the end of its
+	// bandwidth function; otherwise Bottleneck names the link whose
+	// saturation froze it (its last usable path's, in Preferred mode).
+	Satisfied  bool   `json:"-"`
+	Bottleneck string `json:"-"`
+}
+
+// PathResult is the rate an FG places on one of its paths.
+type PathResult struct {
+	Links []string `json:"links"`
+	Rate  float64  `json:"rate"`
+}
+
+// ChildResult is a child's share of its parent's rate.
+type ChildResult struct {
+	Name     string        `json:"name"`
+	Rate     float64       `json:"rate"`
+	Children []ChildResult `json:"children"`
+	// FairShare is the share f' of the water-fill among the siblings; +Inf
+	// when the parent's rate satisfies every sibling.
+	FairShare float64 `json:"-"`
+}
+
+// LinkResult is a link's final load.
+type LinkResult struct {
+	Name     string  `json:"name"`
+	Load     float64 `json:"load"`
+	Capacity float64 `json:"capacity"`
+	// Saturated reports that the link is full (load within relative 1e-9
+	// of capacity); SaturatedAt is the fair share at which it filled.
+	Saturated   bool    `json:"-"`
+	SaturatedAt float64 `json:"-"`
+}
+
+// Option changes how Allocate runs.
+type Option func(*options)
+
+type options struct {
+	logger *slog.Logger
+}
+
+// WithLogger makes Allocate log each link saturation at debug level.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// saturationTol is the relative distance to capacity that counts as full.
+const saturationTol = 1e-9
+
+// ErrInternal marks a violated invariant of the algorithm (a bug).
+var ErrInternal = errors.New("allocator: internal error")
+
+// Allocate computes the hierarchical max-min fair allocation of p. It
+// returns a *ValidationError when p is invalid and ctx's error when ctx ends
+// first.
+func Allocate(ctx context.Context, p *Problem, opts ...Option) (*Result, error) {
+	o := options{logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	plLink, err := p.validate()
+	if err != nil {
+		return nil, err
+	}
+	s := newFiller(p, plLink)
+	if err := s.run(ctx, o.logger); err != nil {
+		return nil, err
+	}
+	return s.result(p), nil
+}
+
+// filler is the state of one water-fill. Links and paths live in flat
+// arrays (paths and link incidences in CSR form: start offsets plus one flat
+// array); each FG's hot state is one struct, so that touching an FG costs
+// one cache line. At 100k FGs the working set is far beyond the caches, and
+// memory traffic, not arithmetic, is what the water-fill spends its time on.
+type filler struct {
+	mode Mode
+	f    float64 // current fair share
+
+	// links
+	capa      []float64
+	load      []float64 // load at fair share at[l]
+	at        []float64
+	slope     []float64 // d load / d f from growing FGs
+	nContrib  []int32   // growing contributions with positive slope
+	saturated []bool
+	satAt     []float64
+	incStart  []int32 // paths crossing link l: incPath[incStart[l]:incStart[l+1]]
+	incPath   []int32
+
+	// paths
+	pathFG     []int32
+	pathW      []float64 // normalised split weight; 1 in Preferred mode
+	plStart    []int32   // links of path p: plLink[plStart[p]:plStart[p+1]]
+	plLink     []int32
+	pathFrozen []bool
+	pathRate   []float64 // Preferred: rate placed on the path so far
+
+	// flow groups
+	fgPath     []int32 // paths of FG g: fgPath[g]..fgPath[g+1]-1
+	fg         []fgState
+	curves     []curve
+	rate       []float64
+	frozenAt   []float64
+	satisfied  []bool
+	bottleneck []int32
+	nGrowing   int
+
+	// Breakpoints do not depend on other FGs, so they are known up front:
+	// one sorted list replaces a priority queue of FGs. next indexes the
+	// first unprocessed one; those of frozen FGs are skipped.
+	bps  []breakpointEvent
+	next int
+
+	linkHeap *keyHeap // links by the fair share at which they saturate
+	dirty    []int32
+	isDirty  []bool
+	events   int
+}
+
+// fgState is what the water-fill reads and writes for a growing FG.
+type fgState struct {
+	x0, y0, sl float64 // anchor and slope of the current curve segment
+	base       float64 // Preferred: FG rate when the active path started
+	active     int32   // Preferred: the path receiving growth
+	growing    bool
+}
+
+// breakpointEvent is where an FG's curve changes slope, with what the FG
+// needs from then on, so that processing it does not touch the curve.
+type breakpointEvent struct {
+	share float64 // where
+	y     float64 // the FG's rate there
+	slope float64 // the slope after it
+	fg    int32
+	last  bool // the curve is flat from here: the FG is satisfied
+}
+
+func newFiller(p *Problem, plLink []int32) *filler {
+	s := &filler{mode: p.Mode}
+	if s.mode == "" {
+		s.mode = Split
+	}
+	nl := len(p.Links)
+	s.capa = make([]float64, nl)
+	for i, l := range p.Links {
+		s.capa[i] = l.Capacity
+	}
+	s.load = make([]float64, nl)
+	s.at = make([]float64, nl)
+	s.slope = make([]float64, nl)
+	s.nContrib = make([]int32, nl)
+	s.saturated = make([]bool, nl)
+	s.satAt = make([]float64, nl)
+	s.isDirty = make([]bool, nl)
+
+	ng := len(p.FlowGroups)
+	np := 0
+	for i := range p.FlowGroups {
+		np += len(p.FlowGroups[i].Paths)
+	}
+	npl := len(plLink)
+	s.plLink = plLink
+	s.fgPath = make([]int32, ng+1)
+	s.pathFG = make([]int32, 0, np)
+	s.pathW = make([]float64, 0, np)
+	s.plStart = make([]int32, 0, np+1)
+	incCount := make([]int32, nl+1)
+	for _, l := range plLink {
+		incCount[l+1]++
+	}
+	off := int32(0)
+	for g := range p.FlowGroups {
+		fg := &p.FlowGroups[g]
+		s.fgPath[g] = int32(len(s.pathFG))
+		sum := 0.0
+		for _, pa := range fg.Paths {
+			sum += pa.Weight
+		}
+		for _, pa := range fg.Paths {
+			w := 1.0
+			if s.mode == Split {
+				if sum > 0 {
+					w = pa.Weight / sum
+				} else {
+					w = 1 / float64(len(fg.Paths))
+				}
+			}
+			s.pathFG = append(s.pathFG, int32(g))
+			s.pathW = append(s.pathW, w)
+			s.plStart = append(s.plStart, off)
+			off += int32(len(pa.Links))
+		}
+	}
+	s.fgPath[ng] = int32(len(s.pathFG))
+	s.plStart = append(s.plStart, off)
+	s.pathFrozen = make([]bool, np)
+	s.pathRate = make([]float64, np)
+
+	s.incStart = make([]int32, nl+1)
+	for l := 0; l < nl; l++ {
+		s.incStart[l+1] = s.incStart[l] + incCount[l+1]
+	}
+	fill := make([]int32, nl)
+	copy(fill, s.incStart[:nl])
+	s.incPath = make([]int32, npl)
+	for pa := 0; pa < np; pa++ {
+		for _, l := range s.plLink[s.plStart[pa]:s.plStart[pa+1]] {
+			s.incPath[fill[l]] = int32(pa)
+			fill[l]++
+		}
+	}
+
+	s.fg = make([]fgState, ng)
+	s.curves = make([]curve, ng)
+	s.rate = make([]float64, ng)
+	s.frozenAt = make([]float64, ng)
+	s.satisfied = make([]bool, ng)
+	s.bottleneck = make([]int32, ng)
+	slabLen := 0
+	for g := range p.FlowGroups {
+		slabLen += curveSlabSize(p.FlowGroups[g].Function)
+	}
+	slab := make([]float64, slabLen)
+	nbp := 0
+	for g := range p.FlowGroups {
+		fn := p.FlowGroups[g].Function
+		n := curveSlabSize(fn)
+		s.curves[g] = newCurveIn(fn, p.FlowGroups[g].Demand, slab[:n:n])
+		slab = slab[n:]
+		nbp += len(s.curves[g].xs) - 1
+		s.bottleneck[g] = -1
+		s.fg[g].active = s.fgPath[g]
+	}
+	s.bps = make([]breakpointEvent, 0, nbp)
+	for g := range s.curves {
+		c := &s.curves[g]
+		n := len(c.xs)
+		for i := 1; i < n; i++ {
+			e := breakpointEvent{share: c.xs[i], y: c.ys[i], fg: int32(g)}
+			switch {
+			case i < n-1:
+				e.slope = (c.ys[i+1] - c.ys[i]) / (c.xs[i+1] - c.xs[i])
+			case c.tail > 0:
+				e.slope = c.tail
+			default:
+				e.last = true
+			}
+			s.bps = append(s.bps, e)
+		}
+	}
+	// An FG's own breakpoints are strictly increasing, so sorting by share
+	// keeps them in order; ties between FGs go by FG number, for a
+	// deterministic event order.
+	slices.SortFunc(s.bps, func(a, b breakpointEvent) int {
+		if c := cmp.Compare(a.share, b.share); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.fg, b.fg)
+	})
+	s.linkHeap = newKeyHeap(nl)
+	return s
+}
+
+// advance brings link l's load up to the current fair share.
+func (s *filler) advance(l int32) {
+	if s.slope[l] != 0 {
+		s.load[l] += s.slope[l] * (s.f - s.at[l])
+	}
+	s.at[l] = s.f
+}
+
+func (s *filler) markDirty(l int32) {
+	if !s.isDirty[l] {
+		s.isDirty[l] = true
+		s.dirty = append(s.dirty, l)
+	}
+}
+
+// applySlope changes FG slope old to new on every link of path pa, which
+// carries the fraction w of the FG's rate.
+func (s *filler) applySlope(pa int32, w, old, new float64) {
+	ds := w * (new - old)
+	var dc int32 // change in the number of positive contributions
+	if old > 0 {
+		dc--
+	}
+	if new > 0 {
+		dc++
+	}
+	for _, l := range s.plLink[s.plStart[pa]:s.plStart[pa+1]] {
+		s.advance(l)
+		s.nContrib[l] += dc
+		if s.nContrib[l] == 0 {
+			// Exactly zero, not the residue of many += and -=, so an idle
+			// link never "saturates" far in the future.
+			s.slope[l] = 0
+		} else {
+			s.slope[l] += ds
+		}
+		s.markDirty(l)
+	}
+}
+
+// setSlope changes FG g's growth rate to sl on the links it grows on:
+// all positive-weight paths (Split) or the active path (Preferred).
+func (s *filler) setSlope(g int, sl float64) {
+	st := &s.fg[g]
+	old := st.sl
+	st.sl = sl
+	if old == sl {
+		return
+	}
+	if s.mode == Preferred {
+		s.applySlope(st.active, 1, old, sl)
+		return
+	}
+	for pa := s.fgPath[g]; pa < s.fgPath[g+1]; pa++ {
+		if w := s.pathW[pa]; w > 0 {
+			s.applySlope(pa, w, old, sl)
+		}
+	}
+}
+
+// value is FG g's rate at the current fair share.
+func (s *filler) value(g int) float64 {
+	st := &s.fg[g]
+	return st.y0 + st.sl*(s.f-st.x0)
+}
+
+// freeze stops FG g at the current fair share. bottleneck is the link that
+// blocked it, or -1 when it is satisfied.
+func (s *filler) freeze(g int, bottleneck int32) {
+	st := &s.fg[g]
+	r := s.value(g)
+	if bottleneck < 0 {
+		// Exactly the demand or the function's end: a satisfied FG is
+		// frozen at its last breakpoint, whose rate is the anchor.
+		r = st.y0
+		s.satisfied[g] = true
+	}
+	s.setSlope(g, 0)
+	s.rate[g] = r
+	s.frozenAt[g] = s.f
+	s.bottleneck[g] = bottleneck
+	st.growing = false
+	s.nGrowing--
+	if s.mode == Preferred {
+		s.pathRate[st.active] += r - st.base
+	}
+}
+
+// breakpoint moves an FG onto its next curve segment.
+func (s *filler) breakpoint(e *breakpointEvent) {
+	g := int(e.fg)
+	st := &s.fg[g]
+	if e.last {
+		st.x0, st.y0 = e.share, e.y
+		s.freeze(g, -1)
+		return
+	}
+	// Re-anchor first: the rate at the breakpoint is exactly e.y, and the
+	// links only see the change of slope.
+	st.x0, st.y0 = e.share, e.y
+	s.setSlope(g, e.slope)
+}
+
+// saturate handles link l reaching its capacity.
+func (s *filler) saturate(l int32) {
+	s.advance(l)
+	s.saturated[l] = true
+	s.satAt[l] = s.f
+	s.linkHeap.remove(int(l))
+	paths := s.incPath[s.incStart[l]:s.incStart[l+1]]
+	if s.mode == Split {
+		for _, pa := range paths {
+			if g := int(s.pathFG[pa]); s.fg[g].growing && s.pathW[pa] > 0 {
+				s.freeze(g, l)
+			}
+		}
+	} else {
+		// Freeze every path first so that no FG moves onto another path
+		// through l.
+		for _, pa := range paths {
+			s.pathFrozen[pa] = true
+		}
+		for _, pa := range paths {
+			if g := int(s.pathFG[pa]); s.fg[g].growing && s.fg[g].active == pa {
+				s.switchPath(g, l)
+			}
+		}
+	}
+	s.slope[l], s.nContrib[l] = 0, 0
+}
+
+// switchPath moves FG g's growth from its frozen active path to its next
+// unfrozen one, or freezes g when none is left (Preferred mode).
+func (s *filler) switchPath(g int, l int32) {
+	st := &s.fg[g]
+	next := int32(-1)
+	for pa := st.active + 1; pa < s.fgPath[g+1]; pa++ {
+		if !s.pathFrozen[pa] {
+			next = pa
+			break
+		}
+	}
+	if next < 0 {
+		s.freeze(g, l)
+		return
+	}
+	r := s.value(g)
+	sl := st.sl
+	s.setSlope(g, 0) // off the old path
+	s.pathRate[st.active] += r - st.base
+	st.base = r
+	st.active = next
+	s.setSlope(g, sl) // onto the new one
+}
+
+// flush re-keys the links whose load or slope changed.
+func (s *filler) flush() {
+	for _, l := range s.dirty {
+		s.isDirty[l] = false
+		if s.saturated[l] || s.slope[l] <= 0 {
+			s.linkHeap.remove(int(l))
+			continue
+		}
+		k := s.at[l] + (s.capa[l]-s.load[l])/s.slope[l]
+		if k < s.f { // already full (rounding, or capacity 0)
+			k = s.f
+		}
+		s.linkHeap.set(int(l), k)
+	}
+	s.dirty = s.dirty[:0]
+}
+
+// nextBreakpoint skips breakpoints of FGs that stopped growing and returns
+// the next one (nil when none is left).
+func (s *filler) nextBreakpoint() *breakpointEvent {
+	for s.next < len(s.bps) {
+		e := &s.bps[s.next]
+		if s.fg[e.fg].growing {
+			return e
+		}
+		s.next++
+	}
+	return nil
+}
+
+func (s *filler) run(ctx context.Context, log *slog.Logger) error {
+	maxEvents := len(s.capa) + 2*len(s.pathFG) + len(s.bps) + 16
+	for g := range s.curves {
+		c := &s.curves[g]
+		s.fg[g].growing = true
+		s.nGrowing++
+		switch {
+		case len(c.xs) > 1:
+			s.setSlope(g, (c.ys[1]-c.ys[0])/(c.xs[1]-c.xs[0]))
+		case c.tail > 0:
+			s.setSlope(g, c.tail)
+		default: // B = 0 or demand 0: satisfied from the start
+			s.freeze(g, -1)
+		}
+	}
+	s.flush()
+	debug := log.Enabled(ctx, slog.LevelDebug)
+	for s.nGrowing > 0 {
+		s.events++
+		if s.events&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("allocate: %w", err)
+			}
+		}
+		if s.events > maxEvents {
+			return fmt.Errorf("%w: more than %d events", ErrInternal, maxEvents)
+		}
+		e := s.nextBreakpoint()
+		l, ks := s.linkHeap.min()
+		switch {
+		case e == nil && l < 0:
+			return fmt.Errorf("%w: %d flow groups growing but no event ahead", ErrInternal, s.nGrowing)
+		case e != nil && (l < 0 || e.share <= ks):
+			s.f = math.Max(s.f, e.share)
+			s.next++
+			s.breakpoint(e)
+		default:
+			s.f = math.Max(s.f, ks)
+			if debug {
+				log.Debug("link saturated", "link", l, "fair_share", s.f, "growing", s.nGrowing)
+			}
+			s.saturate(int32(l))
+		}
+		s.flush()
+	}
+	return nil
+}
+
+// result assembles the Result, trims rounding overshoot, and hands each
+// FG's rate to its children.
+func (s *filler) result(p *Problem) *Result {
+	np := len(s.pathFG)
+	pr := make([]float64, np)
+	for pa := 0; pa < np; pa++ {
+		g := s.pathFG[pa]
+		if s.mode == Preferred {
+			pr[pa] = s.pathRate[pa]
+		} else {
+			pr[pa] = s.pathW[pa] * s.rate[g]
+		}
+	}
+	loads, trim := s.trimOverload(pr)
+
+	res := &Result{Mode: s.mode, Events: s.events, FlowGroups: make([]FlowGroupResult, len(p.FlowGroups)), Links: make([]LinkResult, len(p.Links))}
+	for i, l := range p.Links {
+		lr := LinkResult{Name: l.Name, Load: loads[i], Capacity: l.Capacity, Saturated: s.saturated[i], SaturatedAt: s.satAt[i]}
+		if !lr.Saturated && loads[i] >= l.Capacity*(1-saturationTol) {
+			// Filled exactly when its last FG stopped (at the same fair
+			// share as another link's saturation or a demand), so no event
+			// of its own marked it.
+			lr.Saturated = true
+			for _, pa := range s.incPath[s.incStart[i]:s.incStart[i+1]] {
+				if pr[pa] > 0 {
+					lr.SaturatedAt = math.Max(lr.SaturatedAt, s.frozenAt[s.pathFG[pa]])
+				}
+			}
+		}
+		res.Links[i] = lr
+	}
+	paths := make([]PathResult, np)
+	for g := range p.FlowGroups {
+		fg := &p.FlowGroups[g]
+		n := len(fg.Paths)
+		out := FlowGroupResult{Name: fg.Name, FairShare: s.frozenAt[g], Satisfied: s.satisfied[g], Paths: paths[:n:n]}
+		paths = paths[n:]
+		if b := s.bottleneck[g]; b >= 0 {
+			out.Bottleneck = p.Links[b].Name
+		}
+		for j, pa := range fg.Paths {
+			r := pr[int(s.fgPath[g])+j]
+			out.Paths[j] = PathResult{Links: pa.Links, Rate: r}
+			out.Rate += r
+		}
+		if s.mode == Split {
+			// Keep the exact rate (the path split may round a little).
+			out.Rate = s.rate[g]
+			if trim != nil {
+				out.Rate *= trim[g]
+			}
+		}
+		out.Children = shareAmongChildren(fg.Children, out.Rate)
+		res.FlowGroups[g] = out
+	}
+	return res
+}
+
+// trimOverload computes link loads from path rates and, where rounding has
+// put a link above its capacity (by a few ulps), scales down the FGs on it
+// so that no link is ever reported above capacity. It returns the loads and
+// the factor applied to each FG (nil when none was).
+func (s *filler) trimOverload(pr []float64) ([]float64, []float64) {
+	nl := len(s.capa)
+	loads := make([]float64, nl)
+	// Path by path: sequential over the big arrays, random only over the
+	// (small) link array.
+	computeLoads := func() {
+		clear(loads)
+		for pa := range pr {
+			if r := pr[pa]; r != 0 {
+				for _, l := range s.plLink[s.plStart[pa]:s.plStart[pa+1]] {
+					loads[l] += r
+				}
+			}
+		}
+	}
+	computeLoads()
+	var trim []float64
+	for pass := 0; pass < 8; pass++ {
+		factors := make(map[int32]float64)
+		for l := 0; l < nl; l++ {
+			if loads[l] <= s.capa[l] {
+				continue
+			}
+			// A few ulps under, so that the re-summed load cannot round up.
+			factor := s.capa[l] / loads[l] * (1 - 1e-15)
+			if s.capa[l] <= 0 {
+				factor = 0
+			}
+			for _, pa := range s.incPath[s.incStart[l]:s.incStart[l+1]] {
+				g := s.pathFG[pa]
+				if pr[pa] == 0 {
+					continue
+				}
+				if f, ok := factors[g]; !ok || factor < f {
+					factors[g] = factor
+				}
+			}
+		}
+		if len(factors) == 0 {
+			break
+		}
+		if trim == nil {
+			trim = make([]float64, len(s.fg))
+			for g := range trim {
+				trim[g] = 1
+			}
+		}
+		for g, f := range factors {
+			for q := s.fgPath[g]; q < s.fgPath[g+1]; q++ {
+				pr[q] *= f
+			}
+			trim[g] *= f
+		}
+		computeLoads()
+	}
+	return loads, trim
+}

@@ -1,0 +1,469 @@
+package allocator
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Mode says how a flow group's rate is spread over its paths.
+type Mode string
+
+const (
+	// Split divides an FG's rate over its paths in fixed proportion to the
+	// path weights. A link that saturates freezes every FG with a
+	// positive-weight path across it.
+	Split Mode = "split"
+	// Preferred fills paths in order: growth goes to the first path none of
+	// whose links is saturated (B4 §4.3). Rate already placed on a path that
+	// later freezes stays there.
+	Preferred Mode = "preferred"
+)
+
+// Link is a capacity shared by the paths that cross it.
+type Link struct {
+	Name     string
+	Capacity float64 // bits/s
+}
+
+// Point is one breakpoint of a bandwidth function.
+type Point struct {
+	Share float64 // dimensionless fair share
+	Rate  float64 // bits/s
+}
+
+// BandwidthFunction maps a fair share to a rate. With Points it is the
+// piecewise-linear function through (0,0) and the points, flat after the
+// last one; a missing leading (0,0) is implied. Without Points it is the
+// unbounded line Weight·f, and the zero value means weight 1.
+type BandwidthFunction struct {
+	Points []Point
+	Weight float64
+}
+
+// WeightFunction returns the unbounded function B(f) = w·f.
+func WeightFunction(w float64) BandwidthFunction { return BandwidthFunction{Weight: w} }
+
+// PiecewiseFunction returns the function through (0,0) and the given
+// (share, rate) pairs, flat after the last.
+func PiecewiseFunction(points ...Point) BandwidthFunction {
+	return BandwidthFunction{Points: points}
+}
+
+// Limit returns a pointer to v, for the optional Demand fields.
+func Limit(v float64) *float64 { return &v }
+
+// Path is one route of a flow group: the links it crosses, in order.
+type Path struct {
+	Links []string
+	// Weight is the path's share of the FG's rate in Split mode (normalised
+	// over the FG's paths; if every path has weight 0 they share equally).
+	// Preferred mode ignores it: the order of Paths is the preference.
+	Weight float64
+}
+
+// Child is a share of its parent's final rate, handed out by one
+// water-fill among the parent's children.
+type Child struct {
+	Name     string
+	Function BandwidthFunction
+	Demand   *float64 // bits/s; nil means unbounded
+	Children []Child
+}
+
+// FlowGroup is the unit of allocation: traffic with one bandwidth function
+// and a set of paths.
+type FlowGroup struct {
+	Name     string
+	Demand   *float64 // bits/s; nil means unbounded
+	Function BandwidthFunction
+	Paths    []Path
+	Children []Child
+}
+
+// Problem is everything the allocator needs.
+type Problem struct {
+	Mode       Mode // "" means Split
+	Links      []Link
+	FlowGroups []FlowGroup
+
+	// src maps item locations (as built by loc*) to source lines; set by
+	// ParseProblem so that validation errors can point into the file.
+	src  map[string]int
+	file string
+}
+
+// Issue is one thing wrong with a problem.
+type Issue struct {
+	Line int    // source line, 0 when unknown
+	Item string // e.g. `flow_groups[2] "fg3": paths[0]`
+	Msg  string
+}
+
+func (i Issue) String() string {
+	s := i.Item + ": " + i.Msg
+	if i.Item == "" {
+		s = i.Msg
+	}
+	if i.Line > 0 {
+		s = fmt.Sprintf("line %d: %s", i.Line, s)
+	}
+	return s
+}
+
+// ValidationError lists every problem found in a problem (not just the
+// first), each naming the offending item.
+type ValidationError struct {
+	File   string // the problem file's name, when known
+	Issues []Issue
+}
+
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	prefix := "invalid problem"
+	if e.File != "" {
+		prefix += " " + e.File
+	}
+	b.WriteString(prefix)
+	if len(e.Issues) == 1 {
+		b.WriteString(": ")
+		b.WriteString(e.Issues[0].String())
+		return b.String()
+	}
+	fmt.Fprintf(&b, " (%d issues):", len(e.Issues))
+	for _, is := range e.Issues {
+		b.WriteString("\n  ")
+		b.WriteString(is.String())
+	}
+	return b.String()
+}
+
+type validator struct {
+	p      *Problem
+	issues []Issue
+}
+
+func (v *validator) add(loc, item, format string, args ...any) {
+	line := 0
+	// The most specific location that has a line wins: a missing key has no
+	// line of its own but its enclosing mapping does.
+	for l := loc; ; {
+		if n, ok := v.p.src[l]; ok {
+			line = n
+			break
+		}
+		i := strings.LastIndexAny(l, ".[")
+		if i <= 0 {
+			break
+		}
+		l = l[:i]
+	}
+	v.issues = append(v.issues, Issue{Line: line, Item: item, Msg: fmt.Sprintf(format, args...)})
+}
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+// Bounds on the numbers of a problem. They are far beyond any real network
+// (1 Ebit/s) and keep every intermediate of the water-fill (slopes up to
+// MaxRate/MinShareStep, fair shares up to MaxRate/MinWeight, loads their
+// product) finite in float64.
+const (
+	MaxRate      = 1e18 // bits/s: capacities, demands, function rates, weights
+	MaxShare     = 1e12 // function breakpoint shares
+	MinShareStep = 1e-9 // smallest gap between consecutive breakpoint shares
+	MinWeight    = 1e-9 // smallest weight (bits/s per unit of fair share)
+)
+
+// Item names and source locations are only formatted when something is
+// wrong: validation runs on every Allocate and must stay cheap for 100k FGs.
+func linkLoc(i int) string { return fmt.Sprintf("links[%d]", i) }
+func linkItem(i int, name string) string {
+	if name == "" {
+		return linkLoc(i)
+	}
+	return fmt.Sprintf("links[%d] %q", i, name)
+}
+func fgLoc(i int) string { return fmt.Sprintf("flow_groups[%d]", i) }
+func fgItem(i int, name string) string {
+	if name == "" {
+		return fgLoc(i)
+	}
+	return fmt.Sprintf("flow_groups[%d] %q", i, name)
+}
+func pathLoc(i, j int) string { return fmt.Sprintf("flow_groups[%d].paths[%d]", i, j) }
+func pathItem(i int, name string, j int) string {
+	return fmt.Sprintf("%s: path %d", fgItem(i, name), j)
+}
+
+// Validate checks the problem and returns a *ValidationError listing every
+// issue, or nil.
+func (p *Problem) Validate() error {
+	_, err := p.validate()
+	return err
+}
+
+// validate is Validate also returning the link indices of every path,
+// concatenated in order.
+func (p *Problem) validate() ([]int32, error) {
+	v := &validator{p: p}
+	switch p.Mode {
+	case "", Split, Preferred:
+	default:
+		v.add("mode", "mode", "unknown mode %q (want split or preferred)", p.Mode)
+	}
+	linkIdx := make(map[string]int, len(p.Links))
+	for i, l := range p.Links {
+		if l.Name == "" {
+			v.add(linkLoc(i), linkItem(i, ""), "missing name")
+		} else if j, dup := linkIdx[l.Name]; dup {
+			v.add(linkLoc(i), linkItem(i, l.Name), "duplicate link name (also links[%d])", j)
+		} else {
+			linkIdx[l.Name] = i
+		}
+		if !finite(l.Capacity) || l.Capacity < 0 || l.Capacity > MaxRate {
+			v.add(linkLoc(i)+".capacity", linkItem(i, l.Name), "capacity must be a rate from 0 to %g bits/s, got %v", MaxRate, l.Capacity)
+		}
+	}
+	fgNames := make(map[string]int, len(p.FlowGroups))
+	// plLink lists every path's link indices, path after path, so that
+	// Allocate need not look the names up again.
+	var plLink []int32
+	if n := len(p.FlowGroups); n > 0 {
+		plLink = make([]int32, 0, 4*n)
+	}
+	for i := range p.FlowGroups {
+		fg := &p.FlowGroups[i]
+		if fg.Name == "" {
+			v.add(fgLoc(i), fgItem(i, ""), "missing name")
+		} else if j, dup := fgNames[fg.Name]; dup {
+			v.add(fgLoc(i), fgItem(i, fg.Name), "duplicate flow group name (also flow_groups[%d])", j)
+		} else {
+			fgNames[fg.Name] = i
+		}
+		if d := fg.Demand; d != nil && !(*d >= 0) {
+			v.add(fgLoc(i)+".demand", fgItem(i, fg.Name), "demand must be a rate ≥ 0, got %v", *d)
+		}
+		if msg, at := checkFunction(fg.Function); msg != "" {
+			v.add(fgLoc(i)+at, fgItem(i, fg.Name), "%s", msg)
+		}
+		if len(fg.Paths) == 0 {
+			v.add(fgLoc(i)+".paths", fgItem(i, fg.Name), "no paths")
+		}
+		for j, pa := range fg.Paths {
+			if len(pa.Links) == 0 {
+				v.add(pathLoc(i, j), pathItem(i, fg.Name, j), "path has no links")
+			}
+			first := len(plLink)
+			for k, ln := range pa.Links {
+				li, ok := linkIdx[ln]
+				if !ok {
+					v.add(fmt.Sprintf("%s.links[%d]", pathLoc(i, j), k), pathItem(i, fg.Name, j), "unknown link %q", ln)
+					li = -1
+				} else {
+					for _, prev := range plLink[first:] {
+						if prev == int32(li) {
+							v.add(fmt.Sprintf("%s.links[%d]", pathLoc(i, j), k), pathItem(i, fg.Name, j), "link %q appears twice", ln)
+							break
+						}
+					}
+				}
+				plLink = append(plLink, int32(li))
+			}
+			if !finite(pa.Weight) || pa.Weight < 0 || pa.Weight > MaxRate {
+				v.add(pathLoc(i, j)+".weight", pathItem(i, fg.Name, j), "weight must be a number from 0 to %g, got %v", MaxRate, pa.Weight)
+			}
+		}
+		if len(fg.Children) > 0 {
+			v.checkChildren(fgLoc(i), fgItem(i, fg.Name), fg.Children)
+		}
+	}
+	if len(v.issues) == 0 {
+		return plLink, nil
+	}
+	return nil, &ValidationError{File: p.file, Issues: v.issues}
+}
+
+func (v *validator) checkChildren(loc, item string, cs []Child) {
+	names := make(map[string]int, len(cs))
+	for i, c := range cs {
+		cloc := fmt.Sprintf("%s.children[%d]", loc, i)
+		citem := fmt.Sprintf("%s: children[%d] %q", item, i, c.Name)
+		if c.Name == "" {
+			citem = fmt.Sprintf("%s: children[%d]", item, i)
+			v.add(cloc, citem, "missing name")
+		} else if j, dup := names[c.Name]; dup {
+			v.add(cloc, citem, "duplicate child name (also children[%d])", j)
+		} else {
+			names[c.Name] = i
+		}
+		if d := c.Demand; d != nil && !(*d >= 0) {
+			v.add(cloc+".demand", citem, "demand must be a rate ≥ 0, got %v", *d)
+		}
+		if msg, at := checkFunction(c.Function); msg != "" {
+			v.add(cloc+at, citem, "%s", msg)
+		}
+		v.checkChildren(cloc, citem, c.Children)
+	}
+}
+
+// checkFunction returns what is wrong with f (or "") and the location
+// suffix of the offending part.
+func checkFunction(f BandwidthFunction) (msg, at string) {
+	if len(f.Points) > 0 && f.Weight != 0 {
+		return "give either function or weight, not both", ".weight"
+	}
+	if len(f.Points) == 0 {
+		if f.Weight != 0 && !(f.Weight >= MinWeight && f.Weight <= MaxRate) {
+			return fmt.Sprintf("weight must be a number from %g to %g (bits/s per unit of fair share), got %v", MinWeight, MaxRate, f.Weight), ".weight"
+		}
+		return "", ""
+	}
+	prev := Point{}
+	for i, pt := range f.Points {
+		switch {
+		case !finite(pt.Share) || !finite(pt.Rate):
+			msg = fmt.Sprintf("function point %d (%v, %v) is not finite", i, pt.Share, pt.Rate)
+		case pt.Share < 0 || pt.Rate < 0:
+			msg = fmt.Sprintf("function point %d (%v, %v) is negative", i, pt.Share, pt.Rate)
+		case pt.Share > MaxShare || pt.Rate > MaxRate:
+			msg = fmt.Sprintf("function point %d (%v, %v) is out of range (share ≤ %g, rate ≤ %g)", i, pt.Share, pt.Rate, MaxShare, MaxRate)
+		case i == 0 && pt.Share == 0 && pt.Rate != 0:
+			msg = fmt.Sprintf("function must start at (0, 0), got (0, %v)", pt.Rate)
+		case (i > 0 || pt.Share > 0) && pt.Share < prev.Share+MinShareStep:
+			msg = fmt.Sprintf("function shares must increase (by at least %g): point %d has share %v after %v", MinShareStep, i, pt.Share, prev.Share)
+		case pt.Rate < prev.Rate:
+			msg = fmt.Sprintf("function is decreasing: point %d has rate %v after %v", i, pt.Rate, prev.Rate)
+		}
+		if msg != "" {
+			return msg, fmt.Sprintf(".function[%d]", i)
+		}
+		prev = pt
+	}
+	return "", ""
+}
+
+// curve is a validated bandwidth function already capped at the demand:
+// E(f) = min(B(f), demand), as breakpoints plus the slope after the last.
+type curve struct {
+	xs, ys []float64 // xs[0] = 0, ys[0] = 0
+	tail   float64   // slope after the last point; 0 means flat (satisfied)
+}
+
+// curveSlabSize is how many float64s newCurveIn needs for f.
+func curveSlabSize(f BandwidthFunction) int { return 2 * (len(f.Points) + 2) }
+
+// newCurve builds min(B, demand). f must be valid.
+func newCurve(f BandwidthFunction, demand *float64) curve {
+	return newCurveIn(f, demand, make([]float64, curveSlabSize(f)))
+}
+
+// newCurveIn is newCurve storing the points in slab (of curveSlabSize(f)
+// elements), so that many curves can share one allocation.
+func newCurveIn(f BandwidthFunction, demand *float64, slab []float64) curve {
+	m := len(slab) / 2
+	c := curve{xs: slab[0:1:m], ys: slab[m : m+1 : 2*m]}
+	c.xs[0], c.ys[0] = 0, 0
+	if len(f.Points) == 0 {
+		w := f.Weight
+		if w == 0 {
+			w = 1
+		}
+		c.tail = w
+	} else {
+		for _, pt := range f.Points {
+			if pt.Share == 0 {
+				continue
+			}
+			c.xs = append(c.xs, pt.Share)
+			c.ys = append(c.ys, pt.Rate)
+		}
+	}
+	// A demand beyond any possible rate (links carry at most MaxRate) is no
+	// limit; treating it as one would only overflow the breakpoint share.
+	if demand == nil || *demand >= 1e30 {
+		return c
+	}
+	d := *demand
+	// Find the first point where B reaches d and cut there.
+	n := len(c.xs)
+	i := sort.SearchFloat64s(c.ys, d) // first ys[i] >= d
+	if i < n {
+		if i == 0 { // d == 0
+			c.xs, c.ys, c.tail = c.xs[:1], c.ys[:1], 0
+			return c
+		}
+		x0, y0, x1, y1 := c.xs[i-1], c.ys[i-1], c.xs[i], c.ys[i]
+		x := x1
+		if y1 > y0 {
+			x = x0 + (d-y0)*(x1-x0)/(y1-y0)
+		}
+		c.xs, c.ys = append(c.xs[:i], x), append(c.ys[:i], d)
+		c.tail = 0
+		return c
+	}
+	if c.tail > 0 {
+		x := c.xs[n-1] + (d-c.ys[n-1])/c.tail
+		c.xs, c.ys = append(c.xs, x), append(c.ys, d)
+		c.tail = 0
+	}
+	return c
+}
+
+// at evaluates the curve at fair share f.
+func (c *curve) at(f float64) float64 {
+	n := len(c.xs)
+	if f >= c.xs[n-1] {
+		return c.ys[n-1] + c.tail*(f-c.xs[n-1])
+	}
+	i := sort.SearchFloat64s(c.xs, f) // xs[i] >= f, i >= 1 since f > 0 here
+	if i == 0 {
+		return 0
+	}
+	if c.xs[i] == f {
+		return c.ys[i]
+	}
+	x0, y0, x1, y1 := c.xs[i-1], c.ys[i-1], c.xs[i], c.ys[i]
+	return y0 + (y1-y0)*(f-x0)/(x1-x0)
+}
+
+// max is the curve's supremum (+Inf when unbounded).
+func (c *curve) max() float64 {
+	if c.tail > 0 {
+		return math.Inf(1)
+	}
+	return c.ys[len(c.ys)-1]
+}
+
+// satisfiedAt is the smallest share at which the curve reaches its maximum
+// (+Inf when unbounded).
+func (c *curve) satisfiedAt() float64 {
+	if c.tail > 0 {
+		return math.Inf(1)
+	}
+	n := len(c.ys)
+	i := n - 1
+	for i > 0 && c.ys[i-1] == c.ys[n-1] {
+		i--
+	}
+	return c.xs[i]
+}
+
+// At evaluates B(f). The function should be valid (see Validate).
+func (b BandwidthFunction) At(f float64) float64 {
+	c := newCurve(b, nil)
+	return c.at(f)
+}
+
+// RateAt is the FG's rate at fair share f before any link limits it:
+// min(B(f), demand).
+func (fg *FlowGroup) RateAt(f float64) float64 {
+	c := newCurve(fg.Function, fg.Demand)
+	return c.at(f)
+}
+
+// Breakpoints returns the shares at which min(B, demand) changes slope.
+func (fg *FlowGroup) Breakpoints() []float64 {
+	c := newCurve(fg.Function, fg.Demand)
+	return append([]float64(nil), c.xs...)
+}

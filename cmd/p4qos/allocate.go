@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/p4qos/p4qos/allocator"
+	"github.com/p4qos/p4qos/allocator/plot"
+	"github.com/p4qos/p4qos/internal/units"
+)
+
+func init() { subcommands = append(subcommands, newAllocateCmd) }
+
+func newAllocateCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "allocate -f problem.yaml [-o table|json] [--plot out.svg|out.png]",
+		Short: "Allocate link bandwidth to flow groups (BwE-style hierarchical max-min fairness)",
+		Long: `allocate reads a problem (links with capacities; flow groups with bandwidth
+functions, demands, paths and children) in YAML or JSON and prints the
+allocation: each flow group's rate, its rate on each path, its children's
+rates, and each link's load. See docs/allocator.md for the format.
+
+Rates in the problem are numbers (bits/s) or strings with units (10Gbps).
+-o json prints rates as numbers in bits/s.`,
+		Example: `  p4qos allocate -f allocator/testdata/example.yaml
+  p4qos allocate -f problem.json -o json --plot alloc.svg
+  cat problem.yaml | p4qos allocate -f -`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return invalidInputf("allocate: unexpected argument %q (the problem file goes after -f)", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v := newViper(cmd)
+			return runAllocate(cmd, e, v.GetString("file"), v.GetString("output"), v.GetString("plot"))
+		},
+	}
+	cmd.Flags().StringP("file", "f", "", `problem file, YAML or JSON ("-" reads stdin)`)
+	cmd.Flags().StringP("output", "o", "table", "output format: table or json")
+	cmd.Flags().String("plot", "", "also draw link loads and bandwidth functions to this .svg or .png file")
+	return cmd
+}
+
+func runAllocate(cmd *cobra.Command, e *env, file, output, plotPath string) error {
+	log := e.logger(cmd)
+	if file == "" {
+		return invalidInputf("allocate: missing -f problem file (use -f - for stdin)")
+	}
+	if output != "table" && output != "json" {
+		return invalidInputf("allocate: unknown output format %q (want table or json)", output)
+	}
+	plotFormat := ""
+	if plotPath != "" {
+		f, err := plot.FormatOf(plotPath)
+		if err != nil {
+			return invalidInputf("allocate: --plot %s: %w", plotPath, err)
+		}
+		plotFormat = f
+	}
+
+	var in io.Reader
+	name := file
+	if file == "-" {
+		in, name = e.stdin, "<stdin>"
+	} else {
+		f, err := os.Open(file)
+		if err != nil {
+			return invalidInputf("allocate: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	p, err := allocator.ParseProblem(in, name)
+	if err != nil {
+		var ve *allocator.ValidationError
+		if errors.As(err, &ve) {
+			return invalidInput(err)
+		}
+		return fmt.Errorf("allocate: %w", err)
+	}
+	r, err := allocator.Allocate(cmd.Context(), p, allocator.WithLogger(log))
+	if err != nil {
+		var ve *allocator.ValidationError
+		if errors.As(err, &ve) {
+			return invalidInput(err)
+		}
+		return fmt.Errorf("allocate: %w", err)
+	}
+	log.Debug("allocated", "flow_groups", len(r.FlowGroups), "links", len(r.Links), "events", r.Events)
+
+	if plotFormat != "" {
+		// Render fully before creating the file so that a failure leaves
+		// no half-written plot behind.
+		var buf bytes.Buffer
+		if err := plot.Write(&buf, plotFormat, p, r); err != nil {
+			return fmt.Errorf("allocate: plot: %w", err)
+		}
+		if err := os.WriteFile(plotPath, buf.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("allocate: write plot: %w", err)
+		}
+		log.Info("wrote plot", "file", plotPath)
+	}
+
+	if output == "json" {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			return fmt.Errorf("allocate: encode json: %w", err)
+		}
+		return nil
+	}
+	return writeAllocationTable(e.stdout, r)
+}
+
+// writeAllocationTable prints the allocation for people: flow groups with
+// their paths and children indented beneath, then links.
+func writeAllocationTable(w io.Writer, r *allocator.Result) error {
+	var buf bytes.Buffer
+	t := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(t, "FLOW GROUP\tRATE\tFAIR SHARE\tSTATE\n")
+	for _, fg := range r.FlowGroups {
+		state := "blocked by " + fg.Bottleneck
+		if fg.Satisfied {
+			state = "satisfied"
+		}
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", fg.Name, units.FormatBitrate(fg.Rate), fmtShare(fg.FairShare), state)
+		if len(fg.Paths) > 1 || len(fg.Children) > 0 {
+			for _, pa := range fg.Paths {
+				fmt.Fprintf(t, "  path %s\t%s\t\t\n", strings.Join(pa.Links, ">"), units.FormatBitrate(pa.Rate))
+			}
+		}
+		writeChildRows(t, fg.Children, "  ")
+	}
+	// Links in a table of their own (a blank line would not end
+	// tabwriter's column blocks).
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	buf.WriteString("\n")
+	t = tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(t, "LINK\tLOAD\tCAPACITY\tUTILISATION\n")
+	for _, l := range r.Links {
+		util := "-"
+		if l.Capacity > 0 {
+			util = fmt.Sprintf("%.1f%%", 100*l.Load/l.Capacity)
+		}
+		if l.Saturated {
+			util += " saturated"
+		}
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", l.Name, units.FormatBitrate(l.Load), units.FormatBitrate(l.Capacity), util)
+	}
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	// Rows with empty trailing cells are padded; trim them.
+	lines := strings.Split(buf.String(), "\n")
+	for i, ln := range lines {
+		lines[i] = strings.TrimRight(ln, " ")
+	}
+	_, err := io.WriteString(w, strings.Join(lines, "\n"))
+	return err
+}
+
+func writeChildRows(t io.Writer, cs []allocator.ChildResult, indent string) {
+	for _, c := range cs {
+		fmt.Fprintf(t, "%schild %s\t%s\t%s\t\n", indent, c.Name, units.FormatBitrate(c.Rate), fmtShare(c.FairShare))
+		writeChildRows(t, c.Children, indent+"  ")
+	}
+}
+
+// fmtShare prints a fair share with six significant digits ("inf" when
+// the parent's rate satisfied every child).
+func fmtShare(f float64) string {
+	if math.IsInf(f, 1) {
+		return "inf"
+	}
+	return fmt.Sprintf("%.6g", f)
+}

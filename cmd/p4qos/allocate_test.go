@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"image/png"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+const exampleProblem = "../../allocator/testdata/example.yaml"
+
+func runAllocateCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestAllocateTable(t *testing.T) {
+	code, out, errOut := runAllocateCLI(t, "", "allocate", "-f", exampleProblem)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %s", code, errOut)
+	}
+	// Figures worked by hand in docs/allocator.md: web froze at f = 9 with
+	// 5 + 0.5·(9-4) = 7.5 Gbps, a third of it (2.5 Gbps) filling s1-s3.
+	for _, want := range []string{"FLOW GROUP", "web", "7.5Gbps", "blocked by s1-s3", "video", "satisfied", "LINK", "s1-s3", "100.0% saturated", "child checkout"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func sortedKeys(m map[string]any) string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return strings.Join(ks, ",")
+}
+
+func TestAllocateJSONShape(t *testing.T) {
+	src, err := os.ReadFile("../../allocator/testdata/b4.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runAllocateCLI(t, string(src), "allocate", "-f", "-", "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %s", code, errOut)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if got := sortedKeys(doc); got != "flow_groups,links" {
+		t.Errorf("top-level keys %s, want flow_groups,links", got)
+	}
+	fgs := doc["flow_groups"].([]any)
+	fg1 := fgs[0].(map[string]any)
+	if got := sortedKeys(fg1); got != "children,name,paths,rate" {
+		t.Errorf("flow group keys %s", got)
+	}
+	// Preferred B4 triangle (allocator tests): fg1 = 40/3 Gbps.
+	if r := fg1["rate"].(float64); math.Abs(r-40e9/3) > 1 {
+		t.Errorf("fg1 rate %v, want 1.3333e10", r)
+	}
+	path := fg1["paths"].([]any)[1].(map[string]any)
+	if got := sortedKeys(path); got != "links,rate" {
+		t.Errorf("path keys %s", got)
+	}
+	if l := path["links"].([]any); len(l) != 2 || l[0] != "A-C" || l[1] != "C-B" {
+		t.Errorf("path links %v", l)
+	}
+	child := fg1["children"].([]any)[2].(map[string]any)
+	if got := sortedKeys(child); got != "children,name,rate" || child["name"] != "ctl" || child["rate"].(float64) != 5e8 {
+		t.Errorf("child %v", child)
+	}
+	link := doc["links"].([]any)[0].(map[string]any)
+	if got := sortedKeys(link); got != "capacity,load,name" || link["capacity"].(float64) != 1e10 {
+		t.Errorf("link %v", link)
+	}
+}
+
+func TestAllocateInvalidProblemsExit2(t *testing.T) {
+	head := "links: [{name: s1-s2, capacity: 10Gbps}]\nflow_groups:\n"
+	tests := []struct {
+		name, src, want string
+	}{
+		{"unknown link", head + "  - {name: fg1, paths: [{links: [s9-s1]}]}\n", `flow_groups[0] "fg1": path 0: unknown link "s9-s1"`},
+		{"negative capacity", "links: [{name: s1-s2, capacity: -1000000000}]\n", `links[0] "s1-s2": capacity must be a rate from 0`},
+		{"negative capacity with units", "links: [{name: s1-s2, capacity: -1Gbps}]\n", `line 1: links[0] "s1-s2": capacity:`},
+		{"decreasing function", head + "  - {name: fg1, function: [[0,0],[1,5Gbps],[2,1Gbps]], paths: [{links: [s1-s2]}]}\n", `flow_groups[0] "fg1": function is decreasing`},
+		{"no paths", head + "  - {name: fg1}\n", `flow_groups[0] "fg1": no paths`},
+		{"path without links", head + "  - {name: fg1, paths: [{links: []}]}\n", `flow_groups[0] "fg1": path 0: path has no links`},
+		{"unknown key", head + "  - {name: fg1, colour: red, paths: [{links: [s1-s2]}]}\n", `unknown key "colour"`},
+		{"garbage", "{{{{", "not valid YAML or JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runAllocateCLI(t, tt.src, "allocate", "-f", "-")
+			if code != 2 {
+				t.Errorf("exit %d, want 2 (stderr %q)", code, errOut)
+			}
+			if !strings.Contains(errOut, tt.want) {
+				t.Errorf("stderr lacks %q:\n%s", tt.want, errOut)
+			}
+			if out != "" {
+				t.Errorf("stdout not empty: %q", out)
+			}
+		})
+	}
+}
+
+func TestAllocateFlagErrorsExit2(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"allocate"}, "missing -f"},
+		{[]string{"allocate", "-f", exampleProblem, "-o", "yaml"}, `unknown output format "yaml"`},
+		{[]string{"allocate", "-f", exampleProblem, "--plot", "x.gif"}, "want .svg or .png"},
+		{[]string{"allocate", "-f", "does-not-exist.yaml"}, "does-not-exist.yaml"},
+		{[]string{"allocate", "-f", exampleProblem, "extra"}, `unexpected argument "extra"`},
+	}
+	for _, tt := range tests {
+		code, _, errOut := runAllocateCLI(t, "", tt.args...)
+		if code != 2 || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%v: exit %d stderr %q, want 2 and %q", tt.args, code, errOut, tt.want)
+		}
+	}
+}
+
+func TestAllocatePlots(t *testing.T) {
+	dir := t.TempDir()
+	svg, pngPath := filepath.Join(dir, "a.svg"), filepath.Join(dir, "a.png")
+	for _, p := range []string{svg, pngPath} {
+		if code, _, errOut := runAllocateCLI(t, "", "allocate", "-f", exampleProblem, "--plot", p); code != 0 {
+			t.Fatalf("--plot %s: exit %d: %s", p, code, errOut)
+		}
+	}
+	b, err := os.ReadFile(svg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for _, want := range []string{"<svg", "</svg>", ">web 7.5Gbps at f=9<", ">s1-s3<", "saturated", "<polyline"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("SVG lacks %q", want)
+		}
+	}
+	f, err := os.Open(pngPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("PNG does not decode: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() < 900 || b.Dy() < 400 {
+		t.Errorf("PNG is %v, want at least 900×400", b)
+	}
+}
+
+// TestAllocateNeverPanics feeds mangled versions of the example problem:
+// every run must exit 0 or 2, never report an internal error.
+func TestAllocateNeverPanics(t *testing.T) {
+	src, err := os.ReadFile(exampleProblem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	junk := []string{"-", "0", "[", "]", "{", "}", ":", ",", " ", "\n", "1e400", "-5", "nan", "Gbps", "&a", "*a", "!!int", "''"}
+	for i := 0; i < 200; i++ {
+		b := []byte(string(src))
+		for k := 0; k < 1+rng.IntN(4); k++ {
+			pos := rng.IntN(len(b))
+			b = append(b[:pos], append([]byte(junk[rng.IntN(len(junk))]), b[pos+min(len(b)-pos, rng.IntN(3)):]...)...)
+		}
+		code, _, errOut := runAllocateCLI(t, string(b), "allocate", "-f", "-", "-o", "json")
+		if (code != 0 && code != 2) || strings.Contains(errOut, "internal error") {
+			t.Fatalf("exit %d stderr %q for input:\n%s", code, errOut, b)
+		}
+	}
+}

@@ -1,0 +1,572 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+
+	"github.com/p4qos/p4qos/allocator"
+	"github.com/p4qos/p4qos/compiler"
+	"github.com/p4qos/p4qos/controlplane"
+	"github.com/p4qos/p4qos/tables"
+	"github.com/p4qos/p4qos/topo"
+)
+
+func init() { subcommands = append(subcommands, newRunCmd) }
+
+// runConfig is the daemon configuration. Keys are the flag names, in the
+// config file, as flags, and as P4QOS_* environment variables (dashes
+// become underscores: P4QOS_METRICS_ADDR).
+type runConfig struct {
+	Topology          string        `mapstructure:"topology"`
+	Policy            string        `mapstructure:"policy"`
+	P4Info            string        `mapstructure:"p4info"`
+	BMv2JSON          string        `mapstructure:"bmv2-json"`
+	TofinoBin         string        `mapstructure:"tofino-bin"`
+	TofinoContext     string        `mapstructure:"tofino-context"`
+	TofinoProgram     string        `mapstructure:"tofino-program"`
+	Switches          []switchEntry `mapstructure:"switches"`
+	ElectionID        uint64        `mapstructure:"election-id"`
+	ElectionIDHigh    uint64        `mapstructure:"election-id-high"`
+	Role              string        `mapstructure:"role"`
+	BatchSize         int           `mapstructure:"batch-size"`
+	ReconcileInterval time.Duration `mapstructure:"reconcile-interval"`
+	LoopInterval      time.Duration `mapstructure:"loop-interval"`
+	Hysteresis        float64       `mapstructure:"hysteresis"`
+	PolicyPoll        time.Duration `mapstructure:"policy-poll"`
+	MetricsAddr       string        `mapstructure:"metrics-addr"`
+	TLSCA             string        `mapstructure:"tls-ca"`
+	TLSCert           string        `mapstructure:"tls-cert"`
+	TLSKey            string        `mapstructure:"tls-key"`
+	Once              bool          `mapstructure:"once"`
+	Timeout           time.Duration `mapstructure:"timeout"`
+}
+
+// switchEntry lists a switch explicitly (instead of, or in addition to,
+// the topology's switches; an entry with a topology switch's name
+// overrides its address and device id).
+type switchEntry struct {
+	Name     string `mapstructure:"name"`
+	Address  string `mapstructure:"address"`
+	DeviceID uint64 `mapstructure:"device-id"`
+	Target   string `mapstructure:"target"`
+}
+
+var switchKeys = []string{"name", "address", "device-id", "target"}
+
+func newRunCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "run -c p4qos.yaml",
+		Short: "Run the controller daemon: keep the switches converged with the policy",
+		Long: `run connects to every switch (P4Runtime, as primary for its election id), pushes
+the pipeline when needed, installs the compiled policy, and keeps it there:
+it repairs drift, re-programs restarted switches, reloads the policy file when
+it changes (a bad policy is rejected and the running state kept), and runs the
+closed bandwidth loop (counters -> demand -> allocation -> meters).
+
+Settings come from the config file (-c), P4QOS_* environment variables and
+flags, flags winning. See docs/controller.md.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runDaemon(cmd, e) },
+	}
+	f := cmd.Flags()
+	f.StringP("config", "c", "", "config file (YAML)")
+	f.String("topology", "", "topology file; its switches are managed (docs/topology.md)")
+	f.String("policy", "", "policy file (docs/policy.md); watched and reloaded")
+	f.String("p4info", "", "P4Info of the pipeline (text or binary)")
+	f.String("bmv2-json", "", "BMv2 JSON, the device config for bmv2 switches")
+	f.String("tofino-bin", "", "tofino.bin, for tofino switches")
+	f.String("tofino-context", "", "context.json, for tofino switches")
+	f.String("tofino-program", "qos", "P4 program name packed into the Tofino device config")
+	f.Uint64("election-id", 1, "P4Runtime election id (low 64 bits)")
+	f.Uint64("election-id-high", 0, "P4Runtime election id (high 64 bits)")
+	f.String("role", "", "P4Runtime role name (empty: the default role)")
+	f.Int("batch-size", controlplane.DefaultBatchSize, "updates per Write RPC")
+	f.Duration("reconcile-interval", 30*time.Second, "how often every switch is read back and repaired")
+	f.Duration("loop-interval", time.Second, "closed-loop interval (0 disables the loop)")
+	f.Float64("hysteresis", 0.05, "relative meter-rate / WCMP-weight change below which nothing is written")
+	f.Duration("policy-poll", time.Second, "how often the policy file is checked for changes")
+	f.String("metrics-addr", controlplane.DefaultMetricsAddr, `Prometheus metrics address ("off" disables)`)
+	f.String("tls-ca", "", "CA bundle (PEM) to verify switches; enables TLS")
+	f.String("tls-cert", "", "client certificate (PEM) for mutual TLS")
+	f.String("tls-key", "", "client key (PEM) for mutual TLS")
+	f.Bool("once", false, "reconcile every switch once and exit")
+	f.Duration("timeout", 30*time.Second, "with --once: how long to wait for the switches")
+	return cmd
+}
+
+// loadRunConfig merges file, env and flags, rejecting unknown keys.
+func loadRunConfig(cmd *cobra.Command) (*runConfig, error) {
+	v := newViper(cmd)
+	if path := v.GetString("config"); path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, invalidInput(fmt.Errorf("config: %w", err))
+		}
+		if err := checkConfigKeys(path, data, cmd); err != nil {
+			return nil, invalidInput(err)
+		}
+		v.SetConfigType("yaml")
+		if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
+			return nil, invalidInputf("config %s: %v", path, err)
+		}
+	}
+	var cfg runConfig
+	if err := v.Unmarshal(&cfg); err != nil {
+		return nil, invalidInputf("config: %v", err)
+	}
+	if path := v.GetString("config"); path != "" {
+		resolveRelative(cmd, &cfg, path)
+	}
+	return &cfg, nil
+}
+
+// checkConfigKeys rejects keys the daemon does not know, with their line,
+// so a typo (reconcile_interval for reconcile-interval) is not silently
+// ignored.
+func checkConfigKeys(path string, data []byte, cmd *cobra.Command) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return fmt.Errorf("config %s:%d: expected a mapping of settings", path, root.Line)
+	}
+	known := map[string]bool{"switches": true}
+	cmd.Flags().VisitAll(func(f *pflag.Flag) { known[f.Name] = true })
+	delete(known, "config")
+	delete(known, "help")
+	var errs []string
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, val := root.Content[i], root.Content[i+1]
+		if !known[k.Value] {
+			errs = append(errs, fmt.Sprintf("%s:%d: unknown key %q", path, k.Line, k.Value))
+			continue
+		}
+		if k.Value != "switches" {
+			continue
+		}
+		if val.Kind != yaml.SequenceNode {
+			errs = append(errs, fmt.Sprintf("%s:%d: switches must be a list", path, val.Line))
+			continue
+		}
+		for _, sw := range val.Content {
+			if sw.Kind != yaml.MappingNode {
+				errs = append(errs, fmt.Sprintf("%s:%d: a switch must be a mapping", path, sw.Line))
+				continue
+			}
+			for j := 0; j+1 < len(sw.Content); j += 2 {
+				if kk := sw.Content[j]; !contains(switchKeys, kk.Value) {
+					errs = append(errs, fmt.Sprintf("%s:%d: unknown switch key %q (known: %s)", path, kk.Line, kk.Value, strings.Join(switchKeys, ", ")))
+				}
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveRelative makes file paths that come from the config file
+// relative to the file's directory, so a config works from any working
+// directory. Paths given as flags or P4QOS_* variables stay relative to the
+// working directory, as a user typing them expects.
+func resolveRelative(cmd *cobra.Command, cfg *runConfig, configPath string) {
+	dir := dirOf(configPath)
+	for key, p := range map[string]*string{"topology": &cfg.Topology, "policy": &cfg.Policy, "p4info": &cfg.P4Info,
+		"bmv2-json": &cfg.BMv2JSON, "tofino-bin": &cfg.TofinoBin, "tofino-context": &cfg.TofinoContext,
+		"tls-ca": &cfg.TLSCA, "tls-cert": &cfg.TLSCert, "tls-key": &cfg.TLSKey} {
+		env := "P4QOS_" + strings.ToUpper(strings.ReplaceAll(key, "-", "_"))
+		if *p == "" || filepath.IsAbs(*p) || cmd.Flags().Changed(key) || os.Getenv(env) != "" {
+			continue
+		}
+		*p = filepath.Join(dir, *p)
+	}
+}
+
+func dirOf(p string) string { return filepath.Dir(p) }
+
+// fabric is everything loaded from files before anything is written.
+type fabric struct {
+	cfg       *runConfig
+	topology  *topo.Topology
+	schema    *tables.Schema
+	switches  []controlplane.SwitchConfig
+	targets   map[string]topo.Target
+	pipelines map[topo.Target]*controlplane.Pipeline
+}
+
+func loadFabric(cfg *runConfig) (*fabric, error) {
+	fb := &fabric{cfg: cfg, targets: map[string]topo.Target{}, pipelines: map[topo.Target]*controlplane.Pipeline{}}
+	if cfg.Policy == "" {
+		return nil, invalidInputf("no policy: set policy in the config file or --policy")
+	}
+	if cfg.P4Info == "" {
+		return nil, invalidInputf("no P4Info: set p4info in the config file or --p4info")
+	}
+	if cfg.BatchSize <= 0 {
+		return nil, invalidInputf("batch-size must be positive, got %d", cfg.BatchSize)
+	}
+	if cfg.Hysteresis < 0 || cfg.Hysteresis >= 1 {
+		return nil, invalidInputf("hysteresis must be in [0, 1), got %g", cfg.Hysteresis)
+	}
+	if cfg.ReconcileInterval <= 0 {
+		return nil, invalidInputf("reconcile-interval must be positive, got %v", cfg.ReconcileInterval)
+	}
+	if cfg.ElectionID == 0 && cfg.ElectionIDHigh == 0 {
+		return nil, invalidInputf("election id 0 is not allowed for a primary (P4Runtime §5)")
+	}
+	schema, err := tables.Load(cfg.P4Info)
+	if err != nil {
+		return nil, invalidInputf("p4info: %v", err)
+	}
+	fb.schema = schema
+	// The compiler needs the topology (paths, ports, host addresses); a
+	// switches list only overrides where each switch is reached.
+	if cfg.Topology == "" {
+		return nil, invalidInputf("no topology: set topology in the config file or --topology")
+	}
+	t, err := topo.Load(cfg.Topology)
+	if err != nil {
+		return nil, invalidInput(err)
+	}
+	fb.topology = t
+	for _, sw := range t.Switches {
+		fb.switches = append(fb.switches, controlplane.SwitchConfig{Name: sw.Name, Address: sw.Address, DeviceID: sw.DeviceID})
+		fb.targets[sw.Name] = sw.Target
+	}
+	for _, se := range cfg.Switches {
+		if se.Name == "" || se.Address == "" {
+			return nil, invalidInputf("switches: every switch needs a name and an address")
+		}
+		if se.DeviceID == 0 {
+			se.DeviceID = 1
+		}
+		target := topo.Target(se.Target)
+		if target == "" {
+			target = fb.targets[se.Name]
+		}
+		if target == "" {
+			target = topo.TargetSim
+		}
+		replaced := false
+		for i := range fb.switches {
+			if fb.switches[i].Name == se.Name {
+				fb.switches[i] = controlplane.SwitchConfig{Name: se.Name, Address: se.Address, DeviceID: se.DeviceID}
+				replaced = true
+			}
+		}
+		if !replaced {
+			return nil, invalidInputf("switches: %q is not a switch of topology %s", se.Name, cfg.Topology)
+		}
+		fb.targets[se.Name] = target
+	}
+	if len(fb.switches) == 0 {
+		return nil, invalidInputf("no switches: give a topology or a switches list")
+	}
+	for _, sw := range fb.switches {
+		t := fb.targets[sw.Name]
+		if fb.pipelines[t] != nil {
+			continue
+		}
+		target, err := loadTarget(cfg, t)
+		if err != nil {
+			return nil, invalidInput(fmt.Errorf("switch %s: %w", sw.Name, err))
+		}
+		p, err := controlplane.NewPipeline(schema.P4Info(), target)
+		if err != nil {
+			return nil, invalidInput(fmt.Errorf("switch %s: %w", sw.Name, err))
+		}
+		fb.pipelines[t] = p
+	}
+	return fb, nil
+}
+
+func loadTarget(cfg *runConfig, t topo.Target) (controlplane.Target, error) {
+	switch t {
+	case topo.TargetSim, "":
+		return controlplane.SimTarget{}, nil
+	case topo.TargetBMv2:
+		if cfg.BMv2JSON == "" {
+			return nil, errors.New("target bmv2 needs bmv2-json")
+		}
+		b, err := os.ReadFile(cfg.BMv2JSON)
+		if err != nil {
+			return nil, fmt.Errorf("bmv2-json: %w", err)
+		}
+		return controlplane.BMv2Target{JSON: b}, nil
+	case topo.TargetTofino:
+		if cfg.TofinoBin == "" || cfg.TofinoContext == "" {
+			return nil, errors.New("target tofino needs tofino-bin and tofino-context")
+		}
+		bin, err := os.ReadFile(cfg.TofinoBin)
+		if err != nil {
+			return nil, fmt.Errorf("tofino-bin: %w", err)
+		}
+		ctx, err := os.ReadFile(cfg.TofinoContext)
+		if err != nil {
+			return nil, fmt.Errorf("tofino-context: %w", err)
+		}
+		return controlplane.TofinoTarget{ProgramName: cfg.TofinoProgram, Binary: bin, Context: ctx}, nil
+	}
+	return nil, fmt.Errorf("unknown target %q (bmv2, tofino or sim)", t)
+}
+
+// intents compiles the policy file into per-switch intents.
+func (fb *fabric) intents(ctx context.Context, policy []byte) (map[string]*controlplane.Intent, *compiledLoop, error) {
+	ents, loop, err := compileFabric(ctx, fb, policy)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make(map[string]*controlplane.Intent, len(fb.switches))
+	for _, sw := range fb.switches {
+		out[sw.Name] = &controlplane.Intent{Schema: fb.schema, Pipeline: fb.pipelines[fb.targets[sw.Name]], Entities: ents[sw.Name]}
+	}
+	return out, loop, nil
+}
+
+func runDaemon(cmd *cobra.Command, e *env) error {
+	ctx := cmd.Context()
+	log := e.logger(cmd)
+	cfg, err := loadRunConfig(cmd)
+	if err != nil {
+		return err
+	}
+	fb, err := loadFabric(cfg)
+	if err != nil {
+		return err
+	}
+	var sessOpts []controlplane.SessionOption
+	if cfg.TLSCA != "" || cfg.TLSCert != "" || cfg.TLSKey != "" {
+		creds, err := controlplane.TLSFiles(cfg.TLSCA, cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return invalidInput(err)
+		}
+		sessOpts = append(sessOpts, controlplane.WithTransportCredentials(creds))
+	}
+	sessOpts = append(sessOpts,
+		controlplane.WithElectionID(controlplane.ElectionID{High: cfg.ElectionIDHigh, Low: cfg.ElectionID}),
+		controlplane.WithRole(cfg.Role, nil))
+	policy, err := os.ReadFile(cfg.Policy)
+	if err != nil {
+		return invalidInput(fmt.Errorf("policy: %w", err))
+	}
+	intents, model, err := fb.intents(ctx, policy)
+	if err != nil {
+		return invalidInput(err)
+	}
+
+	metrics := controlplane.NewMetrics()
+	opts := []controlplane.DaemonOption{
+		controlplane.WithSessionOptions(sessOpts...),
+		controlplane.WithApplyOptions(controlplane.WithBatchSize(cfg.BatchSize)),
+		controlplane.WithReconcileInterval(cfg.ReconcileInterval),
+		controlplane.WithMetrics(metrics),
+		controlplane.WithDaemonLogger(log),
+	}
+	var loop *controlplane.Loop
+	if model != nil && cfg.LoopInterval > 0 && !cfg.Once {
+		loop = controlplane.NewLoop(model, controlplane.WithHysteresis(cfg.Hysteresis),
+			controlplane.WithLoopLogger(log), controlplane.WithLoopMetrics(metrics),
+			controlplane.WithEstimator(allocator.NewDemandEstimator()))
+		opts = append(opts, controlplane.WithClosedLoop(loop, cfg.LoopInterval))
+	}
+	d, err := controlplane.NewDaemon(fb.switches, opts...)
+	if err != nil {
+		return invalidInput(err)
+	}
+	d.SetIntent(intents)
+
+	if cfg.Once {
+		octx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+		defer cancel()
+		stats, err := d.Once(octx)
+		printOnce(e.stdout, fb.switches, stats)
+		if err != nil {
+			return fmt.Errorf("reconcile: %w", err)
+		}
+		return nil
+	}
+
+	if cfg.MetricsAddr != "" && cfg.MetricsAddr != "off" {
+		addr, _, err := controlplane.ServeMetrics(ctx, cfg.MetricsAddr, metrics)
+		if err != nil {
+			return invalidInput(err)
+		}
+		log.Info("metrics", "url", "http://"+addr+"/metrics")
+	}
+	go watchPolicy(ctx, log, cfg, fb, d, metrics, policy, loop)
+	log.Info("controller running", "switches", len(fb.switches), "policy", cfg.Policy)
+	err = d.Run(ctx)
+	log.Info("controller stopped")
+	return err
+}
+
+// watchPolicy polls the policy file and applies a changed, valid policy. A
+// policy the compiler rejects is logged with the compiler's errors and the
+// running intent stays.
+func watchPolicy(ctx context.Context, log *slog.Logger, cfg *runConfig, fb *fabric, d *controlplane.Daemon,
+	m *controlplane.Metrics, current []byte, loop *controlplane.Loop) {
+	if cfg.PolicyPoll <= 0 {
+		return
+	}
+	sum := sha256.Sum256(current)
+	t := time.NewTicker(cfg.PolicyPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		data, err := os.ReadFile(cfg.Policy)
+		if err != nil {
+			log.Warn("policy file unreadable; keeping the running policy", "file", cfg.Policy, "err", err)
+			continue
+		}
+		s := sha256.Sum256(data)
+		if s == sum {
+			continue
+		}
+		sum = s
+		intents, model, err := fb.intents(ctx, data)
+		if err != nil {
+			m.PolicyLoads.WithLabelValues("rejected").Inc()
+			log.Error("new policy rejected; keeping the running policy", "file", cfg.Policy, "errors", err.Error())
+			continue
+		}
+		if loop != nil && model != nil {
+			loop.SetModel(model)
+		}
+		d.SetIntent(intents)
+		m.PolicyLoads.WithLabelValues("ok").Inc()
+		log.Info("policy reloaded", "file", cfg.Policy)
+	}
+}
+
+func printOnce(w io.Writer, switches []controlplane.SwitchConfig, stats map[string]controlplane.ReconcileStats) {
+	names := make([]string, 0, len(switches))
+	for _, sw := range switches {
+		names = append(names, sw.Name)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		st, ok := stats[n]
+		if !ok {
+			fmt.Fprintf(w, "%s: FAILED (see the error below)\n", n)
+			continue
+		}
+		fmt.Fprintf(w, "%s: pushed_pipeline=%v read=%d inserts=%d modifies=%d deletes=%d written=%d rpcs=%d undone=%d\n",
+			n, st.Pushed, st.Read, st.Inserts, st.Modifies, st.Deletes, st.Write.Updates, st.Write.RPCs, st.Write.Undone)
+	}
+}
+
+// compileFabric compiles the policy for the fabric. It returns every
+// switch's entities and, when some class meter follows the allocator, the
+// closed-loop model (nil otherwise).
+func compileFabric(ctx context.Context, fb *fabric, data []byte) (map[string][]*p4v1.Entity, *compiledLoop, error) {
+	pol, err := compiler.ParsePolicy(fb.cfg.Policy, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := compiler.Compile(ctx, pol, fb.topology, fb.schema)
+	if err != nil {
+		return nil, nil, err
+	}
+	m := &compiledLoop{fb: fb, policy: pol}
+	srcHost := map[string]string{}
+	var walk func([]*compiler.Tenant)
+	walk = func(ts []*compiler.Tenant) {
+		for _, t := range ts {
+			if t == nil {
+				continue
+			}
+			for _, fg := range t.FlowGroups {
+				if fg != nil {
+					srcHost[fg.Name] = fg.Src
+				}
+			}
+			walk(t.Children)
+		}
+	}
+	walk(pol.Tenants)
+	for _, cl := range pol.Classes {
+		if cl == nil || cl.Meter == nil || cl.Meter.From != "allocator" || cl.Meter.FlowGroup == "" {
+			continue
+		}
+		// Measure a flow group once, where it enters the fabric: the class
+		// counter of its source host's switch. Counting on every switch the
+		// class is installed on would count transit traffic again.
+		h, ok := fb.topology.Host(srcHost[cl.Meter.FlowGroup])
+		if !ok {
+			continue
+		}
+		m.sources = append(m.sources, controlplane.DemandSource{FlowGroup: cl.Meter.FlowGroup, Switch: h.Switch,
+			Counter: "class_counter", Index: int64(cl.ID)})
+	}
+	if len(m.sources) == 0 {
+		m = nil
+	}
+	return res.Switches, m, nil
+}
+
+// compiledLoop is the closed-loop model of a compiled policy: demand is
+// measured on class counters, and enforcement is a recompilation with the
+// estimated demands, of which the meters and WCMP groups are kept.
+type compiledLoop struct {
+	fb      *fabric
+	policy  *compiler.Policy
+	sources []controlplane.DemandSource
+}
+
+func (m *compiledLoop) Sources() []controlplane.DemandSource { return m.sources }
+
+func (m *compiledLoop) Enforce(ctx context.Context, demand map[string]float64) (controlplane.Enforcement, error) {
+	res, err := compiler.Compile(ctx, m.policy, m.fb.topology, m.fb.schema, compiler.WithDemands(demand))
+	if err != nil {
+		return controlplane.Enforcement{}, err
+	}
+	enf := controlplane.Enforcement{Entities: map[string][]*p4v1.Entity{}, Allocation: map[string]float64{}}
+	for sw, ents := range res.Switches {
+		for _, e := range ents {
+			switch e.GetEntity().(type) {
+			case *p4v1.Entity_MeterEntry, *p4v1.Entity_ActionProfileGroup:
+				enf.Entities[sw] = append(enf.Entities[sw], e)
+			}
+		}
+	}
+	if res.Allocation != nil {
+		for _, fg := range res.Allocation.FlowGroups {
+			enf.Allocation[fg.Name] = fg.Rate
+		}
+	}
+	return enf, nil
+}

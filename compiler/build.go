@@ -1,0 +1,522 @@
+package compiler
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"sort"
+	"strings"
+
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+
+	"github.com/p4qos/p4qos/internal/yamlerr"
+	"github.com/p4qos/p4qos/tables"
+	"github.com/p4qos/p4qos/topo"
+)
+
+// trustPriority beats every class: packets arriving from another switch
+// were classified at the edge of the DiffServ domain and keep their DSCP
+// (RFC 2475 §2.3.4: interior nodes select the PHB from the DSCP).
+const trustPriority = MaxPrecedence + 1
+
+// entityBuilder accumulates one switch's entities by phase.
+type switchEntities struct {
+	members, groups, classifier, color, phb, v4, v6, ecn, meters, defaults []*p4v1.Entity
+}
+
+func (se *switchEntities) ordered() []*p4v1.Entity {
+	n := len(se.members) + len(se.groups) + len(se.classifier) + len(se.color) + len(se.phb) + len(se.v4) + len(se.v6) + len(se.ecn) + len(se.meters) + len(se.defaults)
+	out := make([]*p4v1.Entity, 0, n)
+	for _, part := range [][]*p4v1.Entity{se.members, se.groups, se.classifier, se.color, se.phb, se.v4, se.v6, se.ecn, se.meters, se.defaults} {
+		out = append(out, part...)
+	}
+	return out
+}
+
+// internal reports a builder failure on values Compile already checked: a
+// bug, or a P4Info whose widths differ from the contract.
+func internal(what string, err error) error {
+	return fmt.Errorf("compile: building %s: %w", what, err)
+}
+
+func (c *compilation) build() error {
+	per := make([]switchEntities, len(c.t.Switches))
+
+	if err := c.buildClasses(per); err != nil {
+		return err
+	}
+	// DSCP → queue: all 64 codepoints, so no packet relies on the table's
+	// default (queue 0, the lowest).
+	queue := c.queueMap()
+	phb := make([]*p4v1.Entity, 64)
+	for d := 0; d < 64; d++ {
+		te, err := c.s.TableEntry("phb", []tables.Match{tables.Exact("dscp", d)}, tables.Action("set_queue", tables.Param("queue", queue[d])))
+		if err != nil {
+			return internal("phb entry", err)
+		}
+		phb[d] = tables.EntityOf(te)
+	}
+	for i := range per {
+		per[i].phb = phb
+	}
+	for i, cl := range c.p.Classes {
+		ci := &c.res.Classes[i]
+		ci.Queue = uint8(queue[cl.PHB.DSCP])
+	}
+	if err := c.buildRoutes(per); err != nil {
+		return err
+	}
+	if err := c.buildQueues(per); err != nil {
+		return err
+	}
+	def, err := c.s.TableEntry("classifier", nil, tables.Action("set_default_class"), tables.AsDefault())
+	if err != nil {
+		return internal("classifier default", err)
+	}
+	for i, sw := range c.t.Switches {
+		per[i].defaults = append(per[i].defaults, tables.EntityOf(def))
+		c.checkSize(sw.Name, "classifier", len(per[i].classifier), "classes")
+		c.checkSize(sw.Name, "color_action", len(per[i].color), "classes")
+		c.checkSize(sw.Name, "ipv4_lpm", len(per[i].v4), "")
+		c.checkSize(sw.Name, "ipv6_lpm", len(per[i].v6), "")
+		c.checkSize(sw.Name, "ecn_threshold", len(per[i].ecn), "queues.ports")
+		c.res.Switches[sw.Name] = per[i].ordered()
+	}
+	return nil
+}
+
+func (c *compilation) checkSize(sw, table string, n int, path string) {
+	if size := c.pl.sizes[table]; size > 0 && int64(n) > size {
+		c.bad(path, "switch %q needs %d %s entries, but the table holds %d", sw, n, table, size)
+	}
+}
+
+func (c *compilation) queueMap() [64]int {
+	var q [64]int
+	for d := range q {
+		q[d] = int(DefaultQueue(DSCP(d)))
+	}
+	keys := make([]string, 0, len(c.p.Queues.DSCP))
+	for k := range c.p.Queues.DSCP {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		d, _ := ParseDSCP(k)
+		q[d] = c.p.Queues.DSCP[k]
+	}
+	return q
+}
+
+// ternaryPrefix matches a prefix as value/mask. Masks are shared per
+// length (read-only).
+func (c *compilation) ternaryPrefix(field string, p netip.Prefix) tables.Match {
+	a := p.Addr()
+	fam := 0
+	if a.Is6() {
+		fam = 1
+	}
+	mask := c.masks[fam][p.Bits()]
+	if mask == nil {
+		mask = make([]byte, a.BitLen()/8)
+		for i := 0; i < p.Bits(); i++ {
+			mask[i/8] |= 0x80 >> (i % 8)
+		}
+		c.masks[fam][p.Bits()] = mask
+	}
+	return tables.Ternary(field, a.AsSlice(), mask)
+}
+
+func (c *compilation) classifierEntry(t *term, cl *Class) (*p4v1.Entity, error) {
+	ms := make([]tables.Match, 0, 8)
+	if t.port >= 0 {
+		ms = append(ms, tables.Ternary("ingress_port", int(t.port), 0x1ff))
+	}
+	if t.ver != 0 {
+		ms = append(ms, tables.Ternary("ip_version", int(t.ver), 0xf))
+	}
+	srcField, dstField := "ipv4_src", "ipv4_dst"
+	if t.ver == 6 {
+		srcField, dstField = "ipv6_src", "ipv6_dst"
+	}
+	if t.src.IsValid() && t.src.Bits() > 0 {
+		ms = append(ms, c.ternaryPrefix(srcField, t.src))
+	}
+	if t.dst.IsValid() && t.dst.Bits() > 0 {
+		ms = append(ms, c.ternaryPrefix(dstField, t.dst))
+	}
+	if t.proto >= 0 {
+		ms = append(ms, tables.Ternary("ip_proto", int(t.proto), 0xff))
+	}
+	if t.sport != fullRange {
+		ms = append(ms, tables.Range("l4_src_port", int(t.sport.Low), int(t.sport.High)))
+	}
+	if t.dport != fullRange {
+		ms = append(ms, tables.Range("l4_dst_port", int(t.dport.Low), int(t.dport.High)))
+	}
+	if t.dscp >= 0 {
+		ms = append(ms, tables.Ternary("dscp", int(t.dscp), 0x3f))
+	}
+	act := tables.Action("set_class", tables.Param("class_id", cl.ID), tables.Param("dscp", int(cl.PHB.DSCP)))
+	if cl.TrustDSCP {
+		act = tables.Action("trust_dscp", tables.Param("class_id", cl.ID))
+	}
+	te, err := c.s.TableEntry("classifier", ms, act, tables.Priority(int32(cl.Precedence)))
+	if err != nil {
+		return nil, err
+	}
+	return tables.EntityOf(te), nil
+}
+
+func (c *compilation) buildClasses(per []switchEntities) error {
+	c.res.Classes = make([]ClassInfo, len(c.p.Classes))
+	for i, cl := range c.p.Classes {
+		info := ClassInfo{Name: cl.Name, ID: cl.ID, PHB: cl.PHB.Name, DSCP: cl.PHB.DSCP, Precedence: cl.Precedence, TrustDSCP: cl.TrustDSCP}
+		for si, sw := range c.t.Switches {
+			if c.sets[i].has(si) {
+				info.Switches = append(info.Switches, sw.Name)
+			}
+		}
+		c.res.Classes[i] = info
+	}
+	// Classifier entries, in class order (then match order).
+	for ti := range c.terms {
+		t := &c.terms[ti]
+		cl := c.p.Classes[t.class]
+		e, err := c.classifierEntry(t, cl)
+		if err != nil {
+			return internal(fmt.Sprintf("classifier entry of class %q", cl.Name), err)
+		}
+		set := c.sets[t.class]
+		for si := range per {
+			if set.has(si) {
+				per[si].classifier = append(per[si].classifier, e)
+			}
+		}
+	}
+	// On edge switches, packets from fabric ports are trusted.
+	if c.p.ClassifyAt == "edge" {
+		for si, sw := range c.t.Switches {
+			if !c.edge.has(si) {
+				continue
+			}
+			var trust []*p4v1.Entity
+			for _, e := range c.t.Edges(sw.Name) {
+				if e.ToHost {
+					continue
+				}
+				te, err := c.s.TableEntry("classifier",
+					[]tables.Match{tables.Ternary("ingress_port", int(e.FromPort), 0x1ff)},
+					tables.Action("trust_dscp", tables.Param("class_id", 0)), tables.Priority(trustPriority))
+				if err != nil {
+					return internal("fabric-port trust entry", err)
+				}
+				trust = append(trust, tables.EntityOf(te))
+			}
+			per[si].classifier = append(trust, per[si].classifier...)
+		}
+	}
+	// Meters and color handling.
+	for i, cl := range c.p.Classes {
+		if cl.Meter == nil {
+			continue
+		}
+		path := yamlerr.Index("classes", i) + ".meter"
+		m := cl.Meter
+		var cir, pir float64
+		if m.From == "allocator" {
+			if m.FlowGroup != "" {
+				cir = c.fgRate[m.FlowGroup]
+			} else {
+				cir = c.tRate[m.Tenant]
+			}
+			pir = cir
+			if m.PIR != nil {
+				pir = math.Max(float64(*m.PIR), cir)
+			}
+		} else {
+			cir = float64(*m.CIR)
+			pir = cir
+			if m.PIR != nil {
+				pir = float64(*m.PIR)
+			}
+		}
+		cfg := MeterConfigFor(cir, pir, m.CBS, m.PBS)
+		c.res.Classes[i].Meter = cfg
+		me, err := c.s.MeterEntry("class_meter", int64(cl.ID), cfg)
+		if err != nil {
+			c.bad(path, "the meter configuration is out of range for the pipeline: %v", err)
+			continue
+		}
+		yellow, red := defaultColors(cl.PHB)
+		if cl.Colors != nil {
+			if cl.Colors.Yellow != nil {
+				yellow = *cl.Colors.Yellow
+			}
+			if cl.Colors.Red != nil {
+				red = *cl.Colors.Red
+			}
+		}
+		var colorEntries []*p4v1.Entity
+		for _, ca := range []struct {
+			color int
+			act   ColorAction
+		}{{1, yellow}, {2, red}} {
+			var act tables.ActionCall
+			switch {
+			case ca.act.Drop:
+				act = tables.Action("drop")
+			case ca.act.Remark != nil:
+				act = tables.Action("remark_dscp", tables.Param("dscp", int(*ca.act.Remark)))
+			default:
+				continue
+			}
+			te, err := c.s.TableEntry("color_action", []tables.Match{tables.Exact("class_id", cl.ID), tables.Exact("color", ca.color)}, act)
+			if err != nil {
+				return internal(fmt.Sprintf("color entry of class %q", cl.Name), err)
+			}
+			colorEntries = append(colorEntries, tables.EntityOf(te))
+		}
+		for si := range per {
+			if c.sets[i].has(si) {
+				per[si].meters = append(per[si].meters, tables.EntityOf(me))
+				per[si].color = append(per[si].color, colorEntries...)
+			}
+		}
+	}
+	return nil
+}
+
+// nextHop is a set_next_hop action: the member's identity.
+type nextHop struct {
+	port uint32
+	dmac topo.MAC
+}
+
+func (c *compilation) buildRoutes(per []switchEntities) error {
+	for si, sw := range c.t.Switches {
+		smac := sw.RouterMAC()
+		type route struct {
+			host    *topo.Host
+			hops    []topo.Edge
+			weights []int
+		}
+		var routes []route
+		used := map[nextHop]bool{}
+		for _, h := range c.t.Hosts {
+			hops, err := c.t.NextHops(sw.Name, h.Name)
+			if err != nil {
+				return internal("routes", err)
+			}
+			if len(hops) == 0 {
+				continue // unreachable: the topology check makes this rare
+			}
+			r := route{host: h, hops: hops}
+			switch c.p.Routing.Mode {
+			case "single":
+				r.hops = hops[:1]
+			case "wcmp":
+				r.hops, r.weights = wcmpWeights(hops, c.wcmp[sw.Name][h.Name], c.pl.maxGroupSize)
+			}
+			if len(r.hops) > c.pl.maxGroupSize {
+				c.bad("routing", "switch %q has %d equal-cost next hops to %q, more than the selector's group size %d", sw.Name, len(r.hops), h.Name, c.pl.maxGroupSize)
+				continue
+			}
+			for _, e := range r.hops {
+				used[nextHop{e.FromPort, c.t.PeerMAC(e)}] = true
+			}
+			routes = append(routes, r)
+		}
+		// Member ids in (port, MAC) order, so they are stable.
+		var nhs []nextHop
+		for nh := range used {
+			nhs = append(nhs, nh)
+		}
+		sort.Slice(nhs, func(i, j int) bool {
+			if nhs[i].port != nhs[j].port {
+				return nhs[i].port < nhs[j].port
+			}
+			return string(nhs[i].dmac[:]) < string(nhs[j].dmac[:])
+		})
+		memberID := map[nextHop]uint32{}
+		for i, nh := range nhs {
+			id := uint32(i + 1)
+			memberID[nh] = id
+			m, err := c.s.ActionProfileMember("ecmp_selector", id, tables.Action("set_next_hop",
+				tables.Param("port", int(nh.port)), tables.Param("smac", smac[:]), tables.Param("dmac", nh.dmac[:])))
+			if err != nil {
+				return internal("next-hop member", err)
+			}
+			per[si].members = append(per[si].members, tables.EntityOf(m))
+		}
+		groupID := map[string]uint32{}
+		for _, r := range routes {
+			var ref tables.EntryAction
+			if len(r.hops) == 1 {
+				ref = tables.Member(memberID[nextHop{r.hops[0].FromPort, c.t.PeerMAC(r.hops[0])}])
+			} else {
+				members := make([]tables.GroupMember, len(r.hops))
+				var key strings.Builder
+				for i, e := range r.hops {
+					w := 1
+					if r.weights != nil {
+						w = r.weights[i]
+					}
+					members[i] = tables.GroupMember{ID: memberID[nextHop{e.FromPort, c.t.PeerMAC(e)}], Weight: int32(w)}
+					fmt.Fprintf(&key, "%d*%d,", members[i].ID, w)
+				}
+				id, ok := groupID[key.String()]
+				if !ok {
+					id = uint32(len(groupID) + 1)
+					groupID[key.String()] = id
+					g, err := c.s.ActionProfileGroup("ecmp_selector", id, members, int32(c.pl.maxGroupSize))
+					if err != nil {
+						return internal("ECMP group", err)
+					}
+					per[si].groups = append(per[si].groups, tables.EntityOf(g))
+				}
+				ref = tables.Group(id)
+			}
+			for _, ifc := range r.host.Addrs() {
+				a := ifc.Addr()
+				table, field := "ipv4_lpm", "ipv4_dst"
+				if a.Is6() {
+					table, field = "ipv6_lpm", "ipv6_dst"
+				}
+				te, err := c.s.TableEntry(table, []tables.Match{tables.LPM(field, netip.PrefixFrom(a, a.BitLen()).String())}, ref)
+				if err != nil {
+					return internal("route", err)
+				}
+				if a.Is4() {
+					per[si].v4 = append(per[si].v4, tables.EntityOf(te))
+				} else {
+					per[si].v6 = append(per[si].v6, tables.EntityOf(te))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// wcmpWeights turns allocated rates per egress port into integer member
+// weights summing to at most maxSum (largest-remainder rounding of the
+// rate shares, B4 §4.3's quantisation goal of least error). Next hops
+// without allocated traffic are left out; when no traffic is allocated
+// towards the destination at all, every next hop gets weight 1 (ECMP).
+func wcmpWeights(hops []topo.Edge, rates map[uint32]float64, maxSum int) ([]topo.Edge, []int) {
+	total := 0.0
+	for _, e := range hops {
+		total += rates[e.FromPort]
+	}
+	if total <= 0 {
+		return hops, nil
+	}
+	type share struct {
+		e    topo.Edge
+		w    int
+		frac float64
+	}
+	var ss []share
+	sum := 0
+	for _, e := range hops {
+		r := rates[e.FromPort]
+		if r <= 0 {
+			continue
+		}
+		exact := r / total * float64(maxSum)
+		w := int(math.Floor(exact))
+		ss = append(ss, share{e, w, exact - float64(w)})
+		sum += w
+	}
+	order := make([]int, len(ss))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return ss[order[a]].frac > ss[order[b]].frac })
+	for _, i := range order {
+		if sum >= maxSum {
+			break
+		}
+		ss[i].w++
+		sum++
+	}
+	var out []topo.Edge
+	var ws []int
+	for _, s := range ss {
+		if s.w > 0 {
+			out = append(out, s.e)
+			ws = append(ws, s.w)
+		}
+	}
+	if len(out) == 0 {
+		return hops, nil
+	}
+	return out, ws
+}
+
+func (c *compilation) buildQueues(per []switchEntities) error {
+	type key struct {
+		sw    string
+		port  uint32
+		queue int
+	}
+	thresholds := map[key]uint32{}
+	settings := map[key]*QueueSetting{}
+	var order []key
+	for _, pq := range c.p.Queues.Ports {
+		queues := []int{0, 1, 2, 3, 4, 5, 6, 7}
+		if pq.Queue != nil {
+			queues = []int{*pq.Queue}
+		}
+		for _, pr := range c.portTargets(pq) {
+			for _, q := range queues {
+				k := key{pr.sw, pr.port, q}
+				if _, seen := thresholds[k]; !seen && settings[k] == nil {
+					order = append(order, k)
+				}
+				if pq.ECNThreshold != nil {
+					thresholds[k] = *pq.ECNThreshold // a later setting wins
+				}
+				if pq.Rate != nil || pq.Depth != nil {
+					s := settings[k]
+					if s == nil {
+						s = &QueueSetting{Switch: k.sw, Port: k.port, Queue: q}
+						settings[k] = s
+					}
+					if pq.Rate != nil {
+						s.Rate = float64(*pq.Rate)
+					}
+					if pq.Depth != nil {
+						s.Depth = *pq.Depth
+					}
+				}
+			}
+		}
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		a, b := order[i], order[j]
+		if c.swIdx[a.sw] != c.swIdx[b.sw] {
+			return c.swIdx[a.sw] < c.swIdx[b.sw]
+		}
+		if a.port != b.port {
+			return a.port < b.port
+		}
+		return a.queue < b.queue
+	})
+	for _, k := range order {
+		if th, ok := thresholds[k]; ok {
+			te, err := c.s.TableEntry("ecn_threshold",
+				[]tables.Match{tables.Exact("egress_port", int(k.port)), tables.Exact("queue", k.queue)},
+				tables.Action("set_ecn_threshold", tables.Param("threshold", int(th))))
+			if err != nil {
+				return internal("ecn_threshold entry", err)
+			}
+			si := c.swIdx[k.sw]
+			per[si].ecn = append(per[si].ecn, tables.EntityOf(te))
+		}
+		if s := settings[k]; s != nil {
+			c.res.QueueSettings = append(c.res.QueueSettings, *s)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,579 @@
+package compiler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	p4configv1 "github.com/p4lang/p4runtime/go/p4/config/v1"
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+
+	"github.com/p4qos/p4qos/allocator"
+	"github.com/p4qos/p4qos/internal/yamlerr"
+	"github.com/p4qos/p4qos/tables"
+	"github.com/p4qos/p4qos/topo"
+)
+
+// ErrSchema is wrapped when the P4Info lacks a table, action, meter or
+// profile of the pipeline contract (docs/pipeline.md).
+var ErrSchema = errors.New("p4info does not provide the qos pipeline")
+
+// Option tunes Compile.
+type Option func(*config)
+
+type config struct {
+	logger     *slog.Logger
+	allocation *allocator.Result
+	demands    map[string]float64
+}
+
+// WithLogger makes Compile log what it decides at debug level.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithAllocation makes Compile use r instead of running the allocator (the
+// controller recompiles with the allocation of its control loop). r must
+// have a result for every flow group of the policy.
+func WithAllocation(r *allocator.Result) Option { return func(c *config) { c.allocation = r } }
+
+// WithDemands replaces flow groups' demands (bits/s by flow group name),
+// e.g. with BwE demand estimates from counters.
+func WithDemands(d map[string]float64) Option { return func(c *config) { c.demands = d } }
+
+// Result is the compiled state.
+type Result struct {
+	// Switches maps a switch name to its entities in dependency order:
+	// action profile members, groups, table entries (classifier,
+	// color_action, phb, ipv4_lpm, ipv6_lpm, ecn_threshold), meter
+	// entries, then default entries. Entities identical on several
+	// switches may be the same pointer: treat them as read-only.
+	Switches map[string][]*p4v1.Entity
+	// SwitchOrder lists the switch names in topology order.
+	SwitchOrder []string
+	Classes     []ClassInfo
+	// Problem and Allocation are the allocator input and output (nil
+	// without flow groups).
+	Problem    *allocator.Problem
+	Allocation *allocator.Result
+	// QueueSettings are per-port queue rates and depths, which P4Runtime
+	// cannot set; the lab applies them with simple_switch_CLI.
+	QueueSettings []QueueSetting
+}
+
+// ClassInfo describes a compiled class.
+type ClassInfo struct {
+	Name       string
+	ID         int
+	PHB        string
+	DSCP       DSCP
+	Queue      uint8
+	Precedence int
+	TrustDSCP  bool
+	// Meter is the meter configuration (bytes/s, bytes), nil when the class
+	// is not metered.
+	Meter    *tables.MeterConfig
+	Switches []string
+}
+
+// QueueSetting is a non-P4Runtime queue parameter.
+type QueueSetting struct {
+	Switch string
+	Port   uint32
+	Queue  int
+	Rate   float64 // bits/s; 0 = unchanged
+	Depth  uint32  // packets; 0 = unchanged
+}
+
+// Burst rules for meters: a burst defaults to BurstTime at the rate, and
+// at least MinBurst (one full-size Ethernet frame, RFC 2698 §2: bursts
+// should be at least the largest packet).
+const (
+	BurstTime = 0.010 // seconds
+	MinBurst  = 1500  // bytes
+)
+
+// MeterConfigFor converts rates in bits/s and optional bursts in bytes to a
+// byte-based meter configuration (P4Runtime MeterConfig for a BYTES meter:
+// bytes/s and bytes). pir below cir is raised to cir; an unset burst is
+// BurstTime at its rate, at least MinBurst, and the default PBS is at least
+// the CBS.
+func MeterConfigFor(cir, pir float64, cbs, pbs *Bytes) *tables.MeterConfig {
+	pir = math.Max(pir, cir)
+	c := &tables.MeterConfig{CIR: int64(math.Round(cir / 8)), PIR: int64(math.Round(pir / 8))}
+	burst := func(rate int64, given *Bytes) int64 {
+		if given != nil {
+			return int64(*given)
+		}
+		return max(MinBurst, int64(math.Round(float64(rate)*BurstTime)))
+	}
+	c.CBurst = burst(c.CIR, cbs)
+	c.PBurst = burst(c.PIR, pbs)
+	if pbs == nil {
+		// The peak bucket is at least as deep as the committed one, so
+		// a CBS-sized burst within PIR is yellow, not red.
+		c.PBurst = max(c.PBurst, c.CBurst)
+	}
+	return c
+}
+
+// pipeline holds what Compile needs from the P4Info.
+type pipeline struct {
+	maxClassID   int
+	maxGroupSize int
+	ecnMax       uint64
+	sizes        map[string]int64 // table short name → size (0 = unknown)
+}
+
+var contractTables = []string{"classifier", "color_action", "phb", "ipv4_lpm", "ipv6_lpm", "ecn_threshold"}
+
+func readPipeline(s *tables.Schema) (*pipeline, error) {
+	pl := &pipeline{sizes: map[string]int64{}}
+	var missing []string
+	for _, n := range contractTables {
+		t, err := s.Table(n)
+		if err != nil {
+			missing = append(missing, "table "+n)
+			continue
+		}
+		pl.sizes[n] = t.Size
+	}
+	for _, a := range []string{"set_class", "trust_dscp", "set_default_class", "remark_dscp", "drop", "set_queue", "set_next_hop", "set_ecn_threshold"} {
+		if _, err := s.Action(a); err != nil {
+			missing = append(missing, "action "+a)
+		}
+	}
+	width := func(action, param string) int32 {
+		p, err := s.ActionParam(action, param)
+		if err != nil {
+			missing = append(missing, "parameter "+action+"."+param)
+			return 0
+		}
+		return p.Bitwidth
+	}
+	w := width("set_class", "class_id")
+	pl.maxClassID = int(min(uint64(1)<<min(w, 31)-1, math.MaxInt32))
+	m, err := s.Meter("class_meter")
+	if err != nil {
+		missing = append(missing, "meter class_meter")
+	} else {
+		if m.Size > 0 && int64(pl.maxClassID) > m.Size-1 {
+			pl.maxClassID = int(m.Size - 1)
+		}
+		if m.Spec != nil && m.Spec.Unit != p4configv1.MeterSpec_BYTES {
+			return nil, fmt.Errorf("%w: class_meter must count BYTES, has %s", ErrSchema, m.Spec.Unit)
+		}
+	}
+	ap, err := s.ActionProfile("ecmp_selector")
+	if err != nil {
+		missing = append(missing, "action profile ecmp_selector")
+	} else {
+		pl.maxGroupSize = int(ap.MaxGroupSize)
+	}
+	if pl.maxGroupSize <= 0 {
+		pl.maxGroupSize = 64
+	}
+	ew := width("set_ecn_threshold", "threshold")
+	pl.ecnMax = uint64(1)<<min(ew, 63) - 1
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%w: missing %s", ErrSchema, strings.Join(missing, ", "))
+	}
+	return pl, nil
+}
+
+type compilation struct {
+	p      *Policy
+	t      *topo.Topology
+	s      *tables.Schema
+	cfg    config
+	pl     *pipeline
+	errs   Errors
+	swIdx  map[string]int
+	sets   []switchSet // per class
+	broken []bool      // per class: a match did not resolve
+	terms  []term
+	edge   switchSet
+	res    *Result
+	fgRate map[string]float64
+	tRate  map[string]float64
+	// wcmp[switch][host][port] = allocated rate
+	wcmp map[string]map[string]map[uint32]float64
+	// masks[0|1][bits] caches ternary masks for IPv4 and IPv6 prefixes.
+	masks [2][129][]byte
+}
+
+func (c *compilation) bad(path, format string, args ...any) {
+	c.errs.Add(c.p.errorf(path, format, args...))
+}
+
+// Compile turns a policy into per-switch P4Runtime entities for the
+// topology, addressing the pipeline by name through schema. Invalid input
+// yields Errors listing every problem; a P4Info without the pipeline's
+// objects yields an error wrapping ErrSchema; ctx bounds the allocation.
+func Compile(ctx context.Context, p *Policy, t *topo.Topology, s *tables.Schema, opts ...Option) (*Result, error) {
+	c := &compilation{p: p, t: t, s: s, cfg: config{logger: slog.New(slog.NewTextHandler(io.Discard, nil))}}
+	for _, o := range opts {
+		o(&c.cfg)
+	}
+	if p == nil || t == nil || s == nil {
+		return nil, errors.New("compile: policy, topology and schema are required")
+	}
+	pl, err := readPipeline(s)
+	if err != nil {
+		return nil, err
+	}
+	c.pl = pl
+	c.res = &Result{Switches: map[string][]*p4v1.Entity{}}
+	c.swIdx = map[string]int{}
+	c.edge = newSwitchSet(len(t.Switches))
+	for i, sw := range t.Switches {
+		c.swIdx[sw.Name] = i
+		c.res.SwitchOrder = append(c.res.SwitchOrder, sw.Name)
+		for _, e := range t.Edges(sw.Name) {
+			if e.ToHost {
+				c.edge.add(i)
+			}
+		}
+	}
+	c.resolveClasses()
+	c.checkTenants()
+	c.checkOverlaps()
+	if err := c.errs.Err(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := c.allocate(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.errs.Err(); err != nil {
+		return nil, err
+	}
+	if err := c.build(); err != nil {
+		return nil, err
+	}
+	if err := c.errs.Err(); err != nil {
+		return nil, err
+	}
+	return c.res, nil
+}
+
+func (c *compilation) resolveClasses() {
+	p, t := c.p, c.t
+	if len(p.Classes) > c.pl.maxClassID {
+		c.bad("classes", "%d classes, but the pipeline's class ids go up to %d (class 0 is the default class)", len(p.Classes), c.pl.maxClassID)
+	}
+	nMatch := 0
+	for _, cl := range p.Classes {
+		nMatch += len(cl.Match)
+	}
+	c.terms = make([]term, 0, nMatch)
+	c.sets = make([]switchSet, len(p.Classes))
+	c.broken = make([]bool, len(p.Classes))
+	for ci, cl := range p.Classes {
+		path := yamlerr.Index("classes", ci)
+		set := newSwitchSet(len(t.Switches))
+		switch {
+		case len(cl.Switches) > 0:
+			for j, name := range cl.Switches {
+				i, ok := c.swIdx[name]
+				if !ok {
+					c.bad(yamlerr.Index(path+".switches", j), "unknown switch %q", name)
+					continue
+				}
+				set.add(i)
+			}
+		case p.ClassifyAt == "all":
+			for i := range t.Switches {
+				set.add(i)
+			}
+		default:
+			copy(set, c.edge)
+		}
+		c.sets[ci] = set
+		if set.empty() && len(cl.Switches) == 0 {
+			c.bad(path, "class %q is installed nowhere: no switch has hosts (set switches or classify_at: all)", cl.Name)
+		}
+		for mi, m := range cl.Match {
+			mp := func() string { return yamlerr.Index(path+".match", mi) }
+			before := len(c.terms)
+			c.addTerms(int32(ci), int32(mi), m, mp)
+			if len(c.terms) == before && !c.broken[ci] {
+				c.bad(mp(), "the match can never hit: its src and dst have no IP version in common")
+			}
+			if m.IngressPort != nil {
+				found := false
+				for i, sw := range t.Switches {
+					if !set.has(i) {
+						continue
+					}
+					for _, port := range t.Ports(sw.Name) {
+						if port == *m.IngressPort {
+							found = true
+						}
+					}
+				}
+				if !found {
+					c.bad(mp()+".ingress_port", "port %d is not cabled on any switch the class is installed on, so the match can never hit", *m.IngressPort)
+				}
+			}
+		}
+	}
+}
+
+// resolve turns an Address into at most two prefixes (a host's IPv4 and
+// IPv6 address); an invalid prefix means "any".
+func (c *compilation) resolve(a *Address, path func() string) ([2]netip.Prefix, int, bool) {
+	var out [2]netip.Prefix
+	if a == nil {
+		return out, 1, true
+	}
+	if !a.IsHost() {
+		out[0] = a.Prefix
+		return out, 1, true
+	}
+	h, ok := c.t.Host(a.Raw)
+	if !ok {
+		c.bad(path(), "unknown host %q (expected a prefix, an address, or a host of the topology)", a.Raw)
+		return out, 0, false
+	}
+	n := 0
+	for _, ifc := range h.Addrs() {
+		out[n] = netip.PrefixFrom(ifc.Addr(), ifc.Addr().BitLen())
+		n++
+	}
+	return out, n, true
+}
+
+func version(p netip.Prefix) uint8 {
+	switch {
+	case !p.IsValid():
+		return 0
+	case p.Addr().Is4():
+		return 4
+	}
+	return 6
+}
+
+func (c *compilation) addTerms(ci, mi int32, m *Match, path func() string) {
+	srcArr, ns, ok1 := c.resolve(m.Src, func() string { return path() + ".src" })
+	dstArr, nd, ok2 := c.resolve(m.Dst, func() string { return path() + ".dst" })
+	srcs, dsts := srcArr[:ns], dstArr[:nd]
+	if !ok1 || !ok2 {
+		c.broken[ci] = true
+		return
+	}
+	base := term{class: ci, match: mi, proto: -1, dscp: -1, port: -1, sport: fullRange, dport: fullRange}
+	if m.Protocol != nil {
+		base.proto = int16(*m.Protocol)
+	}
+	if m.DSCP != nil {
+		base.dscp = int16(*m.DSCP)
+	}
+	if m.IngressPort != nil {
+		base.port = int16(*m.IngressPort)
+	}
+	if m.SrcPort != nil {
+		base.sport = *m.SrcPort
+	}
+	if m.DstPort != nil {
+		base.dport = *m.DstPort
+	}
+	for _, s := range srcs {
+		for _, d := range dsts {
+			vs, vd := version(s), version(d)
+			if vs != 0 && vd != 0 && vs != vd {
+				continue
+			}
+			v := max(vs, vd)
+			if m.IPVersion != 0 {
+				if v != 0 && int(v) != m.IPVersion {
+					continue
+				}
+				v = uint8(m.IPVersion)
+			}
+			t := base
+			t.ver, t.src, t.dst = v, s, d
+			c.terms = append(c.terms, t)
+		}
+	}
+}
+
+func (c *compilation) checkOverlaps() {
+	prec := make([]int, len(c.p.Classes))
+	for i, cl := range c.p.Classes {
+		prec[i] = cl.Precedence
+	}
+	an := analyse(c.terms, prec, c.sets)
+	for _, cf := range an.conflicts {
+		a, b := c.p.Classes[cf.a], c.p.Classes[cf.b]
+		c.bad(yamlerr.Index("classes", int(cf.b))+".precedence",
+			"class %q overlaps class %q (%s) at equal precedence %d: some packet matches both, so which wins is undefined; give one a higher precedence or narrow a match",
+			b.Name, a.Name, yamlerr.Index("classes", int(cf.a)), b.Precedence)
+	}
+	if an.truncated {
+		c.bad("classes", "more than %d overlapping class pairs; fix these first", maxConflicts)
+	}
+	for ci, by := range an.shadowedBy {
+		if by < 0 || c.broken[ci] {
+			continue
+		}
+		cl, other := c.p.Classes[ci], c.p.Classes[by]
+		c.bad(yamlerr.Index("classes", ci)+".match",
+			"class %q can never hit: its match is covered by higher-precedence classes such as %q (precedence %d > %d)",
+			cl.Name, other.Name, other.Precedence, cl.Precedence)
+	}
+}
+
+func (c *compilation) checkTenants() {
+	var walk func(ts []*Tenant, path string)
+	walk = func(ts []*Tenant, path string) {
+		for i, tn := range ts {
+			tp := yamlerr.Index(path, i)
+			for j, fg := range tn.FlowGroups {
+				fp := yamlerr.Index(tp+".flow_groups", j)
+				if _, ok := c.t.Host(fg.Src); !ok && fg.Src != "" {
+					c.bad(fp+".src", "unknown host %q", fg.Src)
+				}
+				if _, ok := c.t.Host(fg.Dst); !ok && fg.Dst != "" {
+					c.bad(fp+".dst", "unknown host %q", fg.Dst)
+				}
+			}
+			walk(tn.Children, tp+".children")
+		}
+	}
+	walk(c.p.Tenants, "tenants")
+	for i, pq := range c.p.Queues.Ports {
+		path := yamlerr.Index("queues.ports", i)
+		if pq.Switch != "" {
+			if _, ok := c.t.Switch(pq.Switch); !ok {
+				c.bad(path+".switch", "unknown switch %q", pq.Switch)
+				continue
+			}
+		}
+		if pq.Port != nil && len(c.portTargets(pq)) == 0 {
+			c.bad(path+".port", "port %d is not cabled on %s", *pq.Port, orAll(pq.Switch))
+		}
+		if pq.ECNThreshold != nil && uint64(*pq.ECNThreshold) > c.pl.ecnMax {
+			c.bad(path+".ecn_threshold", "expected a threshold 0..%d packets (the pipeline's width), got %d", c.pl.ecnMax, *pq.ECNThreshold)
+		}
+	}
+}
+
+func orAll(sw string) string {
+	if sw == "" {
+		return "any switch"
+	}
+	return "switch " + strconv.Quote(sw)
+}
+
+type portRef struct {
+	sw   string
+	port uint32
+}
+
+// portTargets lists the (switch, port) pairs a queue setting applies to.
+func (c *compilation) portTargets(pq *PortQueue) []portRef {
+	var out []portRef
+	for _, sw := range c.t.Switches {
+		if pq.Switch != "" && pq.Switch != sw.Name {
+			continue
+		}
+		for _, port := range c.t.Ports(sw.Name) {
+			if pq.Port == nil || *pq.Port == port {
+				out = append(out, portRef{sw.Name, port})
+			}
+		}
+	}
+	return out
+}
+
+// allocate runs the allocator over the tenants' flow groups (or takes the
+// given allocation) and records rates per flow group and tenant, and the
+// per-switch next-hop rates for WCMP.
+func (c *compilation) allocate(ctx context.Context) error {
+	flat := flatten(c.p.Tenants, c.cfg.demands)
+	if len(flat) == 0 {
+		return nil
+	}
+	bound := 0.0
+	for _, sw := range c.t.Switches {
+		for _, e := range c.t.Edges(sw.Name) {
+			bound += e.Capacity
+		}
+	}
+	groups := make([]topo.FlowGroup, len(flat))
+	for i, fg := range flat {
+		groups[i] = topo.FlowGroup{Name: fg.def.Name, Src: fg.def.Src, Dst: fg.def.Dst, Function: fg.fn.toAllocator(bound), Demand: fg.demand}
+	}
+	popts := []topo.ProblemOption{topo.WithK(c.p.Routing.MaxPaths)}
+	if c.p.Routing.Mode == "wcmp" {
+		popts = append(popts, topo.WithMode(allocator.Preferred), topo.WithEqualCostOnly())
+	}
+	prob, err := c.t.AllocatorProblem(groups, popts...)
+	if err != nil {
+		c.bad("tenants", "cannot build the allocator problem: %v", err)
+		return nil
+	}
+	c.res.Problem = prob
+	alloc := c.cfg.allocation
+	if alloc == nil {
+		alloc, err = allocator.Allocate(ctx, prob, allocator.WithLogger(c.cfg.logger))
+		var verr *allocator.ValidationError
+		if errors.As(err, &verr) {
+			c.bad("tenants", "the allocator rejects the problem built from the tenants: %v", err)
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("allocate: %w", err)
+		}
+	}
+	c.res.Allocation = alloc
+	byName := map[string]*allocator.FlowGroupResult{}
+	for i := range alloc.FlowGroups {
+		byName[alloc.FlowGroups[i].Name] = &alloc.FlowGroups[i]
+	}
+	edges := map[string]topo.Edge{}
+	for _, sw := range c.t.Switches {
+		for _, e := range c.t.Edges(sw.Name) {
+			edges[e.Name()] = e
+		}
+	}
+	c.fgRate = map[string]float64{}
+	c.tRate = map[string]float64{}
+	c.wcmp = map[string]map[string]map[uint32]float64{}
+	for _, fg := range flat {
+		r, ok := byName[fg.def.Name]
+		if !ok {
+			return fmt.Errorf("allocation has no result for flow group %q", fg.def.Name)
+		}
+		c.fgRate[fg.def.Name] = r.Rate
+		for _, tn := range fg.tenant {
+			c.tRate[tn.Name] += r.Rate
+		}
+		c.cfg.logger.Debug("allocated", "flow_group", fg.def.Name, "rate", r.Rate)
+		for _, pr := range r.Paths {
+			for _, ln := range pr.Links {
+				e, ok := edges[ln]
+				if !ok || e.FromHost {
+					continue
+				}
+				byHost := c.wcmp[e.From]
+				if byHost == nil {
+					byHost = map[string]map[uint32]float64{}
+					c.wcmp[e.From] = byHost
+				}
+				if byHost[fg.def.Dst] == nil {
+					byHost[fg.def.Dst] = map[uint32]float64{}
+				}
+				byHost[fg.def.Dst][e.FromPort] += pr.Rate
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,568 @@
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+
+	"github.com/p4qos/p4qos/tables"
+)
+
+// Daemon keeps many switches converged with the intent, one goroutine per
+// switch, so an unreachable or failing switch never holds up the others.
+type Daemon struct {
+	switches []SwitchConfig
+	cfg      daemonConfig
+
+	mu       sync.Mutex
+	gen      uint64
+	base     map[string]*Intent
+	overlay  map[string]map[string]*p4v1.Entity // loop-written entities by key
+	eff      map[string]*effective
+	changed  chan struct{}
+	workers  map[string]*worker
+	sessions map[string]*Session
+}
+
+// effective is a switch's intent with the loop's overlay applied.
+type effective struct {
+	intent *Intent
+	byKey  map[string]*p4v1.Entity
+}
+
+type worker struct {
+	sw   SwitchConfig
+	sess *Session
+	rec  *Reconciler
+	// mu serialises writes to the switch between reconcile and the loop.
+	mu sync.Mutex
+}
+
+type daemonConfig struct {
+	sessionOpts       []SessionOption
+	applyOpts         []ApplyOption
+	reconcileInterval time.Duration
+	retryMin          time.Duration
+	retryMax          time.Duration
+	loop              *Loop
+	loopInterval      time.Duration
+	metrics           *Metrics
+	logger            *slog.Logger
+	onReconcile       func(sw string, st ReconcileStats, err error)
+	shutdownGrace     time.Duration
+}
+
+// DaemonOption configures a Daemon.
+type DaemonOption func(*daemonConfig)
+
+// WithSessionOptions passes options to every switch session.
+func WithSessionOptions(o ...SessionOption) DaemonOption {
+	return func(c *daemonConfig) { c.sessionOpts = append(c.sessionOpts, o...) }
+}
+
+// WithApplyOptions passes options to every reconcile write (batch size).
+func WithApplyOptions(o ...ApplyOption) DaemonOption {
+	return func(c *daemonConfig) { c.applyOpts = append(c.applyOpts, o...) }
+}
+
+// WithReconcileInterval sets how often each switch is read back and
+// repaired even without a change (default 30s; drift detection).
+func WithReconcileInterval(d time.Duration) DaemonOption {
+	return func(c *daemonConfig) { c.reconcileInterval = d }
+}
+
+// WithRetry sets the backoff bounds for retrying a failed reconcile.
+func WithRetry(min, max time.Duration) DaemonOption {
+	return func(c *daemonConfig) { c.retryMin, c.retryMax = min, max }
+}
+
+// WithClosedLoop runs loop every interval.
+func WithClosedLoop(l *Loop, interval time.Duration) DaemonOption {
+	return func(c *daemonConfig) { c.loop, c.loopInterval = l, interval }
+}
+
+// WithShutdownGrace bounds how long a write in flight may continue after
+// Run's context ends (default 5s).
+func WithShutdownGrace(d time.Duration) DaemonOption {
+	return func(c *daemonConfig) { c.shutdownGrace = d }
+}
+
+// WithMetrics records metrics.
+func WithMetrics(m *Metrics) DaemonOption { return func(c *daemonConfig) { c.metrics = m } }
+
+// WithDaemonLogger sets the logger.
+func WithDaemonLogger(l *slog.Logger) DaemonOption { return func(c *daemonConfig) { c.logger = l } }
+
+// WithReconcileHook is called after every reconcile (tests, status output).
+func WithReconcileHook(f func(sw string, st ReconcileStats, err error)) DaemonOption {
+	return func(c *daemonConfig) { c.onReconcile = f }
+}
+
+// NewDaemon creates a daemon for the switches. Names must be unique.
+func NewDaemon(switches []SwitchConfig, opts ...DaemonOption) (*Daemon, error) {
+	cfg := daemonConfig{
+		reconcileInterval: 30 * time.Second,
+		retryMin:          200 * time.Millisecond,
+		retryMax:          30 * time.Second,
+		loopInterval:      time.Second,
+		shutdownGrace:     5 * time.Second,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	seen := map[string]bool{}
+	for _, sw := range switches {
+		if sw.Name == "" || sw.Address == "" {
+			return nil, fmt.Errorf("switch %q: name and address are required", sw.Name)
+		}
+		if seen[sw.Name] {
+			return nil, fmt.Errorf("switch %q listed twice", sw.Name)
+		}
+		seen[sw.Name] = true
+	}
+	return &Daemon{
+		switches: switches,
+		cfg:      cfg,
+		base:     map[string]*Intent{},
+		overlay:  map[string]map[string]*p4v1.Entity{},
+		eff:      map[string]*effective{},
+		changed:  make(chan struct{}),
+		workers:  map[string]*worker{},
+		sessions: map[string]*Session{},
+	}, nil
+}
+
+// SetIntent replaces the intent of every switch (a switch missing from the
+// map is left as it is). The loop's latest meter and WCMP values are kept
+// for entities the new intent still has. Workers reconcile promptly.
+func (d *Daemon) SetIntent(intents map[string]*Intent) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.gen++
+	d.base = intents
+	for sw := range d.overlay {
+		if intents[sw] == nil {
+			delete(d.overlay, sw)
+		}
+	}
+	for sw := range intents {
+		d.rebuildLocked(sw, true)
+	}
+	close(d.changed)
+	d.changed = make(chan struct{})
+}
+
+// rebuildLocked recomputes a switch's effective intent. When pruning, it
+// drops overlay entities whose key the base intent no longer has.
+func (d *Daemon) rebuildLocked(sw string, prune bool) {
+	in := d.base[sw]
+	if in == nil {
+		delete(d.eff, sw)
+		return
+	}
+	byKey := make(map[string]*p4v1.Entity, len(in.Entities))
+	order := make([]string, 0, len(in.Entities))
+	for _, e := range in.Entities {
+		k, err := in.Schema.Key(e)
+		if err != nil {
+			// Diff reports it when reconciling; keep the entity so it does.
+			k = fmt.Sprintf("\x00invalid-%d", len(order))
+		}
+		if _, dup := byKey[k]; !dup {
+			order = append(order, k)
+		}
+		byKey[k] = e
+	}
+	ov := d.overlay[sw]
+	for k, e := range ov {
+		if _, ok := byKey[k]; !ok && prune {
+			delete(ov, k)
+			continue
+		}
+		if _, ok := byKey[k]; !ok {
+			order = append(order, k)
+		}
+		byKey[k] = e
+	}
+	ents := make([]*p4v1.Entity, 0, len(order))
+	for _, k := range order {
+		ents = append(ents, byKey[k])
+	}
+	d.eff[sw] = &effective{intent: &Intent{Schema: in.Schema, Pipeline: in.Pipeline, Entities: ents}, byKey: byKey}
+}
+
+func (d *Daemon) effectiveFor(sw string) (*Intent, uint64, <-chan struct{}) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var in *Intent
+	if e := d.eff[sw]; e != nil {
+		in = e.intent
+	}
+	return in, d.gen, d.changed
+}
+
+// Run connects to every switch and keeps them converged until ctx ends,
+// then closes the sessions. It returns nil on a clean shutdown.
+func (d *Daemon) Run(ctx context.Context) error {
+	if err := d.dialAll(); err != nil {
+		return err
+	}
+	defer d.closeAll()
+	// Writes run under opCtx, which outlives ctx by a grace period: a
+	// shutdown lets a change in flight (and its undo) finish rather than
+	// cutting it half-way.
+	opCtx, opCancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer opCancel()
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-opCtx.Done():
+			return
+		}
+		t := time.NewTimer(d.cfg.shutdownGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			opCancel()
+		case <-opCtx.Done():
+		}
+	}()
+	var wg sync.WaitGroup
+	for _, sw := range d.switches {
+		w := d.workers[sw.Name]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.runWorker(ctx, opCtx, w)
+		}()
+	}
+	if d.cfg.loop != nil && d.cfg.loopInterval > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.runLoop(ctx, opCtx)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// Once reconciles every switch once (waiting up to ctx for each to accept
+// this controller as primary) and returns the stats. Failures of single
+// switches are joined into the error; the others are still reconciled.
+func (d *Daemon) Once(ctx context.Context) (map[string]ReconcileStats, error) {
+	if err := d.dialAll(); err != nil {
+		return nil, err
+	}
+	defer d.closeAll()
+	var (
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		stats = map[string]ReconcileStats{}
+		errs  []error
+	)
+	for _, sw := range d.switches {
+		w := d.workers[sw.Name]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in, _, _ := d.effectiveFor(sw.Name)
+			if in == nil {
+				return
+			}
+			st, err := func() (ReconcileStats, error) {
+				if err := w.sess.WaitPrimary(ctx); err != nil {
+					return ReconcileStats{}, err
+				}
+				w.mu.Lock()
+				defer w.mu.Unlock()
+				return w.rec.Reconcile(ctx, in)
+			}()
+			d.record(sw.Name, st, err)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			stats[sw.Name] = st
+		}()
+	}
+	wg.Wait()
+	return stats, errors.Join(errs...)
+}
+
+func (d *Daemon) dialAll() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, sw := range d.switches {
+		m, name := d.cfg.metrics, sw.Name
+		opts := append([]SessionOption{WithLogger(d.cfg.logger), WithStateCallback(func(st State) {
+			if m != nil {
+				m.Connected.WithLabelValues(name).Set(b2f(st.Connected))
+				m.Primary.WithLabelValues(name).Set(b2f(st.Primary))
+			}
+		})}, d.cfg.sessionOpts...)
+		s, err := Dial(sw, opts...)
+		if err != nil {
+			for _, o := range d.sessions {
+				_ = o.Close()
+			}
+			return err
+		}
+		if m != nil {
+			m.Connected.WithLabelValues(name).Set(0)
+			m.Primary.WithLabelValues(name).Set(0)
+		}
+		applyOpts := append([]ApplyOption{WithWriteObserver(m.observeWrite(name))}, d.cfg.applyOpts...)
+		d.sessions[sw.Name] = s
+		d.workers[sw.Name] = &worker{sw: sw, sess: s, rec: NewReconciler(s, applyOpts...)}
+	}
+	return nil
+}
+
+func (d *Daemon) closeAll() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for name, s := range d.sessions {
+		_ = s.Close()
+		delete(d.sessions, name)
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (d *Daemon) record(sw string, st ReconcileStats, err error) {
+	log := d.cfg.logger.With("switch", sw)
+	if m := d.cfg.metrics; m != nil {
+		result := "ok"
+		if err != nil {
+			result = "error"
+		}
+		m.Reconciles.WithLabelValues(sw, result).Inc()
+		m.Drift.WithLabelValues(sw).Add(float64(st.Drift))
+		m.Undone.WithLabelValues(sw).Add(float64(st.Write.Undone))
+		if st.Pushed {
+			m.Pushes.WithLabelValues(sw).Inc()
+		}
+	}
+	switch {
+	case err != nil:
+		log.Error("reconcile failed", "err", err, "retryable", IsRetryable(err), "undone", st.Write.Undone)
+	case st.Write.Updates > 0 || st.Pushed:
+		log.Info("reconciled", "pushed_pipeline", st.Pushed, "read", st.Read, "inserts", st.Inserts,
+			"modifies", st.Modifies, "deletes", st.Deletes, "drift", st.Drift, "rpcs", st.Write.RPCs)
+	default:
+		log.Debug("in sync", "read", st.Read)
+	}
+	if d.cfg.onReconcile != nil {
+		d.cfg.onReconcile(sw, st, err)
+	}
+}
+
+// runWorker keeps one switch converged: it reconciles when the intent
+// changes, when a new stream is arbitrated (the switch may have restarted),
+// every reconcile interval (drift), and after failures with backoff.
+func (d *Daemon) runWorker(ctx, opCtx context.Context, w *worker) {
+	var (
+		doneGen, doneStream uint64
+		periodic            = time.NewTicker(d.cfg.reconcileInterval)
+		retry               *time.Timer
+		retryC              <-chan time.Time
+		delay               = d.cfg.retryMin
+		due                 bool
+	)
+	defer periodic.Stop()
+	for {
+		st := w.sess.State()
+		in, gen, intentChanged := d.effectiveFor(w.sw.Name)
+		if st.Primary && in != nil && (due || gen != doneGen || st.Stream != doneStream) {
+			due = false
+			w.mu.Lock()
+			stats, err := w.rec.Reconcile(opCtx, in)
+			w.mu.Unlock()
+			if ctx.Err() != nil {
+				if err != nil {
+					d.record(w.sw.Name, stats, err)
+				}
+				return
+			}
+			d.record(w.sw.Name, stats, err)
+			var te *TerminalError
+			switch {
+			case err == nil || errors.As(err, &te):
+				// Success, or a failure only new input can fix.
+				doneGen, doneStream, delay = gen, st.Stream, d.cfg.retryMin
+			default:
+				wait := time.Duration(rand.Int64N(int64(delay))) + delay/2
+				if retry != nil {
+					retry.Stop()
+				}
+				retry = time.NewTimer(wait)
+				retryC = retry.C
+				delay = min(delay*2, d.cfg.retryMax)
+				// Leave doneGen as is, but do not spin: wait for the timer.
+				doneGen, doneStream = gen, st.Stream
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.sess.Changed():
+		case <-intentChanged:
+		case <-periodic.C:
+			due = true
+		case <-retryC:
+			retryC = nil
+			due = true
+		}
+	}
+}
+
+func (d *Daemon) runLoop(ctx, opCtx context.Context) {
+	t := time.NewTicker(d.cfg.loopInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if _, err := d.cfg.loop.Tick(opCtx, now, d); err != nil && ctx.Err() == nil {
+				d.cfg.logger.Warn("closed loop tick failed", "err", err)
+			}
+		}
+	}
+}
+
+// LoopTick runs one closed-loop iteration now (tests drive it by hand).
+func (d *Daemon) LoopTick(ctx context.Context, now time.Time) (TickResult, error) {
+	if d.cfg.loop == nil {
+		return TickResult{}, errors.New("no closed loop configured")
+	}
+	return d.cfg.loop.Tick(ctx, now, d)
+}
+
+// Schema implements LoopIO.
+func (d *Daemon) Schema(sw string) *tables.Schema {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e := d.eff[sw]; e != nil {
+		return e.intent.Schema
+	}
+	return nil
+}
+
+// Installed implements LoopIO.
+func (d *Daemon) Installed(sw, key string) *p4v1.Entity {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e := d.eff[sw]; e != nil {
+		return e.byKey[key]
+	}
+	return nil
+}
+
+// ReadCounter implements LoopIO with one wildcard counter read.
+func (d *Daemon) ReadCounter(ctx context.Context, sw, counter string) ([]*p4v1.CounterEntry, error) {
+	w, schema := d.worker(sw), d.Schema(sw)
+	if w == nil || schema == nil {
+		return nil, fmt.Errorf("switch %q: not managed", sw)
+	}
+	c, err := schema.Counter(counter)
+	if err != nil {
+		return nil, Terminal(err)
+	}
+	ents, err := w.sess.Read(ctx, tables.EntityOf(&p4v1.CounterEntry{CounterId: c.GetPreamble().GetId()}))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*p4v1.CounterEntry, 0, len(ents))
+	for _, e := range ents {
+		if ce := e.GetCounterEntry(); ce != nil {
+			out = append(out, ce)
+		}
+	}
+	return out, nil
+}
+
+// Write implements LoopIO: MODIFY (or INSERT for a new group) the changed
+// entities in one phase, undone on partial failure, then record them in the
+// switch's intent so reconciliation keeps them.
+func (d *Daemon) Write(ctx context.Context, sw string, changed []*p4v1.Entity) error {
+	w, schema := d.worker(sw), d.Schema(sw)
+	if w == nil || schema == nil {
+		return fmt.Errorf("switch %q: not managed", sw)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	phase := make(Phase, 0, len(changed))
+	keys := make([]string, 0, len(changed))
+	for _, e := range changed {
+		k, err := schema.Key(e)
+		if err != nil {
+			return Terminal(err)
+		}
+		old := d.Installed(sw, k)
+		typ := p4v1.Update_MODIFY
+		if old == nil {
+			if _, always := upsertAlwaysExists(e); !always {
+				typ = p4v1.Update_INSERT
+			} else {
+				old = resetOf(e)
+			}
+		}
+		phase = append(phase, Change{Update: &p4v1.Update{Type: typ, Entity: e}, Old: old})
+		keys = append(keys, k)
+	}
+	opts := append([]ApplyOption{WithDescriber(schema.Describe), WithWriteObserver(d.cfg.metrics.observeWrite(sw))}, d.cfg.applyOpts...)
+	if _, err := w.sess.Apply(ctx, []Phase{phase}, opts...); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	ov := d.overlay[sw]
+	if ov == nil {
+		ov = map[string]*p4v1.Entity{}
+		d.overlay[sw] = ov
+	}
+	for i, k := range keys {
+		ov[k] = changed[i]
+	}
+	d.rebuildLocked(sw, false)
+	in := d.eff[sw].intent
+	d.mu.Unlock()
+	// The switch holds exactly the new effective intent if it held the old.
+	w.rec.advance(in)
+	return nil
+}
+
+func (d *Daemon) worker(sw string) *worker {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.workers[sw]
+}
+
+func upsertAlwaysExists(e *p4v1.Entity) (string, bool) {
+	switch e.GetEntity().(type) {
+	case *p4v1.Entity_MeterEntry, *p4v1.Entity_DirectMeterEntry, *p4v1.Entity_CounterEntry, *p4v1.Entity_DirectCounterEntry:
+		return "resource", true
+	}
+	if te := e.GetTableEntry(); te != nil && te.GetIsDefaultAction() {
+		return "default", true
+	}
+	return "", false
+}

@@ -1,0 +1,254 @@
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/p4qos/p4qos/tables"
+)
+
+// Intent is what one switch should run and hold.
+type Intent struct {
+	// Schema is the pipeline's P4Info view.
+	Schema *tables.Schema
+	// Pipeline is pushed when the switch does not already run it; nil
+	// leaves the switch's pipeline alone.
+	Pipeline *Pipeline
+	// Entities is the complete forwarding state: table entries (including
+	// default entries), action profile members and groups, meter configs.
+	// Anything else of those kinds found on the switch is removed.
+	Entities []*p4v1.Entity
+}
+
+// ReconcileStats reports one reconciliation.
+type ReconcileStats struct {
+	// Pushed is true when the pipeline was (re)pushed.
+	Pushed bool
+	// Read is the number of entities read back.
+	Read int
+	// Inserts, Modifies and Deletes are the planned updates.
+	Inserts, Modifies, Deletes int
+	// Drift is the number of updates needed although the switch was
+	// converged with this same intent after the last run on the same stream:
+	// state changed behind the controller's back.
+	Drift int
+	// Write reports the writes.
+	Write WriteStats
+}
+
+// Reconciler keeps one switch converged with an intent. It is not safe for
+// concurrent use: one goroutine owns a switch.
+type Reconciler struct {
+	sess *Session
+	opts []ApplyOption
+
+	// Convergence bookkeeping for drift detection.
+	converged  bool
+	lastIntent *Intent
+	lastStream uint64
+}
+
+// NewReconciler returns a reconciler for the session; opts apply to its writes.
+func NewReconciler(s *Session, opts ...ApplyOption) *Reconciler {
+	return &Reconciler{sess: s, opts: opts}
+}
+
+// Invalidate forgets convergence, e.g. after writes made by another path.
+func (r *Reconciler) Invalidate() { r.converged = false }
+
+// Reconcile makes the switch run in.Pipeline and hold exactly in.Entities:
+// it pushes the pipeline if the cookie differs, reads the switch's state
+// with wildcard reads, diffs it against the intent (tables.Diff) and writes
+// only the difference. A second call with the same intent writes nothing.
+// If a write fails part-way the applied part is undone (see Apply).
+func (r *Reconciler) Reconcile(ctx context.Context, in *Intent) (ReconcileStats, error) {
+	var st ReconcileStats
+	if in == nil || in.Schema == nil {
+		return st, Terminal(errors.New("reconcile: no intent"))
+	}
+	state := r.sess.State()
+	if !state.Primary {
+		return st, fmt.Errorf("reconcile %s: %w", r.sess.sw.Name, ErrNoSession)
+	}
+	wasConverged := r.converged && r.lastIntent == in && r.lastStream == state.Stream
+	r.converged = false
+	if in.Pipeline != nil {
+		pushed, err := r.sess.EnsurePipeline(ctx, in.Pipeline)
+		if err != nil {
+			return st, fmt.Errorf("reconcile %s: %w", r.sess.sw.Name, err)
+		}
+		st.Pushed = pushed
+		if pushed {
+			wasConverged = false
+		}
+	}
+	current, err := r.sess.ReadState(ctx, in.Schema, in.Entities)
+	if err != nil {
+		return st, fmt.Errorf("reconcile %s: %w", r.sess.sw.Name, err)
+	}
+	st.Read = len(current)
+	plan, err := tables.Diff(in.Schema, current, in.Entities)
+	if err != nil {
+		// A malformed intent or switch state the diff cannot key: terminal,
+		// retrying the same inputs cannot help.
+		return st, Terminal(fmt.Errorf("reconcile %s: %w", r.sess.sw.Name, err))
+	}
+	st.Inserts, st.Modifies, st.Deletes = plan.Counts()
+	if wasConverged {
+		st.Drift = plan.Len()
+		if st.Drift > 0 {
+			for _, u := range plan.Updates() {
+				r.sess.log.Warn("drift repaired", "update", u.GetType().String(), "entity", in.Schema.Describe(u.GetEntity()))
+			}
+		}
+	}
+	phases, err := withOld(in.Schema, current, plan)
+	if err != nil {
+		return st, Terminal(fmt.Errorf("reconcile %s: %w", r.sess.sw.Name, err))
+	}
+	opts := append([]ApplyOption{WithDescriber(in.Schema.Describe)}, r.opts...)
+	st.Write, err = r.sess.Apply(ctx, phases, opts...)
+	if err != nil {
+		return st, fmt.Errorf("reconcile %s: %w", r.sess.sw.Name, err)
+	}
+	r.converged, r.lastIntent, r.lastStream = true, in, state.Stream
+	return st, nil
+}
+
+// withOld pairs each planned update with the entity it replaces, for undo.
+func withOld(s *tables.Schema, current []*p4v1.Entity, plan tables.Plan) ([]Phase, error) {
+	cur := make(map[string]*p4v1.Entity, len(current))
+	for _, e := range current {
+		k, err := s.Key(e)
+		if err != nil {
+			return nil, err
+		}
+		cur[k] = e
+	}
+	phases := make([]Phase, 0, len(plan.Phases))
+	for _, ph := range plan.Phases {
+		p := make(Phase, len(ph))
+		for i, u := range ph {
+			k, err := s.Key(u.GetEntity())
+			if err != nil {
+				return nil, err
+			}
+			old := cur[k]
+			if old == nil && u.GetType() != p4v1.Update_INSERT {
+				// A MODIFY of something never read: a meter cell or default
+				// entry in its initial state. Undo resets it.
+				old = resetOf(u.GetEntity())
+			}
+			p[i] = Change{Update: u, Old: old}
+		}
+		phases = append(phases, p)
+	}
+	return phases, nil
+}
+
+// resetOf is the entity that puts e's object back to its initial state.
+func resetOf(e *p4v1.Entity) *p4v1.Entity {
+	switch x := e.GetEntity().(type) {
+	case *p4v1.Entity_MeterEntry:
+		return tables.EntityOf(&p4v1.MeterEntry{MeterId: x.MeterEntry.GetMeterId(), Index: x.MeterEntry.GetIndex()})
+	case *p4v1.Entity_DirectMeterEntry:
+		return tables.EntityOf(&p4v1.DirectMeterEntry{TableEntry: x.DirectMeterEntry.GetTableEntry()})
+	case *p4v1.Entity_TableEntry:
+		if x.TableEntry.GetIsDefaultAction() {
+			return tables.EntityOf(&p4v1.TableEntry{TableId: x.TableEntry.GetTableId(), IsDefaultAction: true})
+		}
+	}
+	return nil
+}
+
+// ReadState reads, with wildcard reads (spec §11.1), every entity of the
+// kinds the controller manages in the schema's pipeline: all table entries
+// of non-const tables, the default entries of tables the intent sets a
+// default for, all action profile members and groups, all meter cells, and
+// direct meter cells of tables the intent configures them for. Counters are
+// statistics and are not read. Meter cells without a config (the initial
+// state) are dropped, so they compare equal to "absent".
+func (s *Session) ReadState(ctx context.Context, schema *tables.Schema, intent []*p4v1.Entity) ([]*p4v1.Entity, error) {
+	info := schema.P4Info()
+	defaults := map[uint32]bool{}
+	directMeters := map[uint32]bool{}
+	for _, e := range intent {
+		if te := e.GetTableEntry(); te != nil && te.GetIsDefaultAction() {
+			defaults[te.GetTableId()] = true
+		}
+		if dm := e.GetDirectMeterEntry(); dm != nil {
+			directMeters[dm.GetTableEntry().GetTableId()] = true
+		}
+	}
+	var reqs []*p4v1.Entity
+	constTable := map[uint32]bool{}
+	for _, t := range info.GetTables() {
+		id := t.GetPreamble().GetId()
+		if t.GetIsConstTable() {
+			constTable[id] = true
+			continue
+		}
+		reqs = append(reqs, tables.EntityOf(&p4v1.TableEntry{TableId: id}))
+		if defaults[id] {
+			reqs = append(reqs, tables.EntityOf(&p4v1.TableEntry{TableId: id, IsDefaultAction: true}))
+		}
+		if directMeters[id] {
+			reqs = append(reqs, tables.EntityOf(&p4v1.DirectMeterEntry{TableEntry: &p4v1.TableEntry{TableId: id}}))
+		}
+	}
+	for _, p := range info.GetActionProfiles() {
+		id := p.GetPreamble().GetId()
+		reqs = append(reqs,
+			tables.EntityOf(&p4v1.ActionProfileMember{ActionProfileId: id}),
+			tables.EntityOf(&p4v1.ActionProfileGroup{ActionProfileId: id}))
+	}
+	for _, m := range info.GetMeters() {
+		reqs = append(reqs, tables.EntityOf(&p4v1.MeterEntry{MeterId: m.GetPreamble().GetId()}))
+	}
+	if len(reqs) == 0 {
+		return nil, nil
+	}
+	got, err := s.Read(ctx, reqs...)
+	if err != nil {
+		return nil, err
+	}
+	out := got[:0]
+	for _, e := range got {
+		switch x := e.GetEntity().(type) {
+		case *p4v1.Entity_TableEntry:
+			if x.TableEntry.GetIsConst() || constTable[x.TableEntry.GetTableId()] {
+				continue // part of the program, not ours to change
+			}
+		case *p4v1.Entity_MeterEntry:
+			if unconfigured(x.MeterEntry.GetConfig()) {
+				continue
+			}
+		case *p4v1.Entity_DirectMeterEntry:
+			if unconfigured(x.DirectMeterEntry.GetConfig()) {
+				continue
+			}
+		case nil:
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// unconfigured reports a meter config that means "not configured": absent,
+// or all zero as some targets report an unset cell.
+func unconfigured(c *p4v1.MeterConfig) bool {
+	return c == nil || proto.Equal(c, &p4v1.MeterConfig{})
+}
+
+// advance records that the switch, if it was converged with the previous
+// intent, is now converged with in (the caller wrote the difference itself).
+func (r *Reconciler) advance(in *Intent) {
+	if r.converged {
+		r.lastIntent = in
+	}
+}

@@ -1,0 +1,500 @@
+package controlplane
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"time"
+
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/anypb"
+)
+
+// Message-size limits. The P4Runtime spec's appendix on gRPC message sizes
+// notes that gRPC's 4 MiB default is too small for pipeline configs (a
+// Tofino binary is tens of MiB) and for large read responses, and that the
+// per-update error details of a big failed batch travel in trailing metadata
+// (grpc-status-details-bin), whose default limit is 16 KiB. These are
+// generous rather than tight: the switch is trusted to this extent.
+const (
+	MaxMessageSize  = 256 << 20
+	MaxMetadataSize = 64 << 20
+)
+
+// ElectionID is the 128-bit P4Runtime election id (spec §5): the stream with
+// the highest id for a role is the primary.
+type ElectionID struct{ High, Low uint64 }
+
+// Compare returns -1, 0 or +1.
+func (e ElectionID) Compare(o ElectionID) int {
+	switch {
+	case e.High < o.High || (e.High == o.High && e.Low < o.Low):
+		return -1
+	case e == o:
+		return 0
+	}
+	return 1
+}
+
+func (e ElectionID) String() string {
+	if e.High == 0 {
+		return fmt.Sprintf("%d", e.Low)
+	}
+	return fmt.Sprintf("%d:%d", e.High, e.Low)
+}
+
+func (e ElectionID) proto() *p4v1.Uint128 { return &p4v1.Uint128{High: e.High, Low: e.Low} }
+
+func electionFromProto(u *p4v1.Uint128) ElectionID {
+	return ElectionID{High: u.GetHigh(), Low: u.GetLow()}
+}
+
+// State is a session's observable state.
+type State struct {
+	// Connected is true while a StreamChannel is open and arbitrated.
+	Connected bool
+	// Primary is true when this session is the primary for its role.
+	Primary bool
+	// PrimaryElectionID is the highest election id the switch reported for
+	// the role (the primary's), when known.
+	PrimaryElectionID ElectionID
+	// Stream counts arbitrated streams; a new value after a break means the
+	// switch may have lost its state (a restart) and must be re-checked.
+	Stream uint64
+	// Err is the reason of the last stream failure, if any.
+	Err error
+}
+
+// SwitchConfig names one switch.
+type SwitchConfig struct {
+	// Name is used in logs and metrics.
+	Name string
+	// Address is host:port of the P4Runtime server.
+	Address string
+	// DeviceID is the P4Runtime device id.
+	DeviceID uint64
+}
+
+// Session is the controller's connection to one switch: a gRPC client plus
+// an arbitrated StreamChannel kept open (and re-opened) in the background.
+type Session struct {
+	sw     SwitchConfig
+	cfg    sessionConfig
+	conn   *grpc.ClientConn
+	client p4v1.P4RuntimeClient
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	state   State
+	changed chan struct{} // closed and replaced on every state change
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+type sessionConfig struct {
+	election   ElectionID
+	role       string
+	roleConfig *anypb.Any
+	creds      credentials.TransportCredentials
+	backoffMin time.Duration
+	backoffMax time.Duration
+	kaTime     time.Duration
+	kaTimeout  time.Duration
+	logger     *slog.Logger
+	dialOpts   []grpc.DialOption
+	onState    func(State)
+	rpcTimeout time.Duration
+}
+
+// SessionOption configures a Session.
+type SessionOption func(*sessionConfig)
+
+// WithElectionID sets the election id (default 1). Two controllers for the
+// same role must use different ids (spec §5.4).
+func WithElectionID(id ElectionID) SessionOption { return func(c *sessionConfig) { c.election = id } }
+
+// WithRole arbitrates for a named role with an optional role config (spec
+// §15). The empty name is the default role with full pipeline access.
+func WithRole(name string, config *anypb.Any) SessionOption {
+	return func(c *sessionConfig) { c.role, c.roleConfig = name, config }
+}
+
+// WithTransportCredentials sets TLS (or other) credentials; the default is
+// plaintext, as BMv2 and the sim serve.
+func WithTransportCredentials(tc credentials.TransportCredentials) SessionOption {
+	return func(c *sessionConfig) { c.creds = tc }
+}
+
+// WithBackoff sets the reconnect backoff bounds (default 100ms..30s).
+func WithBackoff(min, max time.Duration) SessionOption {
+	return func(c *sessionConfig) { c.backoffMin, c.backoffMax = min, max }
+}
+
+// WithKeepalive sets the gRPC keepalive ping interval and timeout (default
+// 30s/10s). Servers built on grpc-go must permit this rate in their
+// keepalive enforcement policy.
+func WithKeepalive(interval, timeout time.Duration) SessionOption {
+	return func(c *sessionConfig) { c.kaTime, c.kaTimeout = interval, timeout }
+}
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) SessionOption { return func(c *sessionConfig) { c.logger = l } }
+
+// WithDialOptions appends raw gRPC dial options (tests use a bufconn dialer).
+func WithDialOptions(o ...grpc.DialOption) SessionOption {
+	return func(c *sessionConfig) { c.dialOpts = append(c.dialOpts, o...) }
+}
+
+// WithStateCallback calls f (from the session's goroutine) on every state change.
+func WithStateCallback(f func(State)) SessionOption { return func(c *sessionConfig) { c.onState = f } }
+
+// WithRPCTimeout bounds each unary RPC (default 30s; pipeline pushes get 10x).
+func WithRPCTimeout(d time.Duration) SessionOption {
+	return func(c *sessionConfig) { c.rpcTimeout = d }
+}
+
+// TLSFiles builds client TLS credentials from PEM files: a CA bundle to
+// verify the switch, and optionally a client certificate and key for mTLS.
+// Unreadable or malformed files are reported with their path.
+func TLSFiles(caFile, certFile, keyFile string) (credentials.TransportCredentials, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("read TLS CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("TLS CA %s: no PEM certificate found", caFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if (certFile == "") != (keyFile == "") {
+		return nil, errors.New("TLS client certificate and key must be given together")
+	}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("load TLS client certificate %s / key %s: %w", certFile, keyFile, err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return credentials.NewTLS(cfg), nil
+}
+
+// Dial creates a session and starts its stream in the background. It does
+// not wait for the switch: use WaitPrimary. Close releases it.
+func Dial(sw SwitchConfig, opts ...SessionOption) (*Session, error) {
+	cfg := sessionConfig{
+		election:   ElectionID{Low: 1},
+		backoffMin: 100 * time.Millisecond,
+		backoffMax: 30 * time.Second,
+		kaTime:     30 * time.Second,
+		kaTimeout:  10 * time.Second,
+		rpcTimeout: 30 * time.Second,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.creds == nil {
+		cfg.creds = insecure.NewCredentials()
+	}
+	if cfg.backoffMin <= 0 {
+		cfg.backoffMin = 100 * time.Millisecond
+	}
+	if cfg.backoffMax < cfg.backoffMin {
+		cfg.backoffMax = cfg.backoffMin
+	}
+	dopts := []grpc.DialOption{
+		grpc.WithTransportCredentials(cfg.creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize)),
+		grpc.WithMaxHeaderListSize(MaxMetadataSize),
+	}
+	if cfg.kaTime > 0 {
+		dopts = append(dopts, grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: cfg.kaTime, Timeout: cfg.kaTimeout}))
+	}
+	dopts = append(dopts, cfg.dialOpts...)
+	conn, err := grpc.NewClient(sw.Address, dopts...)
+	if err != nil {
+		return nil, fmt.Errorf("switch %s (%s): %w", sw.Name, sw.Address, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Session{
+		sw:      sw,
+		cfg:     cfg,
+		conn:    conn,
+		client:  p4v1.NewP4RuntimeClient(conn),
+		log:     cfg.logger.With("switch", sw.Name, "addr", sw.Address, "device_id", sw.DeviceID),
+		changed: make(chan struct{}),
+		cancel:  cancel,
+		done:    make(chan struct{}),
+	}
+	go s.run(ctx)
+	return s, nil
+}
+
+// Switch returns the switch this session talks to.
+func (s *Session) Switch() SwitchConfig { return s.sw }
+
+// ElectionID returns this session's election id.
+func (s *Session) ElectionID() ElectionID { return s.cfg.election }
+
+// Client returns the raw P4Runtime client (for reads by tools and tests).
+func (s *Session) Client() p4v1.P4RuntimeClient { return s.client }
+
+// State returns the current state.
+func (s *Session) State() State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state
+}
+
+// Changed returns a channel that is closed at the next state change.
+func (s *Session) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+// WaitPrimary blocks until the session is primary or ctx ends.
+func (s *Session) WaitPrimary(ctx context.Context) error {
+	return s.WaitFor(ctx, func(st State) bool { return st.Primary })
+}
+
+// WaitFor blocks until cond holds for the state or ctx ends.
+func (s *Session) WaitFor(ctx context.Context, cond func(State) bool) error {
+	for {
+		s.mu.Lock()
+		st, ch := s.state, s.changed
+		s.mu.Unlock()
+		if cond(st) {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			switch {
+			case st.Connected && !st.Primary:
+				return fmt.Errorf("switch %s (%s): %w while backup: the primary has election id %s, ours is %s",
+					s.sw.Name, s.sw.Address, ctx.Err(), st.PrimaryElectionID, s.cfg.election)
+			case !st.Connected && st.Err != nil:
+				return fmt.Errorf("switch %s (%s): not reachable: %v: %w", s.sw.Name, s.sw.Address, st.Err, ctx.Err())
+			case !st.Connected:
+				return fmt.Errorf("switch %s (%s): not connected: %w", s.sw.Name, s.sw.Address, ctx.Err())
+			}
+			return fmt.Errorf("switch %s: %w", s.sw.Name, ctx.Err())
+		}
+	}
+}
+
+// Close stops the stream and closes the connection.
+func (s *Session) Close() error {
+	s.cancel()
+	<-s.done
+	return s.conn.Close()
+}
+
+func (s *Session) setState(f func(*State)) {
+	s.mu.Lock()
+	old := s.state
+	f(&s.state)
+	st := s.state
+	if old.Connected == st.Connected && old.Primary == st.Primary &&
+		old.PrimaryElectionID == st.PrimaryElectionID && old.Stream == st.Stream &&
+		errText(old.Err) == errText(st.Err) {
+		s.mu.Unlock()
+		return
+	}
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
+	if s.cfg.onState != nil {
+		s.cfg.onState(st)
+	}
+}
+
+// run keeps a StreamChannel open, re-opening it with capped exponential
+// backoff and full jitter after every failure.
+func (s *Session) run(ctx context.Context) {
+	defer close(s.done)
+	delay := s.cfg.backoffMin
+	var (
+		lastMsg  string
+		lastWarn time.Time
+	)
+	for ctx.Err() == nil {
+		arbitrated, err := s.stream(ctx)
+		if ctx.Err() != nil {
+			break
+		}
+		s.setState(func(st *State) { st.Connected, st.Primary, st.Err = false, false, err })
+		if arbitrated {
+			delay = s.cfg.backoffMin // the switch was up: retry promptly
+			lastMsg = ""
+		}
+		wait := time.Duration(rand.Int64N(int64(delay))) + delay/2
+		// An unreachable switch is reported at once, then every 30s (and
+		// whenever the reason changes), not on every retry.
+		if msg := fmt.Sprint(err); msg != lastMsg || time.Since(lastWarn) >= 30*time.Second {
+			s.log.Warn("p4runtime stream down, retrying", "err", err, "retry_in", wait.Round(time.Millisecond))
+			lastMsg, lastWarn = msg, time.Now()
+		} else {
+			s.log.Debug("p4runtime stream down, retrying", "err", err, "retry_in", wait.Round(time.Millisecond))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C:
+		}
+		delay = min(delay*2, s.cfg.backoffMax)
+	}
+	s.setState(func(st *State) { st.Connected, st.Primary = false, false })
+}
+
+// stream runs one StreamChannel until it breaks; arbitrated says whether the
+// switch answered the arbitration.
+func (s *Session) stream(ctx context.Context) (arbitrated bool, err error) {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// No WaitForReady: while the switch is down the call fails at once, so
+	// the failure is logged and retried with our backoff, not hidden.
+	st, err := s.client.StreamChannel(sctx)
+	if err != nil {
+		return false, fmt.Errorf("open stream: %w", err)
+	}
+	arb := &p4v1.MasterArbitrationUpdate{DeviceId: s.sw.DeviceID, ElectionId: s.cfg.election.proto()}
+	if s.cfg.role != "" {
+		arb.Role = &p4v1.Role{Name: s.cfg.role, Config: s.cfg.roleConfig}
+	}
+	if err := st.Send(&p4v1.StreamMessageRequest{Update: &p4v1.StreamMessageRequest_Arbitration{Arbitration: arb}}); err != nil {
+		return false, fmt.Errorf("send arbitration: %w", err)
+	}
+	first := true
+	for {
+		msg, err := st.Recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = errors.New("stream closed by the switch")
+			}
+			return arbitrated, err
+		}
+		switch m := msg.GetUpdate().(type) {
+		case *p4v1.StreamMessageResponse_Arbitration:
+			a := m.Arbitration
+			if a.GetDeviceId() != s.sw.DeviceID {
+				s.log.Warn("arbitration update for another device ignored", "got_device_id", a.GetDeviceId())
+				continue
+			}
+			// Spec §5.3: status OK for the primary; ALREADY_EXISTS (or
+			// another non-OK code) for a backup.
+			code := codes.Code(a.GetStatus().GetCode())
+			primary := code == codes.OK
+			eid := electionFromProto(a.GetElectionId())
+			arbitrated = true
+			newStream := first
+			first = false
+			s.setState(func(st *State) {
+				st.Connected, st.Primary, st.PrimaryElectionID, st.Err = true, primary, eid, nil
+				if newStream {
+					st.Stream++
+				}
+			})
+			s.log.Info("arbitration", "primary", primary, "election_id", s.cfg.election.String(),
+				"primary_election_id", eid.String(), "status", code.String())
+			// Spec §5.4: with no primary for the role (NOT_FOUND), a client
+			// whose id is at least the highest seen may claim primacy by
+			// re-sending its arbitration update.
+			if code == codes.NotFound && s.cfg.election.Compare(eid) >= 0 {
+				if err := st.Send(&p4v1.StreamMessageRequest{Update: &p4v1.StreamMessageRequest_Arbitration{Arbitration: arb}}); err != nil {
+					return arbitrated, fmt.Errorf("re-send arbitration: %w", err)
+				}
+			}
+		case *p4v1.StreamMessageResponse_Error:
+			se := m.Error
+			s.log.Warn("stream error from switch", "code", codes.Code(se.GetCanonicalCode()).String(), "message", se.GetMessage())
+		case nil:
+			s.log.Debug("empty stream message ignored")
+		default:
+			s.log.Debug("stream message ignored", "type", fmt.Sprintf("%T", m))
+		}
+	}
+}
+
+func (s *Session) callCtx(ctx context.Context, scale int) (context.Context, context.CancelFunc) {
+	if s.cfg.rpcTimeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, s.cfg.rpcTimeout*time.Duration(scale))
+}
+
+// writeRequest sends one WriteRequest with this session's election id and role.
+func (s *Session) writeRequest(ctx context.Context, updates []*p4v1.Update) error {
+	ctx, cancel := s.callCtx(ctx, 1)
+	defer cancel()
+	_, err := s.client.Write(ctx, &p4v1.WriteRequest{
+		DeviceId:   s.sw.DeviceID,
+		Role:       s.cfg.role,
+		ElectionId: s.cfg.election.proto(),
+		Updates:    updates,
+		Atomicity:  p4v1.WriteRequest_CONTINUE_ON_ERROR,
+	})
+	return err
+}
+
+// Read sends one ReadRequest (wildcards allowed, spec §11) and collects the
+// whole response stream.
+func (s *Session) Read(ctx context.Context, entities ...*p4v1.Entity) ([]*p4v1.Entity, error) {
+	ctx, cancel := s.callCtx(ctx, 4)
+	defer cancel()
+	stream, err := s.client.Read(ctx, &p4v1.ReadRequest{DeviceId: s.sw.DeviceID, Role: s.cfg.role, Entities: entities})
+	if err != nil {
+		return nil, wrapRPC("read", err)
+	}
+	var out []*p4v1.Entity
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, wrapRPC("read", err)
+		}
+		for _, e := range resp.GetEntities() {
+			if e != nil {
+				out = append(out, e)
+			}
+		}
+	}
+}
+
+// isNoPipeline reports whether err says the switch has no pipeline yet
+// (PI/BMv2 answer FAILED_PRECONDITION; others NOT_FOUND).
+func isNoPipeline(err error) bool {
+	c := status.Code(err)
+	return c == codes.FailedPrecondition || c == codes.NotFound
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

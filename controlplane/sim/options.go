@@ -1,0 +1,73 @@
+package sim
+
+import (
+	"io"
+	"log/slog"
+)
+
+// Option configures a Switch.
+type Option func(*config)
+
+type config struct {
+	deviceID     uint64
+	logger       *slog.Logger
+	sizeOverride map[string]int64
+	promoteNext  bool
+	portRate     map[uint32]float64
+}
+
+func defaultConfig() config {
+	return config{
+		deviceID:     1,
+		logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		sizeOverride: map[string]int64{},
+		portRate:     map[uint32]float64{},
+	}
+}
+
+// WithDeviceID sets the P4Runtime device ID the switch answers to (default
+// 1). §5.1 wants non-zero device IDs, but BMv2 setups (the P4 tutorials)
+// commonly use 0, so 0 is accepted to let a topology address both alike.
+func WithDeviceID(id uint64) Option {
+	return func(c *config) { c.deviceID = id }
+}
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	}
+}
+
+// WithTableSizeOverride makes the table called table (full P4Info name,
+// alias, or last dotted component such as "classifier") hold at most size
+// entries, whatever the P4Info says, in every pipeline pushed later. Tests
+// use it to reach RESOURCE_EXHAUSTED without thousands of writes.
+func WithTableSizeOverride(table string, size int) Option {
+	return func(c *config) {
+		if size >= 0 {
+			c.sizeOverride[table] = int64(size)
+		}
+	}
+}
+
+// WithPromoteOnDisconnect makes the live backup with the highest election ID
+// the primary as soon as the primary's stream breaks, as PI/BMv2 do. The
+// default follows P4Runtime §5 strictly: the role stays without a primary
+// until a client sends a MasterArbitrationUpdate with an election ID at least
+// as high as the highest one seen.
+func WithPromoteOnDisconnect() Option {
+	return func(c *config) { c.promoteNext = true }
+}
+
+// WithPortRate limits egress port to bps bits per second in the traffic
+// model, as SetPortRate does.
+func WithPortRate(port uint32, bps float64) Option {
+	return func(c *config) {
+		if bps > 0 {
+			c.portRate[port] = bps
+		}
+	}
+}

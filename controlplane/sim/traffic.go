@@ -1,0 +1,663 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/big"
+	"net/netip"
+	"time"
+
+	p4configv1 "github.com/p4lang/p4runtime/go/p4/config/v1"
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+)
+
+// Flow is a synthetic stream of identical packets offered to the switch.
+type Flow struct {
+	// Name labels the flow in FlowStats; it has no effect on forwarding.
+	Name             string
+	SrcIP, DstIP     netip.Addr // both IPv4 or both IPv6
+	Proto            uint8
+	SrcPort, DstPort uint16 // used only for TCP (6) and UDP (17)
+	DSCP             uint8
+	IngressPort      uint32
+	// RateBps is the offered rate in bits per second.
+	RateBps float64
+	// PacketSize is the length in bytes that meters and counters see (the
+	// whole frame, as BMv2 counts it). 0 means 1500.
+	PacketSize int
+}
+
+// ColorStats is what happened to a flow's packets of one meter color.
+type ColorStats struct {
+	Packets, Bytes uint64 // marked this color by class_meter (cumulative)
+	// The decisions below are those of the latest Advance.
+	DSCP    uint8 // DSCP the packets leave with, after color_action
+	Queue   uint8 // queue chosen by phb
+	Dropped bool  // color_action dropped them
+}
+
+// FlowStats is the per-flow outcome of the traffic model. Counts are
+// cumulative since SetFlows; decision fields reflect the latest Advance.
+type FlowStats struct {
+	Flow       Flow
+	Class      uint8
+	Classified bool // a classifier entry matched (false: default action)
+	Routed     bool // the route lookup gave a next hop
+	EgressPort uint32
+	// Colors is indexed by Color.
+	Colors                           [3]ColorStats
+	OfferedPackets, OfferedBytes     uint64
+	DeliveredPackets, DeliveredBytes uint64
+	// QueueDropped counts packets a rate-limited egress port (SetPortRate)
+	// had no room for.
+	QueueDroppedPackets, QueueDroppedBytes uint64
+	// DeliveredBps is the delivered rate over the latest Advance.
+	DeliveredBps float64
+}
+
+type trafficState struct {
+	now      time.Duration
+	flows    []*flowRun
+	portRate map[uint32]float64 // bits/s per egress port; absent = unlimited
+}
+
+type flowRun struct {
+	f        Flow
+	start    time.Duration
+	interval float64 // ns between packets; +Inf when the rate is 0
+	sent     uint64
+	stats    FlowStats
+	// carry holds the fractions of packets a rate-limited port owes each
+	// color, so that short Advance steps add up.
+	carry [3]float64
+}
+
+// ErrInvalidFlow is wrapped by SetFlows errors.
+var ErrInvalidFlow = errors.New("invalid flow")
+
+// SetFlows replaces the offered traffic. Each flow starts emitting at the
+// current model time; statistics start from zero.
+func (s *Switch) SetFlows(flows []Flow) error {
+	runs := make([]*flowRun, 0, len(flows))
+	for i, f := range flows {
+		if f.PacketSize == 0 {
+			f.PacketSize = 1500
+		}
+		switch {
+		case !f.SrcIP.IsValid() || !f.DstIP.IsValid():
+			return fmt.Errorf("flow %d (%s): %w: source and destination addresses are required", i, f.Name, ErrInvalidFlow)
+		case f.SrcIP.Unmap().Is4() != f.DstIP.Unmap().Is4():
+			return fmt.Errorf("flow %d (%s): %w: mixed IPv4 and IPv6 addresses", i, f.Name, ErrInvalidFlow)
+		case f.RateBps < 0 || math.IsNaN(f.RateBps) || math.IsInf(f.RateBps, 0):
+			return fmt.Errorf("flow %d (%s): %w: rate %v", i, f.Name, ErrInvalidFlow, f.RateBps)
+		case f.PacketSize < 0 || f.PacketSize > 1<<16:
+			return fmt.Errorf("flow %d (%s): %w: packet size %d", i, f.Name, ErrInvalidFlow, f.PacketSize)
+		case f.DSCP > 63:
+			return fmt.Errorf("flow %d (%s): %w: DSCP %d > 63", i, f.Name, ErrInvalidFlow, f.DSCP)
+		case f.IngressPort >= 1<<9:
+			return fmt.Errorf("flow %d (%s): %w: ingress port %d does not fit in 9 bits", i, f.Name, ErrInvalidFlow, f.IngressPort)
+		}
+		f.SrcIP, f.DstIP = f.SrcIP.Unmap(), f.DstIP.Unmap()
+		iv := math.Inf(1)
+		if f.RateBps > 0 {
+			iv = float64(f.PacketSize) * 8 * 1e9 / f.RateBps
+		}
+		runs = append(runs, &flowRun{f: f, interval: iv, stats: FlowStats{Flow: f}})
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range runs {
+		r.start = s.traffic.now
+	}
+	s.traffic.flows = runs
+	return nil
+}
+
+// Now returns the model clock: the sum of all Advance durations.
+func (s *Switch) Now() time.Duration {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.traffic.now
+}
+
+// FlowStats returns the outcome of every flow, in SetFlows order.
+func (s *Switch) FlowStats() []FlowStats {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]FlowStats, len(s.traffic.flows))
+	for i, r := range s.traffic.flows {
+		out[i] = r.stats
+	}
+	return out
+}
+
+// Advance moves the model clock by dt and pushes every packet the flows emit
+// in [now, now+dt) through the committed pipeline.
+//
+// Packets of a flow are evenly spaced: packet k leaves at start + k·size·8/rate.
+// Per flow, the classifier, route and per-color color_action/phb decisions
+// are taken once per Advance (the tables do not change during it); each packet
+// then runs the trTCM of its class meter cell in time order, interleaved with
+// the other flows of that cell. Counters are updated as the egress would.
+// Without a committed qos pipeline packets are offered and dropped.
+func (s *Switch) Advance(dt time.Duration) {
+	if dt <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	to := s.traffic.now + dt
+	s.traffic.now = to
+
+	var model *qosModel
+	var st *state
+	if s.dp != nil {
+		model, st = s.dp.model, s.dp.state
+	}
+	type pending struct {
+		run  *flowRun
+		dec  decision
+		n    [3]uint64 // packets per color in this Advance
+		next uint64    // first packet index in the window
+		end  uint64    // one past the last packet index in the window
+	}
+	work := make([]*pending, 0, len(s.traffic.flows))
+	byMeter := map[*meterCell][]*pending{}
+	var meterOrder []*meterCell
+	for _, r := range s.traffic.flows {
+		p := &pending{run: r, next: r.sent, end: packetsBefore(r, to)}
+		r.sent = p.end
+		count := p.end - p.next
+		size := uint64(r.f.PacketSize)
+		r.stats.OfferedPackets += count
+		r.stats.OfferedBytes += count * size
+		r.stats.DeliveredBps = 0
+		work = append(work, p)
+		if model == nil {
+			continue
+		}
+		p.dec = model.decide(st, r.f)
+		if p.dec.meter == nil || p.dec.meter.cfg == nil {
+			p.n[Green] = count
+			continue
+		}
+		if _, ok := byMeter[p.dec.meter]; !ok {
+			meterOrder = append(meterOrder, p.dec.meter)
+		}
+		byMeter[p.dec.meter] = append(byMeter[p.dec.meter], p)
+	}
+	// Metered flows: replay packets in time order per meter cell, flows in
+	// SetFlows order on ties.
+	for _, cell := range meterOrder {
+		group := byMeter[cell]
+		for {
+			var best *pending
+			var bestT time.Duration
+			for _, p := range group {
+				if p.next >= p.end {
+					continue
+				}
+				t := p.run.start + time.Duration(math.Round(float64(p.next)*p.run.interval))
+				if best == nil || t < bestT {
+					best, bestT = p, t
+				}
+			}
+			if best == nil {
+				break
+			}
+			c := cell.mark(bestT, meterUnits(model, best.run.f))
+			best.n[c]++
+			best.next++
+		}
+	}
+	// Egress: packets that survived color_action and have a route are
+	// queued; ports with a rate serve their queues by strict priority.
+	sent := make([][3]uint64, len(work))
+	if model != nil {
+		legs := map[uint32]*[8][]portLeg{}
+		var ports []uint32
+		for i, p := range work {
+			d := p.dec
+			for c := Green; c <= Red; c++ {
+				if p.n[c] == 0 || d.colors[c].drop || !d.routed {
+					continue
+				}
+				sent[i][c] = p.n[c]
+				if _, limited := s.traffic.portRate[d.port]; !limited {
+					continue
+				}
+				if legs[d.port] == nil {
+					legs[d.port] = &[8][]portLeg{}
+					ports = append(ports, d.port)
+				}
+				q := d.colors[c].queue & 7
+				legs[d.port][q] = append(legs[d.port][q], portLeg{flow: i, color: c})
+			}
+		}
+		for _, port := range ports {
+			capacity := s.traffic.portRate[port] * dt.Seconds() / 8 // bytes this Advance
+			for q := 7; q >= 0; q-- {
+				var demand float64
+				for _, l := range legs[port][q] {
+					demand += float64(sent[l.flow][l.color] * uint64(work[l.flow].run.f.PacketSize))
+				}
+				if demand <= capacity {
+					capacity -= demand
+					continue
+				}
+				// Tail drop with no buffer: every flow of the queue gets
+				// the same fraction; fractions of packets carry over to the
+				// next Advance so that small steps still add up.
+				frac := capacity / demand
+				capacity = 0
+				for _, l := range legs[port][q] {
+					r := work[l.flow].run
+					want := float64(sent[l.flow][l.color])*frac + r.carry[l.color]
+					n := uint64(math.Floor(want))
+					r.carry[l.color] = want - float64(n)
+					sent[l.flow][l.color] = n
+				}
+			}
+		}
+	}
+
+	for i, p := range work {
+		r := p.run
+		size := uint64(r.f.PacketSize)
+		if model == nil {
+			r.stats.Routed, r.stats.Classified = false, false
+			continue
+		}
+		d := p.dec
+		r.stats.Class, r.stats.Classified, r.stats.Routed, r.stats.EgressPort = d.class, d.classEntry != nil, d.routed, d.port
+		var delivered uint64
+		for c := Green; c <= Red; c++ {
+			cs := &r.stats.Colors[c]
+			cd := d.colors[c]
+			cs.Packets += p.n[c]
+			cs.Bytes += p.n[c] * size
+			cs.DSCP, cs.Queue, cs.Dropped = cd.dscp, cd.queue, cd.drop
+			if p.n[c] == 0 {
+				continue
+			}
+			countHit(cd.colorEntry, p.n[c], size)
+			countHit(cd.phbEntry, p.n[c], size)
+			if cd.drop || !d.routed {
+				continue
+			}
+			r.stats.QueueDroppedPackets += p.n[c] - sent[i][c]
+			r.stats.QueueDroppedBytes += (p.n[c] - sent[i][c]) * size
+			delivered += sent[i][c]
+			model.countEgress(st, d.class, d.port, cd.queue, sent[i][c], size)
+		}
+		total := p.n[Green] + p.n[Yellow] + p.n[Red]
+		countHit(d.classEntry, total, size)
+		countHit(d.routeEntry, total, size)
+		r.stats.DeliveredPackets += delivered
+		r.stats.DeliveredBytes += delivered * size
+		r.stats.DeliveredBps = float64(delivered*size*8) / dt.Seconds()
+	}
+}
+
+// portLeg is the traffic of one flow and color queued at a rate-limited
+// port.
+type portLeg struct {
+	flow  int
+	color Color
+}
+
+// SetPortRate limits egress port to bps bits per second, served by strict
+// priority over its 8 queues (7 first) with no buffer: what does not fit in
+// an Advance is dropped. bps <= 0 removes the limit. Unlimited ports (the
+// default) deliver everything.
+func (s *Switch) SetPortRate(port uint32, bps float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if bps <= 0 || math.IsNaN(bps) || math.IsInf(bps, 0) {
+		delete(s.traffic.portRate, port)
+		return
+	}
+	if s.traffic.portRate == nil {
+		s.traffic.portRate = map[uint32]float64{}
+	}
+	s.traffic.portRate[port] = bps
+}
+
+// packetsBefore is how many packets the flow has emitted strictly before t:
+// the k ≥ 0 with start + k·interval < t, i.e. ceil((t-start)/interval).
+func packetsBefore(r *flowRun, t time.Duration) uint64 {
+	if math.IsInf(r.interval, 1) || t <= r.start {
+		return 0
+	}
+	return uint64(math.Ceil(float64(t-r.start) / r.interval))
+}
+
+func meterUnits(m *qosModel, f Flow) float64 {
+	if m.classMeter.unit == p4configv1.MeterSpec_PACKETS {
+		return 1
+	}
+	return float64(f.PacketSize)
+}
+
+func countHit(e *tableEntry, packets, size uint64) {
+	if e == nil {
+		return
+	}
+	e.counter.packets += int64(packets)
+	e.counter.bytes += int64(packets * size)
+}
+
+// ---- the qos pipeline ----
+
+// qosModel binds the contract names of docs/pipeline.md to a schema.
+type qosModel struct {
+	classifier, colorAction, phb, lpm4, lpm6 *tableInfo
+	classMeter                               *meterInfo
+	classCounter, queueCounter               *counterInfo
+	schema                                   *schema
+}
+
+// newQosModel returns nil unless the schema has the contract's classifier,
+// class_meter, color_action, phb and at least one of ipv4_lpm / ipv6_lpm.
+func newQosModel(s *schema) *qosModel {
+	m := &qosModel{
+		classifier:   s.tableNamed("classifier"),
+		colorAction:  s.tableNamed("color_action"),
+		phb:          s.tableNamed("phb"),
+		lpm4:         s.tableNamed("ipv4_lpm"),
+		lpm6:         s.tableNamed("ipv6_lpm"),
+		classMeter:   s.meterNamed("class_meter"),
+		classCounter: s.counterNamed("class_counter"),
+		queueCounter: s.counterNamed("queue_counter"),
+		schema:       s,
+	}
+	if m.classifier == nil || m.colorAction == nil || m.phb == nil || m.classMeter == nil || (m.lpm4 == nil && m.lpm6 == nil) {
+		return nil
+	}
+	return m
+}
+
+type colorDecision struct {
+	colorEntry, phbEntry *tableEntry
+	dscp, queue          uint8
+	drop                 bool
+}
+
+type decision struct {
+	classEntry, routeEntry *tableEntry
+	class                  uint8
+	meter                  *meterCell
+	routed                 bool
+	port                   uint32
+	colors                 [3]colorDecision
+}
+
+// decide runs the match-action tables for one flow.
+func (m *qosModel) decide(st *state, f Flow) decision {
+	var d decision
+	v4 := f.SrcIP.Is4()
+	sport, dport := f.SrcPort, f.DstPort
+	if f.Proto != 6 && f.Proto != 17 {
+		sport, dport = 0, 0
+	}
+	ver := uint64(6)
+	if v4 {
+		ver = 4
+	}
+	keys := map[string]*big.Int{
+		"ingress_port": big.NewInt(int64(f.IngressPort)),
+		"ip_version":   new(big.Int).SetUint64(ver),
+		"ip_proto":     big.NewInt(int64(f.Proto)),
+		"l4_src_port":  big.NewInt(int64(sport)),
+		"l4_dst_port":  big.NewInt(int64(dport)),
+		"dscp":         big.NewInt(int64(f.DSCP)),
+	}
+	zero := new(big.Int)
+	src, dst := new(big.Int).SetBytes(f.SrcIP.AsSlice()), new(big.Int).SetBytes(f.DstIP.AsSlice())
+	if v4 {
+		keys["ipv4_src"], keys["ipv4_dst"], keys["ipv6_src"], keys["ipv6_dst"] = src, dst, zero, zero
+	} else {
+		keys["ipv4_src"], keys["ipv4_dst"], keys["ipv6_src"], keys["ipv6_dst"] = zero, zero, src, dst
+	}
+
+	// classifier
+	dscp := f.DSCP
+	ts := st.tables[m.classifier.id]
+	d.classEntry = lookup(ts, keys)
+	if a, name := m.actionOf(st, ts, d.classEntry, 0); a != nil {
+		switch name {
+		case "set_class":
+			d.class = uint8(m.param(a, "class_id"))
+			dscp = uint8(m.param(a, "dscp") & 63)
+		case "trust_dscp":
+			d.class = uint8(m.param(a, "class_id"))
+		}
+	}
+	// class_meter, indexed by class_id
+	if cells := st.meters[m.classMeter.id]; int(d.class) < len(cells) {
+		d.meter = &cells[d.class]
+	}
+	// route: its outcome does not depend on the color
+	lpm := m.lpm4
+	if !v4 {
+		lpm = m.lpm6
+	}
+	if lpm != nil {
+		rts := st.tables[lpm.id]
+		d.routeEntry = lookup(rts, keys)
+		if d.routeEntry != nil {
+			a, name := m.actionOf(st, rts, d.routeEntry, flowHash(f, sport, dport))
+			if a != nil && name == "set_next_hop" {
+				d.routed, d.port = true, uint32(m.param(a, "port"))
+			}
+		}
+		// A miss or drop leaves the packet unrouted (contract: miss drops).
+	}
+	// color_action and phb, per color
+	for c := Green; c <= Red; c++ {
+		cd := &d.colors[c]
+		cd.dscp = dscp
+		cts := st.tables[m.colorAction.id]
+		ck := map[string]*big.Int{"class_id": big.NewInt(int64(d.class)), "color": big.NewInt(int64(c))}
+		cd.colorEntry = lookup(cts, ck)
+		if a, name := m.actionOf(st, cts, cd.colorEntry, 0); a != nil {
+			switch name {
+			case "remark_dscp":
+				cd.dscp = uint8(m.param(a, "dscp") & 63)
+			case "drop":
+				cd.drop = true
+			}
+		}
+		pts := st.tables[m.phb.id]
+		cd.phbEntry = lookup(pts, map[string]*big.Int{"dscp": big.NewInt(int64(cd.dscp))})
+		if a, name := m.actionOf(st, pts, cd.phbEntry, 0); a != nil && name == "set_queue" {
+			cd.queue = uint8(m.param(a, "queue") & 7)
+		}
+	}
+	return d
+}
+
+// countEgress updates class_counter and queue_counter for delivered packets.
+func (m *qosModel) countEgress(st *state, class uint8, port uint32, queue uint8, packets, size uint64) {
+	add := func(ci *counterInfo, idx uint64) {
+		if ci == nil {
+			return
+		}
+		cells := st.counters[ci.id]
+		if idx >= uint64(len(cells)) {
+			return
+		}
+		cells[idx].packets += int64(packets)
+		cells[idx].bytes += int64(packets * size)
+	}
+	add(m.classCounter, uint64(class))
+	add(m.queueCounter, uint64(port)*8+uint64(queue))
+}
+
+// actionOf resolves the action a lookup result executes: the entry's (via
+// its member, or a member of its group picked by hash), or on a miss the
+// table's default. It returns the action and its short name.
+func (m *qosModel) actionOf(st *state, ts *tableState, e *tableEntry, hash uint64) (*p4v1.Action, string) {
+	var ta *p4v1.TableAction
+	if e != nil {
+		ta = e.te.GetAction()
+	} else {
+		ta = ts.defaultEntry(m.schema).GetAction()
+	}
+	var a *p4v1.Action
+	switch v := ta.GetType().(type) {
+	case *p4v1.TableAction_Action:
+		a = v.Action
+	case *p4v1.TableAction_ActionProfileMemberId:
+		if ts.info.profile != nil {
+			if mem := st.profiles[ts.info.profile.id].members[v.ActionProfileMemberId]; mem != nil {
+				a = mem.m.GetAction()
+			}
+		}
+	case *p4v1.TableAction_ActionProfileGroupId:
+		if ts.info.profile != nil {
+			ps := st.profiles[ts.info.profile.id]
+			if g := ps.groups[v.ActionProfileGroupId]; g != nil {
+				if mid, ok := pickMember(g.g, hash); ok {
+					if mem := ps.members[mid]; mem != nil {
+						a = mem.m.GetAction()
+					}
+				}
+			}
+		}
+	}
+	if a == nil {
+		return nil, ""
+	}
+	ai := m.schema.actions[a.GetActionId()]
+	if ai == nil {
+		return nil, ""
+	}
+	return a, lastComponent(ai.name)
+}
+
+func (m *qosModel) param(a *p4v1.Action, name string) uint64 {
+	ai := m.schema.actions[a.GetActionId()]
+	if ai == nil {
+		return 0
+	}
+	p := ai.paramNamed(name)
+	if p == nil {
+		return 0
+	}
+	for _, v := range a.GetParams() {
+		if v.GetParamId() == p.GetId() {
+			return bytesToUint64(v.GetValue())
+		}
+	}
+	return 0
+}
+
+// flowHash is the sim's selector hash over the 5-tuple (FNV-1a 64). It is
+// deterministic but not BMv2's: tests must not expect the same member choice
+// as BMv2 for groups.
+func flowHash(f Flow, sport, dport uint16) uint64 {
+	h := fnv.New64a()
+	h.Write(f.SrcIP.AsSlice())
+	h.Write(f.DstIP.AsSlice())
+	h.Write([]byte{f.Proto, byte(sport >> 8), byte(sport), byte(dport >> 8), byte(dport)})
+	return h.Sum64()
+}
+
+// pickMember chooses a group member: hash modulo the sum of weights, walking
+// the members in group order, so a member of weight w gets w shares (WCMP,
+// §9.2.2).
+func pickMember(g *p4v1.ActionProfileGroup, hash uint64) (uint32, bool) {
+	var total uint64
+	for _, gm := range g.GetMembers() {
+		total += uint64(max(gm.GetWeight(), 1))
+	}
+	if total == 0 {
+		return 0, false // empty group: §9.2.4 leaves it unpredictable; we drop
+	}
+	x := hash % total
+	for _, gm := range g.GetMembers() {
+		w := uint64(max(gm.GetWeight(), 1))
+		if x < w {
+			return gm.GetMemberId(), true
+		}
+		x -= w
+	}
+	return 0, false
+}
+
+// lookup finds the entry of ts that a packet with the given key values (by
+// match field short name; absent names read as 0) hits, or nil on a miss.
+// LPM tables prefer the longest prefix; others the highest priority; ties go
+// to the earliest inserted entry.
+func lookup(ts *tableState, keys map[string]*big.Int) *tableEntry {
+	ti := ts.info
+	vals := make(map[uint32]*big.Int, len(ti.fieldOrder))
+	for _, f := range ti.fieldOrder {
+		v := keys[lastComponent(f.GetName())]
+		if v == nil {
+			v = new(big.Int)
+		}
+		vals[f.GetId()] = v
+	}
+	var best *tableEntry
+	var bestPrefix int32
+	for _, e := range ts.entries {
+		prefix, ok := entryMatches(ti, e.te, vals)
+		if !ok {
+			continue
+		}
+		if best == nil || better(e, prefix, best, bestPrefix) {
+			best, bestPrefix = e, prefix
+		}
+	}
+	return best
+}
+
+func better(e *tableEntry, prefix int32, cur *tableEntry, curPrefix int32) bool {
+	if prefix != curPrefix {
+		return prefix > curPrefix
+	}
+	if e.te.GetPriority() != cur.te.GetPriority() {
+		return e.te.GetPriority() > cur.te.GetPriority()
+	}
+	return e.seq < cur.seq
+}
+
+// entryMatches reports whether the entry matches and the total LPM prefix
+// length it matched with.
+func entryMatches(ti *tableInfo, te *p4v1.TableEntry, vals map[uint32]*big.Int) (int32, bool) {
+	var prefix int32
+	for _, fm := range te.GetMatch() {
+		v := vals[fm.GetFieldId()]
+		f := ti.fields[fm.GetFieldId()]
+		switch mt := fm.GetFieldMatchType().(type) {
+		case *p4v1.FieldMatch_Exact_:
+			if v.Cmp(toBig(mt.Exact.GetValue())) != 0 {
+				return 0, false
+			}
+		case *p4v1.FieldMatch_Optional_:
+			if v.Cmp(toBig(mt.Optional.GetValue())) != 0 {
+				return 0, false
+			}
+		case *p4v1.FieldMatch_Ternary_:
+			mask := toBig(mt.Ternary.GetMask())
+			if new(big.Int).And(v, mask).Cmp(toBig(mt.Ternary.GetValue())) != 0 {
+				return 0, false
+			}
+		case *p4v1.FieldMatch_Range_:
+			if v.Cmp(toBig(mt.Range.GetLow())) < 0 || v.Cmp(toBig(mt.Range.GetHigh())) > 0 {
+				return 0, false
+			}
+		case *p4v1.FieldMatch_Lpm:
+			shift := uint(f.GetBitwidth() - mt.Lpm.GetPrefixLen())
+			if new(big.Int).Rsh(v, shift).Cmp(new(big.Int).Rsh(toBig(mt.Lpm.GetValue()), shift)) != 0 {
+				return 0, false
+			}
+			prefix += mt.Lpm.GetPrefixLen()
+		}
+	}
+	return prefix, true
+}

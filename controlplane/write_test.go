@@ -1,0 +1,168 @@
+package controlplane
+
+import (
+	"errors"
+	"testing"
+
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
+)
+
+func TestApplyBatchesAndPhases(t *testing.T) {
+	f, addr := startFake(t)
+	ctx := testCtx(t)
+	s := dial(t, addr, ElectionID{Low: 1})
+	if err := s.WaitPrimary(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var p1, p2 Phase
+	for i := range 7 {
+		p1 = append(p1, insert(tableEntry(1, byte(i), 1)))
+	}
+	for i := range 3 {
+		p2 = append(p2, insert(tableEntry(2, byte(i), 1)))
+	}
+	var observed []int
+	st, err := s.Apply(ctx, []Phase{p1, p2}, WithBatchSize(3), WithWriteObserver(func(n int, _ error) { observed = append(observed, n) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Phase 1: 7 updates in batches of 3 → 3+3+1; phase 2: 3 → one batch.
+	// Phases never share a batch: 4 RPCs, not ceil(10/3) = 4 by luck — the
+	// observed sizes prove the split.
+	want := []int{3, 3, 1, 3}
+	if len(observed) != len(want) {
+		t.Fatalf("batch sizes %v, want %v", observed, want)
+	}
+	for i := range want {
+		if observed[i] != want[i] {
+			t.Fatalf("batch sizes %v, want %v", observed, want)
+		}
+	}
+	if st.Updates != 10 || st.RPCs != 4 || st.Undone != 0 {
+		t.Errorf("stats %+v, want 10 updates in 4 RPCs", st)
+	}
+	ents, writes, _ := f.snapshot()
+	if len(ents) != 10 || writes != 4 {
+		t.Errorf("switch has %d entities after %d writes, want 10 after 4", len(ents), writes)
+	}
+}
+
+func TestWriteTypedPerUpdateErrors(t *testing.T) {
+	f, addr := startFake(t)
+	ctx := testCtx(t)
+	s := dial(t, addr, ElectionID{Low: 1})
+	if err := s.WaitPrimary(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.reject = func(u *p4v1.Update) codes.Code {
+		if key(u.GetEntity()) == 2 {
+			return codes.ResourceExhausted
+		}
+		return codes.OK
+	}
+	updates := []*p4v1.Update{
+		{Type: p4v1.Update_INSERT, Entity: tableEntry(1, 1, 1)},
+		{Type: p4v1.Update_INSERT, Entity: tableEntry(1, 2, 1)},
+		{Type: p4v1.Update_DELETE, Entity: tableEntry(1, 9, 1)}, // absent: NOT_FOUND
+	}
+	err := s.Write(ctx, updates)
+	var we *WriteError
+	if !errors.As(err, &we) {
+		t.Fatalf("got %T %v, want *WriteError", err, err)
+	}
+	if len(we.Updates) != 2 || len(we.Applied) != 1 || we.Applied[0] != 0 {
+		t.Fatalf("failed %d applied %v, want 2 failed and [0] applied", len(we.Updates), we.Applied)
+	}
+	if !errors.Is(err, ErrResourceExhausted) || !errors.Is(err, ErrNotFound) || errors.Is(err, ErrAlreadyExists) {
+		t.Errorf("errors.Is sees the wrong codes in %v", err)
+	}
+	var ue *UpdateError
+	if !errors.As(err, &ue) || ue.Index != 1 || ue.Code != codes.ResourceExhausted || ue.Space != "fake" || ue.SpaceCode != 108 {
+		t.Errorf("first UpdateError = %+v", ue)
+	}
+	if !proto.Equal(ue.Update, updates[1]) {
+		t.Error("UpdateError does not carry its update")
+	}
+}
+
+func TestApplyUndoesPartialFailure(t *testing.T) {
+	f, addr := startFake(t)
+	ctx := testCtx(t)
+	s := dial(t, addr, ElectionID{Low: 1})
+	if err := s.WaitPrimary(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Previous intent: entries 1 (param 1) and 2 (param 1) in table 1.
+	if _, err := s.Apply(ctx, []Phase{{insert(tableEntry(1, 1, 1)), insert(tableEntry(1, 2, 1))}}); err != nil {
+		t.Fatal(err)
+	}
+	before, _, _ := f.snapshot()
+
+	// New intent: modify 1, delete 2, insert 3 (phase 1, batches of 2), then
+	// insert 4 and 5 in table 2 (phase 2), where 5 is rejected as table full.
+	f.reject = func(u *p4v1.Update) codes.Code {
+		if u.GetType() == p4v1.Update_INSERT && u.GetEntity().GetTableEntry().GetTableId() == 2 && key(u.GetEntity()) == 5 {
+			return codes.ResourceExhausted
+		}
+		return codes.OK
+	}
+	phases := []Phase{
+		{
+			{Update: &p4v1.Update{Type: p4v1.Update_MODIFY, Entity: tableEntry(1, 1, 9)}, Old: tableEntry(1, 1, 1)},
+			{Update: &p4v1.Update{Type: p4v1.Update_DELETE, Entity: tableEntry(1, 2, 1)}, Old: tableEntry(1, 2, 1)},
+			insert(tableEntry(1, 3, 1)),
+		},
+		{insert(tableEntry(2, 4, 1)), insert(tableEntry(2, 5, 1))},
+	}
+	st, err := s.Apply(ctx, phases, WithBatchSize(2))
+	var ae *ApplyError
+	if !errors.As(err, &ae) || ae.Phase != 1 || ae.UndoErr != nil {
+		t.Fatalf("got %v, want an ApplyError in phase 1 with a clean undo", err)
+	}
+	if !errors.Is(err, ErrResourceExhausted) {
+		t.Errorf("the cause is not visible through errors.Is: %v", err)
+	}
+	// Applied then undone: MODIFY 1, DELETE 2, INSERT 3, INSERT 4 = 4.
+	if st.Undone != 4 || st.Updates != 0 {
+		t.Errorf("stats %+v, want 4 undone and 0 kept", st)
+	}
+	after, _, _ := f.snapshot()
+	if len(after) != len(before) {
+		t.Fatalf("switch has %d entities after undo, want %d", len(after), len(before))
+	}
+	for k, e := range before {
+		if !proto.Equal(after[k], e) {
+			t.Errorf("entity %d not restored: %v", key(e), after[k])
+		}
+	}
+}
+
+func TestInvert(t *testing.T) {
+	e, old := tableEntry(1, 1, 2), tableEntry(1, 1, 1)
+	tests := []struct {
+		name   string
+		in     Change
+		want   p4v1.Update_Type
+		entity *p4v1.Entity
+		ok     bool
+	}{
+		{"insert", Change{Update: &p4v1.Update{Type: p4v1.Update_INSERT, Entity: e}}, p4v1.Update_DELETE, e, true},
+		{"delete", Change{Update: &p4v1.Update{Type: p4v1.Update_DELETE, Entity: old}, Old: old}, p4v1.Update_INSERT, old, true},
+		{"modify", Change{Update: &p4v1.Update{Type: p4v1.Update_MODIFY, Entity: e}, Old: old}, p4v1.Update_MODIFY, old, true},
+		{"modify without old", Change{Update: &p4v1.Update{Type: p4v1.Update_MODIFY, Entity: e}}, 0, nil, false},
+		{"delete without old", Change{Update: &p4v1.Update{Type: p4v1.Update_DELETE, Entity: e}}, 0, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := Invert(tt.in)
+			if ok != tt.ok {
+				t.Fatalf("ok = %v", ok)
+			}
+			if ok && (got.Update.GetType() != tt.want || !proto.Equal(got.Update.GetEntity(), tt.entity)) {
+				t.Errorf("got %v", got.Update)
+			}
+		})
+	}
+}

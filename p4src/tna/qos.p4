@@ -1,0 +1,350 @@
+/*
+ * p4qos qos pipeline for Tofino (TNA, Tofino 1 and 2).
+ *
+ * Same tables, actions, meter and counters as p4src/v1model/qos.p4 (the
+ * contract in docs/pipeline.md); docs/targets.md lists where and why the two
+ * programs differ. The differences that matter to a controller:
+ *   - meter colors: TNA's Meter returns MeterColor_t (RED = 3); it is mapped
+ *     to the target-independent meta.color (RED = 2) right after execute();
+ *   - queues: set_queue writes ig_tm_md.qid and ig_tm_md.ingress_cos; queue
+ *     rates, weights and priorities are configured in the traffic manager
+ *     (BF-RT / port config), never by P4Runtime;
+ *   - egress sees no ingress metadata, so class id and queue are bridged in
+ *     hdr.bridge (include/headers.p4).
+ */
+#include <core.p4>
+#if __TARGET_TOFINO__ == 2
+#include <t2na.p4>
+#else
+#include <tna.p4>
+#endif
+
+#include "../include/headers.p4"
+#include "../include/parser.p4"
+
+/* ------------------------------------------------------------------ ingress */
+
+parser QosIngressParser(packet_in pkt, out qos_headers_t hdr, out qos_meta_t meta,
+                        out ingress_intrinsic_metadata_t ig_intr_md) {
+    QosHeaderParser() qos_header_parser;
+
+    state start {
+        hdr.bridge.setInvalid();
+        hdr.ethernet.setInvalid();
+        hdr.vlan.setInvalid();
+        hdr.ipv4.setInvalid();
+        hdr.ipv6.setInvalid();
+        hdr.tcp.setInvalid();
+        hdr.udp.setInvalid();
+        pkt.extract(ig_intr_md);
+        pkt.advance(PORT_METADATA_SIZE);
+        qos_header_parser.apply(pkt, hdr);
+        transition accept;
+    }
+}
+
+control QosIngress(inout qos_headers_t hdr, inout qos_meta_t meta,
+                   in ingress_intrinsic_metadata_t ig_intr_md,
+                   in ingress_intrinsic_metadata_from_parser_t ig_prsr_md,
+                   inout ingress_intrinsic_metadata_for_deparser_t ig_dprsr_md,
+                   inout ingress_intrinsic_metadata_for_tm_t ig_tm_md) {
+    QosNormalize() normalize;
+    QosWriteDscp() write_dscp;
+
+    /* trTCM (RFC 2698) in bytes; P4Runtime MeterConfig as on v1model. */
+    Meter<bit<8>>(QOS_CLASSES, MeterType_t.BYTES) class_meter;
+    bit<8> tna_color;
+
+    action drop() {
+        ig_dprsr_md.drop_ctl = 1;
+        meta.drop = 1;
+    }
+
+    action set_class(bit<8> class_id, bit<6> dscp) {
+        meta.class_id = class_id;
+        meta.dscp = dscp;
+    }
+
+    action trust_dscp(bit<8> class_id) {
+        meta.class_id = class_id;
+    }
+
+    action set_default_class() {
+        meta.class_id = 0;
+    }
+
+    table classifier {
+        key = {
+            ig_intr_md.ingress_port : ternary @name("ingress_port");
+            meta.ip_version         : ternary @name("ip_version");
+            hdr.ipv4.src_addr       : ternary @name("ipv4_src");
+            hdr.ipv4.dst_addr       : ternary @name("ipv4_dst");
+            hdr.ipv6.src_addr       : ternary @name("ipv6_src");
+            hdr.ipv6.dst_addr       : ternary @name("ipv6_dst");
+            meta.ip_proto           : ternary @name("ip_proto");
+            meta.l4_src_port        : range   @name("l4_src_port");
+            meta.l4_dst_port        : range   @name("l4_dst_port");
+            meta.dscp               : ternary @name("dscp");
+        }
+        actions = {
+            set_class;
+            trust_dscp;
+            set_default_class;
+        }
+        default_action = set_default_class();
+        size = CLASSIFIER_SIZE;
+    }
+
+    action remark_dscp(bit<6> dscp) {
+        meta.dscp = dscp;
+    }
+
+    table color_action {
+        key = {
+            meta.class_id : exact @name("class_id");
+            meta.color    : exact @name("color");
+        }
+        actions = {
+            remark_dscp;
+            drop;
+            NoAction;
+        }
+        default_action = NoAction();
+        size = COLOR_ACTION_SIZE;
+    }
+
+    /* qid picks the egress queue; ingress_cos the ingress priority group.
+     * Which queue is served first is traffic-manager configuration. */
+    action set_queue(bit<3> queue) {
+        ig_tm_md.qid = (QueueId_t)queue;
+        ig_tm_md.ingress_cos = queue;
+        meta.queue = queue;
+    }
+
+    table phb {
+        key = {
+            meta.dscp : exact @name("dscp");
+        }
+        actions = {
+            set_queue;
+            NoAction;
+        }
+        default_action = NoAction();
+        size = PHB_SIZE;
+    }
+
+    /* TTL/hop limit are decremented after the lookup (apply block below):
+     * Tofino actions cannot branch on header validity. */
+    action set_next_hop(bit<9> port, bit<48> smac, bit<48> dmac) {
+        ig_tm_md.ucast_egress_port = (PortId_t)port;
+        hdr.ethernet.src_addr = smac;
+        hdr.ethernet.dst_addr = dmac;
+    }
+
+    Hash<bit<16>>(HashAlgorithm_t.CRC16) ecmp_hash;
+    ActionProfile(ECMP_MEMBERS) ecmp_profile;
+    /* FAIR: members are chosen uniformly by hash; RESILIENT would keep flows
+     * on their member when the group changes, at the cost of table space. */
+    @max_group_size(ECMP_MAX_GROUP_SIZE) @selector_size_semantics("sum_of_weights")
+    ActionSelector(ecmp_profile, ecmp_hash, SelectorMode_t.FAIR,
+                   ECMP_MAX_GROUP_SIZE, ECMP_MEMBERS) ecmp_selector;
+
+    table ipv4_lpm {
+        key = {
+            hdr.ipv4.dst_addr : lpm @name("ipv4_dst");
+            meta.flow_src     : selector @name("flow_src");
+            meta.flow_dst     : selector @name("flow_dst");
+            meta.ip_proto     : selector @name("ip_proto");
+            meta.l4_src_port  : selector @name("l4_src_port");
+            meta.l4_dst_port  : selector @name("l4_dst_port");
+        }
+        actions = {
+            set_next_hop;
+            drop;
+        }
+        default_action = drop();
+        implementation = ecmp_selector;
+        size = LPM_SIZE;
+    }
+
+    table ipv6_lpm {
+        key = {
+            hdr.ipv6.dst_addr : lpm @name("ipv6_dst");
+            meta.flow_src     : selector @name("flow_src");
+            meta.flow_dst     : selector @name("flow_dst");
+            meta.ip_proto     : selector @name("ip_proto");
+            meta.l4_src_port  : selector @name("l4_src_port");
+            meta.l4_dst_port  : selector @name("l4_dst_port");
+        }
+        actions = {
+            set_next_hop;
+            drop;
+        }
+        default_action = drop();
+        implementation = ecmp_selector;
+        size = LPM_SIZE;
+    }
+
+    apply {
+        if (ig_prsr_md.parser_err != 0) {
+            drop();
+            exit;
+        }
+        if (!hdr.ipv4.isValid() && !hdr.ipv6.isValid()) {
+            drop();
+            exit;
+        }
+        normalize.apply(hdr, meta);
+
+        classifier.apply();
+
+        tna_color = class_meter.execute(meta.class_id);
+        if (tna_color == (bit<8>)MeterColor_t.RED) {
+            meta.color = COLOR_RED;
+        } else if (tna_color == (bit<8>)MeterColor_t.YELLOW) {
+            meta.color = COLOR_YELLOW;
+        } else {
+            meta.color = COLOR_GREEN;
+        }
+
+        color_action.apply();
+        if (meta.drop == 1) {
+            exit;
+        }
+        write_dscp.apply(hdr, meta);
+
+        phb.apply();
+
+        if (hdr.ipv4.isValid()) {
+            if (hdr.ipv4.ttl <= 1) {
+                drop();
+                exit;
+            }
+            if (ipv4_lpm.apply().hit) {
+                hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
+            }
+        } else {
+            if (hdr.ipv6.hop_limit <= 1) {
+                drop();
+                exit;
+            }
+            if (ipv6_lpm.apply().hit) {
+                hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
+            }
+        }
+
+        hdr.bridge.setValid();
+        hdr.bridge.class_id = meta.class_id;
+        hdr.bridge._pad = 0;
+        hdr.bridge.queue = meta.queue;
+    }
+}
+
+control QosIngressDeparser(packet_out pkt, inout qos_headers_t hdr, in qos_meta_t meta,
+                           in ingress_intrinsic_metadata_for_deparser_t ig_dprsr_md) {
+    Checksum() ipv4_checksum;
+    QosEmit() emit_headers;
+
+    apply {
+        if (hdr.ipv4.isValid()) {
+            hdr.ipv4.hdr_checksum = ipv4_checksum.update({
+                hdr.ipv4.version, hdr.ipv4.ihl, hdr.ipv4.dscp, hdr.ipv4.ecn,
+                hdr.ipv4.total_len, hdr.ipv4.identification, hdr.ipv4.flags,
+                hdr.ipv4.frag_offset, hdr.ipv4.ttl, hdr.ipv4.protocol,
+                hdr.ipv4.src_addr, hdr.ipv4.dst_addr });
+        }
+        pkt.emit(hdr.bridge);
+        emit_headers.apply(pkt, hdr);
+    }
+}
+
+/* ------------------------------------------------------------------- egress */
+
+parser QosEgressParser(packet_in pkt, out qos_headers_t hdr, out qos_meta_t meta,
+                       out egress_intrinsic_metadata_t eg_intr_md) {
+    QosHeaderParser() qos_header_parser;
+
+    state start {
+        hdr.bridge.setInvalid();
+        hdr.ethernet.setInvalid();
+        hdr.vlan.setInvalid();
+        hdr.ipv4.setInvalid();
+        hdr.ipv6.setInvalid();
+        hdr.tcp.setInvalid();
+        hdr.udp.setInvalid();
+        pkt.extract(eg_intr_md);
+        pkt.extract(hdr.bridge);
+        qos_header_parser.apply(pkt, hdr);
+        transition accept;
+    }
+}
+
+control QosEgress(inout qos_headers_t hdr, inout qos_meta_t meta,
+                  in egress_intrinsic_metadata_t eg_intr_md,
+                  in egress_intrinsic_metadata_from_parser_t eg_prsr_md,
+                  inout egress_intrinsic_metadata_for_deparser_t eg_dprsr_md,
+                  inout egress_intrinsic_metadata_for_output_port_t eg_oport_md) {
+    Counter<bit<64>, bit<8>>(QOS_CLASSES, CounterType_t.PACKETS_AND_BYTES) class_counter;
+    Counter<bit<64>, bit<12>>(QUEUE_COUNTERS, CounterType_t.PACKETS_AND_BYTES) queue_counter;
+
+    action set_ecn_threshold(bit<19> threshold) {
+        meta.ecn_enabled = 1;
+        meta.ecn_threshold = threshold;
+    }
+
+    table ecn_threshold {
+        key = {
+            eg_intr_md.egress_port : exact @name("egress_port");
+            meta.queue             : exact @name("queue");
+        }
+        actions = {
+            set_ecn_threshold;
+            NoAction;
+        }
+        default_action = NoAction();
+        size = ECN_THRESHOLD_SIZE;
+    }
+
+    apply {
+        meta.class_id = hdr.bridge.class_id;
+        meta.queue = hdr.bridge.queue;
+        hdr.bridge.setInvalid();
+
+        class_counter.count(meta.class_id);
+        queue_counter.count((bit<9>)eg_intr_md.egress_port ++ meta.queue);
+
+        meta.ecn_enabled = 0;
+        meta.ecn_threshold = 0;
+        ecn_threshold.apply();
+        /* RFC 3168 section 5: only ECN-capable packets may be marked. */
+        if (meta.ecn_enabled == 1 && eg_intr_md.enq_qdepth >= meta.ecn_threshold) {
+            if (hdr.ipv4.isValid() && hdr.ipv4.ecn != ECN_NOT_ECT) {
+                hdr.ipv4.ecn = ECN_CE;
+            } else if (hdr.ipv6.isValid() && hdr.ipv6.ecn != ECN_NOT_ECT) {
+                hdr.ipv6.ecn = ECN_CE;
+            }
+        }
+    }
+}
+
+control QosEgressDeparser(packet_out pkt, inout qos_headers_t hdr, in qos_meta_t meta,
+                          in egress_intrinsic_metadata_for_deparser_t eg_dprsr_md) {
+    Checksum() ipv4_checksum;
+    QosEmit() emit_headers;
+
+    apply {
+        if (hdr.ipv4.isValid()) {
+            hdr.ipv4.hdr_checksum = ipv4_checksum.update({
+                hdr.ipv4.version, hdr.ipv4.ihl, hdr.ipv4.dscp, hdr.ipv4.ecn,
+                hdr.ipv4.total_len, hdr.ipv4.identification, hdr.ipv4.flags,
+                hdr.ipv4.frag_offset, hdr.ipv4.ttl, hdr.ipv4.protocol,
+                hdr.ipv4.src_addr, hdr.ipv4.dst_addr });
+        }
+        emit_headers.apply(pkt, hdr);
+    }
+}
+
+Pipeline(QosIngressParser(), QosIngress(), QosIngressDeparser(),
+         QosEgressParser(), QosEgress(), QosEgressDeparser()) pipe;
+
+Switch(pipe) main;

@@ -1,0 +1,131 @@
+package bmv2
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/p4qos/p4qos/tables"
+)
+
+// trTCM configuration of class 1 (P4Runtime MeterConfig for a BYTES meter:
+// bytes/s and bytes).
+const (
+	meterCIR   = 125_000 // 1 Mbit/s
+	meterCBS   = 5_000
+	meterPIR   = 187_500 // 1.5 Mbit/s
+	meterPBS   = 10_000
+	meterFrame = 500 // bytes per frame, what BMv2 meters (the whole frame)
+	meterPPS   = 500 // 500 × 500 B/s = 250 000 B/s = 2 × CIR
+	meterN     = 2000
+)
+
+// TestMeterColorShares sends a stream at 2×CIR through the class_meter and
+// checks that the green/yellow/red shares, seen as the AF11/AF12/AF13 marks
+// that color_action writes (RFC 2597), match RFC 2698 arithmetic.
+//
+// Hand-worked expectation for the nominal schedule (RFC 2698 §3, color-blind;
+// both buckets start full): the offered rate 250 000 B/s exceeds PIR, so
+// each bucket passes its burst plus its rate times the stream's duration T.
+//
+//	T            = (N-1)/pps = 1999/500 = 3.998 s
+//	green        = (CBS + CIR·T)/frame = (5 000 + 125 000·3.998)/500 = 504 750/500 = 1009.5 → 1009
+//	green+yellow = (PBS + PIR·T)/frame = (10 000 + 187 500·3.998)/500 = 759 625/500 = 1519.25 → 1519
+//	yellow       = 1519 − 1009 = 510;   red = 2000 − 1519 = 481
+//	shares       = 50.5 % / 25.5 % / 24.0 %
+//
+// BMv2 meters the packet when its ingress thread processes it, not when the
+// test sends it, and the test runs on a shared machine, so the stream's real
+// duration at the switch can differ from 3.998 s. The test therefore uses
+// the same formulas with T measured at the receiver (first to last frame;
+// the egress queue is not rate-limited, so this follows ingress timing), and
+// logs the nominal figures beside them. Tolerance: ±2 % of N (40 frames) per
+// color. It covers (a) up to CBS/frame = 10 and PBS/frame = 20 frames if the
+// switch's buckets start empty rather than full, and (b) a difference of up
+// to ~10 ms between the switch's and the receiver's view of the stream's
+// start and end, worth PIR·10 ms / 500 B ≈ 4 frames each.
+func TestMeterColorShares(t *testing.T) {
+	b := newBed(t, 2)
+	b.routeAll(2)
+
+	const af11, af12, af13 = 10, 12, 14
+	b.insert(get(b.schema.TableEntry("classifier",
+		[]tables.Match{tables.Range("l4_dst_port", 9000, 9000)},
+		tables.Action("set_class", tables.Param("class_id", 1), tables.Param("dscp", af11)),
+		tables.Priority(10)))(t))
+	b.insert(
+		get(b.schema.TableEntry("color_action", []tables.Match{tables.Exact("class_id", 1), tables.Exact("color", 1)},
+			tables.Action("remark_dscp", tables.Param("dscp", af12))))(t),
+		get(b.schema.TableEntry("color_action", []tables.Match{tables.Exact("class_id", 1), tables.Exact("color", 2)},
+			tables.Action("remark_dscp", tables.Param("dscp", af13))))(t),
+	)
+	b.modify(get(b.schema.MeterEntry("class_meter", 1,
+		&tables.MeterConfig{CIR: meterCIR, CBurst: meterCBS, PIR: meterPIR, PBurst: meterPBS}))(t))
+
+	frame := pkt{src: v4a, dst: v4b, l4: udpL4, sport: 4000, dport: 9000, frameLen: meterFrame}.bytes()
+	if len(frame) != meterFrame {
+		t.Fatalf("frame is %d bytes, want %d", len(frame), meterFrame)
+	}
+
+	c := startCapture(b.ports[2])
+	// Absolute schedule: a late send is followed by quicker ones, so the
+	// average rate stays 2×CIR.
+	start := time.Now()
+	interval := time.Second / meterPPS
+	for i := 0; i < meterN; i++ {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
+		b.sendFrames(1, frame)
+	}
+	waitForFrames([]*capture{c}, meterN, 2*time.Second, 30*time.Second)
+	frames := c.stop(t)
+	c.mu.Lock()
+	times := append([]time.Time(nil), c.times...)
+	c.mu.Unlock()
+
+	if len(frames) != meterN {
+		t.Fatalf("received %d frames, want %d (red is remarked, not dropped)", len(frames), meterN)
+	}
+	var green, yellow, red int
+	for i, f := range frames {
+		p, err := parse(f)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		switch p.dscp {
+		case af11:
+			green++
+		case af12:
+			yellow++
+		case af13:
+			red++
+		default:
+			t.Fatalf("frame %d has DSCP %d, want AF11/12/13", i, p.dscp)
+		}
+	}
+
+	span := times[len(times)-1].Sub(times[0]).Seconds()
+	expect := func(burst, rate float64) int {
+		return int(math.Min(meterN, math.Floor((burst+rate*span)/meterFrame)))
+	}
+	wantGreen := expect(meterCBS, meterCIR)
+	wantGY := expect(meterPBS, meterPIR)
+	wantYellow, wantRed := wantGY-wantGreen, meterN-wantGY
+	t.Logf("stream lasted %.3f s at the receiver (nominal 3.998 s)", span)
+	t.Logf("observed green/yellow/red = %d/%d/%d; expected for measured T = %d/%d/%d; nominal = 1009/510/481",
+		green, yellow, red, wantGreen, wantYellow, wantRed)
+
+	const tol = meterN * 2 / 100
+	for _, c := range []struct {
+		color     string
+		got, want int
+	}{{"green", green, wantGreen}, {"yellow", yellow, wantYellow}, {"red", red, wantRed}} {
+		if d := c.got - c.want; d < -tol || d > tol {
+			t.Errorf("%s: %d frames, want %d ± %d", c.color, c.got, c.want, tol)
+		}
+	}
+	// The measured-T expectation is only meaningful if the stream was
+	// offered above PIR at the switch, so that all three colors appear.
+	if span > float64(meterN*meterFrame)/meterPIR {
+		t.Errorf("stream took %.2f s at the switch, so it was offered below PIR: the machine is too slow for this test", span)
+	}
+}

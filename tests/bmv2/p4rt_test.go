@@ -1,0 +1,266 @@
+package bmv2
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/p4qos/p4qos/tables"
+)
+
+// bed is one test's switch: namespace, simple_switch_grpc, P4Runtime
+// session as primary controller with the qos pipeline loaded, and a packet
+// socket per port.
+type bed struct {
+	t      *testing.T
+	ns     *netns
+	sw     *switchProcess
+	schema *tables.Schema
+	client p4v1.P4RuntimeClient
+	ports  map[int]*packetSocket
+}
+
+var electionID = &p4v1.Uint128{High: 0, Low: 1}
+
+// newBed starts a switch with ports 1..nPorts and loads the committed
+// pipeline. It skips the test when BMv2 is not available.
+func newBed(t *testing.T, nPorts int) *bed {
+	t.Helper()
+	ssg := requireBMv2(t)
+	schema, err := tables.Load(committedP4Info)
+	if err != nil {
+		t.Fatalf("load P4Info: %v", err)
+	}
+	deviceConfig, err := os.ReadFile(committedJSON)
+	if err != nil {
+		t.Fatalf("read BMv2 JSON: %v", err)
+	}
+
+	ns := newNetns(t)
+	for p := 1; p <= nPorts; p++ {
+		ns.addPort(t, p)
+	}
+	b := &bed{t: t, ns: ns, schema: schema, ports: map[int]*packetSocket{}}
+	for p := 1; p <= nPorts; p++ {
+		b.ports[p] = openPacketSocket(t, ns, hostIface(p))
+	}
+	b.sw = startSwitch(t, ssg, ns, nPorts)
+
+	conn, err := grpc.NewClient("passthrough:///"+grpcAddr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+			return ns.dial(ctx, addr)
+		}))
+	if err != nil {
+		t.Fatalf("grpc client: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	b.client = p4v1.NewP4RuntimeClient(conn)
+
+	// The switch needs a moment to open its gRPC port; WaitForReady makes the
+	// stream wait for it, bounded by the context.
+	streamCtx, cancelStream := context.WithCancel(context.Background())
+	t.Cleanup(cancelStream)
+	readyCtx, cancelReady := context.WithTimeout(streamCtx, 60*time.Second)
+	defer cancelReady()
+	stream, err := b.client.StreamChannel(streamCtx, grpc.WaitForReady(true))
+	if err != nil {
+		t.Fatalf("StreamChannel: %v", err)
+	}
+	arb := &p4v1.StreamMessageRequest{Update: &p4v1.StreamMessageRequest_Arbitration{
+		Arbitration: &p4v1.MasterArbitrationUpdate{DeviceId: deviceID, ElectionId: electionID}}}
+	if err := stream.Send(arb); err != nil {
+		t.Fatalf("send arbitration: %v", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		for {
+			msg, err := stream.Recv()
+			if err != nil {
+				got <- err
+				return
+			}
+			if a := msg.GetArbitration(); a != nil {
+				if a.GetStatus().GetCode() != 0 {
+					got <- fmt.Errorf("not primary: %v", a.GetStatus())
+				} else {
+					got <- nil
+				}
+				// Keep draining so that the stream stays healthy.
+				for {
+					if _, err := stream.Recv(); err != nil {
+						return
+					}
+				}
+			}
+		}
+	}()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatalf("arbitration: %v\nswitch output:\n%s", err, b.sw.log.String())
+		}
+	case <-readyCtx.Done():
+		t.Fatalf("no arbitration response within 60s\nswitch output:\n%s", b.sw.log.String())
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, err = b.client.SetForwardingPipelineConfig(ctx, &p4v1.SetForwardingPipelineConfigRequest{
+		DeviceId:   deviceID,
+		ElectionId: electionID,
+		Action:     p4v1.SetForwardingPipelineConfigRequest_VERIFY_AND_COMMIT,
+		Config:     &p4v1.ForwardingPipelineConfig{P4Info: schema.P4Info(), P4DeviceConfig: deviceConfig},
+	})
+	if err != nil {
+		t.Fatalf("SetForwardingPipelineConfig: %v\nswitch output:\n%s", err, b.sw.log.String())
+	}
+	return b
+}
+
+// get turns a (value, error) result into a value, failing the test on error:
+// get(f())(t).
+func get[T any](v T, err error) func(testing.TB) T {
+	return func(t testing.TB) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+func (b *bed) writeUpdates(typ p4v1.Update_Type, msgs ...proto.Message) {
+	b.t.Helper()
+	req := &p4v1.WriteRequest{DeviceId: deviceID, ElectionId: electionID}
+	for _, m := range msgs {
+		e := tables.EntityOf(m)
+		if e == nil {
+			b.t.Fatalf("not an entity: %T", m)
+		}
+		req.Updates = append(req.Updates, &p4v1.Update{Type: typ, Entity: e})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := b.client.Write(ctx, req); err != nil {
+		b.t.Fatalf("Write %v: %v", typ, err)
+	}
+}
+
+// insert writes entities one batch per call, in the order given (members
+// before groups before table entries).
+func (b *bed) insert(msgs ...proto.Message) {
+	b.t.Helper()
+	b.writeUpdates(p4v1.Update_INSERT, msgs...)
+}
+
+// modify is for meters, counters and default entries, which P4Runtime only
+// lets a client MODIFY.
+func (b *bed) modify(msgs ...proto.Message) {
+	b.t.Helper()
+	b.writeUpdates(p4v1.Update_MODIFY, msgs...)
+}
+
+// readCounter returns the packet and byte count of one counter cell.
+func (b *bed) readCounter(name string, index int64) (packets, bytes int64) {
+	b.t.Helper()
+	ce := get(b.schema.CounterEntry(name, index))(b.t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rc, err := b.client.Read(ctx, &p4v1.ReadRequest{DeviceId: deviceID, Entities: []*p4v1.Entity{tables.EntityOf(ce)}})
+	if err != nil {
+		b.t.Fatalf("Read %s[%d]: %v", name, index, err)
+	}
+	for {
+		resp, err := rc.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			b.t.Fatalf("Read %s[%d]: %v", name, index, err)
+		}
+		for _, e := range resp.GetEntities() {
+			if c := e.GetCounterEntry(); c != nil && c.GetIndex().GetIndex() == index {
+				packets, bytes = c.GetData().GetPacketCount(), c.GetData().GetByteCount()
+			}
+		}
+	}
+	return packets, bytes
+}
+
+// nextHopMAC is the destination MAC the routes to port p write.
+func nextHopMAC(p int) []byte { return []byte{0x02, 0x00, 0x00, 0x00, 0x01, byte(p)} }
+
+var routerMAC = []byte{0x02, 0x00, 0x00, 0x00, 0xfe, 0x01}
+
+// member writes action profile member id: next hop out of port.
+func (b *bed) member(id uint32, port int) proto.Message {
+	b.t.Helper()
+	return get(b.schema.ActionProfileMember("ecmp_selector", id,
+		tables.Action("set_next_hop", tables.Param("port", port), tables.Param("smac", routerMAC),
+			tables.Param("dmac", nextHopMAC(port)))))(b.t)
+}
+
+// routeAll routes 10.0.0.0/8 and 2001:db8::/32 out of port through member
+// 1000+port.
+func (b *bed) routeAll(port int) {
+	b.t.Helper()
+	mid := uint32(1000 + port)
+	b.insert(b.member(mid, port))
+	b.insert(
+		get(b.schema.TableEntry("ipv4_lpm", []tables.Match{tables.LPM("ipv4_dst", "10.0.0.0/8")}, tables.Member(mid)))(b.t),
+		get(b.schema.TableEntry("ipv6_lpm", []tables.Match{tables.LPM("ipv6_dst", "2001:db8::/32")}, tables.Member(mid)))(b.t),
+	)
+}
+
+// sendFrames sends frames into switch port in, in order. Long bursts pause
+// briefly every 32 frames so that the switch's 64-frame egress queues are
+// not the subject of the test.
+func (b *bed) sendFrames(in int, frames ...[]byte) {
+	b.t.Helper()
+	for i, f := range frames {
+		if i > 0 && i%32 == 0 {
+			time.Sleep(2 * time.Millisecond)
+		}
+		if err := b.ports[in].send(f); err != nil {
+			b.t.Fatalf("send frame %d on port %d: %v", i, in, err)
+		}
+	}
+}
+
+// exchange sends frames into port in and returns what each of the out
+// ports received; it waits until want frames arrived in total or nothing
+// arrived for a second.
+func (b *bed) exchange(in int, out []int, want int, frames ...[]byte) map[int][]parsed {
+	b.t.Helper()
+	caps := make([]*capture, len(out))
+	for i, p := range out {
+		caps[i] = startCapture(b.ports[p])
+	}
+	b.sendFrames(in, frames...)
+	waitForFrames(caps, want, time.Second, 30*time.Second)
+	res := map[int][]parsed{}
+	for i, p := range out {
+		for _, f := range caps[i].stop(b.t) {
+			pp, err := parse(f)
+			if err != nil {
+				b.t.Errorf("port %d: unparsable frame %x: %v", p, f, err)
+				continue
+			}
+			res[p] = append(res[p], pp)
+		}
+	}
+	if !b.sw.alive() {
+		b.t.Fatalf("simple_switch_grpc exited\n%s", b.sw.log.String())
+	}
+	return res
+}

@@ -1,0 +1,276 @@
+package bmv2ctl
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+
+	"github.com/p4qos/p4qos/compiler"
+	"github.com/p4qos/p4qos/controlplane"
+	"github.com/p4qos/p4qos/tables"
+	"github.com/p4qos/p4qos/topo"
+)
+
+func repo(rel string) string { return filepath.Join("..", "..", rel) }
+
+// findBMv2 returns the simple_switch_grpc binary or skips.
+func findBMv2(t testing.TB) string {
+	t.Helper()
+	if p, err := exec.LookPath("simple_switch_grpc"); err == nil {
+		return p
+	}
+	if p := "/opt/p4/bin/simple_switch_grpc"; fileExists(p) {
+		return p
+	}
+	t.Skip("simple_switch_grpc not found in PATH or /opt/p4/bin (BMv2 not built); skipping BMv2 interop")
+	return ""
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// pipeline loads the compiled qos pipeline or skips.
+func pipeline(t testing.TB) (*tables.Schema, *controlplane.Pipeline) {
+	t.Helper()
+	jsonPath, infoPath := repo("p4src/build/qos.json"), repo("p4src/build/qos.p4info.txtpb")
+	if !fileExists(jsonPath) {
+		t.Skipf("%s missing (p4c has not compiled the qos pipeline); skipping BMv2 interop", jsonPath)
+	}
+	schema, err := tables.Load(infoPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := controlplane.NewPipeline(schema.P4Info(), controlplane.BMv2Target{JSON: js})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return schema, p
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// bmv2 is one simple_switch_grpc process.
+type bmv2 struct {
+	bin, addr  string
+	thriftPort int
+	cmd        *exec.Cmd
+	log        bytes.Buffer
+}
+
+func startBMv2(t testing.TB) *bmv2 {
+	t.Helper()
+	b := &bmv2{bin: findBMv2(t), addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), thriftPort: freePort(t)}
+	b.start(t)
+	t.Cleanup(b.stop)
+	return b
+}
+
+func (b *bmv2) start(t testing.TB) {
+	t.Helper()
+	b.cmd = exec.Command(b.bin, "--no-p4", "--device-id", "1", "--thrift-port", fmt.Sprint(b.thriftPort),
+		"--", "--grpc-server-addr", b.addr, "--cpu-port", "255")
+	b.cmd.Stdout, b.cmd.Stderr = &b.log, &b.log
+	// Its own process group, so that stop kills exactly what we started.
+	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := b.cmd.Start(); err != nil {
+		t.Skipf("cannot start simple_switch_grpc: %v", err)
+	}
+}
+
+func (b *bmv2) stop() {
+	if b.cmd == nil || b.cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+	_ = b.cmd.Wait()
+	b.cmd = nil
+}
+
+func dial(t testing.TB, addr string, id uint64) *controlplane.Session {
+	t.Helper()
+	s, err := controlplane.Dial(controlplane.SwitchConfig{Name: "bmv2", Address: addr, DeviceID: 1},
+		controlplane.WithElectionID(controlplane.ElectionID{Low: id}),
+		controlplane.WithBackoff(50*time.Millisecond, 500*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func waitPrimary(t testing.TB, s *controlplane.Session) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.WaitPrimary(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// demoIntent compiles the demo policy for leaf1 of the demo fabric.
+func demoIntent(t testing.TB, schema *tables.Schema, p *controlplane.Pipeline) *controlplane.Intent {
+	t.Helper()
+	tp, err := topo.Load(repo("topo/examples/fabric.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := compiler.LoadPolicy(repo("topo/examples/fabric-policy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := compiler.Compile(context.Background(), pol, tp, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &controlplane.Intent{Schema: schema, Pipeline: p, Entities: res.Switches["leaf1"]}
+}
+
+func TestBMv2InstallReadBackRestart(t *testing.T) {
+	schema, p := pipeline(t)
+	sw := startBMv2(t)
+	s := dial(t, sw.addr, 1)
+	waitPrimary(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	in := demoIntent(t, schema, p)
+	rec := controlplane.NewReconciler(s, controlplane.WithBatchSize(100))
+
+	st, err := rec.Reconcile(ctx, in)
+	if err != nil {
+		t.Fatalf("install: %v\nbmv2 log:\n%s", err, sw.log.String())
+	}
+	if !st.Pushed || st.Write.Updates == 0 {
+		t.Fatalf("install %+v: want a push and writes", st)
+	}
+	// Read back and compare with the intent.
+	got, err := s.ReadState(ctx, schema, in.Entities)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := tables.Diff(schema, got, in.Entities)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Len() != 0 {
+		t.Fatalf("read-back differs from the intent in %d updates, first %v", plan.Len(), plan.Updates()[0])
+	}
+	st, err = rec.Reconcile(ctx, in)
+	if err != nil || st.Write.Updates != 0 || st.Pushed {
+		t.Fatalf("second reconcile %+v %v: want nothing written", st, err)
+	}
+
+	// Kill and restart BMv2 on the same address: the session reconnects
+	// and the reconcile re-programs it from scratch.
+	stream := s.State().Stream
+	sw.stop()
+	sw.start(t)
+	if err := s.WaitFor(ctx, func(st controlplane.State) bool { return st.Primary && st.Stream > stream }); err != nil {
+		t.Fatalf("no reconnection: %v\nbmv2 log:\n%s", err, sw.log.String())
+	}
+	st, err = rec.Reconcile(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Pushed || st.Write.Updates == 0 {
+		t.Fatalf("restart not re-programmed: %+v", st)
+	}
+	if st, err = rec.Reconcile(ctx, in); err != nil || st.Write.Updates != 0 {
+		t.Fatalf("reconcile after re-programming %+v %v: want nothing written", st, err)
+	}
+}
+
+func TestBMv2BackupCannotWrite(t *testing.T) {
+	schema, p := pipeline(t)
+	sw := startBMv2(t)
+	hi := dial(t, sw.addr, 10)
+	waitPrimary(t, hi)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := hi.EnsurePipeline(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	lo := dial(t, sw.addr, 5)
+	if err := lo.WaitFor(ctx, func(st controlplane.State) bool { return st.Connected }); err != nil {
+		t.Fatal(err)
+	}
+	if lo.State().Primary {
+		t.Fatal("the lower election id is primary")
+	}
+	te, err := schema.TableEntry("phb", []tables.Match{tables.Exact("dscp", 46)}, tables.Action("set_queue", tables.Param("queue", 7)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = lo.Write(ctx, []*p4v1.Update{{Type: p4v1.Update_INSERT, Entity: tables.EntityOf(te)}})
+	if !errors.Is(err, controlplane.ErrNotPrimary) {
+		t.Fatalf("backup write: %v, want ErrNotPrimary", err)
+	}
+	if err := hi.Write(ctx, []*p4v1.Update{{Type: p4v1.Update_INSERT, Entity: tables.EntityOf(te)}}); err != nil {
+		t.Fatalf("primary write: %v", err)
+	}
+}
+
+// BenchmarkBMv2Write measures entries/s written into BMv2 (insert then
+// delete 1000 phb/classifier entries per iteration) by batch size.
+func BenchmarkBMv2Write(b *testing.B) {
+	schema, p := pipeline(b)
+	var ents []*p4v1.Entity
+	for i := range 1000 {
+		te, err := schema.TableEntry("classifier",
+			[]tables.Match{tables.Ternary("ipv4_dst", fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), "255.255.255.255")},
+			tables.Action("set_class", tables.Param("class_id", 1), tables.Param("dscp", 10)), tables.Priority(1))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ents = append(ents, tables.EntityOf(te))
+	}
+	for _, batch := range []int{1, 100, 1000} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			sw := startBMv2(b)
+			s := dial(b, sw.addr, 1)
+			waitPrimary(b, s)
+			ctx := context.Background()
+			if _, err := s.EnsurePipeline(ctx, p); err != nil {
+				b.Fatal(err)
+			}
+			ins, del := make(controlplane.Phase, len(ents)), make(controlplane.Phase, len(ents))
+			for i, e := range ents {
+				ins[i] = controlplane.Change{Update: &p4v1.Update{Type: p4v1.Update_INSERT, Entity: e}}
+				del[i] = controlplane.Change{Update: &p4v1.Update{Type: p4v1.Update_DELETE, Entity: e}, Old: e}
+			}
+			b.ResetTimer()
+			for range b.N {
+				if _, err := s.Apply(ctx, []controlplane.Phase{ins}, controlplane.WithBatchSize(batch)); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := s.Apply(ctx, []controlplane.Phase{del}, controlplane.WithBatchSize(batch)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(2*len(ents)*b.N)/b.Elapsed().Seconds(), "entries/s")
+		})
+	}
+}

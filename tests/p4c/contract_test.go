@@ -1,0 +1,284 @@
+package p4c
+
+import (
+	"testing"
+
+	p4configv1 "github.com/p4lang/p4runtime/go/p4/config/v1"
+)
+
+// The expectations below are transcribed by hand from docs/pipeline.md, not
+// from the P4Info, so that a change to either side that breaks the contract
+// fails here.
+
+type wantField struct {
+	name  string
+	width int32
+	match p4configv1.MatchField_MatchType
+}
+
+type wantTable struct {
+	name          string
+	size          int64
+	fields        []wantField
+	actions       []string
+	defaultAction string
+	constDefault  bool
+	selector      bool
+}
+
+const (
+	exact   = p4configv1.MatchField_EXACT
+	lpm     = p4configv1.MatchField_LPM
+	ternary = p4configv1.MatchField_TERNARY
+	rng     = p4configv1.MatchField_RANGE
+)
+
+var contractTables = []wantTable{
+	{
+		name: "QosIngress.classifier", size: 1024,
+		fields: []wantField{
+			{"ingress_port", 9, ternary}, {"ip_version", 4, ternary},
+			{"ipv4_src", 32, ternary}, {"ipv4_dst", 32, ternary},
+			{"ipv6_src", 128, ternary}, {"ipv6_dst", 128, ternary},
+			{"ip_proto", 8, ternary}, {"l4_src_port", 16, rng}, {"l4_dst_port", 16, rng},
+			{"dscp", 6, ternary},
+		},
+		actions:       []string{"QosIngress.set_class", "QosIngress.trust_dscp", "QosIngress.set_default_class"},
+		defaultAction: "QosIngress.set_default_class",
+	},
+	{
+		name: "QosIngress.color_action", size: 1024,
+		fields:        []wantField{{"class_id", 8, exact}, {"color", 2, exact}},
+		actions:       []string{"QosIngress.remark_dscp", "QosIngress.drop", "NoAction"},
+		defaultAction: "NoAction",
+	},
+	{
+		name: "QosIngress.phb", size: 64,
+		fields:        []wantField{{"dscp", 6, exact}},
+		actions:       []string{"QosIngress.set_queue", "NoAction"},
+		defaultAction: "NoAction",
+	},
+	{
+		name: "QosIngress.ipv4_lpm", size: 1024,
+		fields:        []wantField{{"ipv4_dst", 32, lpm}},
+		actions:       []string{"QosIngress.set_next_hop", "QosIngress.drop"},
+		defaultAction: "QosIngress.drop", selector: true,
+	},
+	{
+		name: "QosIngress.ipv6_lpm", size: 1024,
+		fields:        []wantField{{"ipv6_dst", 128, lpm}},
+		actions:       []string{"QosIngress.set_next_hop", "QosIngress.drop"},
+		defaultAction: "QosIngress.drop", selector: true,
+	},
+	{
+		name: "QosEgress.ecn_threshold", size: 512,
+		fields:        []wantField{{"egress_port", 9, exact}, {"queue", 3, exact}},
+		actions:       []string{"QosEgress.set_ecn_threshold", "NoAction"},
+		defaultAction: "NoAction",
+	},
+}
+
+type wantParam struct {
+	name  string
+	width int32
+}
+
+var contractActions = map[string][]wantParam{
+	"NoAction":                     nil,
+	"QosIngress.drop":              nil,
+	"QosIngress.set_class":         {{"class_id", 8}, {"dscp", 6}},
+	"QosIngress.trust_dscp":        {{"class_id", 8}},
+	"QosIngress.set_default_class": nil,
+	"QosIngress.remark_dscp":       {{"dscp", 6}},
+	"QosIngress.set_queue":         {{"queue", 3}},
+	"QosIngress.set_next_hop":      {{"port", 9}, {"smac", 48}, {"dmac", 48}},
+	"QosEgress.set_ecn_threshold":  {{"threshold", 19}},
+}
+
+func TestCommittedP4InfoHonoursContract(t *testing.T) {
+	info := loadP4Info(t, committedP4Info)
+
+	actionName := map[uint32]string{}
+	for _, a := range info.GetActions() {
+		actionName[a.GetPreamble().GetId()] = a.GetPreamble().GetName()
+	}
+	tables := map[string]*p4configv1.Table{}
+	tableName := map[uint32]string{}
+	for _, tb := range info.GetTables() {
+		tables[tb.GetPreamble().GetName()] = tb
+		tableName[tb.GetPreamble().GetId()] = tb.GetPreamble().GetName()
+	}
+
+	for _, want := range contractTables {
+		t.Run(want.name, func(t *testing.T) {
+			tb, ok := tables[want.name]
+			if !ok {
+				t.Fatalf("table missing from P4Info")
+			}
+			if tb.GetSize() != want.size {
+				t.Errorf("size = %d, want %d", tb.GetSize(), want.size)
+			}
+			if len(tb.GetMatchFields()) != len(want.fields) {
+				t.Errorf("%d match fields, want %d", len(tb.GetMatchFields()), len(want.fields))
+			}
+			for i, wf := range want.fields {
+				if i >= len(tb.GetMatchFields()) {
+					break
+				}
+				f := tb.GetMatchFields()[i]
+				if f.GetName() != wf.name || f.GetBitwidth() != wf.width || f.GetMatchType() != wf.match {
+					t.Errorf("field %d = %s/%d/%v, want %s/%d/%v", i+1, f.GetName(), f.GetBitwidth(), f.GetMatchType(), wf.name, wf.width, wf.match)
+				}
+			}
+			var got []string
+			for _, ref := range tb.GetActionRefs() {
+				got = append(got, actionName[ref.GetId()])
+				if ref.GetScope() != p4configv1.ActionRef_TABLE_AND_DEFAULT {
+					t.Errorf("action %s has scope %v; the contract allows it in entries", actionName[ref.GetId()], ref.GetScope())
+				}
+			}
+			if !sameSet(got, want.actions) {
+				t.Errorf("actions = %v, want %v", got, want.actions)
+			}
+			if def := actionName[tb.GetInitialDefaultAction().GetActionId()]; def != want.defaultAction {
+				t.Errorf("default action = %q, want %q", def, want.defaultAction)
+			}
+			if tb.GetConstDefaultActionId() != 0 {
+				t.Errorf("default action is const; the contract lets the controller change it")
+			}
+			if want.selector != (tb.GetImplementationId() != 0) {
+				t.Errorf("implementation_id = %d, want selector: %v", tb.GetImplementationId(), want.selector)
+			}
+		})
+	}
+
+	t.Run("actions", func(t *testing.T) {
+		for _, a := range info.GetActions() {
+			name := a.GetPreamble().GetName()
+			want, ok := contractActions[name]
+			if !ok {
+				t.Errorf("action %s is not in the contract", name)
+				continue
+			}
+			if len(a.GetParams()) != len(want) {
+				t.Errorf("%s: %d params, want %d", name, len(a.GetParams()), len(want))
+				continue
+			}
+			for i, p := range a.GetParams() {
+				if p.GetName() != want[i].name || p.GetBitwidth() != want[i].width {
+					t.Errorf("%s param %d = %s/%d, want %s/%d", name, i+1, p.GetName(), p.GetBitwidth(), want[i].name, want[i].width)
+				}
+			}
+		}
+		if len(info.GetActions()) != len(contractActions) {
+			t.Errorf("%d actions, contract has %d", len(info.GetActions()), len(contractActions))
+		}
+	})
+
+	t.Run("ecmp_selector", func(t *testing.T) {
+		if len(info.GetActionProfiles()) != 1 {
+			t.Fatalf("%d action profiles, want 1", len(info.GetActionProfiles()))
+		}
+		ap := info.GetActionProfiles()[0]
+		if ap.GetPreamble().GetName() != "QosIngress.ecmp_selector" || !ap.GetWithSelector() ||
+			ap.GetSize() != 1024 || ap.GetMaxGroupSize() != 64 {
+			t.Errorf("action profile = %s selector=%v size=%d max_group_size=%d, want QosIngress.ecmp_selector true 1024 64",
+				ap.GetPreamble().GetName(), ap.GetWithSelector(), ap.GetSize(), ap.GetMaxGroupSize())
+		}
+		var users []string
+		for _, id := range ap.GetTableIds() {
+			users = append(users, tableName[id])
+		}
+		if !sameSet(users, []string{"QosIngress.ipv4_lpm", "QosIngress.ipv6_lpm"}) {
+			t.Errorf("selector tables = %v, want ipv4_lpm and ipv6_lpm", users)
+		}
+		for _, tb := range info.GetTables() {
+			if tb.GetImplementationId() != 0 && tb.GetImplementationId() != ap.GetPreamble().GetId() {
+				t.Errorf("%s uses implementation %d, not ecmp_selector", tb.GetPreamble().GetName(), tb.GetImplementationId())
+			}
+		}
+	})
+
+	t.Run("meters and counters", func(t *testing.T) {
+		if len(info.GetMeters()) != 1 {
+			t.Fatalf("%d meters, want 1", len(info.GetMeters()))
+		}
+		m := info.GetMeters()[0]
+		if m.GetPreamble().GetName() != "QosIngress.class_meter" || m.GetSize() != 256 ||
+			m.GetSpec().GetUnit() != p4configv1.MeterSpec_BYTES {
+			t.Errorf("meter = %s size=%d unit=%v, want QosIngress.class_meter 256 BYTES", m.GetPreamble().GetName(), m.GetSize(), m.GetSpec().GetUnit())
+		}
+		// RFC 2698 trTCM; an absent type is the proto default TWO_RATE_THREE_COLOR.
+		if m.GetSpec().GetType() != p4configv1.MeterSpec_TWO_RATE_THREE_COLOR {
+			t.Errorf("meter type = %v, want TWO_RATE_THREE_COLOR", m.GetSpec().GetType())
+		}
+		want := map[string]int64{"QosEgress.class_counter": 256, "QosEgress.queue_counter": 4096}
+		for _, c := range info.GetCounters() {
+			size, ok := want[c.GetPreamble().GetName()]
+			if !ok {
+				t.Errorf("counter %s not in the contract", c.GetPreamble().GetName())
+				continue
+			}
+			delete(want, c.GetPreamble().GetName())
+			if c.GetSize() != size || c.GetSpec().GetUnit() != p4configv1.CounterSpec_BOTH {
+				t.Errorf("%s: size=%d unit=%v, want %d BOTH", c.GetPreamble().GetName(), c.GetSize(), c.GetSpec().GetUnit(), size)
+			}
+		}
+		for name := range want {
+			t.Errorf("counter %s missing", name)
+		}
+		if n := len(info.GetDirectCounters()) + len(info.GetDirectMeters()); n != 0 {
+			t.Errorf("%d direct counters/meters; the contract has none", n)
+		}
+	})
+}
+
+// TestCommittedP4InfoIDs checks that every id carries the P4Runtime prefix
+// byte of its entity kind (p4info.proto, P4Ids) and that ids are unique.
+func TestCommittedP4InfoIDs(t *testing.T) {
+	info := loadP4Info(t, committedP4Info)
+	seen := map[uint32]string{}
+	check := func(p *p4configv1.Preamble, prefix p4configv1.P4Ids_Prefix) {
+		if got := p4configv1.P4Ids_Prefix(p.GetId() >> 24); got != prefix {
+			t.Errorf("%s: id %#x has prefix %v, want %v", p.GetName(), p.GetId(), got, prefix)
+		}
+		if other, dup := seen[p.GetId()]; dup {
+			t.Errorf("id %#x used by %s and %s", p.GetId(), other, p.GetName())
+		}
+		seen[p.GetId()] = p.GetName()
+	}
+	for _, x := range info.GetTables() {
+		check(x.GetPreamble(), p4configv1.P4Ids_TABLE)
+	}
+	for _, x := range info.GetActions() {
+		check(x.GetPreamble(), p4configv1.P4Ids_ACTION)
+	}
+	for _, x := range info.GetActionProfiles() {
+		check(x.GetPreamble(), p4configv1.P4Ids_ACTION_PROFILE)
+	}
+	for _, x := range info.GetCounters() {
+		check(x.GetPreamble(), p4configv1.P4Ids_COUNTER)
+	}
+	for _, x := range info.GetMeters() {
+		check(x.GetPreamble(), p4configv1.P4Ids_METER)
+	}
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	m := map[string]int{}
+	for _, s := range a {
+		m[s]++
+	}
+	for _, s := range b {
+		m[s]--
+	}
+	for _, n := range m {
+		if n != 0 {
+			return false
+		}
+	}
+	return true
+}

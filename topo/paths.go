@@ -1,0 +1,320 @@
+package topo
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+)
+
+// ErrNoPath is wrapped when two nodes are not connected.
+var ErrNoPath = errors.New("no path")
+
+// ErrUnknownNode is wrapped when a name is neither a switch nor a host.
+var ErrUnknownNode = errors.New("unknown node")
+
+// Path is a loop-free walk through the topology.
+type Path struct {
+	Edges []Edge
+	Cost  int
+}
+
+// Nodes lists the nodes along the path, endpoints included.
+func (p Path) Nodes() []string {
+	if len(p.Edges) == 0 {
+		return nil
+	}
+	out := []string{p.Edges[0].From}
+	for _, e := range p.Edges {
+		out = append(out, e.To)
+	}
+	return out
+}
+
+// LinkNames lists the directed edge names (Edge.Name) along the path.
+func (p Path) LinkNames() []string {
+	out := make([]string, len(p.Edges))
+	for i, e := range p.Edges {
+		out[i] = e.Name()
+	}
+	return out
+}
+
+// String is "h1->leaf1:1 leaf1:3->spine1:1 ...".
+func (p Path) String() string { return strings.Join(p.LinkNames(), " ") }
+
+const unreachable = math.MaxInt
+
+// distances returns every node's cost to reach dst. Hosts other than dst
+// are reached but never transited.
+func (t *Topology) distances(dst string) map[string]int {
+	t.distMu.Lock()
+	defer t.distMu.Unlock()
+	if d, ok := t.distTo[dst]; ok {
+		return d
+	}
+	d := t.dijkstra(dst, nil, nil)
+	if t.distTo == nil {
+		t.distTo = map[string]map[string]int{}
+	}
+	t.distTo[dst] = d
+	return d
+}
+
+type edgeKey struct {
+	from     string
+	fromPort uint32
+	to       string
+	toPort   uint32
+}
+
+func keyOf(e Edge) edgeKey { return edgeKey{e.From, e.FromPort, e.To, e.ToPort} }
+
+// dijkstra computes costs from src over the edge graph, skipping removed
+// edges and nodes. Links are symmetric (same cost both ways), so costs from
+// src equal costs to src.
+func (t *Topology) dijkstra(src string, removedEdges map[edgeKey]bool, removedNodes map[string]bool) map[string]int {
+	dist := map[string]int{src: 0}
+	pq := &distHeap{{src, 0}}
+	for pq.Len() > 0 {
+		it := heap.Pop(pq).(distItem)
+		if it.d > dist[it.n] {
+			continue
+		}
+		if it.n != src && t.nodes[it.n].host != nil {
+			continue
+		}
+		for _, e := range t.out[it.n] {
+			if removedNodes[e.To] || removedEdges[keyOf(e)] {
+				continue
+			}
+			nd := it.d + e.Cost
+			if old, ok := dist[e.To]; !ok || nd < old {
+				dist[e.To] = nd
+				heap.Push(pq, distItem{e.To, nd})
+			}
+		}
+	}
+	return dist
+}
+
+type distItem struct {
+	n string
+	d int
+}
+
+type distHeap []distItem
+
+func (h distHeap) Len() int { return len(h) }
+func (h distHeap) Less(i, j int) bool {
+	if h[i].d != h[j].d {
+		return h[i].d < h[j].d
+	}
+	return h[i].n < h[j].n
+}
+func (h distHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *distHeap) Push(x any)   { *h = append(*h, x.(distItem)) }
+func (h *distHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return it
+}
+
+func (t *Topology) checkNodes(names ...string) error {
+	for _, n := range names {
+		if t.nodes[n] == (node{}) {
+			return fmt.Errorf("%w %q", ErrUnknownNode, n)
+		}
+	}
+	return nil
+}
+
+// NextHops returns the ECMP next hops switch sw uses towards host dst: the
+// edges leaving sw that lie on some shortest path to dst, sorted by port.
+// For the switch dst is cabled to, that is the host's port.
+func (t *Topology) NextHops(sw, dst string) ([]Edge, error) {
+	if err := t.checkNodes(sw, dst); err != nil {
+		return nil, err
+	}
+	dist := t.distances(dst)
+	ds, ok := dist[sw]
+	if !ok {
+		return nil, fmt.Errorf("%s to %s: %w", sw, dst, ErrNoPath)
+	}
+	var out []Edge
+	for _, e := range t.out[sw] {
+		if e.ToHost && e.To != dst {
+			continue
+		}
+		if de, ok := dist[e.To]; ok && de+e.Cost == ds {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// ShortestPaths returns every equal-cost shortest path from src to dst (an
+// ECMP set), in port order, at most limit of them (limit ≤ 0: no limit; a
+// fabric can have exponentially many).
+func (t *Topology) ShortestPaths(src, dst string, limit int) ([]Path, error) {
+	if err := t.checkNodes(src, dst); err != nil {
+		return nil, err
+	}
+	if src == dst {
+		return nil, fmt.Errorf("%s to itself: %w", src, ErrNoPath)
+	}
+	dist := t.distances(dst)
+	if _, ok := dist[src]; !ok {
+		return nil, fmt.Errorf("%s to %s: %w", src, dst, ErrNoPath)
+	}
+	var paths []Path
+	var walk []Edge
+	var rec func(n string) bool
+	rec = func(n string) bool {
+		if n == dst {
+			p := Path{Edges: append([]Edge(nil), walk...), Cost: dist[src]}
+			paths = append(paths, p)
+			return limit > 0 && len(paths) >= limit
+		}
+		if n != src && t.nodes[n].host != nil {
+			return false
+		}
+		for _, e := range t.out[n] {
+			if de, ok := dist[e.To]; ok && de+e.Cost == dist[n] {
+				walk = append(walk, e)
+				stop := rec(e.To)
+				walk = walk[:len(walk)-1]
+				if stop {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	rec(src)
+	return paths, nil
+}
+
+// KShortestPaths returns up to k loop-free paths from src to dst in order
+// of increasing cost (Yen's algorithm; ties broken by edge names so the
+// result is deterministic). The first paths are the equal-cost shortest
+// ones.
+func (t *Topology) KShortestPaths(src, dst string, k int) ([]Path, error) {
+	if err := t.checkNodes(src, dst); err != nil {
+		return nil, err
+	}
+	if src == dst {
+		return nil, fmt.Errorf("%s to itself: %w", src, ErrNoPath)
+	}
+	if k <= 0 {
+		return nil, nil
+	}
+	first, ok := t.onePath(src, dst, nil, nil)
+	if !ok {
+		return nil, fmt.Errorf("%s to %s: %w", src, dst, ErrNoPath)
+	}
+	found := []Path{first}
+	seen := map[string]bool{first.String(): true}
+	var candidates []Path
+	for len(found) < k {
+		last := found[len(found)-1]
+		for i := range last.Edges {
+			spur := last.Edges[i].From
+			rootEdges := last.Edges[:i]
+			removedEdges := map[edgeKey]bool{}
+			for _, p := range found {
+				if len(p.Edges) > i && samePrefix(p.Edges[:i], rootEdges) {
+					removedEdges[keyOf(p.Edges[i])] = true
+				}
+			}
+			removedNodes := map[string]bool{}
+			rootCost := 0
+			for _, e := range rootEdges {
+				removedNodes[e.From] = true
+				rootCost += e.Cost
+			}
+			sp, ok := t.onePath(spur, dst, removedEdges, removedNodes)
+			if !ok {
+				continue
+			}
+			p := Path{Edges: append(append([]Edge(nil), rootEdges...), sp.Edges...), Cost: rootCost + sp.Cost}
+			if s := p.String(); !seen[s] {
+				seen[s] = true
+				candidates = append(candidates, p)
+			}
+		}
+		if len(candidates) == 0 {
+			break
+		}
+		best := 0
+		for i, c := range candidates {
+			if c.Cost < candidates[best].Cost || c.Cost == candidates[best].Cost && c.String() < candidates[best].String() {
+				best = i
+			}
+		}
+		found = append(found, candidates[best])
+		candidates = append(candidates[:best], candidates[best+1:]...)
+	}
+	return found, nil
+}
+
+func samePrefix(a, b []Edge) bool {
+	for i := range b {
+		if keyOf(a[i]) != keyOf(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// onePath is the lowest-cost path from src to dst avoiding the removed
+// edges and nodes, choosing the lexicographically smallest edge names among
+// ties.
+func (t *Topology) onePath(src, dst string, removedEdges map[edgeKey]bool, removedNodes map[string]bool) (Path, bool) {
+	if removedNodes[src] {
+		return Path{}, false
+	}
+	dist := t.dijkstra(dst, reverse(removedEdges), removedNodes)
+	ds, ok := dist[src]
+	if !ok {
+		return Path{}, false
+	}
+	var p Path
+	n := src
+	for n != dst {
+		var best *Edge
+		for _, e := range t.out[n] {
+			if removedNodes[e.To] || removedEdges[keyOf(e)] || (e.ToHost && e.To != dst) {
+				continue
+			}
+			if de, ok := dist[e.To]; ok && de+e.Cost == dist[n] {
+				if best == nil || e.Name() < best.Name() {
+					e := e
+					best = &e
+				}
+			}
+		}
+		if best == nil {
+			return Path{}, false // cannot happen with symmetric links
+		}
+		p.Edges = append(p.Edges, *best)
+		n = best.To
+	}
+	p.Cost = ds
+	return p, true
+}
+
+// reverse maps removed edges to the opposite direction, because dijkstra
+// runs from dst over the reverse graph.
+func reverse(removed map[edgeKey]bool) map[edgeKey]bool {
+	if len(removed) == 0 {
+		return nil
+	}
+	out := make(map[edgeKey]bool, len(removed))
+	for k := range removed {
+		out[edgeKey{from: k.to, fromPort: k.toPort, to: k.from, toPort: k.fromPort}] = true
+	}
+	return out
+}

@@ -1,0 +1,175 @@
+package topo
+
+import (
+	"errors"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/p4qos/p4qos/allocator"
+)
+
+func TestNextHops(t *testing.T) {
+	fab := loadExample(t, "fabric.yaml")
+	tri := loadExample(t, "triangle.yaml")
+	tests := []struct {
+		topo      *Topology
+		sw, dst   string
+		wantPorts []uint32
+	}{
+		// leaf1 reaches h3 (on leaf2) via either spine: uplinks 3 and 4.
+		{fab, "leaf1", "h3", []uint32{3, 4}},
+		// h2 hangs off leaf1 port 2.
+		{fab, "leaf1", "h2", []uint32{2}},
+		// spine1 reaches leaf2 on its port 2.
+		{fab, "spine1", "h4", []uint32{2}},
+		// Triangle: s1-s2 direct (cost 1) beats s1-s3-s2 (cost 2).
+		{tri, "s1", "h2", []uint32{2}},
+		{tri, "s3", "h1", []uint32{2}},
+	}
+	for _, tc := range tests {
+		hops, err := tc.topo.NextHops(tc.sw, tc.dst)
+		if err != nil {
+			t.Fatalf("%s→%s: %v", tc.sw, tc.dst, err)
+		}
+		var ports []uint32
+		for _, h := range hops {
+			ports = append(ports, h.FromPort)
+		}
+		if !reflect.DeepEqual(ports, tc.wantPorts) {
+			t.Errorf("%s→%s: ports %v, want %v", tc.sw, tc.dst, ports, tc.wantPorts)
+		}
+	}
+	if _, err := fab.NextHops("leaf1", "nobody"); !errors.Is(err, ErrUnknownNode) {
+		t.Errorf("unknown node: %v", err)
+	}
+}
+
+func TestPeerMAC(t *testing.T) {
+	fab := loadExample(t, "fabric.yaml")
+	hops, _ := fab.NextHops("leaf1", "h3")
+	// Towards spine1 (device 3) the next hop MAC is its router MAC.
+	if got := fab.PeerMAC(hops[0]).String(); got != "02:00:00:00:00:03" {
+		t.Errorf("peer MAC %s", got)
+	}
+	hops, _ = fab.NextHops("leaf2", "h3")
+	if got := fab.PeerMAC(hops[0]).String(); got != "00:00:0a:00:02:03" {
+		t.Errorf("host MAC %s", got)
+	}
+}
+
+func TestShortestPaths(t *testing.T) {
+	fab := loadExample(t, "fabric.yaml")
+	paths, err := fab.ShortestPaths("h1", "h3", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"h1->leaf1:1 leaf1:3->spine1:1 spine1:2->leaf2:3 leaf2:1->h3",
+		"h1->leaf1:1 leaf1:4->spine2:1 spine2:2->leaf2:4 leaf2:1->h3",
+	}
+	var got []string
+	for _, p := range paths {
+		got = append(got, p.String())
+		if p.Cost != 4 {
+			t.Errorf("cost %d, want 4 (four hops)", p.Cost)
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if p, _ := fab.ShortestPaths("h1", "h3", 1); len(p) != 1 {
+		t.Errorf("limit 1 gave %d paths", len(p))
+	}
+	// Same leaf: one path, two hops.
+	p, _ := fab.ShortestPaths("h1", "h2", 0)
+	if len(p) != 1 || p[0].String() != "h1->leaf1:1 leaf1:2->h2" {
+		t.Errorf("h1→h2: %v", p)
+	}
+	if _, err := fab.ShortestPaths("h1", "h1", 0); !errors.Is(err, ErrNoPath) {
+		t.Errorf("self path: %v", err)
+	}
+}
+
+func TestKShortestPaths(t *testing.T) {
+	tri := loadExample(t, "triangle.yaml")
+	paths, err := tri.KShortestPaths("h1", "h2", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only two loop-free paths exist in a triangle: direct (h1 s1 s2 h2,
+	// 3 hops) and around (h1 s1 s3 s2 h2, 4 hops).
+	want := []string{
+		"h1->s1:1 s1:2->s2:2 s2:1->h2",
+		"h1->s1:1 s1:3->s3:2 s3:3->s2:3 s2:1->h2",
+	}
+	if len(paths) != 2 || paths[0].String() != want[0] || paths[1].String() != want[1] || paths[0].Cost != 3 || paths[1].Cost != 4 {
+		t.Errorf("got %v", paths)
+	}
+	fab := loadExample(t, "fabric.yaml")
+	paths, _ = fab.KShortestPaths("h1", "h3", 3)
+	// Only two loop-free paths exist: leaf1 has two uplinks and any detour
+	// (leaf1 spine1 leaf2 spine2 ...) would have to revisit leaf1 or leaf2.
+	// So k=3 yields the two equal-cost ones (cost 4) and stops.
+	if len(paths) != 2 || paths[0].Cost != 4 || paths[1].Cost != 4 {
+		t.Errorf("fabric k=3: %v", paths)
+	}
+	for _, p := range paths {
+		seen := map[string]bool{}
+		for _, n := range p.Nodes() {
+			if seen[n] {
+				t.Errorf("loop in %v", p)
+			}
+			seen[n] = true
+		}
+	}
+}
+
+func TestAllocatorProblem(t *testing.T) {
+	fab := loadExample(t, "fabric.yaml")
+	groups := []FlowGroup{
+		{Name: "a", Src: "h1", Dst: "h3", Function: allocator.WeightFunction(3)},
+		{Name: "b", Src: "h2", Dst: "h4", Function: allocator.WeightFunction(1), Demand: allocator.Limit(10e6)},
+	}
+	p, err := fab.AllocatorProblem(groups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Mode != allocator.Split || len(p.FlowGroups) != 2 {
+		t.Fatalf("problem %+v", p)
+	}
+	// leaf1 splits 2 ways, spine and leaf2 have one next hop: 1/2 each.
+	for _, fg := range p.FlowGroups {
+		if len(fg.Paths) != 2 {
+			t.Fatalf("%s: %d paths", fg.Name, len(fg.Paths))
+		}
+		for _, path := range fg.Paths {
+			if math.Abs(path.Weight-0.5) > 1e-12 {
+				t.Errorf("%s: weight %g, want 0.5", fg.Name, path.Weight)
+			}
+		}
+	}
+	// Links used: per group one access edge in (h→leaf1) and one out
+	// (leaf2→h), 2 × 2 = 4, plus the 4 leaf1→spine→leaf2 fabric edges the
+	// groups share: 8.
+	if len(p.Links) != 8 {
+		t.Errorf("%d links: %v", len(p.Links), p.Links)
+	}
+	for _, l := range p.Links {
+		if l.Name == "leaf1:3->spine1:1" && l.Capacity != 40e6 {
+			t.Errorf("uplink capacity %g", l.Capacity)
+		}
+	}
+	if err := p.Validate(); err != nil {
+		t.Errorf("allocator rejects the problem: %v", err)
+	}
+	if _, err := fab.AllocatorProblem([]FlowGroup{{Name: "x", Src: "h1", Dst: "h9"}}); !errors.Is(err, ErrUnknownNode) {
+		t.Errorf("unknown host: %v", err)
+	}
+	tri := loadExample(t, "triangle.yaml")
+	p, err = tri.AllocatorProblem([]FlowGroup{{Name: "x", Src: "h1", Dst: "h2"}}, WithMode(allocator.Preferred), WithK(2))
+	if err != nil || len(p.FlowGroups[0].Paths) != 2 {
+		t.Fatalf("preferred: %v %+v", err, p)
+	}
+}
