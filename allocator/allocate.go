@@ -131,7 +131,8 @@ type filler struct {
 	// flow groups
 	fgPath     []int32 // paths of FG g: fgPath[g]..fgPath[g+1]-1
 	fg         []fgState
-	curves     []curve
+	growing    []bool // apart from fg: checked for every event, 1 byte per FG stays in cache
+	initSlope  []float64 // slope of the first segment; -1: satisfied at 0
 	rate       []float64
 	frozenAt   []float64
 	satisfied  []bool
@@ -155,7 +156,6 @@ type fgState struct {
 	x0, y0, sl float64 // anchor and slope of the current curve segment
 	base       float64 // Preferred: FG rate when the active path started
 	active     int32   // Preferred: the path receiving growth
-	growing    bool
 }
 
 // breakpointEvent is where an FG's curve changes slope, with what the FG
@@ -244,30 +244,39 @@ func newFiller(p *Problem, plLink []int32) *filler {
 	}
 
 	s.fg = make([]fgState, ng)
-	s.curves = make([]curve, ng)
+	s.growing = make([]bool, ng)
+	s.initSlope = make([]float64, ng)
 	s.rate = make([]float64, ng)
 	s.frozenAt = make([]float64, ng)
 	s.satisfied = make([]bool, ng)
 	s.bottleneck = make([]int32, ng)
-	slabLen := 0
-	for g := range p.FlowGroups {
-		slabLen += curveSlabSize(p.FlowGroups[g].Function)
-	}
-	slab := make([]float64, slabLen)
 	nbp := 0
 	for g := range p.FlowGroups {
-		fn := p.FlowGroups[g].Function
-		n := curveSlabSize(fn)
-		s.curves[g] = newCurveIn(fn, p.FlowGroups[g].Demand, slab[:n:n])
-		slab = slab[n:]
-		nbp += len(s.curves[g].xs) - 1
-		s.bottleneck[g] = -1
-		s.fg[g].active = s.fgPath[g]
+		// A curve has at most one point more than its function (the cut
+		// at the demand); (0,0) may be among the given points.
+		nbp += len(p.FlowGroups[g].Function.Points) + 1
 	}
 	s.bps = make([]breakpointEvent, 0, nbp)
-	for g := range s.curves {
-		c := &s.curves[g]
+	var scratch []float64
+	for g := range p.FlowGroups {
+		s.bottleneck[g] = -1
+		s.fg[g].active = s.fgPath[g]
+		// Curves are only needed here: everything the water-fill needs
+		// later is copied into the events, so one scratch slab serves all.
+		fn := p.FlowGroups[g].Function
+		if n := curveSlabSize(fn); cap(scratch) < n {
+			scratch = make([]float64, n)
+		}
+		c := newCurveIn(fn, p.FlowGroups[g].Demand, scratch[:curveSlabSize(fn)])
 		n := len(c.xs)
+		switch {
+		case n > 1:
+			s.initSlope[g] = (c.ys[1] - c.ys[0]) / (c.xs[1] - c.xs[0])
+		case c.tail > 0:
+			s.initSlope[g] = c.tail
+		default: // B = 0 or demand 0: satisfied from the start
+			s.initSlope[g] = -1
+		}
 		for i := 1; i < n; i++ {
 			e := breakpointEvent{share: c.xs[i], y: c.ys[i], fg: int32(g)}
 			switch {
@@ -375,7 +384,7 @@ func (s *filler) freeze(g int, bottleneck int32) {
 	s.rate[g] = r
 	s.frozenAt[g] = s.f
 	s.bottleneck[g] = bottleneck
-	st.growing = false
+	s.growing[g] = false
 	s.nGrowing--
 	if s.mode == Preferred {
 		s.pathRate[st.active] += r - st.base
@@ -406,7 +415,7 @@ func (s *filler) saturate(l int32) {
 	paths := s.incPath[s.incStart[l]:s.incStart[l+1]]
 	if s.mode == Split {
 		for _, pa := range paths {
-			if g := int(s.pathFG[pa]); s.fg[g].growing && s.pathW[pa] > 0 {
+			if g := int(s.pathFG[pa]); s.growing[g] && s.pathW[pa] > 0 {
 				s.freeze(g, l)
 			}
 		}
@@ -417,7 +426,7 @@ func (s *filler) saturate(l int32) {
 			s.pathFrozen[pa] = true
 		}
 		for _, pa := range paths {
-			if g := int(s.pathFG[pa]); s.fg[g].growing && s.fg[g].active == pa {
+			if g := int(s.pathFG[pa]); s.growing[g] && s.fg[g].active == pa {
 				s.switchPath(g, l)
 			}
 		}
@@ -471,7 +480,7 @@ func (s *filler) flush() {
 func (s *filler) nextBreakpoint() *breakpointEvent {
 	for s.next < len(s.bps) {
 		e := &s.bps[s.next]
-		if s.fg[e.fg].growing {
+		if s.growing[e.fg] {
 			return e
 		}
 		s.next++
@@ -481,18 +490,14 @@ func (s *filler) nextBreakpoint() *breakpointEvent {
 
 func (s *filler) run(ctx context.Context, log *slog.Logger) error {
 	maxEvents := len(s.capa) + 2*len(s.pathFG) + len(s.bps) + 16
-	for g := range s.curves {
-		c := &s.curves[g]
-		s.fg[g].growing = true
+	for g, sl := range s.initSlope {
+		s.growing[g] = true
 		s.nGrowing++
-		switch {
-		case len(c.xs) > 1:
-			s.setSlope(g, (c.ys[1]-c.ys[0])/(c.xs[1]-c.xs[0]))
-		case c.tail > 0:
-			s.setSlope(g, c.tail)
-		default: // B = 0 or demand 0: satisfied from the start
+		if sl < 0 { // satisfied from the start
 			s.freeze(g, -1)
+			continue
 		}
+		s.setSlope(g, sl)
 	}
 	s.flush()
 	debug := log.Enabled(ctx, slog.LevelDebug)

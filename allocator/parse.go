@@ -70,9 +70,7 @@ func (ps *parser) fail(n *yaml.Node, item, format string, args ...any) {
 // fields checks that n is a mapping with only the allowed keys and returns
 // the values by key.
 func (ps *parser) fields(n *yaml.Node, item string, allowed ...string) (map[string]*yaml.Node, bool) {
-	if n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
+	n = deref(n)
 	if n.Kind != yaml.MappingNode {
 		ps.fail(n, item, "want a mapping, got %s", kindName(n))
 		return nil, false
@@ -94,10 +92,7 @@ func (ps *parser) fields(n *yaml.Node, item string, allowed ...string) (map[stri
 		case out[key] != nil:
 			ps.fail(k, item, "duplicate key %q", key)
 		default:
-			if v.Kind == yaml.AliasNode {
-				v = v.Alias
-			}
-			out[key] = v
+			out[key] = deref(v)
 		}
 	}
 	return out, true
@@ -116,6 +111,7 @@ func kindName(n *yaml.Node) string {
 }
 
 func (ps *parser) seq(n *yaml.Node, item string) []*yaml.Node {
+	n = deref(n)
 	if n.Kind != yaml.SequenceNode {
 		if n.Tag == "!!null" {
 			return nil
@@ -125,15 +121,21 @@ func (ps *parser) seq(n *yaml.Node, item string) []*yaml.Node {
 	}
 	out := make([]*yaml.Node, len(n.Content))
 	for i, c := range n.Content {
-		if c.Kind == yaml.AliasNode {
-			c = c.Alias
-		}
-		out[i] = c
+		out[i] = deref(c)
 	}
 	return out
 }
 
+// deref follows a YAML alias (*name) to its anchor's node.
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; i < 8 && n.Kind == yaml.AliasNode && n.Alias != nil; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
 func (ps *parser) str(n *yaml.Node, item, what string) string {
+	n = deref(n)
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
 		ps.fail(n, item, "%s: want a string, got %s", what, kindName(n))
 		return ""
@@ -143,6 +145,7 @@ func (ps *parser) str(n *yaml.Node, item, what string) string {
 
 // number reads a plain number (a share or a weight).
 func (ps *parser) number(n *yaml.Node, item, what string) float64 {
+	n = deref(n)
 	if n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
 		if v, err := strconv.ParseFloat(strings.TrimSpace(n.Value), 64); err == nil {
 			return v
@@ -154,6 +157,7 @@ func (ps *parser) number(n *yaml.Node, item, what string) float64 {
 
 // rate reads a bitrate: a number of bits/s or a string with units.
 func (ps *parser) rate(n *yaml.Node, item, what string) float64 {
+	n = deref(n)
 	if n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
 		if n.Tag == "!!int" || n.Tag == "!!float" {
 			if v, err := strconv.ParseFloat(n.Value, 64); err == nil {

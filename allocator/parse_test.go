@@ -56,6 +56,25 @@ func TestParseProblemJSONWithTabs(t *testing.T) {
 	}
 }
 
+func TestParseProblemAnchors(t *testing.T) {
+	src := `links:
+  - {name: a, capacity: &cap 10Gbps}
+  - {name: b, capacity: *cap}
+flow_groups:
+  - name: f
+    function: &fn [[0, 0], [1, 1Gbps]]
+    paths: &ab [{links: [a, b]}]
+  - {name: g, function: *fn, paths: *ab}
+`
+	p, err := ParseProblem(strings.NewReader(src), "p.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Links[1].Capacity != 10e9 || len(p.FlowGroups[1].Function.Points) != 2 || len(p.FlowGroups[1].Paths[0].Links) != 2 {
+		t.Errorf("aliases not followed: %+v", p)
+	}
+}
+
 func TestParseProblemErrorsNameItemAndLine(t *testing.T) {
 	tests := []struct {
 		name string

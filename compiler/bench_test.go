@@ -80,11 +80,13 @@ func BenchmarkParsePolicy(b *testing.B) {
 		b.Run(fmt.Sprintf("classes=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
+			cpu := processCPU()
 			for b.Loop() {
 				if _, err := ParsePolicy("bench.yaml", data); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
@@ -103,6 +105,7 @@ func BenchmarkCompile(b *testing.B) {
 		b.Run(fmt.Sprintf("classes=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			var entities int
+			cpu := processCPU()
 			for b.Loop() {
 				res, err := Compile(context.Background(), p, tp, s)
 				if err != nil {
@@ -110,6 +113,7 @@ func BenchmarkCompile(b *testing.B) {
 				}
 				entities = len(res.Switches["s1"])
 			}
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(float64(entities), "entities")
 		})
 	}

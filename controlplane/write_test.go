@@ -5,8 +5,11 @@ import (
 	"testing"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 )
 
 func TestApplyBatchesAndPhases(t *testing.T) {
@@ -165,4 +168,46 @@ func TestInvert(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzDecodeWriteError feeds arbitrary google.rpc.Status messages (what a
+// switch sends back for a failed Write) to the decoder: it must never
+// panic, and every update is either applied, failed, or covered by an
+// RPC-level error.
+func FuzzDecodeWriteError(f *testing.F) {
+	ok, _ := anypb.New(&p4v1.Error{CanonicalCode: 0})
+	bad, _ := anypb.New(&p4v1.Error{CanonicalCode: int32(codes.NotFound), Message: "x", Space: "s", Code: 3})
+	for _, st := range []*spb.Status{
+		{Code: int32(codes.Unknown), Details: []*anypb.Any{ok, bad}},
+		{Code: int32(codes.Unknown), Details: []*anypb.Any{bad}},
+		{Code: int32(codes.PermissionDenied)},
+		{Code: int32(codes.Unknown), Details: []*anypb.Any{{TypeUrl: "type.googleapis.com/p4.v1.Error", Value: []byte{0xff}}, ok}},
+	} {
+		b, _ := proto.Marshal(st)
+		f.Add(uint8(len(st.Details)), b)
+	}
+	f.Fuzz(func(t *testing.T, n uint8, raw []byte) {
+		var st spb.Status
+		if proto.Unmarshal(raw, &st) != nil || st.Code == 0 {
+			return
+		}
+		updates := make([]*p4v1.Update, int(n%8))
+		for i := range updates {
+			updates[i] = &p4v1.Update{Type: p4v1.Update_INSERT, Entity: tableEntry(1, byte(i), 1)}
+		}
+		err := decodeWriteError(updates, status.ErrorProto(&st))
+		var we *WriteError
+		if !errors.As(err, &we) {
+			t.Fatalf("got %T, want *WriteError", err)
+		}
+		_ = err.Error()
+		if we.RPC == nil && len(we.Updates)+len(we.Applied) != len(updates) {
+			t.Fatalf("%d failed + %d applied != %d updates", len(we.Updates), len(we.Applied), len(updates))
+		}
+		for _, ue := range we.Updates {
+			if ue.Index < 0 || ue.Index >= len(updates) || ue.Update != updates[ue.Index] {
+				t.Fatalf("update error with index %d out of place", ue.Index)
+			}
+		}
+	})
 }

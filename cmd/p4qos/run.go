@@ -54,6 +54,7 @@ type runConfig struct {
 	TLSKey            string        `mapstructure:"tls-key"`
 	Once              bool          `mapstructure:"once"`
 	Timeout           time.Duration `mapstructure:"timeout"`
+	Keepalive         time.Duration `mapstructure:"keepalive"`
 }
 
 // switchEntry lists a switch explicitly (instead of, or in addition to,
@@ -104,6 +105,7 @@ flags, flags winning. See docs/controller.md.`,
 	f.String("tls-ca", "", "CA bundle (PEM) to verify switches; enables TLS")
 	f.String("tls-cert", "", "client certificate (PEM) for mutual TLS")
 	f.String("tls-key", "", "client key (PEM) for mutual TLS")
+	f.Duration("keepalive", 30*time.Second, "gRPC keepalive ping interval to the switches (0 disables)")
 	f.Bool("once", false, "reconcile every switch once and exit")
 	f.Duration("timeout", 30*time.Second, "with --once: how long to wait for the switches")
 	return cmd
@@ -242,7 +244,7 @@ func loadFabric(cfg *runConfig) (*fabric, error) {
 		return nil, invalidInputf("reconcile-interval must be positive, got %v", cfg.ReconcileInterval)
 	}
 	if cfg.ElectionID == 0 && cfg.ElectionIDHigh == 0 {
-		return nil, invalidInputf("election id 0 is not allowed for a primary (P4Runtime §5)")
+		return nil, invalidInputf("election id must be non-zero: set election-id (or election-id-high)")
 	}
 	schema, err := tables.Load(cfg.P4Info)
 	if err != nil {
@@ -372,7 +374,11 @@ func runDaemon(cmd *cobra.Command, e *env) error {
 		}
 		sessOpts = append(sessOpts, controlplane.WithTransportCredentials(creds))
 	}
+	if cfg.Keepalive < 0 {
+		return invalidInputf("keepalive must not be negative, got %v", cfg.Keepalive)
+	}
 	sessOpts = append(sessOpts,
+		controlplane.WithKeepalive(cfg.Keepalive, 10*time.Second),
 		controlplane.WithElectionID(controlplane.ElectionID{High: cfg.ElectionIDHigh, Low: cfg.ElectionID}),
 		controlplane.WithRole(cfg.Role, nil))
 	policy, err := os.ReadFile(cfg.Policy)

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/proto"
 )
 
 const (
@@ -260,6 +261,30 @@ func TestInteropArbitrationTablesCounters(t *testing.T) {
 	all, err := b.c.ReadCounterEntryWildcard(ctx, "QosEgress.class_counter")
 	if err != nil || len(all) != 256 {
 		t.Errorf("wildcard counter read: %d cells, %v; want 256", len(all), err)
+	}
+
+	// Meters: configure a cell with a raw update, read it back through the
+	// client's meter API; the other cells read back with no config.
+	info := &p4configv1.P4Info{}
+	if err := prototext.Unmarshal(p4info, info); err != nil {
+		t.Fatal(err)
+	}
+	var meterID uint32
+	for _, m := range info.GetMeters() {
+		if m.GetPreamble().GetName() == "QosIngress.class_meter" {
+			meterID = m.GetPreamble().GetId()
+		}
+	}
+	cfg5 := &p4v1.MeterConfig{Cir: 125000, Cburst: 15000, Pir: 250000, Pburst: 30000}
+	if err := a.c.WriteUpdate(ctx, &p4v1.Update{Type: p4v1.Update_MODIFY, Entity: &p4v1.Entity{Entity: &p4v1.Entity_MeterEntry{
+		MeterEntry: &p4v1.MeterEntry{MeterId: meterID, Index: &p4v1.Index{Index: 5}, Config: cfg5}}}}); err != nil {
+		t.Fatalf("modify meter: %v", err)
+	}
+	if got, err := b.c.ReadMeterEntry(ctx, "QosIngress.class_meter", 5); err != nil || !proto.Equal(got, cfg5) {
+		t.Errorf("meter cell 5 = %v, %v; want %v", got, err, cfg5)
+	}
+	if got, err := b.c.ReadMeterEntry(ctx, "QosIngress.class_meter", 6); err != nil || got != nil {
+		t.Errorf("meter cell 6 = %v, %v; want no config (default)", got, err)
 	}
 
 	// Delete, then the table is empty again.
