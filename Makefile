@@ -22,10 +22,15 @@ test: vet
 	$(GO) test -count=1 ./...
 	@if [ -f tests/interop/go.mod ]; then cd tests/interop && $(GO) test -count=1 ./...; fi
 
-# Short fuzzing of the parsers (CI runs this after make test).
+# Short fuzzing of everything that parses outside input (CI runs this after
+# make test). Seed corpora live in each package's testdata/fuzz/.
+FUZZ_TARGETS = ./compiler:FuzzParsePolicy ./topo:FuzzParseTopology \
+	./allocator:FuzzParseProblem ./tables:FuzzEntity ./internal/units:FuzzParseBitrate \
+	./controlplane:FuzzDecodeWriteError ./controlplane/sim:FuzzWriteAndRead
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParsePolicy$$' -fuzztime $(FUZZTIME) ./compiler/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseBitrate$$' -fuzztime $(FUZZTIME) ./internal/units/
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg; done
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

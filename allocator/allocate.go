@@ -1,14 +1,12 @@
 package allocator
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
-	"slices"
 )
 
 // Result is an allocation. The JSON form (field tags) is the `p4qos
@@ -119,11 +117,14 @@ type filler struct {
 	satAt     []float64
 	incStart  []int32 // paths crossing link l: incPath[incStart[l]:incStart[l+1]]
 	incPath   []int32
+	// incFG is the FG of each incPath entry, or -1 for a zero-weight path
+	// in Split mode (it carries nothing and blocks nothing). Scanning a
+	// saturated link's FGs then reads two sequential arrays and a bool
+	// per FG instead of a random path record each.
+	incFG []int32
 
 	// paths
-	pathFG     []int32
-	pathW      []float64 // normalised split weight; 1 in Preferred mode
-	plStart    []int32   // links of path p: plLink[plStart[p]:plStart[p+1]]
+	path       []pathInfo
 	plLink     []int32
 	pathFrozen []bool
 	pathRate   []float64 // Preferred: rate placed on the path so far
@@ -131,8 +132,9 @@ type filler struct {
 	// flow groups
 	fgPath     []int32 // paths of FG g: fgPath[g]..fgPath[g+1]-1
 	fg         []fgState
-	growing    []bool // apart from fg: checked for every event, 1 byte per FG stays in cache
-	initSlope  []float64 // slope of the first segment; -1: satisfied at 0
+	shares     []linkShare // Split: every FG's link shares, FG after FG
+	growing    []bool      // apart from fg: checked for every event, 1 byte per FG stays in cache
+	initSlope  []float64   // slope of the first segment; -1: satisfied at 0
 	rate       []float64
 	frozenAt   []float64
 	satisfied  []bool
@@ -151,11 +153,31 @@ type filler struct {
 	events   int
 }
 
+// pathInfo is one path; all a water-fill step needs of it sits together.
+type pathInfo struct {
+	w      float64 // normalised split weight; 1 in Preferred mode
+	fg     int32
+	lo, hi int32 // its links are plLink[lo:hi]
+}
+
+func (s *filler) links(pa int32) []int32 { return s.plLink[s.path[pa].lo:s.path[pa].hi] }
+
 // fgState is what the water-fill reads and writes for a growing FG.
 type fgState struct {
 	x0, y0, sl float64 // anchor and slope of the current curve segment
 	base       float64 // Preferred: FG rate when the active path started
 	active     int32   // Preferred: the path receiving growth
+	// The links the FG grows on: shares[lo:hi] (Split) or plLink[lo:hi],
+	// the active path's (Preferred). Kept here so that a slope change
+	// reads the FG's state and then one contiguous list.
+	lo, hi int32
+}
+
+// linkShare is the fraction w of an FG's rate that crosses link l: the sum
+// of the normalised weights of its paths through l (Split mode).
+type linkShare struct {
+	w float64
+	l int32
 }
 
 // breakpointEvent is where an FG's curve changes slope, with what the FG
@@ -194,9 +216,7 @@ func newFiller(p *Problem, plLink []int32) *filler {
 	npl := len(plLink)
 	s.plLink = plLink
 	s.fgPath = make([]int32, ng+1)
-	s.pathFG = make([]int32, 0, np)
-	s.pathW = make([]float64, 0, np)
-	s.plStart = make([]int32, 0, np+1)
+	s.path = make([]pathInfo, 0, np)
 	incCount := make([]int32, nl+1)
 	for _, l := range plLink {
 		incCount[l+1]++
@@ -204,7 +224,7 @@ func newFiller(p *Problem, plLink []int32) *filler {
 	off := int32(0)
 	for g := range p.FlowGroups {
 		fg := &p.FlowGroups[g]
-		s.fgPath[g] = int32(len(s.pathFG))
+		s.fgPath[g] = int32(len(s.path))
 		sum := 0.0
 		for _, pa := range fg.Paths {
 			sum += pa.Weight
@@ -218,14 +238,11 @@ func newFiller(p *Problem, plLink []int32) *filler {
 					w = 1 / float64(len(fg.Paths))
 				}
 			}
-			s.pathFG = append(s.pathFG, int32(g))
-			s.pathW = append(s.pathW, w)
-			s.plStart = append(s.plStart, off)
+			s.path = append(s.path, pathInfo{w: w, fg: int32(g), lo: off, hi: off + int32(len(pa.Links))})
 			off += int32(len(pa.Links))
 		}
 	}
-	s.fgPath[ng] = int32(len(s.pathFG))
-	s.plStart = append(s.plStart, off)
+	s.fgPath[ng] = int32(len(s.path))
 	s.pathFrozen = make([]bool, np)
 	s.pathRate = make([]float64, np)
 
@@ -236,9 +253,15 @@ func newFiller(p *Problem, plLink []int32) *filler {
 	fill := make([]int32, nl)
 	copy(fill, s.incStart[:nl])
 	s.incPath = make([]int32, npl)
+	s.incFG = make([]int32, npl)
 	for pa := 0; pa < np; pa++ {
-		for _, l := range s.plLink[s.plStart[pa]:s.plStart[pa+1]] {
+		for _, l := range s.links(int32(pa)) {
 			s.incPath[fill[l]] = int32(pa)
+			if pi := s.path[pa]; s.mode == Split && pi.w == 0 {
+				s.incFG[fill[l]] = -1
+			} else {
+				s.incFG[fill[l]] = pi.fg
+			}
 			fill[l]++
 		}
 	}
@@ -258,9 +281,38 @@ func newFiller(p *Problem, plLink []int32) *filler {
 	}
 	s.bps = make([]breakpointEvent, 0, nbp)
 	var scratch []float64
+	// stamp[l] == g+1 when FG g already has a share of link l, at shareAt[l].
+	var stamp, shareAt []int32
+	if s.mode == Split {
+		s.shares = make([]linkShare, 0, npl)
+		stamp, shareAt = make([]int32, nl), make([]int32, nl)
+	}
 	for g := range p.FlowGroups {
 		s.bottleneck[g] = -1
-		s.fg[g].active = s.fgPath[g]
+		st := &s.fg[g]
+		st.active = s.fgPath[g]
+		if s.mode == Preferred {
+			st.lo, st.hi = s.path[st.active].lo, s.path[st.active].hi
+		} else {
+			st.lo = int32(len(s.shares))
+			for pa := s.fgPath[g]; pa < s.fgPath[g+1]; pa++ {
+				w := s.path[pa].w
+				if w == 0 {
+					continue
+				}
+				for _, l := range s.links(pa) {
+					// Paths of one FG often share links (the first hop);
+					// one entry per link saves work on those.
+					if stamp[l] == int32(g)+1 {
+						s.shares[shareAt[l]].w += w
+						continue
+					}
+					stamp[l], shareAt[l] = int32(g)+1, int32(len(s.shares))
+					s.shares = append(s.shares, linkShare{w: w, l: l})
+				}
+			}
+			st.hi = int32(len(s.shares))
+		}
 		// Curves are only needed here: everything the water-fill needs
 		// later is copied into the events, so one scratch slab serves all.
 		fn := p.FlowGroups[g].Function
@@ -293,12 +345,7 @@ func newFiller(p *Problem, plLink []int32) *filler {
 	// An FG's own breakpoints are strictly increasing, so sorting by share
 	// keeps them in order; ties between FGs go by FG number, for a
 	// deterministic event order.
-	slices.SortFunc(s.bps, func(a, b breakpointEvent) int {
-		if c := cmp.Compare(a.share, b.share); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.fg, b.fg)
-	})
+	sortEvents(s.bps)
 	s.linkHeap = newKeyHeap(nl)
 	return s
 }
@@ -318,33 +365,23 @@ func (s *filler) markDirty(l int32) {
 	}
 }
 
-// applySlope changes FG slope old to new on every link of path pa, which
-// carries the fraction w of the FG's rate.
-func (s *filler) applySlope(pa int32, w, old, new float64) {
-	ds := w * (new - old)
-	var dc int32 // change in the number of positive contributions
-	if old > 0 {
-		dc--
+// applySlope adds ds to link l's slope; dc is the change in the number of
+// growing FGs contributing a positive slope to it.
+func (s *filler) applySlope(l int32, ds float64, dc int32) {
+	s.advance(l)
+	s.nContrib[l] += dc
+	if s.nContrib[l] == 0 {
+		// Exactly zero, not the residue of many += and -=, so an idle link
+		// never "saturates" far in the future.
+		s.slope[l] = 0
+	} else {
+		s.slope[l] += ds
 	}
-	if new > 0 {
-		dc++
-	}
-	for _, l := range s.plLink[s.plStart[pa]:s.plStart[pa+1]] {
-		s.advance(l)
-		s.nContrib[l] += dc
-		if s.nContrib[l] == 0 {
-			// Exactly zero, not the residue of many += and -=, so an idle
-			// link never "saturates" far in the future.
-			s.slope[l] = 0
-		} else {
-			s.slope[l] += ds
-		}
-		s.markDirty(l)
-	}
+	s.markDirty(l)
 }
 
 // setSlope changes FG g's growth rate to sl on the links it grows on:
-// all positive-weight paths (Split) or the active path (Preferred).
+// its aggregated link shares (Split) or the active path (Preferred).
 func (s *filler) setSlope(g int, sl float64) {
 	st := &s.fg[g]
 	old := st.sl
@@ -352,14 +389,21 @@ func (s *filler) setSlope(g int, sl float64) {
 	if old == sl {
 		return
 	}
+	var dc int32 // change in the number of positive contributions
+	if old > 0 {
+		dc--
+	}
+	if sl > 0 {
+		dc++
+	}
 	if s.mode == Preferred {
-		s.applySlope(st.active, 1, old, sl)
+		for _, l := range s.plLink[st.lo:st.hi] {
+			s.applySlope(l, sl-old, dc)
+		}
 		return
 	}
-	for pa := s.fgPath[g]; pa < s.fgPath[g+1]; pa++ {
-		if w := s.pathW[pa]; w > 0 {
-			s.applySlope(pa, w, old, sl)
-		}
+	for _, c := range s.shares[st.lo:st.hi] {
+		s.applySlope(c.l, c.w*(sl-old), dc)
 	}
 }
 
@@ -412,22 +456,22 @@ func (s *filler) saturate(l int32) {
 	s.saturated[l] = true
 	s.satAt[l] = s.f
 	s.linkHeap.remove(int(l))
-	paths := s.incPath[s.incStart[l]:s.incStart[l+1]]
+	lo, hi := s.incStart[l], s.incStart[l+1]
 	if s.mode == Split {
-		for _, pa := range paths {
-			if g := int(s.pathFG[pa]); s.growing[g] && s.pathW[pa] > 0 {
-				s.freeze(g, l)
+		for _, g := range s.incFG[lo:hi] {
+			if g >= 0 && s.growing[g] {
+				s.freeze(int(g), l)
 			}
 		}
 	} else {
 		// Freeze every path first so that no FG moves onto another path
 		// through l.
-		for _, pa := range paths {
+		for _, pa := range s.incPath[lo:hi] {
 			s.pathFrozen[pa] = true
 		}
-		for _, pa := range paths {
-			if g := int(s.pathFG[pa]); s.growing[g] && s.fg[g].active == pa {
-				s.switchPath(g, l)
+		for k, g := range s.incFG[lo:hi] {
+			if s.growing[g] && s.fg[g].active == s.incPath[lo+int32(k)] {
+				s.switchPath(int(g), l)
 			}
 		}
 	}
@@ -455,6 +499,7 @@ func (s *filler) switchPath(g int, l int32) {
 	s.pathRate[st.active] += r - st.base
 	st.base = r
 	st.active = next
+	st.lo, st.hi = s.path[next].lo, s.path[next].hi
 	s.setSlope(g, sl) // onto the new one
 }
 
@@ -489,7 +534,7 @@ func (s *filler) nextBreakpoint() *breakpointEvent {
 }
 
 func (s *filler) run(ctx context.Context, log *slog.Logger) error {
-	maxEvents := len(s.capa) + 2*len(s.pathFG) + len(s.bps) + 16
+	maxEvents := len(s.capa) + 2*len(s.path) + len(s.bps) + 16
 	for g, sl := range s.initSlope {
 		s.growing[g] = true
 		s.nGrowing++
@@ -535,14 +580,14 @@ func (s *filler) run(ctx context.Context, log *slog.Logger) error {
 // result assembles the Result, trims rounding overshoot, and hands each
 // FG's rate to its children.
 func (s *filler) result(p *Problem) *Result {
-	np := len(s.pathFG)
+	np := len(s.path)
 	pr := make([]float64, np)
 	for pa := 0; pa < np; pa++ {
-		g := s.pathFG[pa]
+		g := s.path[pa].fg
 		if s.mode == Preferred {
 			pr[pa] = s.pathRate[pa]
 		} else {
-			pr[pa] = s.pathW[pa] * s.rate[g]
+			pr[pa] = s.path[pa].w * s.rate[g]
 		}
 	}
 	loads, trim := s.trimOverload(pr)
@@ -557,7 +602,7 @@ func (s *filler) result(p *Problem) *Result {
 			lr.Saturated = true
 			for _, pa := range s.incPath[s.incStart[i]:s.incStart[i+1]] {
 				if pr[pa] > 0 {
-					lr.SaturatedAt = math.Max(lr.SaturatedAt, s.frozenAt[s.pathFG[pa]])
+					lr.SaturatedAt = math.Max(lr.SaturatedAt, s.frozenAt[s.path[pa].fg])
 				}
 			}
 		}
@@ -603,49 +648,52 @@ func (s *filler) trimOverload(pr []float64) ([]float64, []float64) {
 		clear(loads)
 		for pa := range pr {
 			if r := pr[pa]; r != 0 {
-				for _, l := range s.plLink[s.plStart[pa]:s.plStart[pa+1]] {
+				for _, l := range s.links(int32(pa)) {
 					loads[l] += r
 				}
 			}
 		}
 	}
 	computeLoads()
-	var trim []float64
+	var trim, factor []float64 // per FG; allocated on the first overload
+	var touched []int32
 	for pass := 0; pass < 8; pass++ {
-		factors := make(map[int32]float64)
+		touched = touched[:0]
 		for l := 0; l < nl; l++ {
 			if loads[l] <= s.capa[l] {
 				continue
 			}
 			// A few ulps under, so that the re-summed load cannot round up.
-			factor := s.capa[l] / loads[l] * (1 - 1e-15)
+			f := s.capa[l] / loads[l] * (1 - 1e-15)
 			if s.capa[l] <= 0 {
-				factor = 0
+				f = 0
 			}
-			for _, pa := range s.incPath[s.incStart[l]:s.incStart[l+1]] {
-				g := s.pathFG[pa]
-				if pr[pa] == 0 {
+			if factor == nil {
+				factor = make([]float64, len(s.fg))
+				trim = make([]float64, len(s.fg))
+				for g := range trim {
+					trim[g], factor[g] = 1, 1
+				}
+			}
+			for k, g := range s.incFG[s.incStart[l]:s.incStart[l+1]] {
+				if g < 0 || pr[s.incPath[s.incStart[l]+int32(k)]] == 0 {
 					continue
 				}
-				if f, ok := factors[g]; !ok || factor < f {
-					factors[g] = factor
+				if factor[g] == 1 {
+					touched = append(touched, g)
 				}
+				factor[g] = math.Min(factor[g], f)
 			}
 		}
-		if len(factors) == 0 {
+		if len(touched) == 0 {
 			break
 		}
-		if trim == nil {
-			trim = make([]float64, len(s.fg))
-			for g := range trim {
-				trim[g] = 1
-			}
-		}
-		for g, f := range factors {
+		for _, g := range touched {
 			for q := s.fgPath[g]; q < s.fgPath[g+1]; q++ {
-				pr[q] *= f
+				pr[q] *= factor[g]
 			}
-			trim[g] *= f
+			trim[g] *= factor[g]
+			factor[g] = 1
 		}
 		computeLoads()
 	}

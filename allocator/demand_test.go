@@ -76,3 +76,25 @@ func TestDemandEstimatorCounterWrapAndReset(t *testing.T) {
 		})
 	}
 }
+
+// TestDemandEstimatorConcurrent is for the race detector: the control loop
+// observes counters while the allocator reads demands.
+func TestDemandEstimatorConcurrent(t *testing.T) {
+	e := NewDemandEstimator()
+	t0 := time.Unix(0, 0)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 1000; i++ {
+			e.Observe("a", Sample{t0.Add(time.Duration(i) * time.Millisecond), uint64(i) * 1000})
+		}
+	}()
+	for i := 0; i < 1000; i++ {
+		e.Demand("a", t0.Add(time.Duration(i)*time.Millisecond))
+	}
+	<-done
+	// 1000 B per ms = 8 Mbps, × 1.1 by default.
+	if d, ok := e.Demand("a", t0.Add(time.Second)); !ok || math.Abs(d-8.8e6) > 1 {
+		t.Errorf("demand %v (%v), want 8.8e6", d, ok)
+	}
+}

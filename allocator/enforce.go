@@ -211,3 +211,24 @@ func WCMPWeights(fg FlowGroupResult, maxGroupSize int) (Quantized, error) {
 	}
 	return q, nil
 }
+
+// WCMPGroups quantises every multipath FG of a result (see WCMPWeights),
+// keyed by FG name. FGs with a single path need no group and FGs without
+// traffic have no split to approximate; both are left out.
+func WCMPGroups(r *Result, maxGroupSize int) (map[string]Quantized, error) {
+	out := make(map[string]Quantized)
+	for _, fg := range r.FlowGroups {
+		if len(fg.Paths) < 2 {
+			continue
+		}
+		q, err := WCMPWeights(fg, maxGroupSize)
+		if errors.Is(err, ErrNoTraffic) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[fg.Name] = q
+	}
+	return out, nil
+}

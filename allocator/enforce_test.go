@@ -154,3 +154,20 @@ func TestWCMPWeightsFromResult(t *testing.T) {
 		t.Errorf("WCMPWeights = %+v, %v; want [3 1] exact", q, err)
 	}
 }
+
+func TestWCMPGroups(t *testing.T) {
+	// Split B4 triangle: fg1 1:1 over two paths → [1 1]; fg2 has one path
+	// and gets no group.
+	r := mustAllocate(t, b4Triangle(Split))
+	r.FlowGroups = append(r.FlowGroups, FlowGroupResult{Name: "idle", Paths: []PathResult{{}, {}}})
+	gs, err := WCMPGroups(r, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gs) != 1 || !equalInts(gs["fg1"].Weights, []int{1, 1}) {
+		t.Errorf("WCMPGroups = %+v, want only fg1 [1 1]", gs)
+	}
+	if _, err := WCMPGroups(r, 0); err == nil {
+		t.Error("group size 0 accepted")
+	}
+}

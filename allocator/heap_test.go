@@ -1,7 +1,9 @@
 package allocator
 
 import (
+	"cmp"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -37,6 +39,23 @@ func TestKeyHeapAgainstScan(t *testing.T) {
 		}
 		if gk != best || present[got] != gk {
 			t.Fatalf("step %d: min item %d key %v, want key %v", step, got, gk, best)
+		}
+	}
+}
+
+func TestSortEventsMatchesComparisonSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, n := range []int{0, 1, 2, 10, 1000, 20000} {
+		evs := make([]breakpointEvent, n)
+		for i := range evs {
+			// Few distinct values too, so that ties (kept in FG order) occur.
+			evs[i] = breakpointEvent{share: float64(rng.IntN(50)) * []float64{1e-9, 1, 1e9, 0.37}[rng.IntN(4)], fg: int32(i)}
+		}
+		want := append([]breakpointEvent(nil), evs...)
+		slices.SortStableFunc(want, func(a, b breakpointEvent) int { return cmp.Compare(a.share, b.share) })
+		sortEvents(evs)
+		if !slices.Equal(evs, want) {
+			t.Fatalf("n=%d: radix order differs from a stable comparison sort", n)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -44,17 +45,22 @@ func ParseProblem(r io.Reader, name string) (*Problem, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, &ValidationError{File: name, Issues: []Issue{{Msg: "not valid YAML or JSON: " + strings.TrimPrefix(err.Error(), "yaml: ")}}}
 	}
-	ps := &parser{p: &Problem{src: map[string]int{}, file: name}}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, &ValidationError{File: name, Issues: []Issue{{Msg: "empty problem"}}}
 	}
+	ps := &parser{p: &Problem{root: doc.Content[0], file: name}}
 	ps.problem(doc.Content[0])
 	if len(ps.issues) > 0 {
+		// In file order, which is not the order the parser visits keys in.
+		slices.SortStableFunc(ps.issues, func(a, b Issue) int { return a.Line - b.Line })
 		return nil, &ValidationError{File: name, Issues: ps.issues}
 	}
 	if err := ps.p.Validate(); err != nil {
 		return nil, err
 	}
+	// The node tree was kept for the line numbers of validation errors;
+	// a valid problem no longer needs it.
+	ps.p.root = nil
 	return ps.p, nil
 }
 
@@ -63,36 +69,36 @@ type parser struct {
 	issues []Issue
 }
 
-func (ps *parser) fail(n *yaml.Node, item, format string, args ...any) {
-	ps.issues = append(ps.issues, Issue{Line: n.Line, Item: item, Msg: fmt.Sprintf(format, args...)})
+// An item names what an error is about, e.g. `flow_groups[2] "fg3": path 0`.
+// It is built only when there is an error: parsing 100k FGs should not
+// format 100k names.
+type item func() string
+
+func fixed(s string) item { return func() string { return s } }
+
+func (ps *parser) fail(n *yaml.Node, it item, format string, args ...any) {
+	ps.issues = append(ps.issues, Issue{Line: n.Line, Item: it(), Msg: fmt.Sprintf(format, args...)})
 }
 
 // fields checks that n is a mapping with only the allowed keys and returns
-// the values by key.
-func (ps *parser) fields(n *yaml.Node, item string, allowed ...string) (map[string]*yaml.Node, bool) {
+// the values in the order of allowed (nil where absent).
+func (ps *parser) fields(n *yaml.Node, it item, allowed ...string) ([]*yaml.Node, bool) {
 	n = deref(n)
 	if n.Kind != yaml.MappingNode {
-		ps.fail(n, item, "want a mapping, got %s", kindName(n))
+		ps.fail(n, it, "want a mapping, got %s", kindName(n))
 		return nil, false
 	}
-	out := make(map[string]*yaml.Node, len(n.Content)/2)
+	out := make([]*yaml.Node, len(allowed))
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		key := k.Value
-		ok := false
-		for _, a := range allowed {
-			if key == a {
-				ok = true
-				break
-			}
-		}
+		j := slices.Index(allowed, k.Value)
 		switch {
-		case !ok:
-			ps.fail(k, item, "unknown key %q (allowed: %s)", key, strings.Join(allowed, ", "))
-		case out[key] != nil:
-			ps.fail(k, item, "duplicate key %q", key)
+		case j < 0:
+			ps.fail(k, it, "unknown key %q (allowed: %s)", k.Value, strings.Join(allowed, ", "))
+		case out[j] != nil:
+			ps.fail(k, it, "duplicate key %q", k.Value)
 		default:
-			out[key] = deref(v)
+			out[j] = deref(v)
 		}
 	}
 	return out, true
@@ -110,20 +116,37 @@ func kindName(n *yaml.Node) string {
 	return "nothing"
 }
 
-func (ps *parser) seq(n *yaml.Node, item string) []*yaml.Node {
+// peekName returns the scalar value of a mapping's "name" key, so that
+// errors about the other keys can already name the item.
+func peekName(n *yaml.Node) string {
+	n = deref(n)
+	if n.Kind != yaml.MappingNode {
+		return ""
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if v := deref(n.Content[i+1]); n.Content[i].Value == "name" && v.Kind == yaml.ScalarNode {
+			return v.Value
+		}
+	}
+	return ""
+}
+
+// seq returns the elements of a list (aliases followed); null is empty.
+func (ps *parser) seq(n *yaml.Node, it item, what string) []*yaml.Node {
 	n = deref(n)
 	if n.Kind != yaml.SequenceNode {
 		if n.Tag == "!!null" {
 			return nil
 		}
-		ps.fail(n, item, "want a list, got %s", kindName(n))
+		ps.fail(n, it, "%s: want a list, got %s", what, kindName(n))
 		return nil
 	}
-	out := make([]*yaml.Node, len(n.Content))
 	for i, c := range n.Content {
-		out[i] = deref(c)
+		if c.Kind == yaml.AliasNode {
+			n.Content[i] = deref(c)
+		}
 	}
-	return out
+	return n.Content
 }
 
 // deref follows a YAML alias (*name) to its anchor's node.
@@ -134,29 +157,29 @@ func deref(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-func (ps *parser) str(n *yaml.Node, item, what string) string {
+func (ps *parser) str(n *yaml.Node, it item, what string) string {
 	n = deref(n)
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		ps.fail(n, item, "%s: want a string, got %s", what, kindName(n))
+		ps.fail(n, it, "%s: want a string, got %s", what, kindName(n))
 		return ""
 	}
 	return n.Value
 }
 
-// number reads a plain number (a share or a weight).
-func (ps *parser) number(n *yaml.Node, item, what string) float64 {
+// number reads a plain number (a share or a path weight).
+func (ps *parser) number(n *yaml.Node, it item, what string) float64 {
 	n = deref(n)
 	if n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
 		if v, err := strconv.ParseFloat(strings.TrimSpace(n.Value), 64); err == nil {
 			return v
 		}
 	}
-	ps.fail(n, item, "%s: want a number, got %s", what, kindName(n))
+	ps.fail(n, it, "%s: want a number, got %s", what, kindName(n))
 	return 0
 }
 
 // rate reads a bitrate: a number of bits/s or a string with units.
-func (ps *parser) rate(n *yaml.Node, item, what string) float64 {
+func (ps *parser) rate(n *yaml.Node, it item, what string) float64 {
 	n = deref(n)
 	if n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
 		if n.Tag == "!!int" || n.Tag == "!!float" {
@@ -168,160 +191,200 @@ func (ps *parser) rate(n *yaml.Node, item, what string) float64 {
 		if err == nil {
 			return v
 		}
-		ps.fail(n, item, "%s: %v", what, err)
+		ps.fail(n, it, "%s: %v", what, err)
 		return 0
 	}
-	ps.fail(n, item, "%s: want a rate such as 10Gbps or a number of bits/s, got %s", what, kindName(n))
+	ps.fail(n, it, "%s: want a rate such as 10Gbps or a number of bits/s, got %s", what, kindName(n))
 	return 0
 }
 
-func (ps *parser) line(loc string, n *yaml.Node) { ps.p.src[loc] = n.Line }
-
 func (ps *parser) problem(n *yaml.Node) {
-	f, ok := ps.fields(n, "problem", "mode", "links", "flow_groups")
+	f, ok := ps.fields(n, fixed("problem"), "mode", "links", "flow_groups")
 	if !ok {
 		return
 	}
-	if m := f["mode"]; m != nil {
-		ps.line("mode", m)
-		ps.p.Mode = Mode(ps.str(m, "mode", "mode"))
+	if m := f[0]; m != nil {
+		ps.p.Mode = Mode(ps.str(m, fixed("mode"), "mode"))
 	}
-	if ls := f["links"]; ls != nil {
-		for i, ln := range ps.seq(ls, "links") {
-			loc := fmt.Sprintf("links[%d]", i)
-			ps.line(loc, ln)
-			lf, ok := ps.fields(ln, loc, "name", "capacity")
+	if ls := f[1]; ls != nil {
+		lns := ps.seq(ls, fixed("problem"), "links")
+		ps.p.Links = make([]Link, len(lns))
+		for i, ln := range lns {
+			l := &ps.p.Links[i]
+			l.Name = peekName(ln)
+			it := func() string { return linkItem(i, l.Name) }
+			lf, ok := ps.fields(ln, it, "name", "capacity")
 			if !ok {
-				ps.p.Links = append(ps.p.Links, Link{})
 				continue
 			}
-			var l Link
-			if v := lf["name"]; v != nil {
-				l.Name = ps.str(v, loc, "name")
+			if v := lf[0]; v != nil {
+				l.Name = ps.str(v, it, "name")
 			}
-			item := fmt.Sprintf("links[%d] %q", i, l.Name)
-			if v := lf["capacity"]; v != nil {
-				ps.line(loc+".capacity", v)
-				l.Capacity = ps.rate(v, item, "capacity")
+			if v := lf[1]; v != nil {
+				l.Capacity = ps.rate(v, it, "capacity")
 			} else {
-				ps.fail(ln, item, "missing capacity")
+				ps.fail(ln, it, "missing capacity")
 			}
-			ps.p.Links = append(ps.p.Links, l)
 		}
 	}
-	if fgs := f["flow_groups"]; fgs != nil {
-		for i, fn := range ps.seq(fgs, "flow_groups") {
-			ps.p.FlowGroups = append(ps.p.FlowGroups, ps.flowGroup(fn, i))
+	if fgs := f[2]; fgs != nil {
+		fns := ps.seq(fgs, fixed("problem"), "flow_groups")
+		ps.p.FlowGroups = make([]FlowGroup, len(fns))
+		for i, fn := range fns {
+			ps.flowGroup(fn, i, &ps.p.FlowGroups[i])
 		}
 	}
 }
 
-func (ps *parser) flowGroup(n *yaml.Node, i int) FlowGroup {
-	loc := fmt.Sprintf("flow_groups[%d]", i)
-	ps.line(loc, n)
-	var fg FlowGroup
-	f, ok := ps.fields(n, loc, "name", "demand", "function", "weight", "paths", "children")
+func (ps *parser) flowGroup(n *yaml.Node, i int, fg *FlowGroup) {
+	fg.Name = peekName(n)
+	it := func() string { return fgItem(i, fg.Name) }
+	f, ok := ps.fields(n, it, "name", "demand", "function", "weight", "paths", "children")
 	if !ok {
-		return fg
+		return
 	}
-	if v := f["name"]; v != nil {
-		fg.Name = ps.str(v, loc, "name")
+	if v := f[0]; v != nil {
+		fg.Name = ps.str(v, it, "name")
 	}
-	item := fmt.Sprintf("flow_groups[%d] %q", i, fg.Name)
-	fg.Demand = ps.demand(f, loc, item)
-	fg.Function = ps.function(f, loc, item)
-	if v := f["paths"]; v != nil {
-		ps.line(loc+".paths", v)
-		for j, pn := range ps.seq(v, item+": paths") {
-			ploc := fmt.Sprintf("%s.paths[%d]", loc, j)
-			pitem := fmt.Sprintf("%s: path %d", item, j)
-			ps.line(ploc, pn)
-			pf, ok := ps.fields(pn, pitem, "links", "weight")
-			pa := Path{Weight: 1}
-			if ok {
-				if ln := pf["links"]; ln != nil {
-					for k, l := range ps.seq(ln, pitem+": links") {
-						ps.line(fmt.Sprintf("%s.links[%d]", ploc, k), l)
-						pa.Links = append(pa.Links, ps.str(l, pitem, "link"))
-					}
-				}
-				if w := pf["weight"]; w != nil {
-					ps.line(ploc+".weight", w)
-					pa.Weight = ps.number(w, pitem, "weight")
+	fg.Demand = ps.demand(f[1], it)
+	fg.Function = ps.function(f[2], f[3], it)
+	if v := f[4]; v != nil {
+		pns := ps.seq(v, it, "paths")
+		fg.Paths = make([]Path, len(pns))
+		for j, pn := range pns {
+			pa := &fg.Paths[j]
+			pa.Weight = 1
+			pit := func() string { return pathItem(i, fg.Name, j) }
+			pf, ok := ps.fields(pn, pit, "links", "weight")
+			if !ok {
+				continue
+			}
+			if ln := pf[0]; ln != nil {
+				lns := ps.seq(ln, pit, "links")
+				pa.Links = make([]string, len(lns))
+				for k, l := range lns {
+					pa.Links[k] = ps.str(l, pit, "link")
 				}
 			}
-			fg.Paths = append(fg.Paths, pa)
+			if w := pf[1]; w != nil {
+				pa.Weight = ps.number(w, pit, "weight")
+			}
 		}
 	}
-	if v := f["children"]; v != nil {
-		fg.Children = ps.children(v, loc, item)
+	if v := f[5]; v != nil {
+		fg.Children = ps.children(v, it)
 	}
-	return fg
 }
 
-func (ps *parser) children(n *yaml.Node, loc, item string) []Child {
-	var out []Child
-	for i, cn := range ps.seq(n, item+": children") {
-		cloc := fmt.Sprintf("%s.children[%d]", loc, i)
-		ps.line(cloc, cn)
-		var c Child
-		f, ok := ps.fields(cn, fmt.Sprintf("%s: children[%d]", item, i), "name", "demand", "function", "weight", "children")
-		if ok {
-			if v := f["name"]; v != nil {
-				c.Name = ps.str(v, cloc, "name")
+func (ps *parser) children(n *yaml.Node, parent item) []Child {
+	cns := ps.seq(n, parent, "children")
+	out := make([]Child, len(cns))
+	for i, cn := range cns {
+		c := &out[i]
+		c.Name = peekName(cn)
+		it := func() string {
+			if c.Name == "" {
+				return fmt.Sprintf("%s: children[%d]", parent(), i)
 			}
-			citem := fmt.Sprintf("%s: children[%d] %q", item, i, c.Name)
-			c.Demand = ps.demand(f, cloc, citem)
-			c.Function = ps.function(f, cloc, citem)
-			if v := f["children"]; v != nil {
-				c.Children = ps.children(v, cloc, citem)
-			}
+			return fmt.Sprintf("%s: children[%d] %q", parent(), i, c.Name)
 		}
-		out = append(out, c)
+		f, ok := ps.fields(cn, it, "name", "demand", "function", "weight", "children")
+		if !ok {
+			continue
+		}
+		if v := f[0]; v != nil {
+			c.Name = ps.str(v, it, "name")
+		}
+		c.Demand = ps.demand(f[1], it)
+		c.Function = ps.function(f[2], f[3], it)
+		if v := f[4]; v != nil {
+			c.Children = ps.children(v, it)
+		}
 	}
 	return out
 }
 
-func (ps *parser) demand(f map[string]*yaml.Node, loc, item string) *float64 {
-	v := f["demand"]
+func (ps *parser) demand(v *yaml.Node, it item) *float64 {
 	if v == nil || v.Tag == "!!null" {
 		return nil
 	}
-	ps.line(loc+".demand", v)
-	d := ps.rate(v, item, "demand")
+	d := ps.rate(v, it, "demand")
 	return &d
 }
 
-func (ps *parser) function(f map[string]*yaml.Node, loc, item string) BandwidthFunction {
+func (ps *parser) function(fn, w *yaml.Node, it item) BandwidthFunction {
 	var bf BandwidthFunction
-	if w := f["weight"]; w != nil {
-		ps.line(loc+".weight", w)
+	if w != nil {
 		// A weight is a slope: bits/s per unit of fair share, so "1Gbps"
 		// reads naturally; a bare number is bits/s too.
-		bf.Weight = ps.rate(w, item, "weight")
+		bf.Weight = ps.rate(w, it, "weight")
 		if bf.Weight <= 0 {
-			ps.fail(w, item, "weight must be > 0, got %v", bf.Weight)
+			ps.fail(w, it, "weight must be > 0, got %v", bf.Weight)
 		}
 	}
-	fn := f["function"]
 	if fn == nil {
 		return bf
 	}
-	ps.line(loc+".function", fn)
-	pts := ps.seq(fn, item+": function")
+	pts := ps.seq(fn, it, "function")
 	if fn.Kind == yaml.SequenceNode && len(pts) == 0 {
-		ps.fail(fn, item, "function has no points")
+		ps.fail(fn, it, "function has no points")
 	}
+	bf.Points = make([]Point, 0, len(pts))
 	for i, pt := range pts {
-		ps.line(fmt.Sprintf("%s.function[%d]", loc, i), pt)
 		if pt.Kind != yaml.SequenceNode || len(pt.Content) != 2 {
-			ps.fail(pt, item, "function point %d: want [share, rate], got %s", i, kindName(pt))
+			ps.fail(pt, it, "function point %d: want [share, rate], got %s", i, kindName(pt))
 			continue
 		}
 		bf.Points = append(bf.Points, Point{
-			Share: ps.number(pt.Content[0], item, fmt.Sprintf("function point %d share", i)),
-			Rate:  ps.rate(pt.Content[1], item, fmt.Sprintf("function point %d rate", i)),
+			Share: ps.number(pt.Content[0], it, "function point share"),
+			Rate:  ps.rate(pt.Content[1], it, "function point rate"),
 		})
 	}
+	if len(bf.Points) == 0 {
+		bf.Points = nil
+	}
 	return bf
+}
+
+// lineOf returns the source line of the item at loc (e.g.
+// "flow_groups[2].paths[0].links[1]"), or of the deepest enclosing item
+// that exists (a missing key has no line, its mapping does).
+func lineOf(root *yaml.Node, loc string) int {
+	if root == nil {
+		return 0
+	}
+	n, line := deref(root), root.Line
+	for _, tok := range strings.Split(loc, ".") {
+		key, idx := tok, -1
+		if b := strings.IndexByte(tok, '['); b >= 0 && strings.HasSuffix(tok, "]") {
+			key = tok[:b]
+			v, err := strconv.Atoi(tok[b+1 : len(tok)-1])
+			if err != nil {
+				return line
+			}
+			idx = v
+		}
+		if n.Kind != yaml.MappingNode {
+			return line
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				next = deref(n.Content[i+1])
+				break
+			}
+		}
+		if next == nil {
+			return line
+		}
+		n, line = next, next.Line
+		if idx >= 0 {
+			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
+				return line
+			}
+			n = deref(n.Content[idx])
+			line = n.Line
+		}
+	}
+	return line
 }

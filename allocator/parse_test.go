@@ -102,7 +102,7 @@ flow_groups:
 		{"empty path", "links: [{name: a, capacity: 1}]\nflow_groups:\n  - name: f\n    paths:\n      - {links: []}\n",
 			[]string{`line 5: flow_groups[0] "f": path 0: path has no links`}},
 		{"unknown key", "links: [{name: a, capacity: 1, speed: 3}]\nflow_groups: []\nextra: 1\n",
-			[]string{`line 1: links[0]: unknown key "speed"`, `line 3: problem: unknown key "extra"`}},
+			[]string{`line 1: links[0] "a": unknown key "speed"`, `line 3: problem: unknown key "extra"`}},
 		{"bad rate", "links: [{name: a, capacity: fast}]\n", []string{`line 1: links[0] "a": capacity:`}},
 		{"missing capacity", "links: [{name: a}]\n", []string{`links[0] "a": missing capacity`}},
 		{"bad point", "links: [{name: a, capacity: 1}]\nflow_groups: [{name: f, function: [[1]], paths: [{links: [a]}]}]\n",

@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Mode says how a flow group's rate is spread over its paths.
@@ -88,9 +90,9 @@ type Problem struct {
 	Links      []Link
 	FlowGroups []FlowGroup
 
-	// src maps item locations (as built by loc*) to source lines; set by
-	// ParseProblem so that validation errors can point into the file.
-	src  map[string]int
+	// root is the parsed YAML/JSON, kept by ParseProblem so that
+	// validation errors can point into the file.
+	root *yaml.Node
 	file string
 }
 
@@ -145,21 +147,7 @@ type validator struct {
 }
 
 func (v *validator) add(loc, item, format string, args ...any) {
-	line := 0
-	// The most specific location that has a line wins: a missing key has no
-	// line of its own but its enclosing mapping does.
-	for l := loc; ; {
-		if n, ok := v.p.src[l]; ok {
-			line = n
-			break
-		}
-		i := strings.LastIndexAny(l, ".[")
-		if i <= 0 {
-			break
-		}
-		l = l[:i]
-	}
-	v.issues = append(v.issues, Issue{Line: line, Item: item, Msg: fmt.Sprintf(format, args...)})
+	v.issues = append(v.issues, Issue{Line: lineOf(v.p.root, loc), Item: item, Msg: fmt.Sprintf(format, args...)})
 }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 )
 
@@ -13,8 +14,14 @@ import (
 // stretches), optional demands, 1–3 paths of 1–3 distinct links with
 // integer split weights (some 0), and sometimes children.
 func randomProblem(rng *rand.Rand, mode Mode) *Problem {
+	return randomProblemSized(rng, mode, 5, 6, 3, 3)
+}
+
+// randomProblemSized is randomProblem with at most maxLinks links, maxFGs
+// FGs, maxPaths paths per FG and maxHops links per path.
+func randomProblemSized(rng *rand.Rand, mode Mode, maxLinks, maxFGs, maxPaths, maxHops int) *Problem {
 	p := &Problem{Mode: mode}
-	nl := 1 + rng.IntN(5)
+	nl := 1 + rng.IntN(maxLinks)
 	for i := 0; i < nl; i++ {
 		c := (1 + 9*rng.Float64()) * G
 		if rng.IntN(12) == 0 {
@@ -22,14 +29,14 @@ func randomProblem(rng *rand.Rand, mode Mode) *Problem {
 		}
 		p.Links = append(p.Links, Link{Name: fmt.Sprintf("l%d", i), Capacity: c})
 	}
-	for g := 0; g < 1+rng.IntN(6); g++ {
+	for g := 0; g < 1+rng.IntN(maxFGs); g++ {
 		fg := FlowGroup{Name: fmt.Sprintf("fg%d", g), Function: randomFunction(rng)}
 		if rng.IntN(2) == 0 {
 			fg.Demand = Limit(15 * G * rng.Float64())
 		}
-		for k := 0; k < 1+rng.IntN(3); k++ {
+		for k := 0; k < 1+rng.IntN(maxPaths); k++ {
 			pa := Path{Weight: float64(rng.IntN(4))}
-			for _, i := range rng.Perm(nl)[:1+rng.IntN(min(3, nl))] {
+			for _, i := range rng.Perm(nl)[:1+rng.IntN(min(maxHops, nl))] {
 				pa.Links = append(pa.Links, p.Links[i].Name)
 			}
 			fg.Paths = append(fg.Paths, pa)
@@ -494,8 +501,12 @@ func referenceAllocate(p *Problem) [][]float64 {
 func TestAgreesWithReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	for _, mode := range []Mode{Split, Preferred} {
-		for i := 0; i < 300; i++ {
+		for i := 0; i < 1200; i++ {
+			// Mostly small; every sixth up to 12 links and 25 FGs.
 			p := randomProblem(rng, mode)
+			if i%6 == 5 {
+				p = randomProblemSized(rng, mode, 12, 25, 4, 4)
+			}
 			r, err := Allocate(context.Background(), p)
 			if err != nil {
 				t.Fatalf("%s #%d: %v", mode, i, err)
@@ -504,7 +515,7 @@ func TestAgreesWithReference(t *testing.T) {
 			for g, fg := range r.FlowGroups {
 				for j, pr := range fg.Paths {
 					want := ref[g][j]
-					if math.Abs(pr.Rate-want) > 1e-6*math.Max(G, math.Abs(want)) {
+					if math.Abs(pr.Rate-want) > 1e-9*math.Max(G, math.Abs(want)) {
 						t.Errorf("%s #%d %s path %d: rate %v, reference %v", mode, i, fg.Name, j, pr.Rate, want)
 					}
 				}
@@ -514,4 +525,97 @@ func TestAgreesWithReference(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestLargeInstanceNeverOverloads: on a benchmark-sized instance, where
+// hundreds of FGs share each link and rounding does overshoot by ulps
+// before trimming, no link is reported above capacity and every reported
+// load is the sum of its path rates.
+func TestLargeInstanceNeverOverloads(t *testing.T) {
+	for _, mode := range []Mode{Split, Preferred} {
+		p := benchProblem(5000, 200, mode, 3)
+		r, err := Allocate(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx := map[string]int{}
+		for i, l := range p.Links {
+			idx[l.Name] = i
+		}
+		sum := make([]float64, len(p.Links))
+		for g, fg := range r.FlowGroups {
+			for j, pr := range fg.Paths {
+				for _, ln := range p.FlowGroups[g].Paths[j].Links {
+					sum[idx[ln]] += pr.Rate
+				}
+			}
+		}
+		saturated := 0
+		for i, l := range r.Links {
+			if l.Load > l.Capacity || !near(l.Load, sum[i]) {
+				t.Errorf("%s: link %s load %v (paths sum %v), capacity %v", mode, l.Name, l.Load, sum[i], l.Capacity)
+			}
+			if l.Saturated {
+				saturated++
+			}
+		}
+		if saturated == 0 {
+			t.Errorf("%s: no link saturated; the instance tests nothing", mode)
+		}
+	}
+}
+
+// TestAllocateLeavesProblemAlone: the controller re-allocates the same
+// problem every cycle, so Allocate must not change it (nor depend on
+// state from an earlier call).
+func TestAllocateLeavesProblemAlone(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for i := 0; i < 200; i++ {
+		p := randomProblemSized(rng, []Mode{Split, Preferred}[i%2], 8, 10, 4, 3)
+		before := cloneProblem(p)
+		r1, err := Allocate(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(p, before) {
+			t.Fatalf("#%d: Allocate changed the problem", i)
+		}
+		r2, _ := Allocate(context.Background(), p)
+		if a, b := fmt.Sprintf("%v", r1), fmt.Sprintf("%v", r2); a != b {
+			t.Fatalf("#%d: two allocations differ:\n%s\n%s", i, a, b)
+		}
+	}
+}
+
+// cloneProblem copies p deeply (DeepEqual compares what pointers point to).
+func cloneProblem(p *Problem) *Problem {
+	q := &Problem{Mode: p.Mode, Links: append([]Link(nil), p.Links...)}
+	cloneFn := func(f BandwidthFunction) BandwidthFunction {
+		return BandwidthFunction{Weight: f.Weight, Points: append([]Point(nil), f.Points...)}
+	}
+	cloneD := func(d *float64) *float64 {
+		if d == nil {
+			return nil
+		}
+		return Limit(*d)
+	}
+	var cloneCs func([]Child) []Child
+	cloneCs = func(cs []Child) []Child {
+		if cs == nil {
+			return nil
+		}
+		out := make([]Child, len(cs))
+		for i, c := range cs {
+			out[i] = Child{Name: c.Name, Function: cloneFn(c.Function), Demand: cloneD(c.Demand), Children: cloneCs(c.Children)}
+		}
+		return out
+	}
+	for _, fg := range p.FlowGroups {
+		c := FlowGroup{Name: fg.Name, Demand: cloneD(fg.Demand), Function: cloneFn(fg.Function), Children: cloneCs(fg.Children)}
+		for _, pa := range fg.Paths {
+			c.Paths = append(c.Paths, Path{Links: append([]string(nil), pa.Links...), Weight: pa.Weight})
+		}
+		q.FlowGroups = append(q.FlowGroups, c)
+	}
+	return q
 }

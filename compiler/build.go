@@ -9,6 +9,7 @@ import (
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 
+	"github.com/p4qos/p4qos/allocator"
 	"github.com/p4qos/p4qos/internal/yamlerr"
 	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/topo"
@@ -398,54 +399,27 @@ func (c *compilation) buildRoutes(per []switchEntities) error {
 	return nil
 }
 
-// wcmpWeights turns allocated rates per egress port into integer member
-// weights summing to at most maxSum (largest-remainder rounding of the
-// rate shares, B4 §4.3's quantisation goal of least error). Next hops
-// without allocated traffic are left out; when no traffic is allocated
-// towards the destination at all, every next hop gets weight 1 (ECMP).
+// wcmpWeights turns allocated rates per egress port into member weights
+// summing to at most maxSum, with the allocator's quantisation
+// (allocator.QuantizeWeights: B4 §4.3, the smallest maximum deviation from
+// the rate shares). Next hops without allocated traffic are left out; when
+// no traffic is allocated towards the destination at all, every next hop
+// gets weight 1 (ECMP).
 func wcmpWeights(hops []topo.Edge, rates map[uint32]float64, maxSum int) ([]topo.Edge, []int) {
-	total := 0.0
-	for _, e := range hops {
-		total += rates[e.FromPort]
+	ratios := make([]float64, len(hops))
+	for i, e := range hops {
+		ratios[i] = rates[e.FromPort]
 	}
-	if total <= 0 {
-		return hops, nil
-	}
-	type share struct {
-		e    topo.Edge
-		w    int
-		frac float64
-	}
-	var ss []share
-	sum := 0
-	for _, e := range hops {
-		r := rates[e.FromPort]
-		if r <= 0 {
-			continue
-		}
-		exact := r / total * float64(maxSum)
-		w := int(math.Floor(exact))
-		ss = append(ss, share{e, w, exact - float64(w)})
-		sum += w
-	}
-	order := make([]int, len(ss))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return ss[order[a]].frac > ss[order[b]].frac })
-	for _, i := range order {
-		if sum >= maxSum {
-			break
-		}
-		ss[i].w++
-		sum++
+	q, err := allocator.QuantizeWeights(ratios, maxSum)
+	if err != nil {
+		return hops, nil // no traffic (or nothing to quantise): plain ECMP
 	}
 	var out []topo.Edge
 	var ws []int
-	for _, s := range ss {
-		if s.w > 0 {
-			out = append(out, s.e)
-			ws = append(ws, s.w)
+	for i, w := range q.Weights {
+		if w > 0 {
+			out = append(out, hops[i])
+			ws = append(ws, w)
 		}
 	}
 	if len(out) == 0 {

@@ -89,35 +89,28 @@ type QueueSetting struct {
 	Depth  uint32  // packets; 0 = unchanged
 }
 
-// Burst rules for meters: a burst defaults to BurstTime at the rate, and
-// at least MinBurst (one full-size Ethernet frame, RFC 2698 §2: bursts
-// should be at least the largest packet).
-const (
-	BurstTime = 0.010 // seconds
-	MinBurst  = 1500  // bytes
-)
-
 // MeterConfigFor converts rates in bits/s and optional bursts in bytes to a
-// byte-based meter configuration (P4Runtime MeterConfig for a BYTES meter:
-// bytes/s and bytes). pir below cir is raised to cir; an unset burst is
-// BurstTime at its rate, at least MinBurst, and the default PBS is at least
-// the CBS.
+// BYTES meter's P4Runtime configuration (bytes/s and bytes), with the
+// allocator's enforcement rules (allocator.MeterConfigFor with
+// allocator.DefaultMeterPolicy), so that fixed and allocated meters behave
+// alike: rates are rounded down to whole bytes/s (never admit more than
+// configured); an unset CBS is max(CIR × 10 ms, 3000 B); pir below cir is
+// raised to cir; an unset PBS is max(PIR × 10 ms, CBS).
 func MeterConfigFor(cir, pir float64, cbs, pbs *Bytes) *tables.MeterConfig {
 	pir = math.Max(pir, cir)
-	c := &tables.MeterConfig{CIR: int64(math.Round(cir / 8)), PIR: int64(math.Round(pir / 8))}
-	burst := func(rate int64, given *Bytes) int64 {
-		if given != nil {
-			return int64(*given)
-		}
-		return max(MinBurst, int64(math.Round(float64(rate)*BurstTime)))
+	committed := allocator.MeterConfigFor(cir, allocator.DefaultMeterPolicy)
+	peak := allocator.MeterConfigFor(pir, allocator.DefaultMeterPolicy)
+	m := allocator.MeterConfig{CIR: committed.CIR, CBurst: committed.CBurst, PIR: peak.CIR, PBurst: peak.CBurst}
+	if cbs != nil {
+		m.CBurst = uint64(*cbs)
 	}
-	c.CBurst = burst(c.CIR, cbs)
-	c.PBurst = burst(c.PIR, pbs)
-	if pbs == nil {
-		// The peak bucket is at least as deep as the committed one, so
-		// a CBS-sized burst within PIR is yellow, not red.
-		c.PBurst = max(c.PBurst, c.CBurst)
+	if pbs != nil {
+		m.PBurst = uint64(*pbs)
+	} else {
+		m.PBurst = max(m.PBurst, m.CBurst)
 	}
+	c := &tables.MeterConfig{}
+	c.CIR, c.CBurst, c.PIR, c.PBurst = m.P4Runtime()
 	return c
 }
 

@@ -120,7 +120,7 @@ func TestCompileFabricPolicy(t *testing.T) {
 		}
 	}
 	// Meters: voice 2Mbps = 250000 B/s, cbs 3KB = 3000 B, pbs defaults to
-	// max(250000 × 10ms, 1500, cbs) = 3000. a-interactive follows a-web,
+	// max(250000 B/s × 10ms = 2500, cbs) = 3000. a-interactive follows a-web,
 	// 40Mbps = 5e6 B/s, bursts 10ms = 50000 B. b-bulk follows tenant b's
 	// 20Mbps = 2.5e6 B/s, cbs 25000 B, pbs given as 64KB = 64000 B.
 	wantMeter := map[string]tables.MeterConfig{
@@ -283,10 +283,11 @@ routing: {mode: wcmp}
 	// a-backup at 3/f: 40Mbps more at f = 11.667 + 13.333: a-web +26.667,
 	// a-backup +13.333.
 	//
-	// leaf1 → h3 (a-web): 23.333 : 26.667 of 64 = 29.87 : 34.13 → floors
-	// 29 + 34 = 63, the spare 1 to the larger remainder (0.87): 30 : 34.
-	// leaf1 → h4 (a-backup + b-sync): 16.667 : 13.333 of 64 = 35.56 :
-	// 28.44 → 35 + 28 = 63, spare to 0.56: 36 : 28.
+	// Weights (allocator.QuantizeWeights: the total ≤ 64 with the smallest
+	// deviation from the rate shares):
+	// leaf1 → h3 (a-web): 23.333 : 26.667 = 7/15 : 8/15, exact at 7 : 8.
+	// leaf1 → h4 (a-backup + b-sync): 11.667 + 5 = 16.667 : 13.333 =
+	// 5/9 : 4/9, exact at 5 : 4.
 	s := loadSchema(t)
 	weights := map[string][]int32{}
 	groupOf := map[uint32][]int32{}
@@ -307,11 +308,11 @@ routing: {mode: wcmp}
 			weights[string(rune(dst[3]))] = groupOf[g]
 		}
 	}
-	if w := weights["\x03"]; len(w) != 2 || w[0] != 30 || w[1] != 34 {
-		t.Errorf("leaf1→h3 weights %v, want [30 34]", w)
+	if w := weights["\x03"]; len(w) != 2 || w[0] != 7 || w[1] != 8 {
+		t.Errorf("leaf1→h3 weights %v, want [7 8]", w)
 	}
-	if w := weights["\x04"]; len(w) != 2 || w[0] != 36 || w[1] != 28 {
-		t.Errorf("leaf1→h4 weights %v, want [36 28]", w)
+	if w := weights["\x04"]; len(w) != 2 || w[0] != 5 || w[1] != 4 {
+		t.Errorf("leaf1→h4 weights %v, want [5 4]", w)
 	}
 }
 
@@ -319,19 +320,22 @@ func TestWCMPWeights(t *testing.T) {
 	hops := []topo.Edge{{FromPort: 1}, {FromPort: 2}, {FromPort: 3}}
 	tests := []struct {
 		rates map[uint32]float64
+		limit int
 		ports []uint32
 		ws    []int
 	}{
-		// 1:1:1 of 64 = 21.33 each: 21×3 = 63, the spare to the first
-		// (stable order among equal remainders).
-		{map[uint32]float64{1: 1, 2: 1, 3: 1}, []uint32{1, 2, 3}, []int{22, 21, 21}},
-		// Port 2 carries nothing: left out; 3:1 → 48:16.
-		{map[uint32]float64{1: 3, 3: 1}, []uint32{1, 3}, []int{48, 16}},
+		// 1:1:1 is exact with total 3.
+		{map[uint32]float64{1: 1, 2: 1, 3: 1}, 64, []uint32{1, 2, 3}, []int{1, 1, 1}},
+		// Port 2 carries nothing: left out; 3:1 is exact at 3 + 1.
+		{map[uint32]float64{1: 3e6, 3: 1e6}, 64, []uint32{1, 3}, []int{3, 1}},
+		// 1:2 with a total ≤ 2 cannot be exact: total 1 gives 0:1 (max
+		// error 1/3), total 2 gives 1:1 (max error 1/6), the best.
+		{map[uint32]float64{1: 1, 2: 2}, 2, []uint32{1, 2}, []int{1, 1}},
 		// Nothing allocated: plain ECMP.
-		{nil, []uint32{1, 2, 3}, nil},
+		{nil, 64, []uint32{1, 2, 3}, nil},
 	}
 	for _, tc := range tests {
-		out, ws := wcmpWeights(hops, tc.rates, 64)
+		out, ws := wcmpWeights(hops, tc.rates, tc.limit)
 		var ports []uint32
 		for _, e := range out {
 			ports = append(ports, e.FromPort)
@@ -380,4 +384,54 @@ func posOf(t *testing.T, src string, line int, token string) string {
 		t.Fatalf("token %q not on line %d", token, line)
 	}
 	return "p.yaml:" + strconv.Itoa(line) + ":" + strconv.Itoa(col+1) + ": "
+}
+
+// TestCompileConcurrent: Compile only reads the policy and topology, so the
+// controller may recompile while another compilation runs (go test -race).
+func TestCompileConcurrent(t *testing.T) {
+	s := loadSchema(t)
+	tp := loadTopo(t, "fabric.yaml")
+	p, err := LoadPolicy(filepath.Join(examplesPath, "fabric-policy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		go func(i int) {
+			_, err := Compile(context.Background(), p, tp, s, WithDemands(map[string]float64{"a-web": float64(i+1) * 1e6}))
+			errs <- err
+		}(i)
+	}
+	for i := 0; i < 4; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestMeterConfigFor(t *testing.T) {
+	b := func(v Bytes) *Bytes { return &v }
+	tests := []struct {
+		name     string
+		cir, pir float64
+		cbs, pbs *Bytes
+		want     tables.MeterConfig
+	}{
+		// 1Mbps = 125000 B/s; 10 ms of it is 1250 B, below the 3000 B
+		// minimum; PIR = CIR, PBS = max(1250, CBS) = 3000.
+		{"small", 1e6, 0, nil, nil, tables.MeterConfig{CIR: 125000, CBurst: 3000, PIR: 125000, PBurst: 3000}},
+		// 80/100Mbps = 1e7/1.25e7 B/s; 10 ms: 100000 and 125000 B.
+		{"two rates", 80e6, 100e6, nil, nil, tables.MeterConfig{CIR: 10000000, CBurst: 100000, PIR: 12500000, PBurst: 125000}},
+		// PIR below CIR is raised to it; a given CBS larger than the
+		// default PBS pulls the default PBS up.
+		{"raised", 8e6, 1e6, b(50000), nil, tables.MeterConfig{CIR: 1000000, CBurst: 50000, PIR: 1000000, PBurst: 50000}},
+		// Rates round down: 8000001 bit/s is 1000000.125 B/s → 1000000;
+		// bursts round up: 10 ms is 10000.00125 B → 10001.
+		{"rounding", 8000001, 0, nil, b(7000), tables.MeterConfig{CIR: 1000000, CBurst: 10001, PIR: 1000000, PBurst: 7000}},
+	}
+	for _, tc := range tests {
+		if got := MeterConfigFor(tc.cir, tc.pir, tc.cbs, tc.pbs); *got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.name, *got, tc.want)
+		}
+	}
 }

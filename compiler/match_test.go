@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 )
@@ -106,5 +107,105 @@ func TestAnalyseScales(t *testing.T) {
 	an := analyse(terms, prec, sets)
 	if len(an.conflicts) != 0 {
 		t.Errorf("conflicts: %v", an.conflicts[:1])
+	}
+}
+
+// TestAnalyseMatchesBruteForce compares the indexed analysis with the
+// obvious quadratic one on random small policies.
+func TestAnalyseMatchesBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	prefixes := []string{"", "10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.1.2.3/32", "10.2.0.0/16", "11.0.0.0/8", "0.0.0.0/0", "2001:db8::/32", "2001:db8:1::/48", "::/0"}
+	pick := func() netip.Prefix {
+		s := prefixes[rng.IntN(len(prefixes))]
+		if s == "" {
+			return netip.Prefix{}
+		}
+		return netip.MustParsePrefix(s)
+	}
+	for iter := 0; iter < 300; iter++ {
+		nClasses := 2 + rng.IntN(8)
+		prec := make([]int, nClasses)
+		sets := make([]switchSet, nClasses)
+		for c := range prec {
+			prec[c] = 1 + rng.IntN(3)
+			sets[c] = newSwitchSet(2)
+			switch rng.IntN(3) {
+			case 0:
+				sets[c].add(0)
+			case 1:
+				sets[c].add(1)
+			default:
+				sets[c].add(0)
+				sets[c].add(1)
+			}
+		}
+		var terms []term
+		for c := 0; c < nClasses; c++ {
+			for k := 0; k < 1+rng.IntN(2); k++ {
+				tm := term{class: int32(c), proto: -1, dscp: -1, port: -1, sport: fullRange, dport: fullRange}
+				tm.src, tm.dst = pick(), pick()
+				vs, vd := version(tm.src), version(tm.dst)
+				if vs != 0 && vd != 0 && vs != vd {
+					continue
+				}
+				tm.ver = max(vs, vd)
+				if tm.ver == 0 && rng.IntN(3) == 0 {
+					tm.ver = uint8(4 + 2*rng.IntN(2))
+				}
+				if rng.IntN(2) == 0 {
+					tm.proto = int16(6 + 11*rng.IntN(2))
+				}
+				if rng.IntN(2) == 0 {
+					lo := uint16(rng.IntN(100))
+					tm.dport = PortRange{lo, lo + uint16(rng.IntN(50))}
+				}
+				terms = append(terms, tm)
+			}
+		}
+		an := analyse(terms, prec, sets)
+		// Brute force.
+		wantConf := map[conflict]bool{}
+		covered := make([]bool, len(terms))
+		for i := range terms {
+			for j := range terms {
+				a, b := &terms[i], &terms[j]
+				if a.class == b.class || !sets[a.class].intersects(sets[b.class]) || !a.intersects(b) {
+					continue
+				}
+				if prec[a.class] == prec[b.class] {
+					wantConf[conflict{min(a.class, b.class), max(a.class, b.class)}] = true
+				}
+				if prec[a.class] > prec[b.class] && a.covers(b) && sets[a.class].contains(sets[b.class]) {
+					covered[j] = true
+				}
+			}
+		}
+		gotConf := map[conflict]bool{}
+		for _, c := range an.conflicts {
+			gotConf[c] = true
+		}
+		if len(gotConf) != len(wantConf) {
+			t.Fatalf("iter %d: conflicts %v, want %v (terms %v)", iter, gotConf, wantConf, terms)
+		}
+		for c := range wantConf {
+			if !gotConf[c] {
+				t.Fatalf("iter %d: missed conflict %v", iter, c)
+			}
+		}
+		for c := 0; c < nClasses; c++ {
+			n, cov := 0, 0
+			for j := range terms {
+				if terms[j].class == int32(c) {
+					n++
+					if covered[j] {
+						cov++
+					}
+				}
+			}
+			want := n > 0 && n == cov
+			if got := an.shadowedBy[c] >= 0; got != want {
+				t.Fatalf("iter %d: class %d shadowed %v, want %v (terms %v)", iter, c, got, want, terms)
+			}
+		}
 	}
 }

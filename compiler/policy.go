@@ -172,6 +172,9 @@ func ParsePolicy(file string, data []byte) (*Policy, error) {
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
+	// Compile positions its errors through the document; the text is
+	// enough for that and much lighter than the node tree.
+	doc.Compact(data)
 	return p, nil
 }
 

@@ -34,20 +34,9 @@ var (
 	ErrUnimplemented      error = &codeError{codes.Unimplemented, "unimplemented"}
 	ErrUnavailable        error = &codeError{codes.Unavailable, "unavailable"}
 	// ErrNotPrimary is PERMISSION_DENIED: the writer is not the primary
-	// controller for its role (spec §5.4, §12).
+	// controller for its role (spec §5.3, §12).
 	ErrNotPrimary error = &codeError{codes.PermissionDenied, "not the primary controller"}
 )
-
-// sentinelFor returns the sentinel for a code, or nil.
-func sentinelFor(c codes.Code) error {
-	for _, s := range []error{ErrNotFound, ErrAlreadyExists, ErrResourceExhausted, ErrInvalidArgument,
-		ErrFailedPrecondition, ErrOutOfRange, ErrUnimplemented, ErrUnavailable, ErrNotPrimary} {
-		if s.(*codeError).code == c {
-			return s
-		}
-	}
-	return nil
-}
 
 // ErrNoSession is returned by calls made before a stream has been arbitrated.
 var ErrNoSession = errors.New("no arbitrated stream to the switch")

@@ -2,7 +2,6 @@ package controlplane
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"sort"
@@ -34,6 +33,26 @@ type fakeSwitch struct {
 	entities map[string]*p4v1.Entity
 	// reject, if set, returns a non-OK code for an update to fail it.
 	reject func(*p4v1.Update) codes.Code
+	// bmv2Meters makes meters behave as BMv2 behind PI does: see Read and
+	// bmv2Meter.
+	bmv2Meters bool
+	// garbage is appended to every read response.
+	garbage []*p4v1.Entity
+}
+
+// bmv2Meter is what BMv2 stores for a meter write: rates lose up to one
+// unit in the round trip through units per microsecond, and a reset (no
+// config) leaves PI's all-ones marker, read back with bursts of 2^32-1.
+func bmv2Meter(e *p4v1.Entity) *p4v1.Entity {
+	n := proto.Clone(e).(*p4v1.Entity)
+	m := n.GetMeterEntry()
+	if m.Config == nil {
+		m.Config = &p4v1.MeterConfig{Cir: -1 << 63, Cburst: 1<<32 - 1, Pir: -1 << 63, Pburst: 1<<32 - 1}
+		return n
+	}
+	m.Config.Cir--
+	m.Config.Pir--
+	return n
 }
 
 type fakeStream struct {
@@ -137,7 +156,7 @@ func (f *fakeSwitch) StreamChannel(st p4v1.P4Runtime_StreamChannelServer) error 
 	}
 }
 
-// dropStreams ends every stream, as a switch restart would.
+// isPrimary reports whether id is the primary's election id. Called with mu held.
 func (f *fakeSwitch) isPrimary(id *p4v1.Uint128) bool {
 	p := f.primaryLocked()
 	return p != nil && p.id == [2]uint64{id.GetHigh(), id.GetLow()}
@@ -222,6 +241,9 @@ func (f *fakeSwitch) apply(u *p4v1.Update) (codes.Code, string) {
 			return codes.NotFound, "missing"
 		}
 		f.entities[k] = u.GetEntity()
+		if isMeter && f.bmv2Meters {
+			f.entities[k] = bmv2Meter(u.GetEntity())
+		}
 	case p4v1.Update_DELETE:
 		if !exists {
 			return codes.NotFound, "missing"
@@ -235,17 +257,59 @@ func (f *fakeSwitch) apply(u *p4v1.Update) (codes.Code, string) {
 
 func (f *fakeSwitch) Read(r *p4v1.ReadRequest, st p4v1.P4Runtime_ReadServer) error {
 	f.mu.Lock()
-	var out []*p4v1.Entity
 	keys := make([]string, 0, len(f.entities))
 	for k := range f.entities {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	for _, k := range keys {
-		out = append(out, f.entities[k])
+	var out []*p4v1.Entity
+	for _, req := range r.GetEntities() {
+		if m := req.GetMeterEntry(); m != nil && f.bmv2Meters {
+			// BMv2 through PI: a wildcard meter read fails as soon as one
+			// cell was never configured; so does reading such a cell.
+			if m.GetIndex() == nil {
+				f.mu.Unlock()
+				return status.Error(codes.Unknown, "Error when reading meter spec from target")
+			}
+			e, ok := f.entities[identity(req)]
+			if !ok {
+				f.mu.Unlock()
+				return status.Error(codes.Unknown, "Error when reading meter spec from target")
+			}
+			out = append(out, e)
+			continue
+		}
+		for _, k := range keys {
+			if e := f.entities[k]; matches(req, e) {
+				out = append(out, e)
+			}
+		}
 	}
+	out = append(out, f.garbage...)
 	f.mu.Unlock()
 	return st.Send(&p4v1.ReadResponse{Entities: out})
+}
+
+// matches is a small wildcard matcher: same kind, and same table (with the
+// same default flag), profile or meter id when the request sets one.
+func matches(req, e *p4v1.Entity) bool {
+	switch r := req.GetEntity().(type) {
+	case *p4v1.Entity_TableEntry:
+		te := e.GetTableEntry()
+		return te != nil && (r.TableEntry.GetTableId() == 0 || r.TableEntry.GetTableId() == te.GetTableId()) &&
+			r.TableEntry.GetIsDefaultAction() == te.GetIsDefaultAction()
+	case *p4v1.Entity_ActionProfileMember:
+		m := e.GetActionProfileMember()
+		return m != nil && (r.ActionProfileMember.GetActionProfileId() == 0 || r.ActionProfileMember.GetActionProfileId() == m.GetActionProfileId())
+	case *p4v1.Entity_ActionProfileGroup:
+		g := e.GetActionProfileGroup()
+		return g != nil && (r.ActionProfileGroup.GetActionProfileId() == 0 || r.ActionProfileGroup.GetActionProfileId() == g.GetActionProfileId())
+	case *p4v1.Entity_MeterEntry:
+		m := e.GetMeterEntry()
+		return m != nil && (r.MeterEntry.GetMeterId() == 0 || r.MeterEntry.GetMeterId() == m.GetMeterId()) &&
+			(r.MeterEntry.GetIndex() == nil || r.MeterEntry.GetIndex().GetIndex() == m.GetIndex().GetIndex())
+	}
+	return false
 }
 
 func (f *fakeSwitch) snapshot() (entities map[string]*p4v1.Entity, writes, pushes int) {
@@ -274,5 +338,3 @@ func insert(e *p4v1.Entity) Change {
 func key(e *p4v1.Entity) byte {
 	return e.GetTableEntry().GetMatch()[0].GetExact().GetValue()[0]
 }
-
-var _ = fmt.Sprintf

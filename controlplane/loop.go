@@ -76,7 +76,8 @@ type LoopIO interface {
 // Loop is the closed loop: counters → usage → demand → allocation → meters
 // and WCMP weights, written only where they moved more than the hysteresis.
 type Loop struct {
-	mu         sync.Mutex // guards model; Tick itself is not concurrent
+	tickMu     sync.Mutex // one Tick at a time
+	mu         sync.Mutex // guards model
 	model      Model
 	est        Estimator
 	hysteresis float64
@@ -144,6 +145,8 @@ type TickResult struct {
 // tests are deterministic: the usage of a source is the byte delta since
 // the previous tick divided by now minus the previous tick's time.
 func (l *Loop) Tick(ctx context.Context, now time.Time, lio LoopIO) (TickResult, error) {
+	l.tickMu.Lock()
+	defer l.tickMu.Unlock()
 	start := time.Now()
 	res := TickResult{Usage: map[string]float64{}, Demand: map[string]float64{}, Written: map[string]int{}}
 	l.mu.Lock()
@@ -263,7 +266,9 @@ func (l *Loop) Tick(ctx context.Context, now time.Time, lio LoopIO) (TickResult,
 		if l.metrics != nil {
 			l.metrics.MeterWrites.WithLabelValues(sw).Add(float64(len(changed)))
 		}
-		l.log.Info("closed loop updated enforcement", "switch", sw, "entities", len(changed))
+		for _, e := range changed {
+			l.log.Info("closed loop update", "switch", sw, "entity", schema.Describe(e))
+		}
 	}
 	if l.metrics != nil {
 		l.metrics.LoopLatency.Observe(time.Since(start).Seconds())

@@ -14,7 +14,7 @@ import (
 )
 
 // Target packs the target-specific half of a forwarding pipeline config
-// (the p4_device_config bytes, spec §7.2 ForwardingPipelineConfig).
+// (the p4_device_config bytes of ForwardingPipelineConfig, spec §7).
 type Target interface {
 	// Name is "bmv2", "tofino" or "sim".
 	Name() string
@@ -139,7 +139,7 @@ func NewPipeline(p4info *p4configv1.P4Info, target Target) (*Pipeline, error) {
 }
 
 // RunningCookie asks the switch for the cookie of its current pipeline
-// (GetForwardingPipelineConfig COOKIE_ONLY, spec §7.3). ok is false when the
+// (GetForwardingPipelineConfig COOKIE_ONLY, spec §15). ok is false when the
 // switch has no pipeline.
 func (s *Session) RunningCookie(ctx context.Context) (cookie uint64, ok bool, err error) {
 	ctx, cancel := s.callCtx(ctx, 1)
@@ -163,7 +163,7 @@ func (s *Session) RunningCookie(ctx context.Context) (cookie uint64, ok bool, er
 
 // EnsurePipeline pushes p with VERIFY_AND_COMMIT unless the switch already
 // runs it (same cookie). pushed says whether a push happened; after a push
-// the switch's forwarding state is empty (spec §7.2: a new pipeline resets it).
+// the switch's forwarding state is empty (spec §14: VERIFY_AND_COMMIT clears it).
 func (s *Session) EnsurePipeline(ctx context.Context, p *Pipeline) (pushed bool, err error) {
 	cookie, ok, err := s.RunningCookie(ctx)
 	if err != nil {

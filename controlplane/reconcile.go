@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/p4qos/p4qos/tables"
@@ -46,6 +49,10 @@ type Reconciler struct {
 	sess *Session
 	opts []ApplyOption
 
+	// cells are the meter cells this reconciler has configured, read one by
+	// one when the target cannot read a meter by wildcard (BMv2).
+	cells map[meterCell]bool
+
 	// Convergence bookkeeping for drift detection.
 	converged  bool
 	lastIntent *Intent
@@ -54,7 +61,7 @@ type Reconciler struct {
 
 // NewReconciler returns a reconciler for the session; opts apply to its writes.
 func NewReconciler(s *Session, opts ...ApplyOption) *Reconciler {
-	return &Reconciler{sess: s, opts: opts}
+	return &Reconciler{sess: s, opts: opts, cells: map[meterCell]bool{}}
 }
 
 // Invalidate forgets convergence, e.g. after writes made by another path.
@@ -86,7 +93,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, in *Intent) (ReconcileStats,
 			wasConverged = false
 		}
 	}
-	current, err := r.sess.ReadState(ctx, in.Schema, in.Entities)
+	if st.Pushed {
+		clear(r.cells) // a new pipeline starts with every cell unconfigured
+	}
+	for _, e := range in.Entities {
+		if me := e.GetMeterEntry(); me != nil && me.GetIndex() != nil {
+			r.cells[meterCell{me.GetMeterId(), me.GetIndex().GetIndex()}] = true
+		}
+	}
+	current, err := r.sess.readState(ctx, in.Schema, in.Entities, r.cells)
 	if err != nil {
 		return st, fmt.Errorf("reconcile %s: %w", r.sess.sw.Name, err)
 	}
@@ -165,17 +180,31 @@ func resetOf(e *p4v1.Entity) *p4v1.Entity {
 	return nil
 }
 
-// ReadState reads, with wildcard reads (spec §11.1), every entity of the
+// ReadState reads, with wildcard reads (spec §13.2), every entity of the
 // kinds the controller manages in the schema's pipeline: all table entries
 // of non-const tables, the default entries of tables the intent sets a
 // default for, all action profile members and groups, all meter cells, and
 // direct meter cells of tables the intent configures them for. Counters are
 // statistics and are not read. Meter cells without a config (the initial
 // state) are dropped, so they compare equal to "absent".
+//
+// Meters are read separately, one Read per meter, because BMv2 fails a
+// whole wildcard meter read when any cell was never configured (PI
+// DeviceMgr::meter_read_one_index answers UNKNOWN when the target reports
+// METER_SPEC_NOT_SET); then the cells the intent configures are read one
+// by one and an unreadable cell counts as unconfigured. Read-back meter
+// configs are normalised against the intent with normalizeMeters.
 func (s *Session) ReadState(ctx context.Context, schema *tables.Schema, intent []*p4v1.Entity) ([]*p4v1.Entity, error) {
+	return s.readState(ctx, schema, intent, nil)
+}
+
+// readState is ReadState with extra meter cells to read one by one when a
+// wildcard meter read fails (cells written for an earlier intent).
+func (s *Session) readState(ctx context.Context, schema *tables.Schema, intent []*p4v1.Entity, probe map[meterCell]bool) ([]*p4v1.Entity, error) {
 	info := schema.P4Info()
 	defaults := map[uint32]bool{}
 	directMeters := map[uint32]bool{}
+	meterCells := map[uint32][]*p4v1.Index{}
 	for _, e := range intent {
 		if te := e.GetTableEntry(); te != nil && te.GetIsDefaultAction() {
 			defaults[te.GetTableId()] = true
@@ -183,6 +212,15 @@ func (s *Session) ReadState(ctx context.Context, schema *tables.Schema, intent [
 		if dm := e.GetDirectMeterEntry(); dm != nil {
 			directMeters[dm.GetTableEntry().GetTableId()] = true
 		}
+		if me := e.GetMeterEntry(); me != nil && me.GetIndex() != nil {
+			c := meterCell{me.GetMeterId(), me.GetIndex().GetIndex()}
+			if !probe[c] {
+				meterCells[c.meter] = append(meterCells[c.meter], me.GetIndex())
+			}
+		}
+	}
+	for c := range probe {
+		meterCells[c.meter] = append(meterCells[c.meter], &p4v1.Index{Index: c.index})
 	}
 	var reqs []*p4v1.Entity
 	constTable := map[uint32]bool{}
@@ -206,16 +244,35 @@ func (s *Session) ReadState(ctx context.Context, schema *tables.Schema, intent [
 			tables.EntityOf(&p4v1.ActionProfileMember{ActionProfileId: id}),
 			tables.EntityOf(&p4v1.ActionProfileGroup{ActionProfileId: id}))
 	}
+	var got []*p4v1.Entity
+	if len(reqs) > 0 {
+		var err error
+		if got, err = s.Read(ctx, reqs...); err != nil {
+			return nil, err
+		}
+	}
 	for _, m := range info.GetMeters() {
-		reqs = append(reqs, tables.EntityOf(&p4v1.MeterEntry{MeterId: m.GetPreamble().GetId()}))
+		id := m.GetPreamble().GetId()
+		cells, err := s.Read(ctx, tables.EntityOf(&p4v1.MeterEntry{MeterId: id}))
+		if err != nil {
+			if !cellUnreadable(err) {
+				return nil, err
+			}
+			cells = cells[:0]
+			for _, idx := range meterCells[id] {
+				one, err := s.Read(ctx, tables.EntityOf(&p4v1.MeterEntry{MeterId: id, Index: idx}))
+				if err != nil {
+					if cellUnreadable(err) {
+						continue // never configured
+					}
+					return nil, err
+				}
+				cells = append(cells, one...)
+			}
+		}
+		got = append(got, cells...)
 	}
-	if len(reqs) == 0 {
-		return nil, nil
-	}
-	got, err := s.Read(ctx, reqs...)
-	if err != nil {
-		return nil, err
-	}
+	got = normalizeMeters(schema, got, intent)
 	out := got[:0]
 	for _, e := range got {
 		switch x := e.GetEntity().(type) {
@@ -239,10 +296,97 @@ func (s *Session) ReadState(ctx context.Context, schema *tables.Schema, intent [
 	return out, nil
 }
 
+// meterCell names one cell of an indirect meter.
+type meterCell struct {
+	meter uint32
+	index int64
+}
+
+// cellUnreadable reports a read error that means "this meter cell (or
+// one of them) has no config" rather than a failure of the switch or the
+// session.
+func cellUnreadable(err error) bool {
+	switch status.Code(err) {
+	case codes.Unknown, codes.NotFound:
+		return true
+	}
+	return false
+}
+
 // unconfigured reports a meter config that means "not configured": absent,
-// or all zero as some targets report an unset cell.
+// all zero as some targets report an unset cell, or PI's "default spec"
+// marker. PI resets a cell (MODIFY without config) by writing rates and
+// bursts of all ones (DeviceMgr::meter_spec_default); BMv2 then reads the
+// bursts back as 2^32-1, while the huge rates do not survive the
+// conversion to and from BMv2's units per microsecond.
 func unconfigured(c *p4v1.MeterConfig) bool {
-	return c == nil || proto.Equal(c, &p4v1.MeterConfig{})
+	return c == nil || proto.Equal(c, &p4v1.MeterConfig{}) ||
+		(c.GetCburst() == math.MaxUint32 && c.GetPburst() == math.MaxUint32)
+}
+
+// normalizeMeters replaces a read-back meter config by the intent's when
+// they differ only by target rounding. BMv2 stores rates as units per
+// microsecond in a double; PI converts with r/1e6 on write and truncates
+// uint64(x*1e6) on read (PI targets/bmv2 convert_from_meter_spec and
+// convert_to_meter_spec), so a rate can come back one unit low. Without
+// this, such a meter would be rewritten on every reconcile and counted as
+// drift. Bursts are stored exactly and must match.
+func normalizeMeters(s *tables.Schema, got, intent []*p4v1.Entity) []*p4v1.Entity {
+	want := map[string]*p4v1.MeterConfig{}
+	for _, e := range intent {
+		var c *p4v1.MeterConfig
+		switch {
+		case e.GetMeterEntry() != nil:
+			c = e.GetMeterEntry().GetConfig()
+		case e.GetDirectMeterEntry() != nil:
+			c = e.GetDirectMeterEntry().GetConfig()
+		}
+		if c == nil {
+			continue
+		}
+		if k, err := s.Key(e); err == nil {
+			want[k] = c
+		}
+	}
+	if len(want) == 0 {
+		return got
+	}
+	for i, e := range got {
+		var c *p4v1.MeterConfig
+		switch {
+		case e.GetMeterEntry() != nil:
+			c = e.GetMeterEntry().GetConfig()
+		case e.GetDirectMeterEntry() != nil:
+			c = e.GetDirectMeterEntry().GetConfig()
+		}
+		if c == nil {
+			continue
+		}
+		k, err := s.Key(e)
+		if err != nil {
+			continue
+		}
+		w, ok := want[k]
+		if !ok || proto.Equal(c, w) || !withinRounding(c, w) {
+			continue
+		}
+		n := proto.Clone(e).(*p4v1.Entity)
+		switch {
+		case n.GetMeterEntry() != nil:
+			n.GetMeterEntry().Config = proto.Clone(w).(*p4v1.MeterConfig)
+		default:
+			n.GetDirectMeterEntry().Config = proto.Clone(w).(*p4v1.MeterConfig)
+		}
+		got[i] = n
+	}
+	return got
+}
+
+func withinRounding(got, want *p4v1.MeterConfig) bool {
+	near := func(a, b int64) bool { return a == b || a == b-1 || a == b+1 }
+	return near(got.GetCir(), want.GetCir()) && near(got.GetPir(), want.GetPir()) &&
+		got.GetCburst() == want.GetCburst() && got.GetPburst() == want.GetPburst() &&
+		got.GetEburst() == want.GetEburst()
 }
 
 // advance records that the switch, if it was converged with the previous

@@ -23,12 +23,13 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
-// Message-size limits. The P4Runtime spec's appendix on gRPC message sizes
-// notes that gRPC's 4 MiB default is too small for pipeline configs (a
-// Tofino binary is tens of MiB) and for large read responses, and that the
-// per-update error details of a big failed batch travel in trailing metadata
-// (grpc-status-details-bin), whose default limit is 16 KiB. These are
-// generous rather than tight: the switch is trusted to this extent.
+// Message-size limits, after the P4Runtime spec's appendix "Guidelines for
+// Implementations". A failed Write returns one p4.Error per update in the
+// RPC status, which travels as metadata; gRPC C++ limits metadata to 8 KB by
+// default, and the spec suggests clients allow at least 8192 + 100 bytes per
+// update of their largest batch. Pipeline configs (a Tofino binary is tens of
+// MiB) and big read responses exceed gRPC's 4 MiB default message size. The
+// limits are generous rather than tight: the switch is trusted this far.
 const (
 	MaxMessageSize  = 256 << 20
 	MaxMetadataSize = 64 << 20
@@ -124,11 +125,11 @@ type sessionConfig struct {
 type SessionOption func(*sessionConfig)
 
 // WithElectionID sets the election id (default 1). Two controllers for the
-// same role must use different ids (spec §5.4).
+// same role must use different ids (spec §5.3).
 func WithElectionID(id ElectionID) SessionOption { return func(c *sessionConfig) { c.election = id } }
 
 // WithRole arbitrates for a named role with an optional role config (spec
-// §15). The empty name is the default role with full pipeline access.
+// §5.2). The empty name is the default role with full pipeline access.
 func WithRole(name string, config *anypb.Any) SessionOption {
 	return func(c *sessionConfig) { c.role, c.roleConfig = name, config }
 }
@@ -403,7 +404,7 @@ func (s *Session) stream(ctx context.Context) (arbitrated bool, err error) {
 				s.log.Warn("arbitration update for another device ignored", "got_device_id", a.GetDeviceId())
 				continue
 			}
-			// Spec §5.3: status OK for the primary; ALREADY_EXISTS (or
+			// Spec §5.4: status OK for the primary; ALREADY_EXISTS (or
 			// another non-OK code) for a backup.
 			code := codes.Code(a.GetStatus().GetCode())
 			primary := code == codes.OK
@@ -419,9 +420,10 @@ func (s *Session) stream(ctx context.Context) (arbitrated bool, err error) {
 			})
 			s.log.Info("arbitration", "primary", primary, "election_id", s.cfg.election.String(),
 				"primary_election_id", eid.String(), "status", code.String())
-			// Spec §5.4: with no primary for the role (NOT_FOUND), a client
-			// whose id is at least the highest seen may claim primacy by
-			// re-sending its arbitration update.
+			// Spec §5.3: an update whose id is at least the highest ever
+			// seen for the role makes its sender primary. A switch that
+			// reports no primary (NOT_FOUND, e.g. the primary left) with a
+			// highest id not above ours is therefore told again.
 			if code == codes.NotFound && s.cfg.election.Compare(eid) >= 0 {
 				if err := st.Send(&p4v1.StreamMessageRequest{Update: &p4v1.StreamMessageRequest_Arbitration{Arbitration: arb}}); err != nil {
 					return arbitrated, fmt.Errorf("re-send arbitration: %w", err)
@@ -459,7 +461,7 @@ func (s *Session) writeRequest(ctx context.Context, updates []*p4v1.Update) erro
 	return err
 }
 
-// Read sends one ReadRequest (wildcards allowed, spec §11) and collects the
+// Read sends one ReadRequest (wildcards allowed, spec §13.2) and collects the
 // whole response stream.
 func (s *Session) Read(ctx context.Context, entities ...*p4v1.Entity) ([]*p4v1.Entity, error) {
 	ctx, cancel := s.callCtx(ctx, 4)

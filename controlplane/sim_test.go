@@ -1,9 +1,13 @@
 package controlplane
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/netip"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -169,7 +173,8 @@ func TestSimUndoOnTableFull(t *testing.T) {
 	_, addr := startSim(t, sim.WithTableSizeOverride("classifier", 2))
 	schema := qosSchema(t)
 	ctx := testCtx(t)
-	s := primarySession(t, addr)
+	var logs syncBuffer
+	s := primarySession(t, addr, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	rec := NewReconciler(s)
 	small := qosIntent(t, schema, 1, 125000)
 	if _, err := rec.Reconcile(ctx, small); err != nil {
@@ -193,6 +198,19 @@ func TestSimUndoOnTableFull(t *testing.T) {
 	plan := must(tables.Diff(schema, after, before))
 	if plan.Len() != 0 {
 		t.Fatalf("switch not back at the previous intent: %d differences, e.g. %v", plan.Len(), plan.Updates()[0])
+	}
+	// The log names the rejected entity by table and match, with the
+	// switch's code and message.
+	var line string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "switch rejected update") {
+			line = l
+		}
+	}
+	for _, want := range []string{"QosIngress.classifier", "code=ResourceExhausted", "5003", "is full"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("rejection log line lacks %q: %s", want, line)
+		}
 	}
 	if IsRetryable(&TerminalError{Err: err}) {
 		t.Error("a terminal error must not be retryable")
@@ -384,4 +402,132 @@ func TestSimClosedLoopReactsWithinTwoIntervals(t *testing.T) {
 		t.Errorf("meter CIR %d B/s after the loop, want above the initial 125000", cir)
 	}
 	cancel()
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers (loggers).
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The daemon re-programs a restarted switch by itself: the stream breaks,
+// the session re-arbitrates, and the new stream triggers a full reconcile
+// that pushes the pipeline and every entity again.
+func TestSimDaemonReprogramsRestartedSwitch(t *testing.T) {
+	sw, addr := startSim(t)
+	schema := qosSchema(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	events := make(chan ReconcileStats, 16)
+	errs := make(chan error, 16)
+	d, err := NewDaemon([]SwitchConfig{{Name: "s1", Address: addr, DeviceID: 1}},
+		WithSessionOptions(WithBackoff(10*time.Millisecond, 50*time.Millisecond)),
+		WithReconcileInterval(time.Hour),
+		WithReconcileHook(func(_ string, st ReconcileStats, err error) {
+			if err != nil {
+				errs <- err
+				return
+			}
+			events <- st
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := qosIntent(t, schema, 2, 125000)
+	d.SetIntent(map[string]*Intent{"s1": in})
+	go func() { _ = d.Run(ctx) }()
+	next := func() ReconcileStats {
+		t.Helper()
+		for {
+			select {
+			case st := <-events:
+				return st
+			case err := <-errs:
+				t.Logf("reconcile error (retried): %v", err)
+			case <-ctx.Done():
+				t.Fatal("no reconcile")
+			}
+		}
+	}
+	if st := next(); !st.Pushed || st.Write.Updates != len(in.Entities) {
+		t.Fatalf("first reconcile %+v", st)
+	}
+	sw.Restart()
+	if st := next(); !st.Pushed || st.Write.Updates != len(in.Entities) {
+		t.Fatalf("after restart %+v, want the pipeline and all %d entities again", st, len(in.Entities))
+	}
+}
+
+// The daemon's periodic reconcile finds and repairs drift and counts it in
+// p4qos_reconcile_drift_total.
+func TestSimDaemonRepairsDrift(t *testing.T) {
+	_, addr := startSim(t)
+	schema := qosSchema(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	metrics := NewMetrics()
+	events := make(chan ReconcileStats, 64)
+	d, err := NewDaemon([]SwitchConfig{{Name: "s1", Address: addr, DeviceID: 1}},
+		WithReconcileInterval(20*time.Millisecond), WithMetrics(metrics),
+		WithReconcileHook(func(_ string, st ReconcileStats, err error) {
+			if err == nil {
+				events <- st
+			}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := qosIntent(t, schema, 2, 125000)
+	d.SetIntent(map[string]*Intent{"s1": in})
+	go func() { _ = d.Run(ctx) }()
+	wait := func(cond func(ReconcileStats) bool) ReconcileStats {
+		t.Helper()
+		for {
+			select {
+			case st := <-events:
+				if cond(st) {
+					return st
+				}
+			case <-ctx.Done():
+				t.Fatal("timed out")
+			}
+		}
+	}
+	wait(func(st ReconcileStats) bool { return st.Write.Updates > 0 })
+	wait(func(st ReconcileStats) bool { return st.Write.Updates == 0 }) // converged
+	intruder := primarySession(t, addr, WithRole("intruder", nil), WithElectionID(ElectionID{Low: 3}))
+	if err := intruder.Write(ctx, []*p4v1.Update{{Type: p4v1.Update_DELETE, Entity: in.Entities[0]}}); err != nil {
+		t.Fatal(err)
+	}
+	st := wait(func(st ReconcileStats) bool { return st.Drift > 0 })
+	if st.Drift != 1 || st.Write.Updates != 1 {
+		t.Errorf("drift reconcile %+v, want 1 drifted entity re-inserted", st)
+	}
+	mfs, err := metrics.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var drift float64
+	for _, mf := range mfs {
+		if mf.GetName() == "p4qos_reconcile_drift_total" {
+			for _, m := range mf.GetMetric() {
+				drift += m.GetCounter().GetValue()
+			}
+		}
+	}
+	if drift != 1 {
+		t.Errorf("p4qos_reconcile_drift_total = %v, want 1", drift)
+	}
 }

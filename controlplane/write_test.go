@@ -10,6 +10,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/p4qos/p4qos/tables"
 )
 
 func TestApplyBatchesAndPhases(t *testing.T) {
@@ -210,4 +212,76 @@ func FuzzDecodeWriteError(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReconcileBMv2MeterQuirks runs reconcile against a fake with BMv2's
+// meter behaviour (wildcard meter reads fail while a cell is unconfigured,
+// rates come back one unit low, a reset leaves PI's marker): the reconcile
+// must still converge and then write nothing.
+func TestReconcileBMv2MeterQuirks(t *testing.T) {
+	f, addr := startFake(t)
+	f.bmv2Meters = true
+	ctx := testCtx(t)
+	s := dial(t, addr, ElectionID{Low: 1})
+	if err := s.WaitPrimary(ctx); err != nil {
+		t.Fatal(err)
+	}
+	schema := qosSchema(t)
+	rec := NewReconciler(s)
+	big, small := qosIntent(t, schema, 3, 125001), qosIntent(t, schema, 2, 125001)
+	for i, step := range []struct {
+		in          *Intent
+		wantUpdates int
+	}{
+		{big, 3 + 3 + 3}, // 3 classifier entries, 3 meters, phb + member + route
+		{big, 0},         // rates read back as 125000/250001: within rounding
+		{small, 1 + 1},   // delete class 3's entry, reset its meter
+		{small, 0},       // the reset cell reads back as PI's marker: unconfigured
+	} {
+		st, err := rec.Reconcile(ctx, step.in)
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if st.Write.Updates != step.wantUpdates || st.Drift != 0 {
+			t.Errorf("step %d: %+v, want %d updates and no drift", i, st, step.wantUpdates)
+		}
+	}
+}
+
+// A switch that answers reads with nonsense gets an error back, not a
+// panic: empty entities are skipped; entities the schema cannot identify
+// (unknown ids) make the reconcile fail as terminal, since retrying the
+// same read cannot help.
+func TestReconcileSurvivesGarbageReads(t *testing.T) {
+	schema := qosSchema(t)
+	tests := []struct {
+		name    string
+		garbage []*p4v1.Entity
+		wantErr bool
+	}{
+		{"empty entity", []*p4v1.Entity{{}}, false},
+		{"nil entity", []*p4v1.Entity{nil}, false},
+		{"unknown table", []*p4v1.Entity{tables.EntityOf(&p4v1.TableEntry{TableId: 12345})}, true},
+		{"unknown meter", []*p4v1.Entity{tables.EntityOf(&p4v1.MeterEntry{MeterId: 999, Index: &p4v1.Index{Index: -1}, Config: &p4v1.MeterConfig{Cir: -5}})}, true},
+		{"unknown profile, nil member", []*p4v1.Entity{tables.EntityOf(&p4v1.ActionProfileGroup{ActionProfileId: 1, Members: []*p4v1.ActionProfileGroup_Member{nil}})}, true},
+		{"table id 0", []*p4v1.Entity{tables.EntityOf(&p4v1.TableEntry{})}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, addr := startFake(t)
+			f.garbage = tt.garbage
+			ctx := testCtx(t)
+			s := dial(t, addr, ElectionID{Low: 1})
+			if err := s.WaitPrimary(ctx); err != nil {
+				t.Fatal(err)
+			}
+			_, err := NewReconciler(s).Reconcile(ctx, qosIntent(t, schema, 1, 125000))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error: %v", err, tt.wantErr)
+			}
+			if err != nil && IsRetryable(err) {
+				t.Errorf("err %v is retryable, want terminal", err)
+			}
+		})
+	}
 }

@@ -371,6 +371,10 @@ func (t *Topology) validate(doc *yamlerr.Document, decoded bool) yamlerr.List {
 			bad(p+".switch", "unknown switch %q", h.Switch)
 			continue
 		}
+		if !doc.Has(p + ".port") {
+			bad(p, "missing port (the switch port the host is cabled to)")
+			continue
+		}
 		if h.Port > MaxPort {
 			bad(p+".port", "expected a port 0..%d, got %d", MaxPort, h.Port)
 			continue

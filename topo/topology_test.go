@@ -2,6 +2,7 @@ package topo
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -182,5 +183,68 @@ func TestEmptyAndGarbage(t *testing.T) {
 		if _, err := Parse("x.yaml", []byte(src)); err == nil {
 			t.Errorf("%q: no error", src)
 		}
+	}
+}
+
+func TestMissingRequired(t *testing.T) {
+	const src = `switches:
+  - {device_id: 1}
+hosts:
+  - {name: h1, switch: s1}
+links:
+  - {capacity: 1Gbps}
+`
+	_, err := Parse("m.yaml", []byte(src))
+	var list yamlerr.List
+	if !errors.As(err, &list) {
+		t.Fatalf("got %v", err)
+	}
+	// A flow mapping's position is its "{", column 5 after "  - ".
+	want := []string{
+		"m.yaml:2:5: switches[0]: missing name",
+		"m.yaml:2:5: switches[0]: missing target",
+		"m.yaml:2:5: switches[0]: missing address",
+		"m.yaml:4:5: hosts[0]: missing ipv4 or ipv6",
+		"m.yaml:4:5: hosts[0]: missing mac",
+		"m.yaml:4:24: hosts[0].switch: unknown switch", // s1 has no name, so it does not exist
+		"m.yaml:6:5: links[0]: missing a",
+		"m.yaml:6:5: links[0]: missing b",
+	}
+	var got []string
+	for _, e := range list {
+		got = append(got, e.Error())
+	}
+	for _, w := range want {
+		found := false
+		for _, g := range got {
+			if strings.HasPrefix(g, w) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("missing %q in:\n%s", w, strings.Join(got, "\n"))
+		}
+	}
+}
+
+// TestDocExample keeps the example at the top of docs/topology.md valid.
+func TestDocExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/topology.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(doc)
+	i := strings.Index(s, "```yaml\n")
+	j := strings.Index(s[i+8:], "```")
+	if i < 0 || j < 0 {
+		t.Fatal("no yaml block in docs/topology.md")
+	}
+	tp, err := Parse("docs/topology.md", []byte(s[i+8:i+8+j]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, _ := tp.Switch("spine1")
+	if sp.RouterMAC().String() != "02:aa:00:00:00:03" || len(tp.Links) != 1 {
+		t.Errorf("unexpected: %+v", sp)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -90,8 +91,10 @@ const (
 	barW        = 460
 	chartH      = 320
 	legendRowH  = 20
-	maxLegend   = 40 // FGs listed; the rest are drawn but summarised
-	textPx      = 14 // height of size-2 text (7 rows × 2)
+	maxLegend   = 24  // FGs listed; the rest are drawn but summarised
+	maxCurves   = 200 // FG functions drawn; more would be an unreadable smear
+	maxLinkBars = 60  // link bars drawn: the most utilised ones
+	textPx      = 14  // height of size-2 text (7 rows × 2)
 	sectionGapY = 36
 )
 
@@ -113,16 +116,38 @@ func layout(p *allocator.Problem, r *allocator.Result) *scene {
 	// the load; red when saturated.
 	s.add(text{x: margin, y: y, s: "Link load vs capacity", c: black, size: 2})
 	y += 12
+	links := r.Links
+	if len(links) > maxLinkBars {
+		// Keep the most utilised links (saturated first), in input order.
+		idx := make([]int, len(links))
+		for i := range idx {
+			idx[i] = i
+		}
+		util := func(l allocator.LinkResult) float64 {
+			if l.Capacity <= 0 {
+				return 0
+			}
+			return l.Load / l.Capacity
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return util(links[idx[a]]) > util(links[idx[b]]) })
+		idx = idx[:maxLinkBars]
+		sort.Ints(idx)
+		kept := make([]allocator.LinkResult, len(idx))
+		for i, k := range idx {
+			kept[i] = links[k]
+		}
+		links = kept
+	}
 	maxCap := 0.0
-	for _, l := range r.Links {
+	for _, l := range links {
 		maxCap = math.Max(maxCap, l.Capacity)
 	}
 	nameW := labelW
-	for _, l := range r.Links {
+	for _, l := range links {
 		nameW = max(nameW, len([]rune(l.Name))*glyphAdvance*2+16)
 	}
 	barX := float64(margin + nameW)
-	for _, l := range r.Links {
+	for _, l := range links {
 		capW, loadW := 0.0, 0.0
 		if maxCap > 0 {
 			capW = barW * l.Capacity / maxCap
@@ -147,6 +172,10 @@ func layout(p *allocator.Problem, r *allocator.Result) *scene {
 			label += " saturated"
 		}
 		s.add(text{x: barX + barW + 10, y: y + 15, s: label, c: black, size: 2})
+		y += rowH
+	}
+	if len(links) < len(r.Links) {
+		s.add(text{x: margin, y: y + 15, s: fmt.Sprintf("... %d less utilised links not shown", len(r.Links)-len(links)), c: grey, size: 2})
 		y += rowH
 	}
 	y += sectionGapY
@@ -204,6 +233,10 @@ func layout(p *allocator.Problem, r *allocator.Result) *scene {
 	legendX := x0 + cw + 30
 	ly := y + 10
 	for i, fg := range r.FlowGroups {
+		if i >= maxCurves {
+			s.add(text{x: x0 + 10, y: y + 16, s: fmt.Sprintf("functions of the first %d of %d flow groups shown", maxCurves, len(r.FlowGroups)), c: grey, size: 2})
+			break
+		}
 		col := palette[i%len(palette)]
 		pfg := &p.FlowGroups[i]
 		// Vertices: every breakpoint in range plus the ends.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"image/png"
 	"io"
 	"strings"
@@ -98,5 +99,47 @@ func TestNiceStep(t *testing.T) {
 		if got := niceStep(tt.in); got != tt.want {
 			t.Errorf("niceStep(%v) = %v, want %v", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestBigProblemsStayReadable(t *testing.T) {
+	p := &allocator.Problem{}
+	for i := 0; i < 300; i++ {
+		p.Links = append(p.Links, allocator.Link{Name: fmt.Sprintf("l%d", i), Capacity: float64(1+i%7) * 1e9})
+	}
+	for g := 0; g < 500; g++ {
+		p.FlowGroups = append(p.FlowGroups, allocator.FlowGroup{
+			Name:     fmt.Sprintf("fg%d", g),
+			Function: allocator.WeightFunction(float64(1+g%5) * 1e8),
+			Paths:    []allocator.Path{{Links: []string{p.Links[g%300].Name, p.Links[(g*7+1)%300].Name}}},
+		})
+	}
+	r, err := allocator.Allocate(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := SVG(&buf, p, r); err != nil {
+		t.Fatal(err)
+	}
+	s := buf.String()
+	for _, want := range []string{"240 less utilised links not shown", "functions of the first 200 of 500 flow groups shown", "... and 476 more"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("SVG lacks %q", want)
+		}
+	}
+	if n := strings.Count(s, "<polyline"); n != 200 {
+		t.Errorf("%d curves drawn, want 200", n)
+	}
+	buf.Reset()
+	if err := PNG(&buf, p, r); err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := img.Bounds().Dy(); h > 3000 {
+		t.Errorf("PNG is %d px tall", h)
 	}
 }

@@ -35,6 +35,7 @@ type runConfig struct {
 	Topology          string        `mapstructure:"topology"`
 	Policy            string        `mapstructure:"policy"`
 	P4Info            string        `mapstructure:"p4info"`
+	TofinoP4Info      string        `mapstructure:"tofino-p4info"`
 	BMv2JSON          string        `mapstructure:"bmv2-json"`
 	TofinoBin         string        `mapstructure:"tofino-bin"`
 	TofinoContext     string        `mapstructure:"tofino-context"`
@@ -89,6 +90,7 @@ flags, flags winning. See docs/controller.md.`,
 	f.String("topology", "", "topology file; its switches are managed (docs/topology.md)")
 	f.String("policy", "", "policy file (docs/policy.md); watched and reloaded")
 	f.String("p4info", "", "P4Info of the pipeline (text or binary)")
+	f.String("tofino-p4info", "", "P4Info of the TNA pipeline for tofino switches (default: p4info)")
 	f.String("bmv2-json", "", "BMv2 JSON, the device config for bmv2 switches")
 	f.String("tofino-bin", "", "tofino.bin, for tofino switches")
 	f.String("tofino-context", "", "context.json, for tofino switches")
@@ -203,7 +205,7 @@ func contains(list []string, s string) bool {
 // working directory, as a user typing them expects.
 func resolveRelative(cmd *cobra.Command, cfg *runConfig, configPath string) {
 	dir := dirOf(configPath)
-	for key, p := range map[string]*string{"topology": &cfg.Topology, "policy": &cfg.Policy, "p4info": &cfg.P4Info,
+	for key, p := range map[string]*string{"topology": &cfg.Topology, "policy": &cfg.Policy, "p4info": &cfg.P4Info, "tofino-p4info": &cfg.TofinoP4Info,
 		"bmv2-json": &cfg.BMv2JSON, "tofino-bin": &cfg.TofinoBin, "tofino-context": &cfg.TofinoContext,
 		"tls-ca": &cfg.TLSCA, "tls-cert": &cfg.TLSCert, "tls-key": &cfg.TLSKey} {
 		env := "P4QOS_" + strings.ToUpper(strings.ReplaceAll(key, "-", "_"))
@@ -220,7 +222,8 @@ func dirOf(p string) string { return filepath.Dir(p) }
 type fabric struct {
 	cfg       *runConfig
 	topology  *topo.Topology
-	schema    *tables.Schema
+	schema    *tables.Schema // the v1model (bmv2, sim) pipeline
+	tofino    *tables.Schema // the TNA pipeline; schema when not given
 	switches  []controlplane.SwitchConfig
 	targets   map[string]topo.Target
 	pipelines map[topo.Target]*controlplane.Pipeline
@@ -243,6 +246,14 @@ func loadFabric(cfg *runConfig) (*fabric, error) {
 	if cfg.ReconcileInterval <= 0 {
 		return nil, invalidInputf("reconcile-interval must be positive, got %v", cfg.ReconcileInterval)
 	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"loop-interval", cfg.LoopInterval}, {"policy-poll", cfg.PolicyPoll}, {"timeout", cfg.Timeout}, {"keepalive", cfg.Keepalive}} {
+		if d.v < 0 {
+			return nil, invalidInputf("%s must not be negative, got %v", d.key, d.v)
+		}
+	}
 	if cfg.ElectionID == 0 && cfg.ElectionIDHigh == 0 {
 		return nil, invalidInputf("election id must be non-zero: set election-id (or election-id-high)")
 	}
@@ -250,7 +261,12 @@ func loadFabric(cfg *runConfig) (*fabric, error) {
 	if err != nil {
 		return nil, invalidInputf("p4info: %v", err)
 	}
-	fb.schema = schema
+	fb.schema, fb.tofino = schema, schema
+	if cfg.TofinoP4Info != "" {
+		if fb.tofino, err = tables.Load(cfg.TofinoP4Info); err != nil {
+			return nil, invalidInputf("tofino-p4info: %v", err)
+		}
+	}
 	// The compiler needs the topology (paths, ports, host addresses); a
 	// switches list only overrides where each switch is reached.
 	if cfg.Topology == "" {
@@ -303,7 +319,7 @@ func loadFabric(cfg *runConfig) (*fabric, error) {
 		if err != nil {
 			return nil, invalidInput(fmt.Errorf("switch %s: %w", sw.Name, err))
 		}
-		p, err := controlplane.NewPipeline(schema.P4Info(), target)
+		p, err := controlplane.NewPipeline(fb.schemaOf(sw.Name).P4Info(), target)
 		if err != nil {
 			return nil, invalidInput(fmt.Errorf("switch %s: %w", sw.Name, err))
 		}
@@ -350,7 +366,7 @@ func (fb *fabric) intents(ctx context.Context, policy []byte) (map[string]*contr
 	}
 	out := make(map[string]*controlplane.Intent, len(fb.switches))
 	for _, sw := range fb.switches {
-		out[sw.Name] = &controlplane.Intent{Schema: fb.schema, Pipeline: fb.pipelines[fb.targets[sw.Name]], Entities: ents[sw.Name]}
+		out[sw.Name] = &controlplane.Intent{Schema: fb.schemaOf(sw.Name), Pipeline: fb.pipelines[fb.targets[sw.Name]], Entities: ents[sw.Name]}
 	}
 	return out, loop, nil
 }
@@ -374,9 +390,6 @@ func runDaemon(cmd *cobra.Command, e *env) error {
 		}
 		sessOpts = append(sessOpts, controlplane.WithTransportCredentials(creds))
 	}
-	if cfg.Keepalive < 0 {
-		return invalidInputf("keepalive must not be negative, got %v", cfg.Keepalive)
-	}
 	sessOpts = append(sessOpts,
 		controlplane.WithKeepalive(cfg.Keepalive, 10*time.Second),
 		controlplane.WithElectionID(controlplane.ElectionID{High: cfg.ElectionIDHigh, Low: cfg.ElectionID}),
@@ -399,8 +412,10 @@ func runDaemon(cmd *cobra.Command, e *env) error {
 		controlplane.WithDaemonLogger(log),
 	}
 	var loop *controlplane.Loop
-	if model != nil && cfg.LoopInterval > 0 && !cfg.Once {
-		loop = controlplane.NewLoop(model, controlplane.WithHysteresis(cfg.Hysteresis),
+	if cfg.LoopInterval > 0 && !cfg.Once {
+		// The loop runs even when the policy meters nothing from the
+		// allocator yet: a reload may add such a class.
+		loop = controlplane.NewLoop(loopModel(model), controlplane.WithHysteresis(cfg.Hysteresis),
 			controlplane.WithLoopLogger(log), controlplane.WithLoopMetrics(metrics),
 			controlplane.WithEstimator(allocator.NewDemandEstimator()))
 		opts = append(opts, controlplane.WithClosedLoop(loop, cfg.LoopInterval))
@@ -469,8 +484,8 @@ func watchPolicy(ctx context.Context, log *slog.Logger, cfg *runConfig, fb *fabr
 			log.Error("new policy rejected; keeping the running policy", "file", cfg.Policy, "errors", err.Error())
 			continue
 		}
-		if loop != nil && model != nil {
-			loop.SetModel(model)
+		if loop != nil {
+			loop.SetModel(loopModel(model))
 		}
 		d.SetIntent(intents)
 		m.PolicyLoads.WithLabelValues("ok").Inc()
@@ -503,7 +518,7 @@ func compileFabric(ctx context.Context, fb *fabric, data []byte) (map[string][]*
 	if err != nil {
 		return nil, nil, err
 	}
-	res, err := compiler.Compile(ctx, pol, fb.topology, fb.schema)
+	ents, _, err := fb.compile(ctx, pol)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -541,7 +556,56 @@ func compileFabric(ctx context.Context, fb *fabric, data []byte) (map[string][]*
 	if len(m.sources) == 0 {
 		m = nil
 	}
-	return res.Switches, m, nil
+	return ents, m, nil
+}
+
+// schemaOf is the pipeline schema of a switch's target.
+func (fb *fabric) schemaOf(sw string) *tables.Schema {
+	if fb.targets[sw] == topo.TargetTofino {
+		return fb.tofino
+	}
+	return fb.schema
+}
+
+// compile compiles pol against each distinct pipeline schema in use (the
+// pipeline contract is by name, so v1model and TNA switches get the same
+// policy with their own P4Info IDs) and keeps for each switch the entities
+// of its own schema. The allocation does not depend on the schema.
+func (fb *fabric) compile(ctx context.Context, pol *compiler.Policy, opts ...compiler.Option) (map[string][]*p4v1.Entity, *allocator.Result, error) {
+	out := map[string][]*p4v1.Entity{}
+	var alloc *allocator.Result
+	done := map[*tables.Schema]*compiler.Result{}
+	for _, sw := range fb.switches {
+		schema := fb.schemaOf(sw.Name)
+		res, ok := done[schema]
+		if !ok {
+			var err error
+			if res, err = compiler.Compile(ctx, pol, fb.topology, schema, opts...); err != nil {
+				return nil, nil, err
+			}
+			done[schema] = res
+			alloc = res.Allocation
+		}
+		out[sw.Name] = res.Switches[sw.Name]
+	}
+	return out, alloc, nil
+}
+
+// loopModel turns a possibly nil *compiledLoop into a usable model.
+func loopModel(m *compiledLoop) controlplane.Model {
+	if m == nil {
+		return noLoop{}
+	}
+	return m
+}
+
+// noLoop is the model of a policy without allocator-driven meters: it
+// measures nothing, so the loop does nothing.
+type noLoop struct{}
+
+func (noLoop) Sources() []controlplane.DemandSource { return nil }
+func (noLoop) Enforce(context.Context, map[string]float64) (controlplane.Enforcement, error) {
+	return controlplane.Enforcement{}, nil
 }
 
 // compiledLoop is the closed-loop model of a compiled policy: demand is
@@ -556,12 +620,12 @@ type compiledLoop struct {
 func (m *compiledLoop) Sources() []controlplane.DemandSource { return m.sources }
 
 func (m *compiledLoop) Enforce(ctx context.Context, demand map[string]float64) (controlplane.Enforcement, error) {
-	res, err := compiler.Compile(ctx, m.policy, m.fb.topology, m.fb.schema, compiler.WithDemands(demand))
+	switches, alloc, err := m.fb.compile(ctx, m.policy, compiler.WithDemands(demand))
 	if err != nil {
 		return controlplane.Enforcement{}, err
 	}
 	enf := controlplane.Enforcement{Entities: map[string][]*p4v1.Entity{}, Allocation: map[string]float64{}}
-	for sw, ents := range res.Switches {
+	for sw, ents := range switches {
 		for _, e := range ents {
 			switch e.GetEntity().(type) {
 			case *p4v1.Entity_MeterEntry, *p4v1.Entity_ActionProfileGroup:
@@ -569,8 +633,8 @@ func (m *compiledLoop) Enforce(ctx context.Context, demand map[string]float64) (
 			}
 		}
 	}
-	if res.Allocation != nil {
-		for _, fg := range res.Allocation.FlowGroups {
+	if alloc != nil {
+		for _, fg := range alloc.FlowGroups {
 			enf.Allocation[fg.Name] = fg.Rate
 		}
 	}

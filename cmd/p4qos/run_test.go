@@ -130,6 +130,8 @@ func TestRunRejectsBadInputBeforeWriting(t *testing.T) {
 		{"p4info lacks a table", strings.Replace(baseConfig(t, policy, switches), "p4info: ", "p4info: "+badInfo+"\n#", 1), nil, "phb"},
 		{"policy with errors", baseConfig(t, writeFile(t, dir, "bad.yaml", "version: 1\nclasses:\n  - name: x\n    phb: NOPE\n"), switches), nil, "bad.yaml:4"},
 		{"bad duration", baseConfig(t, policy, switches), []string{"--reconcile-interval", "soon"}, "reconcile-interval"},
+		{"tofino without its files", strings.Replace(baseConfig(t, policy, switches), "name: leaf1, ", "name: leaf1, target: tofino, ", 1), nil, "tofino-bin and tofino-context"},
+		{"bmv2 without its JSON", strings.Replace(baseConfig(t, policy, switches), "name: leaf1, ", "name: leaf1, target: bmv2, ", 1), nil, "needs bmv2-json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -413,5 +415,36 @@ func TestRunClosedLoopFollowsDemand(t *testing.T) {
 	// share of the 40 Mbit/s uplinks is larger), so the CIR follows it.
 	if cir == initialCIR || cir < 625000 || cir > 700000 {
 		t.Errorf("a-interactive CIR %d B/s (was %d), want ≈687500 (5.5 Mbit/s)", cir, initialCIR)
+	}
+}
+
+// A tofino switch gets the PI/Stratum-bf packing of its files as device
+// config; the other switches keep theirs.
+func TestRunTofinoPipeline(t *testing.T) {
+	dir := t.TempDir()
+	bin := writeFile(t, dir, "tofino.bin", "BIN")
+	ctxJSON := writeFile(t, dir, "context.json", "{}")
+	_, switches := fabricSims(t)
+	config := strings.Replace(baseConfig(t, repoFile(t, "topo/examples/fabric-policy.yaml"), switches), "name: spine1, ", "name: spine1, target: tofino, ", 1)
+	config += fmt.Sprintf("tofino-bin: %s\ntofino-context: %s\ntofino-program: qos_tna\n", bin, ctxJSON)
+	cmd := newRunCmd(&env{})
+	if err := cmd.ParseFlags([]string{"-c", writeFile(t, dir, "p4qos.yaml", config)}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadRunConfig(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb, err := loadFabric(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := fb.pipelines[fb.targets["spine1"]]
+	name, b, c, err := controlplane.UnpackTofino(p.DeviceConfig)
+	if err != nil || name != "qos_tna" || string(b) != "BIN" || string(c) != "{}" {
+		t.Fatalf("spine1 device config unpacks to %q %q %q %v", name, b, c, err)
+	}
+	if other := fb.pipelines[fb.targets["leaf1"]]; other == p || len(other.DeviceConfig) != 0 {
+		t.Errorf("leaf1 (sim) shares the tofino pipeline or has a device config")
 	}
 }

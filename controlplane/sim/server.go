@@ -73,11 +73,21 @@ func (s *Switch) DeviceID() uint64 { return s.cfg.deviceID }
 // Serve answers P4Runtime on lis until ctx is done or Close is called, then
 // closes lis. It returns nil after a normal stop.
 func (s *Switch) Serve(ctx context.Context, lis net.Listener) error {
+	return s.serve(ctx, lis, s.newServer())
+}
+
+// newServer creates and registers a gRPC server, so that Close stops it
+// even if it has not started serving yet.
+func (s *Switch) newServer() *grpc.Server {
 	gs := grpc.NewServer(grpc.MaxRecvMsgSize(256 << 20))
 	p4v1.RegisterP4RuntimeServer(gs, &service{s: s})
 	s.mu.Lock()
 	s.servers = append(s.servers, gs)
 	s.mu.Unlock()
+	return gs
+}
+
+func (s *Switch) serve(ctx context.Context, lis net.Listener, gs *grpc.Server) error {
 	stop := context.AfterFunc(ctx, gs.Stop)
 	defer stop()
 	s.log.Info("P4Runtime sim serving", "addr", lis.Addr().String())
@@ -96,14 +106,12 @@ func Start(ctx context.Context, addr string, opts ...Option) (*Switch, string, e
 		return nil, "", fmt.Errorf("sim: listen on %s: %w", addr, err)
 	}
 	s := New(opts...)
-	ready := make(chan struct{})
+	gs := s.newServer()
 	go func() {
-		close(ready)
-		if err := s.Serve(ctx, lis); err != nil {
+		if err := s.serve(ctx, lis, gs); err != nil {
 			s.log.Error("sim stopped", "err", err)
 		}
 	}()
-	<-ready
 	return s, lis.Addr().String(), nil
 }
 

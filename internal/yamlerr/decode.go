@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -24,7 +25,13 @@ type Unmarshaler interface {
 // Document is one parsed YAML document that remembers node positions.
 type Document struct {
 	File string
+
+	mu   sync.Mutex
 	root *yaml.Node // the document's content node; nil for an empty file
+	// data is a copy of the source, kept after Compact so that the tree can
+	// be rebuilt when an error needs a position.
+	data      []byte
+	compacted bool
 }
 
 var syntaxLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -60,6 +67,36 @@ func Parse(file string, data []byte) (doc *Document, err error) {
 	return d, nil
 }
 
+// Compact drops the node tree (a large policy's tree costs far more memory
+// than its text, and the garbage collector scans it on every cycle) and
+// keeps a copy of the source instead; Errorf, Locate and Has re-parse it
+// on first use. Root returns nil afterwards. Call it after decoding, when
+// the document is kept only to position later errors.
+func (d *Document) Compact(data []byte) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.root == nil || d.compacted {
+		return
+	}
+	d.data = append([]byte(nil), data...)
+	d.root = nil
+	d.compacted = true
+}
+
+// tree returns the root, re-parsing a compacted document.
+func (d *Document) tree() *yaml.Node {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.root == nil && d.compacted {
+		if re, err := Parse(d.File, d.data); err == nil {
+			d.root = re.root
+		}
+		d.data = nil
+		d.compacted = false
+	}
+	return d.root
+}
+
 func syntaxError(file string, err error) error {
 	msg := err.Error()
 	if m := syntaxLine.FindStringSubmatch(msg); m != nil {
@@ -70,7 +107,11 @@ func syntaxError(file string, err error) error {
 }
 
 // Root returns the top-level node, or nil for an empty document.
-func (d *Document) Root() *yaml.Node { return d.root }
+func (d *Document) Root() *yaml.Node {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.root
+}
 
 // Errorf returns an error positioned at the node that path names
 // ("classes[3].match.dscp"); when that node does not exist, at its nearest
@@ -85,7 +126,7 @@ func (d *Document) Errorf(path, format string, args ...any) *Error {
 
 // Has reports whether the node at path exists.
 func (d *Document) Has(path string) bool {
-	n := d.root
+	n := d.tree()
 	if n == nil {
 		return false
 	}
@@ -118,7 +159,7 @@ func (d *Document) Has(path string) bool {
 // Locate returns the node at path, or its nearest existing ancestor, or
 // nil for an empty document.
 func (d *Document) Locate(path string) *yaml.Node {
-	n := d.root
+	n := d.tree()
 	if n == nil {
 		return nil
 	}
@@ -227,11 +268,12 @@ func (d *Document) Decode(out any) List {
 	if v.Kind() != reflect.Pointer || v.IsNil() {
 		return List{{File: d.File, Msg: "internal: Decode needs a non-nil pointer"}}
 	}
-	if d.root == nil {
+	root := d.tree()
+	if root == nil {
 		return nil
 	}
-	dc := &decoder{doc: d, budget: aliasBudget(d.root)}
-	dc.decode(d.root, nil, v.Elem())
+	dc := &decoder{doc: d, budget: aliasBudget(root)}
+	dc.decode(root, nil, v.Elem())
 	return dc.errs
 }
 

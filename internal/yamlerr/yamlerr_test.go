@@ -164,3 +164,20 @@ func TestParseRejects(t *testing.T) {
 		t.Errorf("empty input: %v", err)
 	}
 }
+
+func TestCompact(t *testing.T) {
+	src := []byte("a:\n  b: [10, 20]\n")
+	doc, err := Parse("f.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc.Compact(src)
+	src[0] = 'X' // the document keeps its own copy
+	if doc.Root() != nil {
+		t.Error("root kept after Compact")
+	}
+	e := doc.Errorf("a.b[1]", "m")
+	if e.Line != 2 || e.Column != 11 || !doc.Has("a.b") {
+		t.Errorf("after Compact: %v", e)
+	}
+}

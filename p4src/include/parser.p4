@@ -1,6 +1,7 @@
 /*
- * p4qos: architecture-independent parsing, metadata normalisation and
- * deparsing. Target programs call these from their own parser/control blocks.
+ * p4qos: architecture-independent parsing and metadata normalisation.
+ * Target programs call these from their own parser and control blocks; their
+ * deparsers emit the whole qos_headers_t, which emits valid headers in order.
  *
  * What happens to odd packets (docs/pipeline.md):
  *   - truncated headers: extract() fails with error.PacketTooShort, the
@@ -119,19 +120,6 @@ control QosWriteDscp(inout qos_headers_t hdr, in qos_meta_t meta) {
         } else if (hdr.ipv6.isValid()) {
             hdr.ipv6.dscp = meta.dscp;
         }
-    }
-}
-
-/* Emits the packet's headers (never hdr.bridge, which targets that need it
- * emit themselves). */
-control QosEmit(packet_out pkt, in qos_headers_t hdr) {
-    apply {
-        pkt.emit(hdr.ethernet);
-        pkt.emit(hdr.vlan);
-        pkt.emit(hdr.ipv4);
-        pkt.emit(hdr.ipv6);
-        pkt.emit(hdr.tcp);
-        pkt.emit(hdr.udp);
     }
 }
 

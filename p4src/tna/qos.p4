@@ -243,7 +243,6 @@ control QosIngress(inout qos_headers_t hdr, inout qos_meta_t meta,
 control QosIngressDeparser(packet_out pkt, inout qos_headers_t hdr, in qos_meta_t meta,
                            in ingress_intrinsic_metadata_for_deparser_t ig_dprsr_md) {
     Checksum() ipv4_checksum;
-    QosEmit() emit_headers;
 
     apply {
         if (hdr.ipv4.isValid()) {
@@ -253,8 +252,8 @@ control QosIngressDeparser(packet_out pkt, inout qos_headers_t hdr, in qos_meta_
                 hdr.ipv4.frag_offset, hdr.ipv4.ttl, hdr.ipv4.protocol,
                 hdr.ipv4.src_addr, hdr.ipv4.dst_addr });
         }
-        pkt.emit(hdr.bridge);
-        emit_headers.apply(pkt, hdr);
+        /* Valid headers in struct order: hdr.bridge first. */
+        pkt.emit(hdr);
     }
 }
 
@@ -330,7 +329,6 @@ control QosEgress(inout qos_headers_t hdr, inout qos_meta_t meta,
 control QosEgressDeparser(packet_out pkt, inout qos_headers_t hdr, in qos_meta_t meta,
                           in egress_intrinsic_metadata_for_deparser_t eg_dprsr_md) {
     Checksum() ipv4_checksum;
-    QosEmit() emit_headers;
 
     apply {
         if (hdr.ipv4.isValid()) {
@@ -340,7 +338,8 @@ control QosEgressDeparser(packet_out pkt, inout qos_headers_t hdr, in qos_meta_t
                 hdr.ipv4.frag_offset, hdr.ipv4.ttl, hdr.ipv4.protocol,
                 hdr.ipv4.src_addr, hdr.ipv4.dst_addr });
         }
-        emit_headers.apply(pkt, hdr);
+        /* hdr.bridge was invalidated in egress. */
+        pkt.emit(hdr);
     }
 }
 

@@ -276,10 +276,10 @@ control QosComputeChecksum(inout qos_headers_t hdr, inout qos_meta_t meta) {
 }
 
 control QosDeparser(packet_out pkt, in qos_headers_t hdr) {
-    QosEmit() emit_headers;
-
     apply {
-        emit_headers.apply(pkt, hdr);
+        /* Emits the valid headers in struct order; hdr.bridge is never valid
+         * on v1model. */
+        pkt.emit(hdr);
     }
 }
 

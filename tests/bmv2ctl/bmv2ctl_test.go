@@ -203,33 +203,102 @@ func TestBMv2InstallReadBackRestart(t *testing.T) {
 	}
 }
 
+// TestBMv2BackupCannotWrite needs only the BMv2 binary: PI checks
+// primacy before anything else (pi_server.cpp Write), so a backup's write is
+// PERMISSION_DENIED even before a pipeline exists, while the primary's gets
+// past that check (FAILED_PRECONDITION without a pipeline, OK with one).
 func TestBMv2BackupCannotWrite(t *testing.T) {
-	schema, p := pipeline(t)
 	sw := startBMv2(t)
 	hi := dial(t, sw.addr, 10)
 	waitPrimary(t, hi)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := hi.EnsurePipeline(ctx, p); err != nil {
-		t.Fatal(err)
-	}
 	lo := dial(t, sw.addr, 5)
 	if err := lo.WaitFor(ctx, func(st controlplane.State) bool { return st.Connected }); err != nil {
 		t.Fatal(err)
 	}
-	if lo.State().Primary {
-		t.Fatal("the lower election id is primary")
+	if st := lo.State(); st.Primary || st.PrimaryElectionID != (controlplane.ElectionID{Low: 10}) {
+		t.Fatalf("backup state %+v: want backup seeing primary id 10", st)
 	}
-	te, err := schema.TableEntry("phb", []tables.Match{tables.Exact("dscp", 46)}, tables.Action("set_queue", tables.Param("queue", 7)))
-	if err != nil {
-		t.Fatal(err)
+	update := &p4v1.Update{Type: p4v1.Update_INSERT, Entity: tables.EntityOf(&p4v1.TableEntry{TableId: 1})}
+	var pipelineReady bool
+	if fileExists(repo("p4src/build/qos.json")) {
+		schema, p := pipeline(t)
+		if _, err := hi.EnsurePipeline(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		te, err := schema.TableEntry("phb", []tables.Match{tables.Exact("dscp", 46)}, tables.Action("set_queue", tables.Param("queue", 7)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		update.Entity, pipelineReady = tables.EntityOf(te), true
 	}
-	err = lo.Write(ctx, []*p4v1.Update{{Type: p4v1.Update_INSERT, Entity: tables.EntityOf(te)}})
+	err := lo.Write(ctx, []*p4v1.Update{update})
 	if !errors.Is(err, controlplane.ErrNotPrimary) {
 		t.Fatalf("backup write: %v, want ErrNotPrimary", err)
 	}
-	if err := hi.Write(ctx, []*p4v1.Update{{Type: p4v1.Update_INSERT, Entity: tables.EntityOf(te)}}); err != nil {
+	err = hi.Write(ctx, []*p4v1.Update{update})
+	switch {
+	case pipelineReady && err != nil:
 		t.Fatalf("primary write: %v", err)
+	case !pipelineReady && (err == nil || errors.Is(err, controlplane.ErrNotPrimary)):
+		t.Fatalf("primary write without pipeline: %v, want a FAILED_PRECONDITION past the primacy check", err)
+	}
+	// The primary leaves: PI promotes the remaining (backup) connection.
+	_ = hi.Close()
+	waitPrimary(t, lo)
+}
+
+// TestBMv2UndoPartialFailure sends a batch BMv2 applies in part (one
+// INSERT of an existing entry fails with ALREADY_EXISTS, the other
+// succeeds): PI reports one p4.Error per update, and the controller undoes
+// the applied insert.
+func TestBMv2UndoPartialFailure(t *testing.T) {
+	schema, p := pipeline(t)
+	sw := startBMv2(t)
+	s := dial(t, sw.addr, 1)
+	waitPrimary(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := s.EnsurePipeline(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	entry := func(dscp int) *p4v1.Entity {
+		te, err := schema.TableEntry("phb", []tables.Match{tables.Exact("dscp", dscp)}, tables.Action("set_queue", tables.Param("queue", 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tables.EntityOf(te)
+	}
+	existing, fresh := entry(10), entry(12)
+	if err := s.Write(ctx, []*p4v1.Update{{Type: p4v1.Update_INSERT, Entity: existing}}); err != nil {
+		t.Fatal(err)
+	}
+	phase := controlplane.Phase{
+		{Update: &p4v1.Update{Type: p4v1.Update_INSERT, Entity: fresh}},
+		{Update: &p4v1.Update{Type: p4v1.Update_INSERT, Entity: existing}},
+	}
+	st, err := s.Apply(ctx, []controlplane.Phase{phase})
+	if !errors.Is(err, controlplane.ErrAlreadyExists) {
+		t.Fatalf("got %v, want ALREADY_EXISTS decoded from PI's per-update errors\nbmv2 log:\n%s", err, sw.log.String())
+	}
+	var ue *controlplane.UpdateError
+	if !errors.As(err, &ue) || ue.Index != 1 {
+		t.Fatalf("the failed update is %+v, want index 1", ue)
+	}
+	if st.Undone != 1 {
+		t.Errorf("undone %d, want the fresh insert undone", st.Undone)
+	}
+	phb, err := schema.Table("phb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Read(ctx, tables.EntityOf(&p4v1.TableEntry{TableId: phb.GetPreamble().GetId()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Errorf("phb holds %d entries after the undo, want only the pre-existing one", len(got))
 	}
 }
 

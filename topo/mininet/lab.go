@@ -26,7 +26,7 @@ var labScript []byte
 // ErrPrecondition is wrapped by every error that says the machine is not
 // ready for a lab (not root, BMv2 or Mininet missing, lab already up): the
 // CLI exits 2 on it.
-var ErrPrecondition = errors.New("lab precondition")
+var ErrPrecondition = errors.New("lab not ready")
 
 // Lab is one topology's Mininet lab.
 type Lab struct {
@@ -38,6 +38,8 @@ type Lab struct {
 	log       *slog.Logger
 	progress  io.Writer
 	ready     time.Duration
+	ctl       *Controller
+	cli       string
 }
 
 // Option configures a Lab.
@@ -56,6 +58,11 @@ func WithLogger(log *slog.Logger) Option { return func(l *Lab) { l.log = log } }
 
 // WithProgress sets where progress lines for people go (default: discard).
 func WithProgress(w io.Writer) Option { return func(l *Lab) { l.progress = w } }
+
+// WithController makes Up program the switches with the p4qos controller
+// once they listen, and leave it running as a daemon (see Controller).
+// Without it the switches run with no pipeline.
+func WithController(c Controller) Option { return func(l *Lab) { l.ctl = &c } }
 
 // WithReadyTimeout bounds how long Up waits for the network (default 90s).
 func WithReadyTimeout(d time.Duration) Option { return func(l *Lab) { l.ready = d } }
@@ -81,6 +88,7 @@ func New(t *topo.Topology, opts ...Option) *Lab {
 	if l.bmv2 == "" {
 		l.bmv2 = FindBMv2()
 	}
+	l.cli = findSwitchCLI(l.bmv2)
 	return l
 }
 
@@ -129,6 +137,9 @@ func (l *Lab) Preflight() error {
 	if l.namespaceExists() {
 		probs = append(probs, fmt.Sprintf("lab %q is already up (namespace %s): run `p4qos lab down` first", l.topo.Name, l.namespace))
 	}
+	if l.ctl != nil {
+		probs = append(probs, l.ctl.missing()...)
+	}
 	if len(probs) > 0 {
 		return fmt.Errorf("%w:\n  - %s", ErrPrecondition, strings.Join(probs, "\n  - "))
 	}
@@ -153,14 +164,18 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 			}
 		}
 	}()
+	if l.stateDirExists() || l.anyHostNetns() {
+		// Left over by a lab that crashed and was not taken down: its pid
+		// files would mislead a later Down, and its processes may live on.
+		l.say("state of an earlier lab %q found in %s; cleaning it up first", l.topo.Name, l.stateDir)
+		if err := l.Down(ctx); err != nil {
+			return fmt.Errorf("cleaning up the earlier lab: %w", err)
+		}
+	}
 	if err := os.MkdirAll(l.stateDir, 0o700); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
-	specJSON, _ := json.MarshalIndent(spec, "", "  ")
 	script := filepath.Join(l.stateDir, "lab.py")
-	if err := os.WriteFile(filepath.Join(l.stateDir, "spec.json"), specJSON, 0o600); err != nil {
-		return err
-	}
 	if err := os.WriteFile(script, labScript, 0o700); err != nil {
 		return err
 	}
@@ -169,6 +184,15 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 		return err
 	}
 	if err := run(ctx, "ip", "-n", l.namespace, "link", "set", "lo", "up"); err != nil {
+		return err
+	}
+	if !l.netemWorks(ctx) {
+		if n := stripNetem(spec); n > 0 {
+			l.say("warning: this kernel has no netem qdisc (sch_netem): the delays and losses of %d links are not applied; capacities are", n)
+		}
+	}
+	specJSON, _ := json.MarshalIndent(spec, "", "  ")
+	if err := os.WriteFile(filepath.Join(l.stateDir, "spec.json"), specJSON, 0o600); err != nil {
 		return err
 	}
 	logf, err := os.Create(filepath.Join(l.stateDir, "mininet.log"))
@@ -193,6 +217,7 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	start := time.Now()
+	pinned := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -206,6 +231,12 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 		if _, err := os.Stat(spec.ReadyFile); err != nil {
 			continue
 		}
+		if !pinned {
+			if err := l.pinHostNamespaces(ctx); err != nil {
+				return err
+			}
+			pinned = true
+		}
 		ok := 0
 		for _, sw := range spec.Switches {
 			if l.portOpen(ctx, sw.GRPC) {
@@ -213,10 +244,43 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 			}
 		}
 		if ok == len(spec.Switches) {
-			l.say("lab %q up in %s: P4Runtime on %s inside namespace %s", l.topo.Name, time.Since(start).Round(100*time.Millisecond), addrs(spec), l.namespace)
-			return nil
+			l.say("switches of lab %q listening after %s: P4Runtime on %s inside namespace %s", l.topo.Name, time.Since(start).Round(100*time.Millisecond), addrs(spec), l.namespace)
+			if l.ctl == nil {
+				l.say("no controller: the switches have no pipeline")
+				return nil
+			}
+			return l.startController(ctx, spec)
 		}
 	}
+}
+
+// netemWorks reports whether the kernel can add a netem qdisc, which
+// Mininet's TCLink needs for delay and loss (some VM kernels lack it).
+func (l *Lab) netemWorks(ctx context.Context) bool {
+	if run(ctx, "ip", "netns", "exec", l.namespace, "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms") != nil {
+		return false
+	}
+	_ = run(ctx, "ip", "netns", "exec", l.namespace, "tc", "qdisc", "del", "dev", "lo", "root")
+	return true
+}
+
+// stripNetem removes delays and losses from the spec and returns how many
+// links had one.
+func stripNetem(s *Spec) int {
+	n := 0
+	for i := range s.Hosts {
+		if s.Hosts[i].Delay != "" || s.Hosts[i].Loss > 0 {
+			n++
+		}
+		s.Hosts[i].Delay, s.Hosts[i].Loss = "", 0
+	}
+	for i := range s.Links {
+		if s.Links[i].Delay != "" || s.Links[i].Loss > 0 {
+			n++
+		}
+		s.Links[i].Delay, s.Links[i].Loss = "", 0
+	}
+	return n
 }
 
 func addrs(s *Spec) string {
@@ -259,6 +323,17 @@ func (l *Lab) readPids() pids {
 func (l *Lab) Down(ctx context.Context) error {
 	var errs []error
 	p := l.readPids()
+	// The controller first, so that it does not fight vanishing switches.
+	if b, err := os.ReadFile(filepath.Join(l.stateDir, "controller.pid")); err == nil {
+		// Also when the namespace is already gone: a process can outlive
+		// the namespace's name.
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && alive(pid) && strings.Contains(cmdline(pid), filepath.Join(l.stateDir, "p4qos.yaml")) {
+			l.say("stopping the controller (pid %d)", pid)
+			_ = syscall.Kill(pid, syscall.SIGTERM)
+			waitGone(ctx, pid, 6*time.Second)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
 	if b, err := os.ReadFile(filepath.Join(l.stateDir, "mininet.pid")); err == nil {
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && alive(pid) {
 			l.say("stopping Mininet (pid %d)", pid)
@@ -277,7 +352,25 @@ func (l *Lab) Down(ctx context.Context) error {
 			}
 		}
 	}
-	// Host shells live in namespaces of their own.
+	// Host shells live in namespaces of their own, and so does whatever
+	// `lab exec` started there (iperf3 -s -D...): kill every process in a
+	// host's pinned namespace, then remove the pin. The shells may be gone
+	// already (they exit with Mininet) while such processes live on.
+	for _, h := range l.topo.Hosts {
+		ns := HostNetns(l.topo.Name, h.Name)
+		if !netnsExists(ns) {
+			continue
+		}
+		out, _ := exec.CommandContext(ctx, "ip", "netns", "pids", ns).Output()
+		for _, f := range strings.Fields(string(out)) {
+			if pid, err := strconv.Atoi(f); err == nil && pid != os.Getpid() {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		if err := run(ctx, "ip", "netns", "del", ns); err != nil && netnsExists(ns) {
+			errs = append(errs, err)
+		}
+	}
 	for name, pid := range p.Hosts {
 		if isHostShell(pid, name) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
@@ -325,6 +418,8 @@ type Status struct {
 	Mininet   bool
 	Switches  []SwitchStatus
 	StateDir  string
+	// Controller is the pid of the lab's p4qos run, 0 when none runs.
+	Controller int
 }
 
 // SwitchStatus is one switch's state.
@@ -336,7 +431,7 @@ type SwitchStatus struct {
 
 // Status inspects the lab without changing it.
 func (l *Lab) Status(ctx context.Context) Status {
-	st := Status{Namespace: l.namespaceExists(), StateDir: l.stateDir}
+	st := Status{Namespace: l.namespaceExists(), StateDir: l.stateDir, Controller: l.ControllerPid()}
 	if b, err := os.ReadFile(filepath.Join(l.stateDir, "mininet.pid")); err == nil {
 		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 		st.Mininet = pid > 0 && alive(pid)
@@ -357,15 +452,45 @@ func (l *Lab) Status(ctx context.Context) Status {
 	return st
 }
 
-// HostPid returns the pid of a host's shell, whose network namespace is the
-// host's (for nsenter).
-func (l *Lab) HostPid(host string) (int, error) {
-	p := l.readPids()
-	pid, ok := p.Hosts[host]
-	if !ok || !isHostShell(pid, host) {
-		return 0, fmt.Errorf("host %q is not running in lab %q", host, l.topo.Name)
+// HostNamespace returns the name of a running host's network namespace
+// (for ip netns exec).
+func (l *Lab) HostNamespace(host string) (string, error) {
+	if _, ok := l.topo.Host(host); !ok {
+		return "", fmt.Errorf("lab %q has no host %q", l.topo.Name, host)
 	}
-	return pid, nil
+	ns := HostNetns(l.topo.Name, host)
+	if !netnsExists(ns) {
+		return "", fmt.Errorf("host %q of lab %q is not running (no namespace %s): is the lab up?", host, l.topo.Name, ns)
+	}
+	return ns, nil
+}
+
+// pinHostNamespaces names every host's namespace (ip netns attach) so that
+// Down finds the processes started there, even once the host's shell is
+// gone. It runs here, not in lab.py: `ip netns exec` gives lab.py a mount
+// namespace whose mounts do not propagate back, so a pin made there would
+// be an empty file out here.
+func (l *Lab) pinHostNamespaces(ctx context.Context) error {
+	p := l.readPids()
+	for _, h := range l.topo.Hosts {
+		pid, ok := p.Hosts[h.Name]
+		if !ok || !isHostShell(pid, h.Name) {
+			return fmt.Errorf("host %s: no shell recorded by Mininet", h.Name)
+		}
+		if err := run(ctx, "ip", "netns", "attach", HostNetns(l.topo.Name, h.Name), strconv.Itoa(pid)); err != nil {
+			return fmt.Errorf("host %s: %w", h.Name, err)
+		}
+	}
+	return nil
+}
+
+func (l *Lab) anyHostNetns() bool {
+	for _, h := range l.topo.Hosts {
+		if netnsExists(HostNetns(l.topo.Name, h.Name)) {
+			return true
+		}
+	}
+	return false
 }
 
 func (l *Lab) stateDirExists() bool {
@@ -373,8 +498,10 @@ func (l *Lab) stateDirExists() bool {
 	return err == nil
 }
 
-func (l *Lab) namespaceExists() bool {
-	_, err := os.Stat(filepath.Join("/run/netns", l.namespace))
+func (l *Lab) namespaceExists() bool { return netnsExists(l.namespace) }
+
+func netnsExists(name string) bool {
+	_, err := os.Stat(filepath.Join("/run/netns", name))
 	return err == nil
 }
 
@@ -425,6 +552,16 @@ func cmdline(pid int) string {
 // reused).
 func isHostShell(pid int, host string) bool {
 	return alive(pid) && strings.HasSuffix(strings.TrimSpace(cmdline(pid)), "mininet:"+host)
+}
+
+// netnsOf returns the identity of pid's network namespace ("net:[inode]"),
+// "" when unknown.
+func netnsOf(pid int) string {
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
+	if err != nil {
+		return ""
+	}
+	return ns
 }
 
 func findHostShells(host string) []int {

@@ -13,6 +13,7 @@ processes with --priority-queues 8 (else packets with priority > 0 are dropped).
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -29,6 +30,8 @@ class BMv2Switch(Switch):
     the p4qos controller pushes it over P4Runtime)."""
 
     def __init__(self, name, spec=None, lab=None, **kw):
+        # Mininet passes its own inNamespace; BMv2 runs in the lab's.
+        kw.pop("inNamespace", None)
         Switch.__init__(self, name, inNamespace=False, **kw)
         self.spec = spec
         self.lab = lab
@@ -43,13 +46,13 @@ class BMv2Switch(Switch):
             self.cmd("ethtool -K %s %s >/dev/null 2>&1" % (intf.name, OFFLOADS))
         log = os.path.join(self.lab["state_dir"], "%s.log" % self.name)
         args += ["--thrift-port", str(self.spec["thrift_port"]),
-                 "--log-file", log[:-4], "--log-flush", "--no-p4",
+                 "--log-file", log, "--log-flush", "--log-level", "warn",
+                 "--no-p4",
                  "--", "--grpc-server-addr", self.spec["grpc"],
                  "--priority-queues", "8"]
         if self.spec.get("cpu_port"):
             args += ["--cpu-port", str(self.spec["cpu_port"])]
         out = open(os.path.join(self.lab["state_dir"], "%s.out" % self.name), "w")
-        import subprocess
         self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
 
     def stop(self, deleteIntfs=True):
@@ -70,12 +73,12 @@ def build(lab):
         sws[s["name"]] = net.addSwitch(s["name"], cls=BMv2Switch, spec=s, lab=lab,
                                        dpid="%x" % s["device_id"])
     hosts = {}
-    for h in lab["hosts"]:
+    for h in lab.get("hosts") or []:
         hosts[h["name"]] = net.addHost(h["name"], cls=Host, ip=h.get("ipv4") or None,
                                        mac=h["mac"])
         net.addLink(hosts[h["name"]], sws[h["switch"]], port1=0, port2=h["port"],
                     **shaping(h))
-    for l in lab["links"]:
+    for l in lab.get("links") or []:
         net.addLink(sws[l["a"]], sws[l["b"]], port1=l["a_port"], port2=l["b_port"],
                     **shaping(l))
     return net, hosts
@@ -93,7 +96,7 @@ def shaping(spec):
 
 
 def configure_hosts(lab, hosts):
-    for h in lab["hosts"]:
+    for h in lab.get("hosts") or []:
         node = hosts[h["name"]]
         intf = node.defaultIntf().name
         node.cmd("ethtool -K %s %s >/dev/null 2>&1" % (intf, OFFLOADS))

@@ -3,6 +3,7 @@ package mininet
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/p4qos/p4qos/topo"
@@ -31,18 +32,22 @@ type SwitchSpec struct {
 
 // HostSpec is one host and its access link.
 type HostSpec struct {
-	Name       string  `json:"name"`
-	IPv4       string  `json:"ipv4,omitempty"`
-	IPv6       string  `json:"ipv6,omitempty"`
-	MAC        string  `json:"mac"`
-	Switch     string  `json:"switch"`
-	Port       uint32  `json:"port"`
-	Gateway    string  `json:"gateway,omitempty"`
-	GatewayV6  string  `json:"gateway_v6,omitempty"`
-	GatewayMAC string  `json:"gateway_mac"`
-	BwMbps     float64 `json:"bw_mbps,omitempty"`
-	Delay      string  `json:"delay,omitempty"`
-	Loss       float64 `json:"loss,omitempty"`
+	Name       string `json:"name"`
+	IPv4       string `json:"ipv4,omitempty"`
+	IPv6       string `json:"ipv6,omitempty"`
+	MAC        string `json:"mac"`
+	Switch     string `json:"switch"`
+	Port       uint32 `json:"port"`
+	Gateway    string `json:"gateway,omitempty"`
+	GatewayV6  string `json:"gateway_v6,omitempty"`
+	GatewayMAC string `json:"gateway_mac"`
+	// Netns is the name under which lab.py pins the host's namespace
+	// (ip netns attach), so that Down finds what runs there even when the
+	// host's shell is gone.
+	Netns  string  `json:"netns"`
+	BwMbps float64 `json:"bw_mbps,omitempty"`
+	Delay  string  `json:"delay,omitempty"`
+	Loss   float64 `json:"loss,omitempty"`
 	// Neighbors are the other hosts on the host's subnets: the switches
 	// route and answer no ARP, so the lab installs static entries.
 	Neighbors []Neighbor `json:"neighbors,omitempty"`
@@ -65,9 +70,16 @@ type LinkSpec struct {
 	Loss   float64 `json:"loss,omitempty"`
 }
 
+// HostNetns is the named network namespace of a lab host. Topology names
+// cannot contain '@', so it never clashes with another lab's namespaces.
+func HostNetns(lab, host string) string { return "p4qos-" + lab + "@" + host }
+
 // FirstThriftPort is the first switch's BMv2 thrift port; the others follow.
 // They are ports of the lab's namespace, so they never clash with the host.
 const FirstThriftPort = 9090
+
+// metricsAddr is the controller's metrics address in the namespace.
+const metricsAddr = MetricsAddr
 
 // maxTCRateMbps is what Mininet's TCLink accepts (its htb limit).
 const maxTCRateMbps = 1000
@@ -77,7 +89,9 @@ const maxTCRateMbps = 1000
 // P4Runtime addresses must be loopback addresses (they live in the lab's
 // namespace).
 func BuildSpec(t *topo.Topology, bmv2, stateDir string) (*Spec, error) {
-	s := &Spec{Name: t.Name, BMv2: bmv2, StateDir: stateDir, ReadyFile: stateDir + "/ready"}
+	// Empty lists, not null: lab.py iterates them.
+	s := &Spec{Name: t.Name, BMv2: bmv2, StateDir: stateDir, ReadyFile: stateDir + "/ready",
+		Switches: []SwitchSpec{}, Hosts: []HostSpec{}, Links: []LinkSpec{}}
 	seen := map[string]string{}
 	for i, sw := range t.Switches {
 		ap, err := netip.ParseAddrPort(sw.Address)
@@ -88,6 +102,9 @@ func BuildSpec(t *topo.Topology, bmv2, stateDir string) (*Spec, error) {
 			return nil, fmt.Errorf("switch %s: address %s is also %s's", sw.Name, sw.Address, other)
 		}
 		seen[sw.Address] = sw.Name
+		if port := int(ap.Port()); port >= FirstThriftPort && port < FirstThriftPort+len(t.Switches) || ap.Addr().String()+":"+strconv.Itoa(port) == metricsAddr {
+			return nil, fmt.Errorf("switch %s: port %d is taken in the lab namespace by a BMv2 thrift server (%d..%d) or the controller's metrics (%s)", sw.Name, port, FirstThriftPort, FirstThriftPort+len(t.Switches)-1, metricsAddr)
+		}
 		s.Switches = append(s.Switches, SwitchSpec{
 			Name: sw.Name, DeviceID: sw.DeviceID, GRPC: sw.Address,
 			ThriftPort: FirstThriftPort + i, CPUPort: sw.CPUPort, MAC: sw.RouterMAC().String(),
@@ -100,8 +117,8 @@ func BuildSpec(t *topo.Topology, bmv2, stateDir string) (*Spec, error) {
 		}
 		hs := HostSpec{
 			Name: h.Name, MAC: h.MAC.String(), Switch: h.Switch, Port: h.Port,
-			GatewayMAC: sw.RouterMAC().String(),
-			BwMbps:     mbps(float64(h.Link.Capacity)), Delay: delay(h.Link.Delay), Loss: h.Link.Loss,
+			GatewayMAC: sw.RouterMAC().String(), Netns: HostNetns(t.Name, h.Name),
+			BwMbps: mbps(float64(h.Link.Capacity)), Delay: delay(h.Link.Delay), Loss: h.Link.Loss,
 		}
 		if h.IPv4.IsValid() {
 			hs.IPv4 = h.IPv4.String()

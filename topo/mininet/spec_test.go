@@ -1,6 +1,7 @@
 package mininet
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -70,5 +71,21 @@ func TestBuildSpecSameSubnetNeighbors(t *testing.T) {
 	want := "10.0.1.2=00:00:0a:00:01:02 2001:db8:1::2=00:00:0a:00:01:02"
 	if strings.Join(got, " ") != want {
 		t.Errorf("h1 neighbours = %v, want %s", got, want)
+	}
+}
+
+func TestBuildSpecNoLinksIsEmptyList(t *testing.T) {
+	tp, err := topo.Load("../examples/single.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := BuildSpec(tp, "bmv2", "/tmp/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(s)
+	// lab.py iterates the lists: null would crash it.
+	if !strings.Contains(string(b), `"links":[]`) {
+		t.Errorf("a topology without links gives %s; want \"links\":[]", b)
 	}
 }

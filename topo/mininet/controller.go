@@ -1,0 +1,333 @@
+package mininet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/p4qos/p4qos/compiler"
+	"github.com/p4qos/p4qos/tables"
+)
+
+// Controller is how Up runs the p4qos controller against the lab: first
+// `p4qos run --once` (so that Up returns only when every switch has the
+// pipeline and the policy), then `p4qos run` as a daemon inside the lab's
+// namespace, logging to controller.log in the state directory.
+type Controller struct {
+	// Binary is the p4qos executable (the CLI passes os.Executable()).
+	Binary string
+	// Policy, P4Info and BMv2JSON are the files the controller is given;
+	// the topology is the lab's. Without a policy the lab writes
+	// DefaultPolicy (everything best effort) into its state directory.
+	Policy, P4Info, BMv2JSON string
+	// Args are more `p4qos run` flags, e.g. "--loop-interval=2s".
+	Args []string
+	// OnceTimeout bounds the first reconcile (default 60s).
+	OnceTimeout time.Duration
+}
+
+// DefaultPolicy is the policy of a lab started without one: one best-effort
+// class, so that the switches route and count but do not differentiate.
+const DefaultPolicy = `# Written by p4qos lab up: no --policy was given. See docs/policy.md.
+version: 1
+classes:
+  - {name: best-effort, precedence: 1, phb: DF}
+`
+
+// MetricsAddr is where the lab's controller serves Prometheus metrics,
+// inside the lab's namespace.
+const MetricsAddr = "127.0.0.1:9464"
+
+// missing lists the controller's files that do not exist, with a hint.
+func (c *Controller) missing() []string {
+	var out []string
+	if c.Policy != "" {
+		if _, err := os.Stat(c.Policy); err != nil {
+			out = append(out, fmt.Sprintf("policy %s is missing", c.Policy))
+		}
+	}
+	for _, f := range []struct{ what, path, hint string }{
+		{"p4qos binary", c.Binary, "build it with `make build`"},
+		{"P4Info", c.P4Info, "compile the P4 program with `make p4` (needs p4c)"},
+		{"BMv2 JSON", c.BMv2JSON, "compile the P4 program with `make p4` (needs p4c)"},
+	} {
+		if f.path == "" {
+			out = append(out, fmt.Sprintf("the controller needs a %s: %s", f.what, f.hint))
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			out = append(out, fmt.Sprintf("%s %s is missing: %s", f.what, f.path, f.hint))
+		}
+	}
+	return out
+}
+
+// runConfig is the generated `p4qos run` configuration (docs/controller.md).
+type runConfig struct {
+	Topology          string `yaml:"topology"`
+	Policy            string `yaml:"policy"`
+	P4Info            string `yaml:"p4info"`
+	BMv2JSON          string `yaml:"bmv2-json"`
+	MetricsAddr       string `yaml:"metrics-addr"`
+	ReconcileInterval string `yaml:"reconcile-interval"`
+}
+
+// bmv2Topology writes a copy of the topology file whose switches all have
+// target bmv2: every lab switch is BMv2 whatever the topology says (the
+// demo fabric's are sim). A copy rather than a `switches:` override in the
+// run config, because that override cannot express device id 0.
+func (l *Lab) bmv2Topology() (string, error) {
+	data, err := os.ReadFile(l.topo.File)
+	if err != nil {
+		return "", err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return "", fmt.Errorf("%s: not a topology mapping: %v", l.topo.File, err)
+	}
+	root := doc.Content[0]
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value != "switches" || root.Content[i+1].Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, sw := range root.Content[i+1].Content {
+			if sw.Kind != yaml.MappingNode {
+				continue
+			}
+			set := false
+			for j := 0; j+1 < len(sw.Content); j += 2 {
+				if sw.Content[j].Value == "target" {
+					sw.Content[j+1].Value = "bmv2"
+					set = true
+				}
+			}
+			if !set {
+				sw.Content = append(sw.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "target"}, &yaml.Node{Kind: yaml.ScalarNode, Value: "bmv2"})
+			}
+		}
+	}
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(l.stateDir, "topology.yaml")
+	hdr := "# " + abs(l.topo.File) + " with every switch's target set to bmv2, written by p4qos lab up.\n"
+	return path, os.WriteFile(path, append([]byte(hdr), out...), 0o600)
+}
+
+func abs(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// writeControllerConfig writes the daemon's config into the state dir.
+func (l *Lab) writeControllerConfig() (string, error) {
+	topoFile, err := l.bmv2Topology()
+	if err != nil {
+		return "", fmt.Errorf("lab topology: %w", err)
+	}
+	cfg := runConfig{
+		Topology: topoFile, Policy: abs(l.ctl.Policy),
+		P4Info: abs(l.ctl.P4Info), BMv2JSON: abs(l.ctl.BMv2JSON),
+		MetricsAddr: MetricsAddr, ReconcileInterval: "30s",
+	}
+	b, err := yaml.Marshal(cfg)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(l.stateDir, "p4qos.yaml")
+	hdr := "# Generated by `p4qos lab up` for lab " + l.topo.Name + "; see docs/controller.md.\n"
+	return path, os.WriteFile(path, append([]byte(hdr), b...), 0o600)
+}
+
+// startController programs the switches once, applies the queue settings
+// P4Runtime cannot carry, then leaves the daemon running.
+func (l *Lab) startController(ctx context.Context, spec *Spec) error {
+	if l.ctl.Policy == "" {
+		l.ctl.Policy = filepath.Join(l.stateDir, "policy.yaml")
+		if err := os.WriteFile(l.ctl.Policy, []byte(DefaultPolicy), 0o600); err != nil {
+			return err
+		}
+	}
+	cfg, err := l.writeControllerConfig()
+	if err != nil {
+		return fmt.Errorf("controller config: %w", err)
+	}
+	timeout := l.ctl.OnceTimeout
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	onceLog := filepath.Join(l.stateDir, "controller-once.log")
+	l.say("programming the switches: p4qos run --once (log %s)", onceLog)
+	args := append([]string{"netns", "exec", l.namespace, l.ctl.Binary, "run", "-c", cfg, "--once", "--timeout", timeout.String()}, l.ctl.Args...)
+	out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput()
+	_ = os.WriteFile(onceLog, out, 0o600)
+	if err != nil {
+		return fmt.Errorf("p4qos run --once: %v; last lines of %s:\n%s", err, onceLog, tail(onceLog, 20))
+	}
+	if err := l.applyQueueSettings(ctx, spec); err != nil {
+		return err
+	}
+	logPath := filepath.Join(l.stateDir, "controller.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", l.namespace, l.ctl.Binary, "run", "-c", cfg}, l.ctl.Args...)...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start controller: %w", err)
+	}
+	pid := cmd.Process.Pid
+	_ = os.WriteFile(filepath.Join(l.stateDir, "controller.pid"), []byte(strconv.Itoa(pid)), 0o600)
+	// Not waited for: the daemon outlives this command; Down kills it.
+	_ = cmd.Process.Release()
+	// A daemon that cannot start (bad config) exits at once: look once.
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Second):
+	}
+	if !alive(pid) {
+		return fmt.Errorf("controller exited at once; last lines of %s:\n%s", logPath, tail(logPath, 20))
+	}
+	l.say("controller running (pid %d, log %s, metrics http://%s/metrics inside the namespace)", pid, logPath, MetricsAddr)
+	return nil
+}
+
+// ControllerPid returns the lab controller's pid, or 0 when none runs.
+func (l *Lab) ControllerPid() int {
+	b, err := os.ReadFile(filepath.Join(l.stateDir, "controller.pid"))
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if !alive(pid) {
+		return 0
+	}
+	return pid
+}
+
+// QueueSettings compiles the lab's policy and returns the queue rates and
+// depths it asks for: P4Runtime has no way to set them (docs/policy.md).
+func (l *Lab) QueueSettings(ctx context.Context) ([]compiler.QueueSetting, error) {
+	if l.ctl == nil {
+		return nil, nil
+	}
+	schema, err := tables.Load(l.ctl.P4Info)
+	if err != nil {
+		return nil, fmt.Errorf("p4info: %w", err)
+	}
+	pol, err := compiler.LoadPolicy(l.ctl.Policy)
+	if err != nil {
+		return nil, err
+	}
+	res, err := compiler.Compile(ctx, pol, l.topo, schema)
+	if err != nil {
+		return nil, err
+	}
+	return res.QueueSettings, nil
+}
+
+// applyQueueSettings sets BMv2 queue rates and depths over thrift
+// (simple_switch_CLI set_queue_rate / set_queue_depth). BMv2 counts queue
+// rates in packets per second; a rate in bit/s is converted at 1500-byte
+// packets, so it is exact for full-size packets and generous for small
+// ones.
+func (l *Lab) applyQueueSettings(ctx context.Context, spec *Spec) error {
+	qs, err := l.QueueSettings(ctx)
+	if err != nil {
+		return fmt.Errorf("queue settings: %w", err)
+	}
+	if len(qs) == 0 {
+		return nil
+	}
+	cmds := map[string][]string{}
+	for _, q := range qs {
+		if q.Rate > 0 {
+			cmds[q.Switch] = append(cmds[q.Switch], fmt.Sprintf("set_queue_rate %d %d %d", PacketsPerSecond(q.Rate), q.Port, q.Queue))
+		}
+		if q.Depth > 0 {
+			cmds[q.Switch] = append(cmds[q.Switch], fmt.Sprintf("set_queue_depth %d %d %d", q.Depth, q.Port, q.Queue))
+		}
+	}
+	for _, sw := range spec.Switches {
+		if len(cmds[sw.Name]) == 0 {
+			continue
+		}
+		l.say("%s: %s", sw.Name, strings.Join(cmds[sw.Name], "; "))
+		if _, err := l.SwitchCLI(ctx, sw.Name, cmds[sw.Name]...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PacketsPerSecond converts a rate in bit/s into BMv2's queue rate unit,
+// packets/s of 1500 bytes, rounding up so a queue never runs slower than
+// asked (at least 1).
+func PacketsPerSecond(bps float64) int {
+	pps := int((bps + 1500*8 - 1) / (1500 * 8))
+	return max(pps, 1)
+}
+
+// ErrNoCLI is returned by SwitchCLI when simple_switch_CLI is not found.
+var ErrNoCLI = errors.New("simple_switch_CLI not found next to simple_switch_grpc or on PATH")
+
+// SwitchCLI runs simple_switch_CLI commands against one lab switch (its
+// thrift server is a port of the lab's namespace) and returns the output.
+func (l *Lab) SwitchCLI(ctx context.Context, switchName string, commands ...string) (string, error) {
+	if l.cli == "" {
+		return "", ErrNoCLI
+	}
+	port := 0
+	for i, sw := range l.topo.Switches {
+		if sw.Name == switchName {
+			port = FirstThriftPort + i
+		}
+	}
+	if port == 0 {
+		return "", fmt.Errorf("lab %q has no switch %q", l.topo.Name, switchName)
+	}
+	// The CLI is a Python script that needs Debian's python3 (its thrift
+	// modules), not whatever python3 comes first on PATH.
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", l.namespace, Python, l.cli, "--thrift-port", strconv.Itoa(port))
+	cmd.Stdin = strings.NewReader(strings.Join(commands, "\n") + "\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("simple_switch_CLI on %s: %v: %s", switchName, err, strings.TrimSpace(string(out)))
+	}
+	// The CLI exits 0 after a failed command; its errors start with "Error".
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "Error") || strings.Contains(line, "Invalid") {
+			return string(out), fmt.Errorf("simple_switch_CLI on %s: %s", switchName, strings.TrimSpace(line))
+		}
+	}
+	return string(out), nil
+}
+
+func findSwitchCLI(bmv2 string) string {
+	if bmv2 != "" {
+		p := filepath.Join(filepath.Dir(bmv2), "simple_switch_CLI")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("simple_switch_CLI"); err == nil {
+		return p
+	}
+	return ""
+}

@@ -1,0 +1,242 @@
+package mininet
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"gopkg.in/yaml.v3"
+
+	"github.com/p4qos/p4qos/compiler"
+	"github.com/p4qos/p4qos/tables"
+)
+
+// ClassCounter is the pipeline's per-class counter (docs/pipeline.md):
+// counted in egress, so it sees what survived metering and queueing.
+const ClassCounter = "QosEgress.class_counter"
+
+// RecordSwitch is a switch whose class counters are sampled.
+type RecordSwitch struct {
+	Name, Address string
+	DeviceID      uint64
+}
+
+// Recording says what RecordClassRates samples.
+type Recording struct {
+	Switches []RecordSwitch
+	// Schema is the pipeline's P4Info.
+	Schema *tables.Schema
+	// Classes names class ids (compiler.ClassInfo order); ids without a
+	// name are recorded as "class-N". Class 0, the pipeline's default
+	// class that transit switches count, is left out.
+	Classes map[int]string
+	// Interval is the sampling period; Duration the whole recording.
+	Interval, Duration time.Duration
+}
+
+// RecordClassRates samples the class counters of the switches every
+// interval and writes, per sample, the rate of every class summed over the
+// switches as CSV: time_s then one column per class, in bit/s. Reads need
+// no arbitration (P4Runtime §11: any client may read), so this runs beside
+// the controller.
+func RecordClassRates(ctx context.Context, w io.Writer, r Recording) error {
+	if r.Interval <= 0 || r.Duration <= 0 {
+		return errors.New("record: interval and duration must be positive")
+	}
+	entry, err := r.Schema.CounterEntry(ClassCounter, -1)
+	if err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	type client struct {
+		sw   RecordSwitch
+		conn *grpc.ClientConn
+		p4   p4v1.P4RuntimeClient
+	}
+	var clients []client
+	defer func() {
+		for _, c := range clients {
+			_ = c.conn.Close()
+		}
+	}()
+	for _, sw := range r.Switches {
+		conn, err := grpc.NewClient(sw.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return fmt.Errorf("record: %s: %w", sw.Name, err)
+		}
+		clients = append(clients, client{sw: sw, conn: conn, p4: p4v1.NewP4RuntimeClient(conn)})
+	}
+	read := func() (map[int]int64, error) {
+		bytes := map[int]int64{}
+		for _, c := range clients {
+			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			stream, err := c.p4.Read(rctx, &p4v1.ReadRequest{DeviceId: c.sw.DeviceID, Entities: []*p4v1.Entity{{Entity: &p4v1.Entity_CounterEntry{CounterEntry: entry}}}})
+			if err != nil {
+				cancel()
+				return nil, fmt.Errorf("read %s on %s: %w", ClassCounter, c.sw.Name, err)
+			}
+			for {
+				resp, err := stream.Recv()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					cancel()
+					return nil, fmt.Errorf("read %s on %s: %w", ClassCounter, c.sw.Name, err)
+				}
+				for _, e := range resp.Entities {
+					ce := e.GetCounterEntry()
+					if ce == nil || ce.Index == nil || ce.Data == nil || ce.Index.Index == 0 {
+						continue
+					}
+					bytes[int(ce.Index.Index)] += ce.Data.ByteCount
+				}
+			}
+			cancel()
+		}
+		return bytes, nil
+	}
+
+	ids := make([]int, 0, len(r.Classes))
+	for id := range r.Classes {
+		if id > 0 {
+			ids = append(ids, id)
+		}
+	}
+	sort.Ints(ids)
+	cw := csv.NewWriter(w)
+	header := []string{"time_s"}
+	for _, id := range ids {
+		header = append(header, r.Classes[id])
+	}
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	prev, err := read()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	prevAt := start
+	tick := time.NewTicker(r.Interval)
+	defer tick.Stop()
+	for time.Since(start) < r.Duration {
+		select {
+		case <-ctx.Done():
+			cw.Flush()
+			return ctx.Err()
+		case <-tick.C:
+		}
+		cur, err := read()
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		dt := now.Sub(prevAt).Seconds()
+		row := []string{strconv.FormatFloat(now.Sub(start).Seconds(), 'f', 2, 64)}
+		for _, id := range ids {
+			// A counter that went backwards was reset (pipeline pushed
+			// again): count from zero rather than print a negative rate.
+			d := cur[id] - prev[id]
+			if d < 0 {
+				d = cur[id]
+			}
+			row = append(row, strconv.FormatFloat(float64(d)*8/dt, 'f', 0, 64))
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+		cw.Flush()
+		prev, prevAt = cur, now
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// RunningConfig is what a lab's controller was started with, read back
+// from the state directory.
+type RunningConfig struct {
+	Policy, P4Info string
+	Switches       []RecordSwitch
+}
+
+// Running returns the running lab's controller configuration.
+func (l *Lab) Running() (*RunningConfig, error) {
+	b, err := os.ReadFile(filepath.Join(l.stateDir, "p4qos.yaml"))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: lab %q runs no controller (is it up? was it started with --no-controller?)", ErrPrecondition, l.topo.Name)
+		}
+		return nil, err
+	}
+	var cfg runConfig
+	if err := yaml.Unmarshal(b, &cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(l.stateDir, "p4qos.yaml"), err)
+	}
+	rc := &RunningConfig{Policy: cfg.Policy, P4Info: cfg.P4Info}
+	// The lab's switches are the topology's, at the topology's addresses.
+	for _, s := range l.topo.Switches {
+		rc.Switches = append(rc.Switches, RecordSwitch{Name: s.Name, Address: s.Address, DeviceID: s.DeviceID})
+	}
+	return rc, nil
+}
+
+// ClassNames names the class ids of a policy: a class's id is its position
+// in the file, from 1 (compiler.Policy), so no compilation is needed.
+func ClassNames(policyFile string) (map[int]string, error) {
+	p, err := compiler.LoadPolicy(policyFile)
+	if err != nil {
+		return nil, err
+	}
+	names := map[int]string{}
+	for _, c := range p.Classes {
+		names[c.ID] = c.Name
+	}
+	return names, nil
+}
+
+// InNamespace reports whether this process runs in the lab's network
+// namespace (whose P4Runtime addresses are reachable only there).
+func (l *Lab) InNamespace() bool {
+	var st syscall.Stat_t
+	if err := syscall.Stat(filepath.Join("/run/netns", l.namespace), &st); err != nil {
+		return false
+	}
+	return netnsOf(os.Getpid()) == fmt.Sprintf("net:[%d]", st.Ino)
+}
+
+// SelectSwitches keeps the named switches (all when names is empty).
+func SelectSwitches(all []RecordSwitch, names []string) ([]RecordSwitch, error) {
+	if len(names) == 0 {
+		return all, nil
+	}
+	var out []RecordSwitch
+	for _, n := range names {
+		found := false
+		for _, s := range all {
+			if s.Name == n {
+				out = append(out, s)
+				found = true
+			}
+		}
+		if !found {
+			var have []string
+			for _, s := range all {
+				have = append(have, s.Name)
+			}
+			return nil, fmt.Errorf("no switch %q in the lab (have %s)", n, strings.Join(have, ", "))
+		}
+	}
+	return out, nil
+}
