@@ -90,8 +90,10 @@ func TestCompileFabricPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Derived by hand in docs/policy.md ("What it compiles to").
-	leaf := map[string]int{"member": 4, "group": 1, "classifier": 14, "color_action": 5, "phb": 64,
-		"ipv4_lpm": 4, "ipv6_lpm": 4, "ecn_threshold": 32, "meter": 3, "classifier/default": 1}
+	// color_action: voice (EF) red→drop = 1; a-interactive, a-backup and
+	// b-bulk (AF, red: drop) yellow→AFx2 and red→drop = 2 each: 7.
+	leaf := map[string]int{"member": 4, "group": 1, "classifier": 14, "color_action": 7, "phb": 64,
+		"ipv4_lpm": 4, "ipv6_lpm": 4, "ecn_threshold": 32, "meter": 4, "classifier/default": 1}
 	spine := map[string]int{"member": 2, "phb": 64, "ipv4_lpm": 4, "ipv6_lpm": 4, "ecn_threshold": 16, "classifier/default": 1}
 	for sw, want := range map[string]map[string]int{"leaf1": leaf, "leaf2": leaf, "spine1": spine, "spine2": spine} {
 		got := counts(s, res.Switches[sw])
@@ -121,11 +123,13 @@ func TestCompileFabricPolicy(t *testing.T) {
 	}
 	// Meters: voice 2Mbps = 250000 B/s, cbs 3KB = 3000 B, pbs defaults to
 	// max(250000 B/s × 10ms = 2500, cbs) = 3000. a-interactive follows a-web,
-	// 40Mbps = 5e6 B/s, bursts 10ms = 50000 B. b-bulk follows tenant b's
+	// 40Mbps = 5e6 B/s, bursts 10ms = 50000 B. a-backup follows a-backup,
+	// 20Mbps = 2.5e6 B/s, bursts 25000 B. b-bulk follows tenant b's
 	// 20Mbps = 2.5e6 B/s, cbs 25000 B, pbs given as 64KB = 64000 B.
 	wantMeter := map[string]tables.MeterConfig{
 		"voice":         {CIR: 250000, CBurst: 3000, PIR: 250000, PBurst: 3000},
 		"a-interactive": {CIR: 5000000, CBurst: 50000, PIR: 5000000, PBurst: 50000},
+		"a-backup":      {CIR: 2500000, CBurst: 25000, PIR: 2500000, PBurst: 25000},
 		"b-bulk":        {CIR: 2500000, CBurst: 25000, PIR: 2500000, PBurst: 64000},
 	}
 	for _, c := range res.Classes {

@@ -448,3 +448,33 @@ func TestRunTofinoPipeline(t *testing.T) {
 		t.Errorf("leaf1 (sim) shares the tofino pipeline or has a device config")
 	}
 }
+
+func TestCheckConfigKeys(t *testing.T) {
+	cmd := newRunCmd(&env{})
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"valid", "policy: p.yaml\nswitches:\n  - {name: s1, address: \"127.0.0.1:1\", device-id: 2, target: sim}\n", ""},
+		{"empty file", "", ""},
+		{"not a mapping", "- a\n- b\n", "c.yaml:1: expected a mapping"},
+		{"switches not a list", "switches: {name: s1}\n", "c.yaml:1: switches must be a list"},
+		{"switch not a mapping", "switches:\n  - s1\n", "c.yaml:2: a switch must be a mapping"},
+		{"config key inside the file", "config: other.yaml\n", `c.yaml:1: unknown key "config"`},
+		{"two typos, both reported", "polcy: x\nbatchsize: 3\n", "c.yaml:1: unknown key \"polcy\"\nc.yaml:2: unknown key \"batchsize\""},
+		{"bad YAML", "a: [\n", "c.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := checkConfigKeys("c.yaml", []byte(tt.yaml), cmd)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -1,8 +1,13 @@
 // Package p4c holds the tests that tie the committed compiler outputs in
 // p4src/build to the P4 sources and to the name contract in docs/pipeline.md.
 //
-// The contract test always runs: it reads the committed P4Info. The
-// recompilation tests need p4c (p4c-bm2-ss for v1model, p4test plus the TNA
-// include files for Tofino) on PATH or in /opt/p4/bin, and skip with the
-// reason otherwise.
+// Always run (no tools needed): the committed P4Info honours the contract
+// (names, widths, match kinds, sizes, ids), and the TNA program declares the
+// same tables, keys and actions as the v1model one (source level, since no
+// open compiler emits a P4Info for TNA).
+//
+// Need p4c (PATH or /opt/p4/bin), else skip with the reason: the committed
+// P4Info equals what p4c-bm2-ss emits for p4src/v1model/qos.p4 today, and
+// p4test accepts p4src/tna/qos.p4 with the TNA include files for Tofino 1
+// and 2.
 package p4c
