@@ -188,12 +188,13 @@ func resetOf(e *p4v1.Entity) *p4v1.Entity {
 // statistics and are not read. Meter cells without a config (the initial
 // state) are dropped, so they compare equal to "absent".
 //
-// Meters are read separately, one Read per meter, because BMv2 fails a
-// whole wildcard meter read when any cell was never configured (PI
-// DeviceMgr::meter_read_one_index answers UNKNOWN when the target reports
-// METER_SPEC_NOT_SET); then the cells the intent configures are read one
-// by one and an unreadable cell counts as unconfigured. Read-back meter
-// configs are normalised against the intent with normalizeMeters.
+// Meters are read separately, one Read per meter, so that a target that
+// fails a wildcard meter read (PI's DeviceMgr::meter_read_one_index answers
+// UNKNOWN when the target cannot report a cell) does not fail the whole
+// read: the cells the controller manages are then read one by one, an
+// unreadable cell counting as unconfigured. (BMv2 1.15.5 with PI f96af95
+// reads unconfigured cells fine, without a config.) Read-back meter configs
+// are normalised against the intent with normalizeMeters.
 func (s *Session) ReadState(ctx context.Context, schema *tables.Schema, intent []*p4v1.Entity) ([]*p4v1.Entity, error) {
 	return s.readState(ctx, schema, intent, nil)
 }
@@ -315,22 +316,21 @@ func cellUnreadable(err error) bool {
 
 // unconfigured reports a meter config that means "not configured": absent,
 // all zero as some targets report an unset cell, or PI's "default spec"
-// marker. PI resets a cell (MODIFY without config) by writing rates and
-// bursts of all ones (DeviceMgr::meter_spec_default); BMv2 then reads the
-// bursts back as 2^32-1, while the huge rates do not survive the
-// conversion to and from BMv2's units per microsecond.
+// marker (rates and bursts of all ones, DeviceMgr::meter_spec_default)
+// should a target echo it back: bursts of 2^32-1.
 func unconfigured(c *p4v1.MeterConfig) bool {
 	return c == nil || proto.Equal(c, &p4v1.MeterConfig{}) ||
 		(c.GetCburst() == math.MaxUint32 && c.GetPburst() == math.MaxUint32)
 }
 
 // normalizeMeters replaces a read-back meter config by the intent's when
-// they differ only by target rounding. BMv2 stores rates as units per
+// they differ only by target rounding. BMv2 keeps rates as units per
 // microsecond in a double; PI converts with r/1e6 on write and truncates
 // uint64(x*1e6) on read (PI targets/bmv2 convert_from_meter_spec and
-// convert_to_meter_spec), so a rate can come back one unit low. Without
-// this, such a meter would be rewritten on every reconcile and counted as
-// drift. Bursts are stored exactly and must match.
+// convert_to_meter_spec), so a rate can come back one unit low: 29 of 640
+// rates did on BMv2 1.15.5 (tests/bmv2ctl pins two of them). Without this,
+// such a meter would be rewritten on every reconcile and counted as drift.
+// Bursts are stored exactly and must match.
 func normalizeMeters(s *tables.Schema, got, intent []*p4v1.Entity) []*p4v1.Entity {
 	want := map[string]*p4v1.MeterConfig{}
 	for _, e := range intent {

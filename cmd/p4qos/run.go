@@ -522,41 +522,65 @@ func compileFabric(ctx context.Context, fb *fabric, data []byte) (map[string][]*
 	if err != nil {
 		return nil, nil, err
 	}
-	m := &compiledLoop{fb: fb, policy: pol}
-	srcHost := map[string]string{}
-	var walk func([]*compiler.Tenant)
-	walk = func(ts []*compiler.Tenant) {
-		for _, t := range ts {
-			if t == nil {
-				continue
-			}
-			for _, fg := range t.FlowGroups {
-				if fg != nil {
-					srcHost[fg.Name] = fg.Src
-				}
-			}
-			walk(t.Children)
-		}
-	}
-	walk(pol.Tenants)
-	for _, cl := range pol.Classes {
-		if cl == nil || cl.Meter == nil || cl.Meter.From != "allocator" || cl.Meter.FlowGroup == "" {
-			continue
-		}
-		// Measure a flow group once, where it enters the fabric: the class
-		// counter of its source host's switch. Counting on every switch the
-		// class is installed on would count transit traffic again.
-		h, ok := fb.topology.Host(srcHost[cl.Meter.FlowGroup])
-		if !ok {
-			continue
-		}
-		m.sources = append(m.sources, controlplane.DemandSource{FlowGroup: cl.Meter.FlowGroup, Switch: h.Switch,
-			Counter: "class_counter", Index: int64(cl.ID)})
-	}
+	m := &compiledLoop{fb: fb, policy: pol, sources: demandSources(pol, fb.topology)}
 	if len(m.sources) == 0 {
 		m = nil
 	}
 	return ents, m, nil
+}
+
+// demandSources says where the closed loop measures each flow group: the
+// class counter, on the switch where the flow group enters the fabric (its
+// source host's switch), of the class metered from the allocator for it.
+// Counting on every switch the class is installed on would count transit
+// traffic again. A class metered at a tenant's allocation measures the
+// tenant's traffic, which is a flow group's only when the tenant has exactly
+// one; a tenant with several flow groups needs a class per flow group to be
+// measured, and its flow groups are then treated as having unbounded demand.
+func demandSources(pol *compiler.Policy, t *topo.Topology) []controlplane.DemandSource {
+	srcHost := map[string]string{}
+	tenantFGs := map[string][]string{}
+	var walk func(ts []*compiler.Tenant) []string
+	walk = func(ts []*compiler.Tenant) []string {
+		var all []string
+		for _, tn := range ts {
+			if tn == nil {
+				continue
+			}
+			var mine []string
+			for _, fg := range tn.FlowGroups {
+				if fg != nil {
+					srcHost[fg.Name] = fg.Src
+					mine = append(mine, fg.Name)
+				}
+			}
+			mine = append(mine, walk(tn.Children)...)
+			tenantFGs[tn.Name] = mine
+			all = append(all, mine...)
+		}
+		return all
+	}
+	walk(pol.Tenants)
+	var out []controlplane.DemandSource
+	seen := map[string]bool{}
+	for _, cl := range pol.Classes {
+		if cl == nil || cl.Meter == nil || cl.Meter.From != "allocator" {
+			continue
+		}
+		fg := cl.Meter.FlowGroup
+		if fg == "" {
+			if fgs := tenantFGs[cl.Meter.Tenant]; len(fgs) == 1 {
+				fg = fgs[0]
+			}
+		}
+		h, ok := t.Host(srcHost[fg])
+		if fg == "" || !ok || seen[fg] {
+			continue
+		}
+		seen[fg] = true
+		out = append(out, controlplane.DemandSource{FlowGroup: fg, Switch: h.Switch, Counter: "class_counter", Index: int64(cl.ID)})
+	}
+	return out
 }
 
 // schemaOf is the pipeline schema of a switch's target.

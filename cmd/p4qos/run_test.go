@@ -15,7 +15,9 @@ import (
 	"time"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+	"gopkg.in/yaml.v3"
 
+	"github.com/p4qos/p4qos/compiler"
 	"github.com/p4qos/p4qos/controlplane"
 	"github.com/p4qos/p4qos/controlplane/sim"
 	"github.com/p4qos/p4qos/tables"
@@ -254,13 +256,9 @@ func TestRunDaemonReloadsPolicyAndKeepsStateOnBadPolicy(t *testing.T) {
 	if n := countClassifier(); n != initial {
 		t.Errorf("classifier entries %d after a rejected policy, want %d", n, initial)
 	}
-	// A valid change (the scavenger class removed) is applied.
-	smaller := strings.Replace(string(orig), "  - name: scavenger\n    precedence: 100\n    match: {dscp: CS1}\n    phb: CS1\n", "", 1)
-	if smaller == string(orig) {
-		t.Fatal("test fixture: scavenger class not found in the demo policy")
-	}
-	writeFile(t, dir, "policy.yaml", smaller)
-	waitFor("the reload", func() bool { n := countClassifier(); return n > 0 && n < initial })
+	// A valid change (one more class) is applied.
+	writeFile(t, dir, "policy.yaml", withExtraClass(t, orig))
+	waitFor("the reload", func() bool { return countClassifier() > initial })
 
 	// The metrics show the reconciles and the rejected policy.
 	logs := stderr.String()
@@ -324,9 +322,25 @@ func TestExampleConfigLoads(t *testing.T) {
 		t.Errorf("compiled %d intents", len(intents))
 	}
 	// The demo policy meters a-interactive from the allocator (flow group
-	// a-web, from h1 on leaf1), so the closed loop measures it there.
-	if model == nil || len(model.sources) != 1 || model.sources[0].Switch != "leaf1" || model.sources[0].FlowGroup != "a-web" {
-		t.Errorf("closed-loop sources %+v, want a-web on leaf1", model)
+	// a-web, from h1 on leaf1), so the closed loop measures it there; every
+	// source is on the switch of its flow group's source host.
+	if model == nil {
+		t.Fatal("no closed-loop model for the demo policy")
+	}
+	if src, ok := sourceOf(model, "a-web"); !ok || src.Switch != "leaf1" || src.Counter != "class_counter" {
+		t.Errorf("a-web source %+v (found %v), want class_counter on leaf1", src, ok)
+	}
+	// b-bulk is metered at tenant b's allocation and b has one flow group,
+	// b-sync (from h2 on leaf1): the class counter measures it.
+	if src, ok := sourceOf(model, "b-sync"); !ok || src.Switch != "leaf1" {
+		t.Errorf("b-sync source %+v (found %v), want leaf1 (tenant b's only flow group)", src, ok)
+	}
+	hostOf := flowGroupSources(t, cfg.Policy)
+	for _, src := range model.sources {
+		h, ok := fb.topology.Host(hostOf[src.FlowGroup])
+		if !ok || h.Switch != src.Switch {
+			t.Errorf("source %+v: flow group's source host %q is not on that switch", src, hostOf[src.FlowGroup])
+		}
 	}
 }
 
@@ -375,7 +389,10 @@ func TestRunClosedLoopFollowsDemand(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	src := model.sources[0]
+	src, ok := sourceOf(model, "a-web")
+	if !ok {
+		t.Fatalf("no source for a-web in %+v", model.sources)
+	}
 	meterKey := func() string {
 		me, err := fb.schema.MeterEntry("class_meter", src.Index, nil)
 		if err != nil {
@@ -477,4 +494,61 @@ func TestCheckConfigKeys(t *testing.T) {
 			}
 		})
 	}
+}
+
+func sourceOf(m *compiledLoop, fg string) (controlplane.DemandSource, bool) {
+	for _, s := range m.sources {
+		if s.FlowGroup == fg {
+			return s, true
+		}
+	}
+	return controlplane.DemandSource{}, false
+}
+
+// flowGroupSources maps each flow group of a policy file to its source host.
+func flowGroupSources(t *testing.T, path string) map[string]string {
+	t.Helper()
+	pol, err := compiler.LoadPolicy(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	var walk func([]*compiler.Tenant)
+	walk = func(ts []*compiler.Tenant) {
+		for _, tn := range ts {
+			for _, fg := range tn.FlowGroups {
+				out[fg.Name] = fg.Src
+			}
+			walk(tn.Children)
+		}
+	}
+	walk(pol.Tenants)
+	return out
+}
+
+// withExtraClass returns the policy with one more class appended to its
+// classes (edited as YAML, so that it does not depend on the file's text).
+func withExtraClass(t *testing.T, policy []byte) string {
+	t.Helper()
+	var doc yaml.Node
+	if err := yaml.Unmarshal(policy, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var extra yaml.Node
+	if err := yaml.Unmarshal([]byte("{name: extra-test-class, precedence: 150, match: {protocol: udp, dst_port: 9999}, phb: AF31}"), &extra); err != nil {
+		t.Fatal(err)
+	}
+	root := doc.Content[0]
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "classes" {
+			root.Content[i+1].Content = append(root.Content[i+1].Content, extra.Content[0])
+			out, err := yaml.Marshal(&doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(out)
+		}
+	}
+	t.Fatal("test fixture: the demo policy has no classes")
+	return ""
 }

@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/protoadapt"
@@ -79,7 +81,11 @@ func (s *Switch) Serve(ctx context.Context, lis net.Listener) error {
 // newServer creates and registers a gRPC server, so that Close stops it
 // even if it has not started serving yet.
 func (s *Switch) newServer() *grpc.Server {
-	gs := grpc.NewServer(grpc.MaxRecvMsgSize(256 << 20))
+	gs := grpc.NewServer(grpc.MaxRecvMsgSize(256<<20),
+		// Controllers ping idle streams (keepalive) to notice a vanished
+		// switch; grpc-go's default policy would answer pings more frequent
+		// than every 5 minutes with GOAWAY. Switches allow 10s.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}))
 	p4v1.RegisterP4RuntimeServer(gs, &service{s: s})
 	s.mu.Lock()
 	s.servers = append(s.servers, gs)

@@ -45,8 +45,8 @@ func findTool(name string) (string, bool) {
 	return "", false
 }
 
-// requireBMv2 skips the test unless everything a packet test needs exists,
-// and returns the simple_switch_grpc path.
+// requireBMv2 skips the test unless root, iproute2 and simple_switch_grpc
+// are available, and returns the simple_switch_grpc path.
 func requireBMv2(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
@@ -62,10 +62,15 @@ func requireBMv2(t *testing.T) string {
 	if !ok {
 		t.Skip("simple_switch_grpc not found on PATH or in /opt/p4/bin (BMv2 with P4Runtime support; see DEVELOPERS.md)")
 	}
+	return ssg
+}
+
+// requirePipeline skips the test unless the compiled program exists.
+func requirePipeline(t *testing.T) {
+	t.Helper()
 	if _, err := os.Stat(committedJSON); err != nil {
 		t.Skipf("BMv2 JSON %s missing: run `make p4` (needs p4c-bm2-ss)", committedJSON)
 	}
-	return ssg
 }
 
 // requireCLI returns simple_switch_CLI, needed to set queue rates over thrift.

@@ -32,17 +32,25 @@ type bed struct {
 var electionID = &p4v1.Uint128{High: 0, Low: 1}
 
 // newBed starts a switch with ports 1..nPorts and loads the committed
-// pipeline. It skips the test when BMv2 is not available.
+// pipeline. It skips the test when BMv2 or the compiled program is not
+// available.
 func newBed(t *testing.T, nPorts int) *bed {
+	t.Helper()
+	requireBMv2(t)
+	requirePipeline(t)
+	b := startBed(t, nPorts)
+	b.loadPipeline()
+	return b
+}
+
+// startBed starts a switch with ports 1..nPorts and becomes its primary
+// controller, without loading a program.
+func startBed(t *testing.T, nPorts int) *bed {
 	t.Helper()
 	ssg := requireBMv2(t)
 	schema, err := tables.Load(committedP4Info)
 	if err != nil {
 		t.Fatalf("load P4Info: %v", err)
-	}
-	deviceConfig, err := os.ReadFile(committedJSON)
-	if err != nil {
-		t.Fatalf("read BMv2 JSON: %v", err)
 	}
 
 	ns := newNetns(t)
@@ -113,18 +121,27 @@ func newBed(t *testing.T, nPorts int) *bed {
 		t.Fatalf("no arbitration response within 60s\nswitch output:\n%s", b.sw.log.String())
 	}
 
+	return b
+}
+
+// loadPipeline pushes the committed BMv2 JSON and P4Info.
+func (b *bed) loadPipeline() {
+	b.t.Helper()
+	deviceConfig, err := os.ReadFile(committedJSON)
+	if err != nil {
+		b.t.Fatalf("read BMv2 JSON: %v", err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	_, err = b.client.SetForwardingPipelineConfig(ctx, &p4v1.SetForwardingPipelineConfigRequest{
 		DeviceId:   deviceID,
 		ElectionId: electionID,
 		Action:     p4v1.SetForwardingPipelineConfigRequest_VERIFY_AND_COMMIT,
-		Config:     &p4v1.ForwardingPipelineConfig{P4Info: schema.P4Info(), P4DeviceConfig: deviceConfig},
+		Config:     &p4v1.ForwardingPipelineConfig{P4Info: b.schema.P4Info(), P4DeviceConfig: deviceConfig},
 	})
 	if err != nil {
-		t.Fatalf("SetForwardingPipelineConfig: %v\nswitch output:\n%s", err, b.sw.log.String())
+		b.t.Fatalf("SetForwardingPipelineConfig: %v\nswitch output:\n%s", err, b.sw.log.String())
 	}
-	return b
 }
 
 // get turns a (value, error) result into a value, failing the test on error:
@@ -229,7 +246,7 @@ func (b *bed) sendFrames(in int, frames ...[]byte) {
 	b.t.Helper()
 	for i, f := range frames {
 		if i > 0 && i%32 == 0 {
-			time.Sleep(2 * time.Millisecond)
+			time.Sleep(5 * time.Millisecond)
 		}
 		if err := b.ports[in].send(f); err != nil {
 			b.t.Fatalf("send frame %d on port %d: %v", i, in, err)

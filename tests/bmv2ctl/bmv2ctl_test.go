@@ -249,68 +249,30 @@ func TestBMv2BackupCannotWrite(t *testing.T) {
 	waitPrimary(t, lo)
 }
 
-// TestBMv2UndoPartialFailure sends a batch BMv2 applies in part (one
-// INSERT of an existing entry fails with ALREADY_EXISTS, the other
-// succeeds): PI reports one p4.Error per update, and the controller undoes
-// the applied insert.
-func TestBMv2UndoPartialFailure(t *testing.T) {
-	schema, p := pipeline(t)
-	sw := startBMv2(t)
-	s := dial(t, sw.addr, 1)
-	waitPrimary(t, s)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := s.EnsurePipeline(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	entry := func(dscp int) *p4v1.Entity {
-		te, err := schema.TableEntry("phb", []tables.Match{tables.Exact("dscp", dscp)}, tables.Action("set_queue", tables.Param("queue", 1)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tables.EntityOf(te)
-	}
-	existing, fresh := entry(10), entry(12)
-	if err := s.Write(ctx, []*p4v1.Update{{Type: p4v1.Update_INSERT, Entity: existing}}); err != nil {
-		t.Fatal(err)
-	}
-	phase := controlplane.Phase{
-		{Update: &p4v1.Update{Type: p4v1.Update_INSERT, Entity: fresh}},
-		{Update: &p4v1.Update{Type: p4v1.Update_INSERT, Entity: existing}},
-	}
-	st, err := s.Apply(ctx, []controlplane.Phase{phase})
-	if !errors.Is(err, controlplane.ErrAlreadyExists) {
-		t.Fatalf("got %v, want ALREADY_EXISTS decoded from PI's per-update errors\nbmv2 log:\n%s", err, sw.log.String())
-	}
-	var ue *controlplane.UpdateError
-	if !errors.As(err, &ue) || ue.Index != 1 {
-		t.Fatalf("the failed update is %+v, want index 1", ue)
-	}
-	if st.Undone != 1 {
-		t.Errorf("undone %d, want the fresh insert undone", st.Undone)
-	}
-	phb, err := schema.Table("phb")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.Read(ctx, tables.EntityOf(&p4v1.TableEntry{TableId: phb.GetPreamble().GetId()}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 {
-		t.Errorf("phb holds %d entries after the undo, want only the pre-existing one", len(got))
-	}
-}
-
-// BenchmarkBMv2Write measures entries/s written into BMv2 (insert then
-// delete 1000 phb/classifier entries per iteration) by batch size.
+// BenchmarkBMv2Write measures entries/s written into BMv2 by batch size:
+// each iteration inserts 1000 entries into the 16-bit ternary table of
+// BMv2's own ternary.p4 test program and deletes them again.
 func BenchmarkBMv2Write(b *testing.B) {
-	schema, p := pipeline(b)
+	dir := bmv2TestData(b)
+	js, err := os.ReadFile(filepath.Join(dir, "ternary.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	txt, err := os.ReadFile(filepath.Join(dir, "ternary.proto.txt"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	schema, err := tables.Parse(txt, tables.FormatText)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := controlplane.NewPipeline(schema.P4Info(), controlplane.BMv2Target{JSON: js})
+	if err != nil {
+		b.Fatal(err)
+	}
 	var ents []*p4v1.Entity
 	for i := range 1000 {
-		te, err := schema.TableEntry("classifier",
-			[]tables.Match{tables.Ternary("ipv4_dst", fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), "255.255.255.255")},
-			tables.Action("set_class", tables.Param("class_id", 1), tables.Param("dscp", 10)), tables.Priority(1))
+		te, err := schema.TableEntry("ter", []tables.Match{tables.Ternary("h.hdr.f1", i+1, 0xffff)}, tables.Action("send_1"), tables.Priority(1))
 		if err != nil {
 			b.Fatal(err)
 		}

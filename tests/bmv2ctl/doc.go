@@ -1,7 +1,11 @@
-// Package bmv2ctl tests the controller against BMv2 simple_switch_grpc:
-// installing the demo policy and reading it back, re-programming a
-// restarted switch, primary/backup arbitration, and write throughput. The
-// tests start simple_switch_grpc on loopback with no data-plane
-// interfaces (so no root is needed) and skip, saying why, when the binary
-// or the compiled qos pipeline (p4src/build/qos.json) is missing.
+// Package bmv2ctl tests the controller against BMv2 simple_switch_grpc,
+// started on loopback with no data-plane interfaces (so no root is needed).
+//
+// The generic tests use BMv2's own p4c-compiled test programs from its
+// source tree (targets/simple_switch_grpc/tests/testdata; BMV2_SRC, default
+// /opt/p4/src/behavioral-model): meter.p4, turned into a table plus an
+// indirect byte meter, for pipeline push, reconcile, meter rounding, drift,
+// undo and restart; ternary.p4 for write throughput. The demo-policy test
+// needs the compiled qos pipeline (p4src/build/qos.json). Every test skips,
+// saying why, when the binary or its program is missing.
 package bmv2ctl
