@@ -389,7 +389,7 @@ func (d *Daemon) runWorker(ctx, opCtx context.Context, w *worker) {
 	)
 	defer periodic.Stop()
 	for {
-		st := w.sess.State()
+		st, sessChanged := w.sess.Watch()
 		in, gen, intentChanged := d.effectiveFor(w.sw.Name)
 		if st.Primary && in != nil && (due || gen != doneGen || st.Stream != doneStream) {
 			due = false
@@ -423,7 +423,7 @@ func (d *Daemon) runWorker(ctx, opCtx context.Context, w *worker) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-w.sess.Changed():
+		case <-sessChanged:
 		case <-intentChanged:
 		case <-periodic.C:
 			due = true

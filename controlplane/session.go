@@ -268,10 +268,20 @@ func (s *Session) State() State {
 }
 
 // Changed returns a channel that is closed at the next state change.
+// Callers that act on the state must use Watch instead: a change between
+// State and Changed would be missed.
 func (s *Session) Changed() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.changed
+}
+
+// Watch returns the state together with the channel closed at its next
+// change, taken atomically, so that no change goes unnoticed.
+func (s *Session) Watch() (State, <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state, s.changed
 }
 
 // WaitPrimary blocks until the session is primary or ctx ends.
@@ -282,9 +292,7 @@ func (s *Session) WaitPrimary(ctx context.Context) error {
 // WaitFor blocks until cond holds for the state or ctx ends.
 func (s *Session) WaitFor(ctx context.Context, cond func(State) bool) error {
 	for {
-		s.mu.Lock()
-		st, ch := s.state, s.changed
-		s.mu.Unlock()
+		st, ch := s.Watch()
 		if cond(st) {
 			return nil
 		}

@@ -373,8 +373,13 @@ func TestSimClosedLoopReactsWithinTwoIntervals(t *testing.T) {
 	// Start with a 1 Mbit/s meter on class 1 (CIR 125000 B/s).
 	d.SetIntent(map[string]*Intent{"s1": qosIntent(t, schema, 1, 125000)})
 	go func() { _ = d.Run(ctx) }()
-	if err := <-reconciled; err != nil {
-		t.Fatal(err)
+	select {
+	case err := <-reconciled:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the daemon did not reconcile the switch")
 	}
 	// 2 Mbit/s of UDP to port 5001 (class 1), routed to 10.0.2.0/24.
 	if err := sw.SetFlows([]sim.Flow{{Name: "f", SrcIP: netip.MustParseAddr("10.0.1.1"), DstIP: netip.MustParseAddr("10.0.2.3"),

@@ -460,6 +460,7 @@ func watchPolicy(ctx context.Context, log *slog.Logger, cfg *runConfig, fb *fabr
 		return
 	}
 	sum := sha256.Sum256(current)
+	var pending [sha256.Size]byte // a new content seen once, not yet applied
 	t := time.NewTicker(cfg.PolicyPoll)
 	defer t.Stop()
 	for {
@@ -475,6 +476,15 @@ func watchPolicy(ctx context.Context, log *slog.Logger, cfg *runConfig, fb *fabr
 		}
 		s := sha256.Sum256(data)
 		if s == sum {
+			pending = [sha256.Size]byte{}
+			continue
+		}
+		// Editors and scripts rewrite files in place: a read can catch
+		// the file empty or half-written. A new content is applied only
+		// once two polls in a row saw it, and an empty file never is (it
+		// would remove every entry).
+		if s != pending || len(bytes.TrimSpace(data)) == 0 {
+			pending = s
 			continue
 		}
 		sum = s
@@ -484,12 +494,14 @@ func watchPolicy(ctx context.Context, log *slog.Logger, cfg *runConfig, fb *fabr
 			log.Error("new policy rejected; keeping the running policy", "file", cfg.Policy, "errors", err.Error())
 			continue
 		}
+		// Counted and logged before the switches start converging on it, so
+		// that whoever sees the new state also sees the reload recorded.
+		m.PolicyLoads.WithLabelValues("ok").Inc()
+		log.Info("policy reloaded", "file", cfg.Policy)
 		if loop != nil {
 			loop.SetModel(loopModel(model))
 		}
 		d.SetIntent(intents)
-		m.PolicyLoads.WithLabelValues("ok").Inc()
-		log.Info("policy reloaded", "file", cfg.Policy)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -276,7 +277,7 @@ func TestRunDaemonReloadsPolicyAndKeepsStateOnBadPolicy(t *testing.T) {
 	for _, want := range []string{`p4qos_policy_loads_total{result="rejected"} 1`, `p4qos_policy_loads_total{result="ok"} 1`,
 		`p4qos_reconciles_total{result="ok",switch="leaf1"}`, `p4qos_switch_primary{switch="spine2"} 1`} {
 		if !strings.Contains(string(body), want) {
-			t.Errorf("metrics lack %q", want)
+			t.Errorf("metrics lack %q; policy loads: %q", want, regexp.MustCompile(`p4qos_policy_loads_total[^\n]*`).FindAllString(string(body), -1))
 		}
 	}
 
@@ -385,8 +386,13 @@ func TestRunClosedLoopFollowsDemand(t *testing.T) {
 	d.SetIntent(intents)
 	go func() { _ = d.Run(ctx) }()
 	for range fb.switches {
-		if err := <-reconciled; err != nil {
-			t.Fatal(err)
+		select {
+		case err := <-reconciled:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-ctx.Done():
+			t.Fatal("the daemon did not reconcile every switch")
 		}
 	}
 	src, ok := sourceOf(model, "a-web")
