@@ -53,6 +53,7 @@ also after a crash. lab status shows what runs; lab exec runs a command on a hos
 
 	var (
 		bmv2, policy, p4info, bmv2JSON string
+		bmv2LogLevel                   string
 		noController                   bool
 		ctlArgs                        []string
 		readyTimeout                   time.Duration
@@ -76,6 +77,9 @@ for are set over BMv2 thrift (P4Runtime cannot).`,
 				mininet.WithProgress(e.stderr), mininet.WithReadyTimeout(readyTimeout)}
 			if bmv2 != "" {
 				opts = append(opts, mininet.WithBMv2(bmv2))
+			}
+			if bmv2LogLevel != "" {
+				opts = append(opts, mininet.WithBMv2LogLevel(bmv2LogLevel))
 			}
 			if !noController {
 				self, err := os.Executable()
@@ -102,6 +106,7 @@ for are set over BMv2 thrift (P4Runtime cannot).`,
 	}
 	uf := up.Flags()
 	uf.StringVar(&bmv2, "bmv2", "", "simple_switch_grpc binary (default: PATH, then /opt/p4/bin)")
+	uf.StringVar(&bmv2LogLevel, "bmv2-log-level", "warn", "BMv2 --log-level: trace and debug log every packet (slow) to <switch>.log.txt in the state dir")
 	uf.StringVar(&policy, "policy", "", "policy file for the controller (default: <topology dir>/<name>-policy.yaml if present)")
 	uf.StringVar(&p4info, "p4info", "p4src/build/qos.p4info.txtpb", "P4Info of the qos pipeline")
 	uf.StringVar(&bmv2JSON, "bmv2-json", "p4src/build/qos.json", "BMv2 JSON of the qos pipeline")

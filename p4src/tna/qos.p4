@@ -215,6 +215,8 @@ control QosIngress(inout qos_headers_t hdr, inout qos_meta_t meta,
 
         phb.apply();
 
+        /* A miss drops in the apply block as on BMv2, where tables with an
+         * action profile cannot have a default action. */
         if (hdr.ipv4.isValid()) {
             if (hdr.ipv4.ttl <= 1) {
                 drop();
@@ -222,6 +224,8 @@ control QosIngress(inout qos_headers_t hdr, inout qos_meta_t meta,
             }
             if (ipv4_lpm.apply().hit) {
                 hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
+            } else {
+                drop();
             }
         } else {
             if (hdr.ipv6.hop_limit <= 1) {
@@ -230,6 +234,8 @@ control QosIngress(inout qos_headers_t hdr, inout qos_meta_t meta,
             }
             if (ipv6_lpm.apply().hit) {
                 hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
+            } else {
+                drop();
             }
         }
 

@@ -213,10 +213,16 @@ control QosIngress(inout qos_headers_t hdr, inout qos_meta_t meta,
             drop();
             exit;
         }
+        /* BMv2 cannot give a table with an action profile a default action
+         * (p4c ignores default_action there), so a miss is dropped here. */
         if (hdr.ipv4.isValid()) {
-            ipv4_lpm.apply();
+            if (!ipv4_lpm.apply().hit) {
+                drop();
+            }
         } else {
-            ipv6_lpm.apply();
+            if (!ipv6_lpm.apply().hit) {
+                drop();
+            }
         }
     }
 }

@@ -35,13 +35,18 @@ func TestHarness(t *testing.T) {
 		c := startCapture(rx)
 		txCap := startCapture(tx)
 		frame := pkt{src: v4a, dst: v4b, l4: udpL4, sport: 1, dport: 2, id: 7, payload: 10}.bytes()
-		if err := tx.send(frame); err != nil {
-			t.Fatalf("send: %v", err)
+		// The kernel strips a received 802.1Q tag into metadata; capture
+		// must put it back or VLAN checks would be meaningless.
+		tagged := pkt{vlan: 42, src: v4a, dst: v4b, l4: udpL4, id: 8}.bytes()
+		for _, f := range [][]byte{frame, tagged} {
+			if err := tx.send(f); err != nil {
+				t.Fatalf("send: %v", err)
+			}
 		}
-		waitForFrames([]*capture{c}, 1, time.Second, 10*time.Second)
+		waitForFrames([]*capture{c}, 2, time.Second, 10*time.Second)
 		got := c.stop(t)
-		if len(got) != 1 || !bytes.Equal(got[0], frame) {
-			t.Fatalf("captured %d frames %x, want the one sent", len(got), got)
+		if len(got) != 2 || !bytes.Equal(got[0], frame) || !bytes.Equal(got[1], tagged) {
+			t.Fatalf("captured %d frames %x, want the two sent", len(got), got)
 		}
 		p, err := parse(got[0])
 		if err != nil || p.id != 7 || p.dport != 2 || !p.ipv4ChecksumOK {

@@ -1,12 +1,15 @@
 package bmv2
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 const ethPAll = 0x0003 // ETH_P_ALL, <linux/if_ether.h>
@@ -41,6 +44,12 @@ func openPacketSocket(t *testing.T, ns *netns, iface string) *packetSocket {
 		}
 		t.Fatalf("packet socket on %s: %v", iface, err)
 	}
+	// The kernel moves a received 802.1Q tag out of the frame into packet
+	// metadata (VLAN offload); PACKET_AUXDATA returns it so that capture
+	// can put it back, as libpcap does.
+	if err := syscall.SetsockoptInt(s.fd, syscall.SOL_PACKET, unix.PACKET_AUXDATA, 1); err != nil {
+		t.Fatalf("PACKET_AUXDATA: %v", err)
+	}
 	// A receive timeout lets capture loops notice that they should stop.
 	tv := syscall.NsecToTimeval((50 * time.Millisecond).Nanoseconds())
 	if err := syscall.SetsockoptTimeval(s.fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv); err != nil {
@@ -70,13 +79,14 @@ func startCapture(s *packetSocket) *capture {
 	go func() {
 		defer close(c.done)
 		buf := make([]byte, 65536)
+		oob := make([]byte, 256)
 		for {
 			select {
 			case <-c.stopCh:
 				return
 			default:
 			}
-			n, from, err := syscall.Recvfrom(s.fd, buf, 0)
+			n, oobn, _, from, err := syscall.Recvmsg(s.fd, buf, oob, 0)
 			if err != nil {
 				if err == syscall.EAGAIN || err == syscall.EINTR {
 					continue
@@ -87,8 +97,9 @@ func startCapture(s *packetSocket) *capture {
 			if ll, ok := from.(*syscall.SockaddrLinklayer); ok && ll.Pkttype == syscall.PACKET_OUTGOING {
 				continue
 			}
+			frame := restoreVLAN(buf[:n], oob[:oobn])
 			c.mu.Lock()
-			c.frames = append(c.frames, append([]byte(nil), buf[:n]...))
+			c.frames = append(c.frames, frame)
 			c.times = append(c.times, time.Now())
 			c.mu.Unlock()
 		}
@@ -111,6 +122,34 @@ func (c *capture) stop(t *testing.T) [][]byte {
 		t.Fatalf("capture: %v", c.err)
 	}
 	return c.frames
+}
+
+// restoreVLAN returns a copy of frame with the 802.1Q tag that the kernel
+// reported in PACKET_AUXDATA (struct tpacket_auxdata, <linux/if_packet.h>)
+// reinserted after the MAC addresses.
+func restoreVLAN(frame, oob []byte) []byte {
+	out := append([]byte(nil), frame...)
+	msgs, err := syscall.ParseSocketControlMessage(oob)
+	if err != nil {
+		return out
+	}
+	for _, m := range msgs {
+		if m.Header.Level != syscall.SOL_PACKET || m.Header.Type != unix.PACKET_AUXDATA || len(m.Data) < 20 {
+			continue
+		}
+		status := binary.NativeEndian.Uint32(m.Data[0:])
+		tci := binary.NativeEndian.Uint16(m.Data[16:])
+		tpid := binary.NativeEndian.Uint16(m.Data[18:])
+		if status&unix.TP_STATUS_VLAN_VALID == 0 || len(out) < 12 {
+			return out
+		}
+		if status&unix.TP_STATUS_VLAN_TPID_VALID == 0 {
+			tpid = 0x8100
+		}
+		tag := binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint16(nil, tpid), tci)
+		return append(append(append([]byte(nil), out[:12]...), tag...), out[12:]...)
+	}
+	return out
 }
 
 // ports is the test's view of the switch ports: a socket per host end.

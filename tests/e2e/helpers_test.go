@@ -35,14 +35,29 @@ func requireLab(t *testing.T) {
 	}
 }
 
+// pipelineFiles returns the BMv2 JSON and P4Info the tests program the
+// switches with: p4src/build's, unless P4QOS_E2E_BMV2_JSON and
+// P4QOS_E2E_P4INFO name others (e.g. a build being tried out).
+func pipelineFiles(t *testing.T) (bmv2JSON, p4info string) {
+	root := repoRoot(t)
+	bmv2JSON, p4info = filepath.Join(root, "p4src/build/qos.json"), filepath.Join(root, "p4src/build/qos.p4info.txtpb")
+	if v := os.Getenv("P4QOS_E2E_BMV2_JSON"); v != "" {
+		bmv2JSON = v
+	}
+	if v := os.Getenv("P4QOS_E2E_P4INFO"); v != "" {
+		p4info = v
+	}
+	return bmv2JSON, p4info
+}
+
 // requirePipeline skips unless the compiled qos pipeline and iperf3 are
 // there too: the tests that send traffic need programmed switches.
 func requirePipeline(t *testing.T) {
 	t.Helper()
 	requireLab(t)
-	root := repoRoot(t)
-	for _, f := range []string{"p4src/build/qos.json", "p4src/build/qos.p4info.txtpb"} {
-		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
+	j, p := pipelineFiles(t)
+	for _, f := range []string{j, p} {
+		if _, err := os.Stat(f); err != nil {
 			t.Skipf("%s is missing: compile the P4 program with `make p4` (needs p4c)", f)
 		}
 	}
@@ -83,7 +98,8 @@ func startLab(t *testing.T, topoFile, policy string, ctlArgs ...string) *lab {
 		t.Fatal(err)
 	}
 	l.name = tp.Name
-	args := []string{"up", "--policy", policy}
+	bmv2JSON, p4info := pipelineFiles(t)
+	args := []string{"up", "--policy", policy, "--bmv2-json", bmv2JSON, "--p4info", p4info}
 	for _, a := range ctlArgs {
 		args = append(args, "--controller-arg="+a)
 	}

@@ -31,8 +31,10 @@ func TestLabDownAfterCrash(t *testing.T) {
 	// With the compiled pipeline, lab up also starts the controller, which
 	// lab down must stop too; without it, the switches alone.
 	upArgs := []string{"up"}
-	if !fileExists(filepath.Join(root, "p4src/build/qos.json")) {
-		t.Log("p4src/build/qos.json missing: crashing labs without a controller")
+	if j, p := pipelineFiles(t); fileExists(j) && fileExists(p) {
+		upArgs = append(upArgs, "--bmv2-json", j, "--p4info", p)
+	} else {
+		t.Logf("%s missing: crashing labs without a controller", j)
 		upArgs = append(upArgs, "--no-controller")
 	}
 

@@ -151,7 +151,7 @@ func tnaIncludeDir() (string, bool) {
 	}
 	candidates = append(candidates,
 		"/opt/p4/src/p4c/backends/tofino/bf-p4c/p4include",
-		"/opt/p4/share/p4c/p4include/tofino")
+		"/opt/p4/share/p4c/p4include")
 	for _, c := range candidates {
 		if c == "" {
 			continue

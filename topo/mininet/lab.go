@@ -40,6 +40,7 @@ type Lab struct {
 	ready     time.Duration
 	ctl       *Controller
 	cli       string
+	logLevel  string
 }
 
 // Option configures a Lab.
@@ -58,6 +59,11 @@ func WithLogger(log *slog.Logger) Option { return func(l *Lab) { l.log = log } }
 
 // WithProgress sets where progress lines for people go (default: discard).
 func WithProgress(w io.Writer) Option { return func(l *Lab) { l.progress = w } }
+
+// WithBMv2LogLevel sets the switches' --log-level (default warn: BMv2
+// logging every packet is slow; debug or trace show each packet's path
+// through the pipeline in <switch>.log.txt in the state directory).
+func WithBMv2LogLevel(level string) Option { return func(l *Lab) { l.logLevel = level } }
 
 // WithController makes Up program the switches with the p4qos controller
 // once they listen, and leave it running as a daemon (see Controller).
@@ -155,6 +161,9 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 	spec, err := BuildSpec(l.topo, l.bmv2, l.stateDir)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrPrecondition, err)
+	}
+	if l.logLevel != "" {
+		spec.LogLevel = l.logLevel
 	}
 	defer func() {
 		if err != nil {

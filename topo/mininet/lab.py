@@ -46,7 +46,7 @@ class BMv2Switch(Switch):
             self.cmd("ethtool -K %s %s >/dev/null 2>&1" % (intf.name, OFFLOADS))
         log = os.path.join(self.lab["state_dir"], "%s.log" % self.name)
         args += ["--thrift-port", str(self.spec["thrift_port"]),
-                 "--log-file", log, "--log-flush", "--log-level", "warn",
+                 "--log-file", log, "--log-flush", "--log-level", self.lab.get("log_level") or "warn",
                  "--no-p4",
                  "--", "--grpc-server-addr", self.spec["grpc"],
                  "--priority-queues", "8"]

@@ -11,13 +11,15 @@ import (
 
 // Spec is the JSON document lab.py builds the network from.
 type Spec struct {
-	Name      string       `json:"name"`
-	BMv2      string       `json:"bmv2"`
-	StateDir  string       `json:"state_dir"`
-	ReadyFile string       `json:"ready_file"`
-	Switches  []SwitchSpec `json:"switches"`
-	Hosts     []HostSpec   `json:"hosts"`
-	Links     []LinkSpec   `json:"links"`
+	Name      string `json:"name"`
+	BMv2      string `json:"bmv2"`
+	StateDir  string `json:"state_dir"`
+	ReadyFile string `json:"ready_file"`
+	// LogLevel is BMv2's --log-level (trace, debug, info, warn, error, off).
+	LogLevel string       `json:"log_level"`
+	Switches []SwitchSpec `json:"switches"`
+	Hosts    []HostSpec   `json:"hosts"`
+	Links    []LinkSpec   `json:"links"`
 }
 
 // SwitchSpec is one BMv2 switch.
@@ -90,7 +92,7 @@ const maxTCRateMbps = 1000
 // namespace).
 func BuildSpec(t *topo.Topology, bmv2, stateDir string) (*Spec, error) {
 	// Empty lists, not null: lab.py iterates them.
-	s := &Spec{Name: t.Name, BMv2: bmv2, StateDir: stateDir, ReadyFile: stateDir + "/ready",
+	s := &Spec{Name: t.Name, BMv2: bmv2, StateDir: stateDir, ReadyFile: stateDir + "/ready", LogLevel: "warn",
 		Switches: []SwitchSpec{}, Hosts: []HostSpec{}, Links: []LinkSpec{}}
 	seen := map[string]string{}
 	for i, sw := range t.Switches {
