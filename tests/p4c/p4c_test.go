@@ -29,8 +29,8 @@ var (
 	includeDir      = filepath.Join(repoRoot, "p4src", "include")
 )
 
-// findTool returns the path of a p4c binary on PATH or in /opt/p4/bin, where
-// DEVELOPERS.md installs them.
+// findTool returns the path of a p4c binary on PATH or in /opt/p4/bin (see
+// docs/targets.md, "Building").
 func findTool(name string) (string, bool) {
 	if p, err := exec.LookPath(name); err == nil {
 		return p, true
