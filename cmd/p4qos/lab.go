@@ -73,6 +73,9 @@ for are set over BMv2 thrift (P4Runtime cannot).`,
 			if err != nil {
 				return invalidInput(err)
 			}
+			// P4QOS_P4INFO and P4QOS_BMV2_JSON stand in for the flags.
+			v := newViper(cmd)
+			p4info, bmv2JSON = v.GetString("p4info"), v.GetString("bmv2-json")
 			opts := []mininet.Option{mininet.WithStateRoot(stateRoot), mininet.WithLogger(e.logger(cmd)),
 				mininet.WithProgress(e.stderr), mininet.WithReadyTimeout(readyTimeout)}
 			if bmv2 != "" {
@@ -108,8 +111,8 @@ for are set over BMv2 thrift (P4Runtime cannot).`,
 	uf.StringVar(&bmv2, "bmv2", "", "simple_switch_grpc binary (default: PATH, then /opt/p4/bin)")
 	uf.StringVar(&bmv2LogLevel, "bmv2-log-level", "warn", "BMv2 --log-level: trace and debug log every packet (slow) to <switch>.log.txt in the state dir")
 	uf.StringVar(&policy, "policy", "", "policy file for the controller (default: <topology dir>/<name>-policy.yaml if present)")
-	uf.StringVar(&p4info, "p4info", "p4src/build/qos.p4info.txtpb", "P4Info of the qos pipeline")
-	uf.StringVar(&bmv2JSON, "bmv2-json", "p4src/build/qos.json", "BMv2 JSON of the qos pipeline")
+	uf.StringVar(&p4info, "p4info", "p4src/build/qos.p4info.txtpb", "P4Info of the qos pipeline (env P4QOS_P4INFO)")
+	uf.StringVar(&bmv2JSON, "bmv2-json", "p4src/build/qos.json", "BMv2 JSON of the qos pipeline (env P4QOS_BMV2_JSON)")
 	uf.BoolVar(&noController, "no-controller", false, "start the switches only, with no pipeline and no controller")
 	uf.StringArrayVar(&ctlArgs, "controller-arg", nil, "extra flag for p4qos run, e.g. --controller-arg=--loop-interval=2s (repeatable)")
 	uf.DurationVar(&readyTimeout, "ready-timeout", 90*time.Second, "how long to wait for the switches to listen")

@@ -10,7 +10,9 @@
 // is configured in the host namespace, and simple_switch's thrift server
 // (0.0.0.0:9090, not configurable) is only reachable inside the namespace.
 //
-// The tests skip, saying why, unless they run as root with `ip` (iproute2),
+// The namespace, switch and socket machinery is tests/internal/bmv2env,
+// shared with tests/bmv2diff and tests/bmv2ctl. The tests skip, saying why,
+// with -short and unless they run as root with `ip` (iproute2),
 // simple_switch_grpc and simple_switch_CLI (PATH or /opt/p4/bin), and the
 // committed p4src/build/qos.json. The pipeline is programmed over P4Runtime
 // with entities built by the tables package from the committed P4Info.

@@ -119,7 +119,7 @@ func TestMalformedPackets(t *testing.T) {
 				}
 				t.Errorf("received frames with ids %v, want only the sentinel 77", ids)
 			}
-			if !b.sw.alive() {
+			if !b.sw.Alive() {
 				t.Fatalf("switch died")
 			}
 		})

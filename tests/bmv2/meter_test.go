@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/p4qos/p4qos/tables"
+	"github.com/p4qos/p4qos/tests/internal/bmv2env"
 )
 
 // trTCM configuration of class 1 (P4Runtime MeterConfig for a BYTES meter:
@@ -67,7 +68,7 @@ func TestMeterColorShares(t *testing.T) {
 		t.Fatalf("frame is %d bytes, want %d", len(frame), meterFrame)
 	}
 
-	c := startCapture(b.ports[2])
+	c := b.sw.Port(2).Capture()
 	// Absolute schedule: a late send is followed by quicker ones, so the
 	// average rate stays 2×CIR.
 	start := time.Now()
@@ -76,11 +77,9 @@ func TestMeterColorShares(t *testing.T) {
 		time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
 		b.sendFrames(1, frame)
 	}
-	waitForFrames([]*capture{c}, meterN, 2*time.Second, 30*time.Second)
-	frames := c.stop(t)
-	c.mu.Lock()
-	times := append([]time.Time(nil), c.times...)
-	c.mu.Unlock()
+	bmv2env.WaitForFrames([]*bmv2env.Capture{c}, meterN, 2*time.Second, 30*time.Second)
+	frames := c.Stop(t)
+	times := c.Times()
 
 	if len(frames) != meterN {
 		t.Fatalf("received %d frames, want %d (red is remarked, not dropped)", len(frames), meterN)

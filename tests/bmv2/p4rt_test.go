@@ -2,32 +2,29 @@ package bmv2
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"net"
 	"os"
 	"testing"
 	"time"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/p4qos/p4qos/tables"
+	"github.com/p4qos/p4qos/tests/internal/bmv2env"
 )
 
-// bed is one test's switch: namespace, simple_switch_grpc, P4Runtime
-// session as primary controller with the qos pipeline loaded, and a packet
-// socket per port.
+// bed is one test's switch: simple_switch_grpc with --priority-queues 8 in
+// a namespace of its own, a P4Runtime session as primary controller with
+// the qos pipeline loaded, and a packet socket per port (sw.Port).
 type bed struct {
 	t      *testing.T
-	ns     *netns
-	sw     *switchProcess
+	sw     *bmv2env.Switch
 	schema *tables.Schema
 	client p4v1.P4RuntimeClient
-	ports  map[int]*packetSocket
 }
+
+const deviceID = 1
 
 var electionID = &p4v1.Uint128{High: 0, Low: 1}
 
@@ -36,8 +33,8 @@ var electionID = &p4v1.Uint128{High: 0, Low: 1}
 // available.
 func newBed(t *testing.T, nPorts int) *bed {
 	t.Helper()
-	requireBMv2(t)
-	requirePipeline(t)
+	bmv2env.RequireNetnsSwitch(t)
+	bmv2env.RequireQosPipeline(t)
 	b := startBed(t, nPorts)
 	b.loadPipeline()
 	return b
@@ -47,100 +44,26 @@ func newBed(t *testing.T, nPorts int) *bed {
 // controller, without loading a program.
 func startBed(t *testing.T, nPorts int) *bed {
 	t.Helper()
-	ssg := requireBMv2(t)
-	schema, err := tables.Load(committedP4Info)
+	bmv2env.RequireNetnsSwitch(t)
+	schema, err := tables.Load(bmv2env.QosP4Info)
 	if err != nil {
 		t.Fatalf("load P4Info: %v", err)
 	}
-
-	ns := newNetns(t)
-	for p := 1; p <= nPorts; p++ {
-		ns.addPort(t, p)
-	}
-	b := &bed{t: t, ns: ns, schema: schema, ports: map[int]*packetSocket{}}
-	for p := 1; p <= nPorts; p++ {
-		b.ports[p] = openPacketSocket(t, ns, hostIface(p))
-	}
-	b.sw = startSwitch(t, ssg, ns, nPorts)
-
-	conn, err := grpc.NewClient("passthrough:///"+grpcAddr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
-			return ns.dial(ctx, addr)
-		}))
-	if err != nil {
-		t.Fatalf("grpc client: %v", err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	b.client = p4v1.NewP4RuntimeClient(conn)
-
-	// The switch needs a moment to open its gRPC port; WaitForReady makes the
-	// stream wait for it, bounded by the context.
-	streamCtx, cancelStream := context.WithCancel(context.Background())
-	t.Cleanup(cancelStream)
-	readyCtx, cancelReady := context.WithTimeout(streamCtx, 60*time.Second)
-	defer cancelReady()
-	stream, err := b.client.StreamChannel(streamCtx, grpc.WaitForReady(true))
-	if err != nil {
-		t.Fatalf("StreamChannel: %v", err)
-	}
-	arb := &p4v1.StreamMessageRequest{Update: &p4v1.StreamMessageRequest_Arbitration{
-		Arbitration: &p4v1.MasterArbitrationUpdate{DeviceId: deviceID, ElectionId: electionID}}}
-	if err := stream.Send(arb); err != nil {
-		t.Fatalf("send arbitration: %v", err)
-	}
-	got := make(chan error, 1)
-	go func() {
-		for {
-			msg, err := stream.Recv()
-			if err != nil {
-				got <- err
-				return
-			}
-			if a := msg.GetArbitration(); a != nil {
-				if a.GetStatus().GetCode() != 0 {
-					got <- fmt.Errorf("not primary: %v", a.GetStatus())
-				} else {
-					got <- nil
-				}
-				// Keep draining so that the stream stays healthy.
-				for {
-					if _, err := stream.Recv(); err != nil {
-						return
-					}
-				}
-			}
-		}
-	}()
-	select {
-	case err := <-got:
-		if err != nil {
-			t.Fatalf("arbitration: %v\nswitch output:\n%s", err, b.sw.log.String())
-		}
-	case <-readyCtx.Done():
-		t.Fatalf("no arbitration response within 60s\nswitch output:\n%s", b.sw.log.String())
-	}
-
-	return b
+	sw := bmv2env.Start(t, bmv2env.WithPorts(nPorts), bmv2env.WithPriorityQueues(8), bmv2env.WithDeviceID(deviceID))
+	client := bmv2env.BecomePrimary(t, sw.Conn(t), deviceID, electionID)
+	return &bed{t: t, sw: sw, schema: schema, client: client}
 }
 
 // loadPipeline pushes the committed BMv2 JSON and P4Info.
 func (b *bed) loadPipeline() {
 	b.t.Helper()
-	deviceConfig, err := os.ReadFile(committedJSON)
+	deviceConfig, err := os.ReadFile(bmv2env.QosJSON)
 	if err != nil {
 		b.t.Fatalf("read BMv2 JSON: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	_, err = b.client.SetForwardingPipelineConfig(ctx, &p4v1.SetForwardingPipelineConfigRequest{
-		DeviceId:   deviceID,
-		ElectionId: electionID,
-		Action:     p4v1.SetForwardingPipelineConfigRequest_VERIFY_AND_COMMIT,
-		Config:     &p4v1.ForwardingPipelineConfig{P4Info: b.schema.P4Info(), P4DeviceConfig: deviceConfig},
-	})
-	if err != nil {
-		b.t.Fatalf("SetForwardingPipelineConfig: %v\nswitch output:\n%s", err, b.sw.log.String())
+	if err := bmv2env.PushPipeline(context.Background(), b.client, deviceID, electionID,
+		&p4v1.ForwardingPipelineConfig{P4Info: b.schema.P4Info(), P4DeviceConfig: deviceConfig}); err != nil {
+		b.t.Fatal(err)
 	}
 }
 
@@ -239,16 +162,20 @@ func (b *bed) routeAll(port int) {
 	)
 }
 
+// chunkFrames is how many frames sendFrames sends back to back: half of
+// simple_switch's default egress queue depth (64).
+const chunkFrames = 32
+
 // sendFrames sends frames into switch port in, in order. Long bursts pause
-// briefly every 32 frames so that the switch's 64-frame egress queues are
+// briefly every chunkFrames frames so that the switch's 64-frame egress queues are
 // not the subject of the test.
 func (b *bed) sendFrames(in int, frames ...[]byte) {
 	b.t.Helper()
 	for i, f := range frames {
-		if i > 0 && i%32 == 0 {
+		if i > 0 && i%chunkFrames == 0 {
 			time.Sleep(5 * time.Millisecond)
 		}
-		if err := b.ports[in].send(f); err != nil {
+		if err := b.sw.Port(in).Send(f); err != nil {
 			b.t.Fatalf("send frame %d on port %d: %v", i, in, err)
 		}
 	}
@@ -257,17 +184,33 @@ func (b *bed) sendFrames(in int, frames ...[]byte) {
 // exchange sends frames into port in and returns what each of the out
 // ports received; it waits until want frames arrived in total or nothing
 // arrived for a second.
+//
+// When every frame should come out (want == len(frames)), a long burst goes
+// in chunks of chunkFrames, each sent once the ones before it have come
+// out: on a busy machine BMv2's threads can be starved of CPU long enough
+// for its 64-frame egress queues to overflow, and these tests are about
+// where frames go, not about how fast BMv2 is.
 func (b *bed) exchange(in int, out []int, want int, frames ...[]byte) map[int][]parsed {
 	b.t.Helper()
-	caps := make([]*capture, len(out))
+	caps := make([]*bmv2env.Capture, len(out))
 	for i, p := range out {
-		caps[i] = startCapture(b.ports[p])
+		caps[i] = b.sw.Port(p).Capture()
 	}
-	b.sendFrames(in, frames...)
-	waitForFrames(caps, want, time.Second, 30*time.Second)
+	if want == len(frames) {
+		deadline := time.Now().Add(30 * time.Second)
+		for sent := 0; sent < len(frames) && time.Now().Before(deadline); {
+			n := min(chunkFrames, len(frames)-sent)
+			b.sendFrames(in, frames[sent:sent+n]...)
+			sent += n
+			bmv2env.WaitForFrames(caps, sent, time.Second, time.Until(deadline))
+		}
+	} else {
+		b.sendFrames(in, frames...)
+	}
+	bmv2env.WaitForFrames(caps, want, time.Second, 30*time.Second)
 	res := map[int][]parsed{}
 	for i, p := range out {
-		for _, f := range caps[i].stop(b.t) {
+		for _, f := range caps[i].Stop(b.t) {
 			pp, err := parse(f)
 			if err != nil {
 				b.t.Errorf("port %d: unparsable frame %x: %v", p, f, err)
@@ -276,8 +219,8 @@ func (b *bed) exchange(in int, out []int, want int, frames ...[]byte) map[int][]
 			res[p] = append(res[p], pp)
 		}
 	}
-	if !b.sw.alive() {
-		b.t.Fatalf("simple_switch_grpc exited\n%s", b.sw.log.String())
+	if !b.sw.Alive() {
+		b.t.Fatalf("simple_switch_grpc exited\n%s", b.sw.Log())
 	}
 	return res
 }

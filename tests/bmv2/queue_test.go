@@ -2,9 +2,12 @@ package bmv2
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/p4qos/p4qos/tables"
+	"github.com/p4qos/p4qos/tests/internal/bmv2env"
 )
 
 const (
@@ -12,30 +15,65 @@ const (
 	dscpBE = 0
 )
 
-// TestEFBeforeBE slows egress port 2 to a few packets per second (thrift
-// set_queue_rate, which applies to each of the port's priority queues),
-// queues a backlog of best-effort frames and then EF frames behind them, and
-// checks that the EF frames do not wait for the backlog.
+// TestEFBeforeBE shows that simple_switch serves the EF queue strictly
+// before the BE queue of the same port when both have packets due.
 //
-// With one FIFO queue all 10 EF frames would leave after all 30 BE frames.
-// With phb mapping EF to queue 7 and BE to queue 0, simple_switch serves
-// queue 7 first whenever it may send (strict priority); since each queue is
-// paced at the configured rate, EF frames leave at that rate interleaved
-// with, or ahead of, the BE backlog. Either way the last EF frame leaves
-// while at least half of the BE backlog (15 frames) is still queued: at
-// 20 pps the 10 EF frames are out within ~0.5 s, when at most ~10 BE frames
-// have left.
+// What BMv2 1.15.5 does (include/bm/bm_sim/queueing.h, QueueingLogicPriRL;
+// targets/simple_switch): each egress port has --priority-queues queues,
+// standard_metadata.priority picks one (the phb table writes it). Rates are
+// per queue only: `set_queue_rate <pps> <port>` sets every queue of the
+// port (set_rate, queueing.h:652-660; simple_switch.cpp:344-359; there is no
+// port-level shaper). Pacing happens at enqueue: push_front stamps each
+// packet with a departure time send = max(now, previous send + 1/pps)
+// (queueing.h:528-546, get_next_tp 764-767). The egress worker of the port
+// (one of 4, port % 4; simple_switch.h:140,161-163) pops, among the queues
+// whose head is due (send <= now), the highest priority (pop_back,
+// queueing.h:561-598), and otherwise sleeps until the earliest head is due.
+// So while the worker keeps up, every packet leaves at its own stamped time
+// and the order is the order of those times, whatever the priorities: a BE
+// and an EF backlog at the same rate simply interleave, as they would under
+// round robin. Priority only decides when several heads are due at once,
+// i.e. when the worker has fallen behind. (Observed with this very test
+// minus the pause: EBEBEBEBEBEBEBEBEBEBBBBBBBBBBB. Both queues are created
+// by set_queue_rate, so their heads fall due at the same instants and EF
+// wins each tie, but the frames still leave one EF and one BE per 1/10 s.)
+//
+// The test therefore makes the worker fall behind on purpose. Port 2 is
+// paced at 10 pps per queue; 20 BE frames (queue 0) and then 10 EF frames
+// (queue 7) are sent, and last a marker routed to port 3 (worker 3, no
+// rate limit). simple_switch has one ingress thread (simple_switch.cpp:271)
+// that enqueues each packet before taking the next, so when the marker
+// comes out of port 3 all 30 frames are in port 2's queues, stamped at most
+// 20/10 = 2 s ahead.
+// Then the whole switch is stopped (SIGSTOP) for 2.5 s, longer than that,
+// and continued: now every queued frame is due at once, and the worker
+// drains the queues back to back in the order its scheduler chooses.
+//
+// The assertion is on the frames that leave after the pause: all queued EF
+// frames before any queued BE frame. With one FIFO queue (phb not mapping
+// EF higher, or no priority queues) they would leave BE first, in arrival
+// order; with round robin between the queues, EF and BE would alternate.
+// Only strict priority gives EF…EB…B. (Checked: with phb mapping EF to
+// queue 0 this test fails with BBBBBBBBBBBBBBBBBBBBEEEEEEEEEE after the
+// pause, and without the pause with the interleaving above.) One leading
+// BE frame is tolerated: a frame the worker had popped, in timestamp order,
+// just before the stop but not yet transmitted comes out first after it.
 func TestEFBeforeBE(t *testing.T) {
-	b := newBed(t, 2)
-	cli := requireCLI(t)
+	b := newBed(t, 3)
+	bmv2env.RequireCLI(t)
 	b.routeAll(2)
+	b.routePort3()
 	b.insert(
 		get(b.schema.TableEntry("phb", []tables.Match{tables.Exact("dscp", dscpEF)}, tables.Action("set_queue", tables.Param("queue", 7))))(t),
 		get(b.schema.TableEntry("phb", []tables.Match{tables.Exact("dscp", dscpBE)}, tables.Action("set_queue", tables.Param("queue", 0))))(t),
 	)
-	setQueueRate(t, b.ns, cli, 2, 20)
+	const (
+		rate     = 10 // pps, per queue of port 2
+		nBE, nEF = 20, 10
+		markerID = 9999
+	)
+	b.sw.SetQueueRate(t, 2, rate)
 
-	const nBE, nEF = 30, 10
 	var frames [][]byte
 	for i := 0; i < nBE; i++ {
 		frames = append(frames, pkt{src: v4a, dst: v4b, l4: udpL4, sport: 1, dport: 2, dscp: dscpBE, id: uint16(i), payload: 64}.bytes())
@@ -43,32 +81,83 @@ func TestEFBeforeBE(t *testing.T) {
 	for i := 0; i < nEF; i++ {
 		frames = append(frames, pkt{src: v4a, dst: v4b, l4: udpL4, sport: 1, dport: 3, dscp: dscpEF, id: uint16(1000 + i), payload: 64}.bytes())
 	}
-	got := b.exchange(1, []int{2}, nBE+nEF, frames...)[2]
+	marker := pkt{src: v4a, dst: netip.MustParseAddr("10.33.0.1"), l4: udpL4, sport: 1, dport: 4, id: markerID}.bytes()
+
+	out2, out3 := b.sw.Port(2).Capture(), b.sw.Port(3).Capture()
+	b.sendFrames(1, append(frames, marker)...)
+	bmv2env.WaitForFrames([]*bmv2env.Capture{out3}, 1, 10*time.Second, 10*time.Second)
+	if got := out3.Stop(t); len(got) != 1 {
+		t.Fatalf("%d frames on port 3, want the marker alone: cannot tell that the backlog is queued", len(got))
+	} else if p, err := parse(got[0]); err != nil || p.id != markerID {
+		t.Fatalf("port 3 got %+v (%v), want the marker (id %d)", p, err, markerID)
+	}
+
+	// Each queue's last frame is due at most nBE/rate after the marker
+	// left (one 1/rate step per frame, counted from an enqueue no later
+	// than the marker's); half a second more is margin.
+	pause := time.Duration(nBE)*time.Second/rate + 500*time.Millisecond
+	b.sw.Pause(t)
+	time.Sleep(pause)
+	// The switch has sent nothing for the whole pause, so every frame it
+	// sent before the stop has been captured by now.
+	before := out2.Count()
+	b.sw.Resume(t)
+	bmv2env.WaitForFrames([]*bmv2env.Capture{out2}, nBE+nEF, 2*time.Second, 30*time.Second)
+	got := out2.Stop(t)
+	if !b.sw.Alive() {
+		t.Fatalf("simple_switch_grpc exited\n%s", b.sw.Log())
+	}
 	if len(got) != nBE+nEF {
 		t.Fatalf("received %d frames, want %d (queue depth is 64, nothing should drop)", len(got), nBE+nEF)
 	}
+
 	order := make([]byte, len(got))
-	lastEF, efSeen := -1, 0
-	for i, p := range got {
+	efSeen, beSeen := 0, 0
+	for i, f := range got {
+		p, err := parse(f)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
 		switch p.dscp {
 		case dscpEF:
 			order[i] = 'E'
+			// One queue leaves in its own stamped order.
 			if want := uint16(1000 + efSeen); p.id != want {
 				t.Errorf("EF frame %d has id %d, want %d: EF frames reordered", efSeen, p.id, want)
 			}
 			efSeen++
-			lastEF = i
 		case dscpBE:
 			order[i] = 'B'
+			if want := uint16(beSeen); p.id != want {
+				t.Errorf("BE frame %d has id %d, want %d: BE frames reordered", beSeen, p.id, want)
+			}
+			beSeen++
 		default:
-			t.Fatalf("frame with DSCP %d", p.dscp)
+			t.Fatalf("frame %d has DSCP %d", i, p.dscp)
 		}
 	}
-	t.Logf("departure order: %s", order)
-	beAfter := len(got) - 1 - lastEF
-	if beAfter < nBE/2 {
-		t.Errorf("%d BE frames left after the last EF frame, want at least %d (FIFO would give 0)", beAfter, nBE/2)
+	t.Logf("departure order (| marks the pause): %s|%s", order[:before], order[before:])
+
+	after := string(order[before:])
+	if len(after) > 1 && after[0] == 'B' && after[1] == 'E' {
+		after = after[1:] // popped before the stop, see above
 	}
+	queuedEF, queuedBE := strings.Count(after, "E"), strings.Count(after, "B")
+	if queuedEF < nEF/2 || queuedBE < nBE/2 {
+		t.Fatalf("only %d EF and %d BE frames were still queued at the pause, want at least %d and %d: "+
+			"the marker took too long to come back for the test to show anything", queuedEF, queuedBE, nEF/2, nBE/2)
+	}
+	if want := strings.Repeat("E", queuedEF) + strings.Repeat("B", queuedBE); after != want {
+		t.Errorf("after the pause the queued frames left as %s, want %s: all EF before any BE (strict priority)", after, want)
+	}
+}
+
+// routePort3 routes 10.33.0.0/16 out of port 3 through member 2003 (more
+// specific than routeAll's 10.0.0.0/8).
+func (b *bed) routePort3() {
+	b.t.Helper()
+	b.insert(b.member(2003, 3))
+	b.insert(get(b.schema.TableEntry("ipv4_lpm", []tables.Match{tables.LPM("ipv4_dst", "10.33.0.0/16")}, tables.Member(2003)))(b.t))
 }
 
 // TestECNMarking limits egress ports 2 and 3 to 50 pps and sends a burst,
@@ -83,15 +172,14 @@ func TestEFBeforeBE(t *testing.T) {
 // marked on port 3.
 func TestECNMarking(t *testing.T) {
 	b := newBed(t, 3)
-	cli := requireCLI(t)
+	bmv2env.RequireCLI(t)
 	b.routeAll(2)
-	b.insert(b.member(2003, 3))
-	b.insert(get(b.schema.TableEntry("ipv4_lpm", []tables.Match{tables.LPM("ipv4_dst", "10.33.0.0/16")}, tables.Member(2003)))(t))
+	b.routePort3()
 	const threshold = 4
 	b.insert(get(b.schema.TableEntry("ecn_threshold", []tables.Match{tables.Exact("egress_port", 2), tables.Exact("queue", 0)},
 		tables.Action("set_ecn_threshold", tables.Param("threshold", threshold))))(t))
-	setQueueRate(t, b.ns, cli, 2, 50)
-	setQueueRate(t, b.ns, cli, 3, 50)
+	b.sw.SetQueueRate(t, 2, 50)
+	b.sw.SetQueueRate(t, 3, 50)
 
 	// ECN of frame i: ECT(0), Not-ECT, ECT(1) over IPv6, Not-ECT, CE, ...
 	ecnOf := func(i int) uint8 { return [...]uint8{2, 0, 1, 0, 3, 0}[i%6] }

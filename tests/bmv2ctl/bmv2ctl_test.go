@@ -1,15 +1,11 @@
 package bmv2ctl
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,23 +14,9 @@ import (
 	"github.com/p4qos/p4qos/compiler"
 	"github.com/p4qos/p4qos/controlplane"
 	"github.com/p4qos/p4qos/tables"
+	"github.com/p4qos/p4qos/tests/internal/bmv2env"
 	"github.com/p4qos/p4qos/topo"
 )
-
-func repo(rel string) string { return filepath.Join("..", "..", rel) }
-
-// findBMv2 returns the simple_switch_grpc binary or skips.
-func findBMv2(t testing.TB) string {
-	t.Helper()
-	if p, err := exec.LookPath("simple_switch_grpc"); err == nil {
-		return p
-	}
-	if p := "/opt/p4/bin/simple_switch_grpc"; fileExists(p) {
-		return p
-	}
-	t.Skip("simple_switch_grpc not found in PATH or /opt/p4/bin (BMv2 not built); skipping BMv2 interop")
-	return ""
-}
 
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
@@ -44,70 +26,35 @@ func fileExists(p string) bool {
 // pipeline loads the compiled qos pipeline or skips.
 func pipeline(t testing.TB) (*tables.Schema, *controlplane.Pipeline) {
 	t.Helper()
-	jsonPath, infoPath := repo("p4src/build/qos.json"), repo("p4src/build/qos.p4info.txtpb")
-	if !fileExists(jsonPath) {
-		t.Skipf("%s missing (p4c has not compiled the qos pipeline); skipping BMv2 interop", jsonPath)
-	}
-	schema, err := tables.Load(infoPath)
+	bmv2env.RequireQosPipeline(t)
+	js, err := os.ReadFile(bmv2env.QosJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
-	js, err := os.ReadFile(jsonPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := controlplane.NewPipeline(schema.P4Info(), controlplane.BMv2Target{JSON: js})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return schema, p
+	return bmv2Pipeline(t, js)(tables.Load(bmv2env.QosP4Info))
 }
 
-func freePort(t testing.TB) int {
+// bmv2Pipeline pairs BMv2 JSON with a schema as its loader returns it:
+// bmv2Pipeline(t, js)(tables.Load(path)).
+func bmv2Pipeline(t testing.TB, js []byte) func(*tables.Schema, error) (*tables.Schema, *controlplane.Pipeline) {
+	return func(schema *tables.Schema, err error) (*tables.Schema, *controlplane.Pipeline) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := controlplane.NewPipeline(schema.P4Info(), controlplane.BMv2Target{JSON: js})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return schema, p
+	}
+}
+
+// startBMv2 runs simple_switch_grpc on the host's loopback (no data-plane
+// ports, so no root), or skips when it is not built.
+func startBMv2(t testing.TB) *bmv2env.Switch {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// bmv2 is one simple_switch_grpc process.
-type bmv2 struct {
-	bin, addr  string
-	thriftPort int
-	cmd        *exec.Cmd
-	log        bytes.Buffer
-}
-
-func startBMv2(t testing.TB) *bmv2 {
-	t.Helper()
-	b := &bmv2{bin: findBMv2(t), addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), thriftPort: freePort(t)}
-	b.start(t)
-	t.Cleanup(b.stop)
-	return b
-}
-
-func (b *bmv2) start(t testing.TB) {
-	t.Helper()
-	b.cmd = exec.Command(b.bin, "--no-p4", "--device-id", "1", "--thrift-port", fmt.Sprint(b.thriftPort),
-		"--", "--grpc-server-addr", b.addr, "--cpu-port", "255")
-	b.cmd.Stdout, b.cmd.Stderr = &b.log, &b.log
-	// Its own process group, so that stop kills exactly what we started.
-	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := b.cmd.Start(); err != nil {
-		t.Skipf("cannot start simple_switch_grpc: %v", err)
-	}
-}
-
-func (b *bmv2) stop() {
-	if b.cmd == nil || b.cmd.Process == nil {
-		return
-	}
-	_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
-	_ = b.cmd.Wait()
-	b.cmd = nil
+	return bmv2env.Start(t, bmv2env.WithCPUPort(255))
 }
 
 func dial(t testing.TB, addr string, id uint64) *controlplane.Session {
@@ -134,11 +81,11 @@ func waitPrimary(t testing.TB, s *controlplane.Session) {
 // demoIntent compiles the demo policy for leaf1 of the demo fabric.
 func demoIntent(t testing.TB, schema *tables.Schema, p *controlplane.Pipeline) *controlplane.Intent {
 	t.Helper()
-	tp, err := topo.Load(repo("topo/examples/fabric.yaml"))
+	tp, err := topo.Load(bmv2env.RepoPath("topo/examples/fabric.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pol, err := compiler.LoadPolicy(repo("topo/examples/fabric-policy.yaml"))
+	pol, err := compiler.LoadPolicy(bmv2env.RepoPath("topo/examples/fabric-policy.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +99,7 @@ func demoIntent(t testing.TB, schema *tables.Schema, p *controlplane.Pipeline) *
 func TestBMv2InstallReadBackRestart(t *testing.T) {
 	schema, p := pipeline(t)
 	sw := startBMv2(t)
-	s := dial(t, sw.addr, 1)
+	s := dial(t, sw.Addr(), 1)
 	waitPrimary(t, s)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -161,7 +108,7 @@ func TestBMv2InstallReadBackRestart(t *testing.T) {
 
 	st, err := rec.Reconcile(ctx, in)
 	if err != nil {
-		t.Fatalf("install: %v\nbmv2 log:\n%s", err, sw.log.String())
+		t.Fatalf("install: %v\nbmv2 log:\n%s", err, sw.Log())
 	}
 	if !st.Pushed || st.Write.Updates == 0 {
 		t.Fatalf("install %+v: want a push and writes", st)
@@ -186,10 +133,10 @@ func TestBMv2InstallReadBackRestart(t *testing.T) {
 	// Kill and restart BMv2 on the same address: the session reconnects
 	// and the reconcile re-programs it from scratch.
 	stream := s.State().Stream
-	sw.stop()
-	sw.start(t)
+	sw.Stop()
+	sw.Restart(t)
 	if err := s.WaitFor(ctx, func(st controlplane.State) bool { return st.Primary && st.Stream > stream }); err != nil {
-		t.Fatalf("no reconnection: %v\nbmv2 log:\n%s", err, sw.log.String())
+		t.Fatalf("no reconnection: %v\nbmv2 log:\n%s", err, sw.Log())
 	}
 	st, err = rec.Reconcile(ctx, in)
 	if err != nil {
@@ -209,11 +156,11 @@ func TestBMv2InstallReadBackRestart(t *testing.T) {
 // past that check (FAILED_PRECONDITION without a pipeline, OK with one).
 func TestBMv2BackupCannotWrite(t *testing.T) {
 	sw := startBMv2(t)
-	hi := dial(t, sw.addr, 10)
+	hi := dial(t, sw.Addr(), 10)
 	waitPrimary(t, hi)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	lo := dial(t, sw.addr, 5)
+	lo := dial(t, sw.Addr(), 5)
 	if err := lo.WaitFor(ctx, func(st controlplane.State) bool { return st.Connected }); err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +169,7 @@ func TestBMv2BackupCannotWrite(t *testing.T) {
 	}
 	update := &p4v1.Update{Type: p4v1.Update_INSERT, Entity: tables.EntityOf(&p4v1.TableEntry{TableId: 1})}
 	var pipelineReady bool
-	if fileExists(repo("p4src/build/qos.json")) {
+	if fileExists(bmv2env.QosJSON) {
 		schema, p := pipeline(t)
 		if _, err := hi.EnsurePipeline(ctx, p); err != nil {
 			t.Fatal(err)
@@ -262,14 +209,7 @@ func BenchmarkBMv2Write(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	schema, err := tables.Parse(txt, tables.FormatText)
-	if err != nil {
-		b.Fatal(err)
-	}
-	p, err := controlplane.NewPipeline(schema.P4Info(), controlplane.BMv2Target{JSON: js})
-	if err != nil {
-		b.Fatal(err)
-	}
+	schema, p := bmv2Pipeline(b, js)(tables.Parse(txt, tables.FormatText))
 	var ents []*p4v1.Entity
 	for i := range 1000 {
 		te, err := schema.TableEntry("ter", []tables.Match{tables.Ternary("h.hdr.f1", i+1, 0xffff)}, tables.Action("send_1"), tables.Priority(1))
@@ -281,7 +221,7 @@ func BenchmarkBMv2Write(b *testing.B) {
 	for _, batch := range []int{1, 100, 1000} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			sw := startBMv2(b)
-			s := dial(b, sw.addr, 1)
+			s := dial(b, sw.Addr(), 1)
 			waitPrimary(b, s)
 			ctx := context.Background()
 			if _, err := s.EnsurePipeline(ctx, p); err != nil {

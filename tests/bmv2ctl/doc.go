@@ -1,5 +1,6 @@
 // Package bmv2ctl tests the controller against BMv2 simple_switch_grpc,
-// started on loopback with no data-plane interfaces (so no root is needed).
+// started on loopback with no data-plane interfaces (so no root is needed),
+// through tests/internal/bmv2env.
 //
 // The generic tests use BMv2's own p4c-compiled test programs from its
 // source tree (targets/simple_switch_grpc/tests/testdata; BMV2_SRC, default

@@ -78,15 +78,7 @@ func meterPipeline(t *testing.T) (*tables.Schema, *controlplane.Pipeline) {
 		Spec:     &p4configv1.MeterSpec{Unit: p4configv1.MeterSpec_BYTES},
 		Size:     16,
 	}}
-	schema, err := tables.New(&info)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := controlplane.NewPipeline(schema.P4Info(), controlplane.BMv2Target{JSON: js})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return schema, p
+	return bmv2Pipeline(t, js)(tables.New(&info))
 }
 
 // roundingRates are (CIR, PIR) pairs in bytes/s that BMv2 reads back one
@@ -126,7 +118,7 @@ func meterIntent(t *testing.T, s *tables.Schema, p *controlplane.Pipeline, ports
 func TestBMv2Reconcile(t *testing.T) {
 	schema, p := meterPipeline(t)
 	sw := startBMv2(t)
-	s := dial(t, sw.addr, 1)
+	s := dial(t, sw.Addr(), 1)
 	waitPrimary(t, s)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -159,7 +151,7 @@ func TestBMv2Reconcile(t *testing.T) {
 		}
 		st, err := rec.Reconcile(ctx, step.in)
 		if err != nil {
-			t.Fatalf("%s: %v\nbmv2 log:\n%s", step.name, err, sw.log.String())
+			t.Fatalf("%s: %v\nbmv2 log:\n%s", step.name, err, sw.Log())
 		}
 		if st.Pushed != step.wantPushed || st.Write.Updates != step.wantUpdates || st.Drift != step.wantDrift {
 			t.Errorf("%s: %+v, want pushed=%v updates=%d drift=%d", step.name, st, step.wantPushed, step.wantUpdates, step.wantDrift)
@@ -184,8 +176,8 @@ func TestBMv2Reconcile(t *testing.T) {
 	// Kill and restart BMv2: the session reconnects and the reconcile
 	// re-programs it.
 	stream := s.State().Stream
-	sw.stop()
-	sw.start(t)
+	sw.Stop()
+	sw.Restart(t)
 	if err := s.WaitFor(ctx, func(st controlplane.State) bool { return st.Primary && st.Stream > stream }); err != nil {
 		t.Fatalf("no reconnection: %v", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"os"
 	"testing"
@@ -13,13 +12,15 @@ import (
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/p4qos/p4qos/controlplane/sim"
 	"github.com/p4qos/p4qos/tables"
+	"github.com/p4qos/p4qos/tests/internal/bmv2env"
 )
+
+const deviceID = 1
 
 var electionID = &p4v1.Uint128{Low: 1}
 
@@ -29,55 +30,18 @@ type target struct {
 	c    p4v1.P4RuntimeClient
 }
 
-func connect(t *testing.T, name string, opts ...grpc.DialOption) *target {
+// connect becomes the primary controller of the target behind conn.
+func connect(t *testing.T, name string, conn grpc.ClientConnInterface) *target {
 	t.Helper()
-	conn, err := grpc.NewClient(name, append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()))...)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	tg := &target{name: name, c: p4v1.NewP4RuntimeClient(conn)}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	stream, err := tg.c.StreamChannel(ctx, grpc.WaitForReady(true))
-	if err != nil {
-		t.Fatalf("%s: StreamChannel: %v", name, err)
-	}
-	if err := stream.Send(&p4v1.StreamMessageRequest{Update: &p4v1.StreamMessageRequest_Arbitration{
-		Arbitration: &p4v1.MasterArbitrationUpdate{DeviceId: deviceID, ElectionId: electionID}}}); err != nil {
-		t.Fatalf("%s: arbitration: %v", name, err)
-	}
-	got := make(chan *p4v1.StreamMessageResponse, 1)
-	go func() {
-		m, err := stream.Recv()
-		if err == nil {
-			got <- m
-		}
-		for err == nil { // keep the stream drained while the test runs
-			_, err = stream.Recv()
-		}
-	}()
-	select {
-	case m := <-got:
-		if c := m.GetArbitration().GetStatus().GetCode(); c != int32(codes.OK) {
-			t.Fatalf("%s: arbitration status %d, want OK", name, c)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatalf("%s: no arbitration answer", name)
-	}
-	return tg
+	return &target{name: name, c: bmv2env.BecomePrimary(t, conn, deviceID, electionID)}
 }
 
 func (tg *target) push(t *testing.T, s *tables.Schema, deviceConfig []byte) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	_, err := tg.c.SetForwardingPipelineConfig(ctx, &p4v1.SetForwardingPipelineConfigRequest{
-		DeviceId: deviceID, ElectionId: electionID, Action: p4v1.SetForwardingPipelineConfigRequest_VERIFY_AND_COMMIT,
-		Config: &p4v1.ForwardingPipelineConfig{P4Info: s.P4Info(), P4DeviceConfig: deviceConfig},
-	})
+	err := bmv2env.PushPipeline(context.Background(), tg.c, deviceID, electionID,
+		&p4v1.ForwardingPipelineConfig{P4Info: s.P4Info(), P4DeviceConfig: deviceConfig})
 	if err != nil {
-		t.Fatalf("%s: SetForwardingPipelineConfig: %v", tg.name, err)
+		t.Fatalf("%s: %v", tg.name, err)
 	}
 }
 
@@ -256,7 +220,12 @@ func simOutcomes(t *testing.T, schema *tables.Schema, deviceConfig []byte, ps []
 		t.Fatal(err)
 	}
 	t.Cleanup(sw.Close)
-	tg := connect(t, addr)
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatalf("sim at %s: %v", addr, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	tg := connect(t, "sim", conn)
 	tg.push(t, schema, deviceConfig)
 	for _, batch := range program(t, schema) {
 		tg.write(t, batch...)
@@ -293,7 +262,7 @@ func simOutcomes(t *testing.T, schema *tables.Schema, deviceConfig []byte, ps []
 // for the probes to the hand-worked expectations, so that a BMv2 mismatch
 // in TestSimMatchesBMv2 points at the right side.
 func TestSimOutcomesAsProgrammed(t *testing.T) {
-	schema, err := tables.Load(p4infoPath)
+	schema, err := tables.Load(bmv2env.QosP4Info)
 	if err != nil {
 		t.Fatalf("load P4Info: %v", err)
 	}
@@ -306,23 +275,15 @@ func TestSimOutcomesAsProgrammed(t *testing.T) {
 }
 
 func TestSimMatchesBMv2(t *testing.T) {
-	ssg := requireBMv2(t)
-	schema := must[*tables.Schema](t)(tables.Load(p4infoPath))
-	deviceConfig := must[[]byte](t)(os.ReadFile(jsonPath))
+	bmv2env.RequireNetnsSwitch(t)
+	bmv2env.RequireQosPipeline(t)
+	schema := must[*tables.Schema](t)(tables.Load(bmv2env.QosP4Info))
+	deviceConfig := must[[]byte](t)(os.ReadFile(bmv2env.QosJSON))
 	const nPorts = 4
 
-	ns := newNetns(t)
-	for p := 1; p <= nPorts; p++ {
-		ns.addPort(t, p)
-	}
-	socks := map[int]*packetSocket{}
-	for p := 1; p <= nPorts; p++ {
-		socks[p] = openSocket(t, ns, hostIface(p))
-	}
-	startSwitch(t, ssg, ns, nPorts)
-	bmv2 := connect(t, "passthrough:///"+bmv2Addr, grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
-		return ns.dial(ctx, addr)
-	}))
+	sw := bmv2env.Start(t, bmv2env.WithPorts(nPorts), bmv2env.WithPriorityQueues(8),
+		bmv2env.WithDeviceID(deviceID), bmv2env.WithNetnsPrefix("p4qos-diff"))
+	bmv2 := connect(t, "bmv2", sw.Conn(t))
 	bmv2.push(t, schema, deviceConfig)
 	for _, batch := range program(t, schema) {
 		bmv2.write(t, batch...)
@@ -334,7 +295,7 @@ func TestSimMatchesBMv2(t *testing.T) {
 	for i, pr := range ps {
 		beforeClass := bmv2.counters(t, schema, "class_counter")
 		beforeQueue := bmv2.counters(t, schema, "queue_counter")
-		if err := socks[1].send(pr.p.frame()); err != nil {
+		if err := sw.Port(1).Send(pr.p.frame()); err != nil {
 			t.Fatal(err)
 		}
 		// Poll the egress ports round-robin (each socket waits at most its
@@ -345,7 +306,10 @@ func TestSimMatchesBMv2(t *testing.T) {
 		deadline := time.Now().Add(2 * time.Second)
 		for time.Now().Before(deadline) {
 			for p := 2; p <= nPorts; p++ {
-				f := socks[p].recvOnce()
+				f, err := sw.Port(p).Recv(20 * time.Millisecond)
+				if err != nil {
+					t.Fatalf("%s: port %d: %v", pr.name, p, err)
+				}
 				if f == nil {
 					continue
 				}

@@ -13,6 +13,8 @@
 // yellow, both bursts smaller is always red), and groups have one member,
 // since the sim's selector hash is not BMv2's.
 //
-// The test skips, saying why, unless it runs as root with iproute2,
-// simple_switch_grpc (PATH or /opt/p4/bin) and p4src/build/qos.json.
+// The namespace, switch and socket machinery is tests/internal/bmv2env. The
+// test skips, saying why, with -short and unless it runs as root with
+// iproute2, simple_switch_grpc (PATH or /opt/p4/bin) and
+// p4src/build/qos.json.
 package bmv2diff

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -159,12 +160,17 @@ func (l *lab) background(host string, args ...string) *bgCmd {
 	b.cmd.Dir = l.root
 	b.cmd.Stdout = &b.out
 	b.cmd.Stderr = &b.out
+	// Its own process group, so that the command it runs in the host
+	// (a child of p4qos lab exec) dies with it; and Wait must not hang on a
+	// pipe some straggler still holds.
+	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	b.cmd.WaitDelay = 2 * time.Second
 	if err := b.cmd.Start(); err != nil {
 		l.t.Fatalf("%s: %v", strings.Join(args, " "), err)
 	}
 	go func() { b.done <- b.cmd.Wait() }()
 	l.t.Cleanup(func() {
-		_ = b.cmd.Process.Kill()
+		_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
 		<-b.done
 	})
 	return b

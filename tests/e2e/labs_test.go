@@ -80,6 +80,8 @@ func TestTeachingLabs(t *testing.T) {
 			defer cancel()
 			c := exec.CommandContext(ctx, "bash", "-c", script)
 			c.Dir = root
+			j, p := pipelineFiles(t)
+			c.Env = append(os.Environ(), "P4QOS_BMV2_JSON="+j, "P4QOS_P4INFO="+p)
 			start := time.Now()
 			out, err := c.CombinedOutput()
 			t.Logf("%s: %s\n%s", filepath.Base(doc), time.Since(start).Round(time.Second), out)

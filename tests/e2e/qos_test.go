@@ -7,6 +7,7 @@ import (
 	"math"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -208,7 +209,7 @@ func TestClosedLoop(t *testing.T) {
 	if !settled {
 		t.Fatalf("the allocation did not settle within 60s: a %.2fMbps, b %.2fMbps", a0/1e6, b0/1e6)
 	}
-	_ = bLoad.cmd.Process.Kill()
+	_ = syscall.Kill(-bLoad.cmd.Process.Pid, syscall.SIGKILL)
 	send(tenantFlows[1], "300K", 90)
 	dropped := time.Now()
 	bound := 15 * time.Second
