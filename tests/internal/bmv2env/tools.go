@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// ToolDir is where DEVELOPERS.md installs p4c and BMv2; FindTool looks
+// ToolDir is where docs/targets.md ("Building") puts p4c and BMv2; FindTool looks
 // there after PATH.
 const ToolDir = "/opt/p4/bin"
 
@@ -37,7 +37,7 @@ func requireTool(t testing.TB, name, why string) string {
 // and returns its path. It is all a switch on the host's loopback needs.
 func Require(t testing.TB) string {
 	t.Helper()
-	return requireTool(t, "simple_switch_grpc", "BMv2 with P4Runtime support; see DEVELOPERS.md")
+	return requireTool(t, "simple_switch_grpc", "BMv2 with P4Runtime support; see docs/targets.md")
 }
 
 // RequireNetnsSwitch skips t with -short (a namespaced switch takes
