@@ -130,16 +130,12 @@ type filler struct {
 	pathRate   []float64 // Preferred: rate placed on the path so far
 
 	// flow groups
-	fgPath     []int32 // paths of FG g: fgPath[g]..fgPath[g+1]-1
-	fg         []fgState
-	shares     []linkShare // Split: every FG's link shares, FG after FG
-	growing    []bool      // apart from fg: checked for every event, 1 byte per FG stays in cache
-	initSlope  []float64   // slope of the first segment; -1: satisfied at 0
-	rate       []float64
-	frozenAt   []float64
-	satisfied  []bool
-	bottleneck []int32
-	nGrowing   int
+	fgPath    []int32 // paths of FG g: fgPath[g]..fgPath[g+1]-1
+	fg        []fgState
+	shares    []linkShare // Split: every FG's link shares, FG after FG
+	growing   []bool      // apart from fg: checked for every event, 1 byte per FG stays in cache
+	initSlope []float64   // slope of the first segment; -1: satisfied at 0
+	nGrowing  int
 
 	// Breakpoints do not depend on other FGs, so they are known up front:
 	// one sorted list replaces a priority queue of FGs. next indexes the
@@ -148,6 +144,7 @@ type filler struct {
 	next int
 
 	linkHeap *keyHeap // links by the fair share at which they saturate
+	sink     int32    // where touchAhead's loads go, so they are not dropped
 	dirty    []int32
 	isDirty  []bool
 	events   int
@@ -162,7 +159,11 @@ type pathInfo struct {
 
 func (s *filler) links(pa int32) []int32 { return s.plLink[s.path[pa].lo:s.path[pa].hi] }
 
-// fgState is what the water-fill reads and writes for a growing FG.
+// fgState is what the water-fill reads and writes for an FG. Once the FG
+// is frozen it is also its outcome: the anchor is then (fair share where it
+// stopped, final rate) and the slope 0, so that freezing writes one record
+// (48 bytes) instead of one entry in each of several arrays — at 100k FGs
+// each of those is a cache miss of its own.
 type fgState struct {
 	x0, y0, sl float64 // anchor and slope of the current curve segment
 	base       float64 // Preferred: FG rate when the active path started
@@ -171,7 +172,15 @@ type fgState struct {
 	// the active path's (Preferred). Kept here so that a slope change
 	// reads the FG's state and then one contiguous list.
 	lo, hi int32
+	// bottleneck is the link whose saturation froze the FG; -1 while it
+	// grows and when it froze satisfied.
+	bottleneck int32
 }
+
+// Outcome of a frozen FG g.
+func (s *filler) rate(g int) float64     { return s.fg[g].y0 }
+func (s *filler) frozenAt(g int) float64 { return s.fg[g].x0 }
+func (s *filler) satisfied(g int) bool   { return s.fg[g].bottleneck < 0 }
 
 // linkShare is the fraction w of an FG's rate that crosses link l: the sum
 // of the normalised weights of its paths through l (Split mode).
@@ -243,8 +252,10 @@ func newFiller(p *Problem, plLink []int32) *filler {
 		}
 	}
 	s.fgPath[ng] = int32(len(s.path))
-	s.pathFrozen = make([]bool, np)
-	s.pathRate = make([]float64, np)
+	if s.mode == Preferred {
+		s.pathFrozen = make([]bool, np)
+		s.pathRate = make([]float64, np)
+	}
 
 	s.incStart = make([]int32, nl+1)
 	for l := 0; l < nl; l++ {
@@ -269,10 +280,6 @@ func newFiller(p *Problem, plLink []int32) *filler {
 	s.fg = make([]fgState, ng)
 	s.growing = make([]bool, ng)
 	s.initSlope = make([]float64, ng)
-	s.rate = make([]float64, ng)
-	s.frozenAt = make([]float64, ng)
-	s.satisfied = make([]bool, ng)
-	s.bottleneck = make([]int32, ng)
 	nbp := 0
 	for g := range p.FlowGroups {
 		// A curve has at most one point more than its function (the cut
@@ -288,8 +295,8 @@ func newFiller(p *Problem, plLink []int32) *filler {
 		stamp, shareAt = make([]int32, nl), make([]int32, nl)
 	}
 	for g := range p.FlowGroups {
-		s.bottleneck[g] = -1
 		st := &s.fg[g]
+		st.bottleneck = -1
 		st.active = s.fgPath[g]
 		if s.mode == Preferred {
 			st.lo, st.hi = s.path[st.active].lo, s.path[st.active].hi
@@ -422,12 +429,10 @@ func (s *filler) freeze(g int, bottleneck int32) {
 		// Exactly the demand or the function's end: a satisfied FG is
 		// frozen at its last breakpoint, whose rate is the anchor.
 		r = st.y0
-		s.satisfied[g] = true
 	}
 	s.setSlope(g, 0)
-	s.rate[g] = r
-	s.frozenAt[g] = s.f
-	s.bottleneck[g] = bottleneck
+	st.x0, st.y0 = s.f, r
+	st.bottleneck = bottleneck
 	s.growing[g] = false
 	s.nGrowing--
 	if s.mode == Preferred {
@@ -520,6 +525,39 @@ func (s *filler) flush() {
 	s.dirty = s.dirty[:0]
 }
 
+// touchAheadDist is how many breakpoints ahead touchAhead reaches: far
+// enough that the loads complete while the events in between are processed
+// (a few hundred ns each), near enough that the lines are still cached when
+// their event comes.
+const touchAheadDist = 8
+
+// touchAhead loads the FG records of upcoming breakpoints, and the first
+// link entry of nearer ones, before they are needed. Breakpoints are most
+// of the events and hit FGs in no particular order, so at 100k FGs each one
+// otherwise waits for two dependent cache misses (the FG's record, then the
+// list it points at); issued early, the misses overlap with the work of the
+// events in between. Go has no prefetch instruction; a plain load whose
+// result lands in s.sink does the same.
+func (s *filler) touchAhead() {
+	k := s.next + touchAheadDist
+	if k < len(s.bps) {
+		s.sink ^= s.fg[s.bps[k].fg].lo
+	}
+	k = s.next + touchAheadDist/2
+	if k >= len(s.bps) {
+		return
+	}
+	st := &s.fg[s.bps[k].fg]
+	if st.lo >= st.hi {
+		return
+	}
+	if s.mode == Split {
+		s.sink ^= s.shares[st.lo].l
+	} else {
+		s.sink ^= s.plLink[st.lo]
+	}
+}
+
 // nextBreakpoint skips breakpoints of FGs that stopped growing and returns
 // the next one (nil when none is left).
 func (s *filler) nextBreakpoint() *breakpointEvent {
@@ -556,6 +594,7 @@ func (s *filler) run(ctx context.Context, log *slog.Logger) error {
 		if s.events > maxEvents {
 			return fmt.Errorf("%w: more than %d events", ErrInternal, maxEvents)
 		}
+		s.touchAhead()
 		e := s.nextBreakpoint()
 		l, ks := s.linkHeap.min()
 		switch {
@@ -587,7 +626,7 @@ func (s *filler) result(p *Problem) *Result {
 		if s.mode == Preferred {
 			pr[pa] = s.pathRate[pa]
 		} else {
-			pr[pa] = s.path[pa].w * s.rate[g]
+			pr[pa] = s.path[pa].w * s.rate(int(g))
 		}
 	}
 	loads, trim := s.trimOverload(pr)
@@ -602,7 +641,7 @@ func (s *filler) result(p *Problem) *Result {
 			lr.Saturated = true
 			for _, pa := range s.incPath[s.incStart[i]:s.incStart[i+1]] {
 				if pr[pa] > 0 {
-					lr.SaturatedAt = math.Max(lr.SaturatedAt, s.frozenAt[s.path[pa].fg])
+					lr.SaturatedAt = math.Max(lr.SaturatedAt, s.frozenAt(int(s.path[pa].fg)))
 				}
 			}
 		}
@@ -612,9 +651,9 @@ func (s *filler) result(p *Problem) *Result {
 	for g := range p.FlowGroups {
 		fg := &p.FlowGroups[g]
 		n := len(fg.Paths)
-		out := FlowGroupResult{Name: fg.Name, FairShare: s.frozenAt[g], Satisfied: s.satisfied[g], Paths: paths[:n:n]}
+		out := FlowGroupResult{Name: fg.Name, FairShare: s.frozenAt(g), Satisfied: s.satisfied(g), Paths: paths[:n:n]}
 		paths = paths[n:]
-		if b := s.bottleneck[g]; b >= 0 {
+		if b := s.fg[g].bottleneck; b >= 0 {
 			out.Bottleneck = p.Links[b].Name
 		}
 		for j, pa := range fg.Paths {
@@ -624,7 +663,7 @@ func (s *filler) result(p *Problem) *Result {
 		}
 		if s.mode == Split {
 			// Keep the exact rate (the path split may round a little).
-			out.Rate = s.rate[g]
+			out.Rate = s.rate(g)
 			if trim != nil {
 				out.Rate *= trim[g]
 			}
