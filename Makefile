@@ -44,6 +44,9 @@ p4:
 	@test -n "$(P4C_BM2)" || { echo "p4c-bm2-ss not found (PATH or /opt/p4/bin): see docs/targets.md" >&2; exit 2; }
 	$(P4C_BM2) --arch v1model --std p4-16 -I p4src/include \
 		--p4runtime-files p4src/build/qos.p4info.txtpb -o p4src/build/qos.json p4src/v1model/qos.p4
+	# p4c gives ipv4_lpm and ipv6_lpm their own copies of the actions of the
+	# selector they share, which crashes BMv2 (internal/bmv2json explains).
+	$(GO) run ./internal/bmv2json/cmd/bmv2fix p4src/build/qos.json
 
 lab: build
 	$(BIN) lab up -t topo/examples/fabric.yaml

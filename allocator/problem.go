@@ -200,20 +200,18 @@ func (p *Problem) validate() ([]int32, error) {
 	default:
 		v.add("mode", "mode", "unknown mode %q (want split or preferred)", p.Mode)
 	}
-	linkIdx := make(map[string]int, len(p.Links))
+	linkIdx := newNameTable(len(p.Links), func(i int32) string { return p.Links[i].Name })
 	for i, l := range p.Links {
 		if l.Name == "" {
 			v.add(linkLoc(i), linkItem(i, ""), "missing name")
-		} else if j, dup := linkIdx[l.Name]; dup {
+		} else if j, dup := linkIdx.insert(l.Name, int32(i)); dup {
 			v.add(linkLoc(i), linkItem(i, l.Name), "duplicate link name (also links[%d])", j)
-		} else {
-			linkIdx[l.Name] = i
 		}
 		if !finite(l.Capacity) || l.Capacity < 0 || l.Capacity > MaxRate {
 			v.add(linkLoc(i)+".capacity", linkItem(i, l.Name), "capacity must be a rate from 0 to %g bits/s, got %v", MaxRate, l.Capacity)
 		}
 	}
-	fgNames := make(map[string]int, len(p.FlowGroups))
+	fgNames := newNameTable(len(p.FlowGroups), func(i int32) string { return p.FlowGroups[i].Name })
 	// plLink lists every path's link indices, path after path, so that
 	// Allocate need not look the names up again.
 	// Sized exactly: at 100k FGs, growing it by append copied megabytes.
@@ -228,10 +226,8 @@ func (p *Problem) validate() ([]int32, error) {
 		fg := &p.FlowGroups[i]
 		if fg.Name == "" {
 			v.add(fgLoc(i), fgItem(i, ""), "missing name")
-		} else if j, dup := fgNames[fg.Name]; dup {
+		} else if j, dup := fgNames.insert(fg.Name, int32(i)); dup {
 			v.add(fgLoc(i), fgItem(i, fg.Name), "duplicate flow group name (also flow_groups[%d])", j)
-		} else {
-			fgNames[fg.Name] = i
 		}
 		if d := fg.Demand; d != nil && !(*d >= 0) {
 			v.add(fgLoc(i)+".demand", fgItem(i, fg.Name), "demand must be a rate ≥ 0, got %v", *d)
@@ -248,19 +244,19 @@ func (p *Problem) validate() ([]int32, error) {
 			}
 			first := len(plLink)
 			for k, ln := range pa.Links {
-				li, ok := linkIdx[ln]
-				if !ok {
+				li := linkIdx.lookup(ln)
+				if li < 0 {
 					v.add(fmt.Sprintf("%s.links[%d]", pathLoc(i, j), k), pathItem(i, fg.Name, j), "unknown link %q", ln)
 					li = -1
 				} else {
 					for _, prev := range plLink[first:] {
-						if prev == int32(li) {
+						if prev == li {
 							v.add(fmt.Sprintf("%s.links[%d]", pathLoc(i, j), k), pathItem(i, fg.Name, j), "link %q appears twice", ln)
 							break
 						}
 					}
 				}
-				plLink = append(plLink, int32(li))
+				plLink = append(plLink, li)
 			}
 			if !finite(pa.Weight) || pa.Weight < 0 || pa.Weight > MaxRate {
 				v.add(pathLoc(i, j)+".weight", pathItem(i, fg.Name, j), "weight must be a number from 0 to %g, got %v", MaxRate, pa.Weight)

@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/p4qos/p4qos/compiler"
+	"github.com/p4qos/p4qos/internal/bmv2json"
 	"github.com/p4qos/p4qos/tables"
 )
 
@@ -160,6 +161,9 @@ func (l *Lab) startController(ctx context.Context, spec *Spec) error {
 			return err
 		}
 	}
+	if err := l.fixBMv2JSON(); err != nil {
+		return err
+	}
 	cfg, err := l.writeControllerConfig()
 	if err != nil {
 		return fmt.Errorf("controller config: %w", err)
@@ -171,7 +175,9 @@ func (l *Lab) startController(ctx context.Context, spec *Spec) error {
 	onceLog := filepath.Join(l.stateDir, "controller-once.log")
 	l.say("programming the switches: p4qos run --once (log %s)", onceLog)
 	args := append([]string{"netns", "exec", l.namespace, l.ctl.Binary, "run", "-c", cfg, "--once", "--timeout", timeout.String()}, l.ctl.Args...)
-	out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput()
+	once := exec.CommandContext(ctx, "ip", args...)
+	once.Env = controllerEnv()
+	out, err := once.CombinedOutput()
 	_ = os.WriteFile(onceLog, out, 0o600)
 	if err != nil {
 		return fmt.Errorf("p4qos run --once: %v; last lines of %s:\n%s", err, onceLog, tail(onceLog, 20))
@@ -187,6 +193,7 @@ func (l *Lab) startController(ctx context.Context, spec *Spec) error {
 	defer logf.Close()
 	cmd := exec.Command("ip", append([]string{"netns", "exec", l.namespace, l.ctl.Binary, "run", "-c", cfg}, l.ctl.Args...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = controllerEnv()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start controller: %w", err)
@@ -206,6 +213,43 @@ func (l *Lab) startController(ctx context.Context, spec *Spec) error {
 	}
 	l.say("controller running (pid %d, log %s, metrics http://%s/metrics inside the namespace)", pid, logPath, MetricsAddr)
 	return nil
+}
+
+// fixBMv2JSON applies UnifySharedProfileActions; a changed JSON goes into
+// the state directory and the controller is given that one.
+func (l *Lab) fixBMv2JSON() error {
+	in, err := os.ReadFile(l.ctl.BMv2JSON)
+	if err != nil {
+		return fmt.Errorf("BMv2 JSON: %w", err)
+	}
+	out, changed, err := bmv2json.UnifySharedProfileActions(in)
+	if err != nil {
+		return fmt.Errorf("%s: %w", l.ctl.BMv2JSON, err)
+	}
+	if !changed {
+		return nil
+	}
+	fixed := filepath.Join(l.stateDir, "qos.json")
+	if err := os.WriteFile(fixed, out, 0o600); err != nil {
+		return err
+	}
+	l.say("%s: tables sharing an action profile use different copies of an action, which crashes BMv2; the switches get %s, with one copy each (see UnifySharedProfileActions)", l.ctl.BMv2JSON, fixed)
+	l.ctl.BMv2JSON = fixed
+	return nil
+}
+
+// controllerEnv is this process's environment without P4QOS_* variables:
+// p4qos run lets them override its config file (P4QOS_BMV2_JSON given to
+// lab up would replace the JSON the lab fixed), and the generated config
+// must be what runs.
+func controllerEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "P4QOS_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 // ControllerPid returns the lab controller's pid, or 0 when none runs.
