@@ -6,7 +6,7 @@ FUZZTIME  ?= 10s
 P4C_BM2   ?= $(shell command -v p4c-bm2-ss 2>/dev/null || ls /opt/p4/bin/p4c-bm2-ss 2>/dev/null)
 P4TEST    ?= $(shell command -v p4test 2>/dev/null || ls /opt/p4/bin/p4test 2>/dev/null)
 
-.PHONY: all build test vet fuzz bench demo p4 lab lab-down clean
+.PHONY: all build test e2e vet fuzz bench demo p4 lab lab-down clean
 
 all: build
 
@@ -21,6 +21,11 @@ vet:
 test: vet
 	$(GO) test -count=1 ./...
 	@if [ -f tests/interop/go.mod ]; then cd tests/interop && $(GO) test -count=1 ./...; fi
+
+# The Mininet + BMv2 end-to-end tests and the teaching labs (root, Mininet,
+# BMv2, iperf3; about 4 minutes of real traffic). make test skips them.
+e2e:
+	P4QOS_E2E=1 $(GO) test -count=1 -v -timeout 20m ./tests/e2e/
 
 # Short fuzzing of everything that parses outside input (CI runs this after
 # make test). Seed corpora live in each package's testdata/fuzz/.
