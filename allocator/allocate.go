@@ -682,14 +682,14 @@ func (s *filler) result(p *Problem) *Result {
 // so that no link is ever reported above capacity. It returns the loads and
 // the factor applied to each FG (nil when none was).
 //
-// Each pass is one sequential sweep over the paths, FG after FG: an FG's
-// factor is the smallest factor of the overloaded links its carrying paths
-// cross, its path rates are scaled, and they are added into the next
-// loads. At 100k FGs rounding overloads a third of the links and most FGs
-// cross one, so walking the overloaded links' incidence lists instead
-// reached every FG in random order — half of assembling the result. The
-// outcome is the same bit for bit: the minimum does not depend on the
-// order, and each link's load still sums the path rates in path order.
+// A pass finds each FG's factor from the overloaded links' incidence lists
+// (a few hundred links), then makes one sequential sweep over the paths,
+// FG after FG, scaling the rates of the FGs being trimmed and adding every
+// path into the next loads. At 100k FGs rounding overloads a third of the
+// links and most FGs cross one; scaling them in the order the links listed
+// them reached the FGs at random. The outcome is the same bit for bit:
+// each FG's factor is a minimum, which does not depend on order, and each
+// link's load still sums the path rates in path order.
 func (s *filler) trimOverload(pr []float64) ([]float64, []float64) {
 	nl := len(s.capa)
 	loads := make([]float64, nl)
@@ -700,58 +700,49 @@ func (s *filler) trimOverload(pr []float64) ([]float64, []float64) {
 			}
 		}
 	}
-	var trim []float64 // per FG; allocated on the first overload
-	var linkF, next []float64
+	var trim, factor, next []float64 // allocated on the first overload
 	for pass := 0; pass < 8; pass++ {
 		over := false
 		for l := 0; l < nl; l++ {
 			if loads[l] <= s.capa[l] {
 				continue
 			}
-			if !over && linkF == nil {
-				linkF, next = make([]float64, nl), make([]float64, nl)
-			}
-			if !over {
-				for k := range linkF {
-					linkF[k] = 1
-				}
-				over = true
-			}
 			// A few ulps under, so that the re-summed load cannot round up.
-			linkF[l] = s.capa[l] / loads[l] * (1 - 1e-15)
+			f := s.capa[l] / loads[l] * (1 - 1e-15)
 			if s.capa[l] <= 0 {
-				linkF[l] = 0
+				f = 0
+			}
+			if factor == nil {
+				factor = make([]float64, len(s.fg))
+				trim = make([]float64, len(s.fg))
+				for g := range trim {
+					trim[g], factor[g] = 1, 1
+				}
+				next = make([]float64, nl)
+			}
+			over = true
+			lo := s.incStart[l]
+			for k, g := range s.incFG[lo:s.incStart[l+1]] {
+				// A zero-weight path (g < 0) carries nothing either.
+				if g < 0 || pr[s.incPath[lo+int32(k)]] == 0 {
+					continue
+				}
+				if f < factor[g] { // math.Min, inlined: no NaN or -0 here
+					factor[g] = f
+				}
 			}
 		}
 		if !over {
 			break
 		}
-		if trim == nil {
-			trim = make([]float64, len(s.fg))
-			for g := range trim {
-				trim[g] = 1
-			}
-		}
 		clear(next)
-		for g := range s.fg {
-			lo, hi := s.fgPath[g], s.fgPath[g+1]
-			f := 1.0
-			for q := lo; q < hi; q++ {
-				if pr[q] == 0 { // carries nothing (also a zero-weight path)
-					continue
-				}
-				for _, l := range s.links(q) {
-					// Not math.Min, which is not inlined: the factors are
-					// finite and not -0, where the two differ.
-					if v := linkF[l]; v < f {
-						f = v
-					}
-				}
-			}
+		for g := range factor {
+			f := factor[g]
 			if f < 1 {
 				trim[g] *= f
+				factor[g] = 1
 			}
-			for q := lo; q < hi; q++ {
+			for q := s.fgPath[g]; q < s.fgPath[g+1]; q++ {
 				if f < 1 {
 					pr[q] *= f
 				}
