@@ -101,7 +101,7 @@ func runDemo(ctx context.Context, e *env, topoFile, policyFile, p4info string, r
 		}
 		defer s.Close()
 		sims[sw.Name] = s
-		entries = append(entries, switchEntry{Name: sw.Name, Address: addr, DeviceID: sw.DeviceID, Target: string(topo.TargetSim)})
+		entries = append(entries, switchEntry{Name: sw.Name, Address: addr, Target: string(topo.TargetSim)})
 		fmt.Fprintf(out, "      %-7s device %d on %s\n", sw.Name, sw.DeviceID, addr)
 	}
 

@@ -64,7 +64,9 @@ type runConfig struct {
 type switchEntry struct {
 	Name     string `mapstructure:"name"`
 	Address  string `mapstructure:"address"`
-	DeviceID uint64 `mapstructure:"device-id"`
+	// DeviceID is a pointer so that an explicit 0 (a valid P4Runtime
+	// device id) differs from "not given": the topology's id.
+	DeviceID *uint64 `mapstructure:"device-id"`
 	Target   string `mapstructure:"target"`
 }
 
@@ -285,9 +287,6 @@ func loadFabric(cfg *runConfig) (*fabric, error) {
 		if se.Name == "" || se.Address == "" {
 			return nil, invalidInputf("switches: every switch needs a name and an address")
 		}
-		if se.DeviceID == 0 {
-			se.DeviceID = 1
-		}
 		target := topo.Target(se.Target)
 		if target == "" {
 			target = fb.targets[se.Name]
@@ -298,7 +297,11 @@ func loadFabric(cfg *runConfig) (*fabric, error) {
 		replaced := false
 		for i := range fb.switches {
 			if fb.switches[i].Name == se.Name {
-				fb.switches[i] = controlplane.SwitchConfig{Name: se.Name, Address: se.Address, DeviceID: se.DeviceID}
+				id := fb.switches[i].DeviceID
+				if se.DeviceID != nil {
+					id = *se.DeviceID
+				}
+				fb.switches[i] = controlplane.SwitchConfig{Name: se.Name, Address: se.Address, DeviceID: id}
 				replaced = true
 			}
 		}

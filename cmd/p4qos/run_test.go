@@ -558,3 +558,27 @@ func withExtraClass(t *testing.T, policy []byte) string {
 	t.Fatal("test fixture: the demo policy has no classes")
 	return ""
 }
+
+// A switches entry overrides the topology's device id only when it gives
+// one, and 0 is a device id like any other (BMv2's default).
+func TestSwitchEntryDeviceID(t *testing.T) {
+	zero := uint64(0)
+	cfg := &runConfig{
+		Topology: repoFile(t, "topo/examples/fabric.yaml"), Policy: repoFile(t, "topo/examples/fabric-policy.yaml"),
+		P4Info: repoFile(t, "p4src/build/qos.p4info.txtpb"), ElectionID: 1, BatchSize: 10, ReconcileInterval: time.Second,
+		Switches: []switchEntry{
+			{Name: "leaf1", Address: "127.0.0.1:1", DeviceID: &zero},
+			{Name: "spine1", Address: "127.0.0.1:2"},
+		},
+	}
+	fb, err := loadFabric(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]uint64{"leaf1": 0, "leaf2": 2, "spine1": 3, "spine2": 4}
+	for _, sw := range fb.switches {
+		if sw.DeviceID != want[sw.Name] {
+			t.Errorf("%s: device id %d, want %d", sw.Name, sw.DeviceID, want[sw.Name])
+		}
+	}
+}
