@@ -62,12 +62,12 @@ type runConfig struct {
 // the topology's switches; an entry with a topology switch's name
 // overrides its address and device id).
 type switchEntry struct {
-	Name     string `mapstructure:"name"`
-	Address  string `mapstructure:"address"`
+	Name    string `mapstructure:"name"`
+	Address string `mapstructure:"address"`
 	// DeviceID is a pointer so that an explicit 0 (a valid P4Runtime
 	// device id) differs from "not given": the topology's id.
 	DeviceID *uint64 `mapstructure:"device-id"`
-	Target   string `mapstructure:"target"`
+	Target   string  `mapstructure:"target"`
 }
 
 var switchKeys = []string{"name", "address", "device-id", "target"}

@@ -1,4 +1,4 @@
-// Package p4c holds the tests that tie the committed compiler outputs in
+// Package p4compile holds the tests that tie the committed compiler outputs in
 // p4src/build to the P4 sources and to the name contract in docs/pipeline.md.
 //
 // Always run (no tools needed): the committed P4Info honours the contract
@@ -10,4 +10,4 @@
 // P4Info equals what p4c-bm2-ss emits for p4src/v1model/qos.p4 today, and
 // p4test accepts p4src/tna/qos.p4 with the TNA include files for Tofino 1
 // and 2.
-package p4c
+package p4compile

@@ -1,4 +1,4 @@
-package p4c
+package p4compile
 
 import (
 	"bytes"
