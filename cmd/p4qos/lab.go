@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
 
 	"github.com/p4qos/p4qos/internal/plot"
 	"github.com/p4qos/p4qos/tables"
@@ -38,7 +39,8 @@ func newLabCmd(e *env) *cobra.Command {
 		Long: `lab up starts Mininet with BMv2 simple_switch_grpc switches (--priority-queues 8) in a
 network namespace of its own, with hosts, static ARP and routes, and links shaped to their
 capacities and delays. lab down removes every process, namespace, veth and temp file it made,
-also after a crash. lab status shows what runs; lab exec runs a command on a host.`,
+also after a crash. lab status shows what runs; lab exec runs a command on a host;
+lab link down|up fails or restores a link.`,
 	}
 	lab.PersistentFlags().StringVarP(&topoFile, "topology", "t", "topo/examples/fabric.yaml", "topology file")
 	lab.PersistentFlags().StringVar(&stateRoot, "state-dir", "/run/p4qos", "where lab state lives")
@@ -180,6 +182,42 @@ for are set over BMv2 thrift (P4Runtime cannot).`,
 			c := exec.CommandContext(cmd.Context(), "ip", append([]string{"netns", "exec", ns}, args[1:]...)...)
 			c.Stdin, c.Stdout, c.Stderr = e.stdin, e.stdout, e.stderr
 			return c.Run()
+		},
+	})
+	lab.AddCommand(&cobra.Command{
+		Use:   "link down|up SWITCH:PORT",
+		Short: "Fail or restore the switch-to-switch link at a port (both veths, and the controller's topology)",
+		Long: `link down sets both ends of the link at SWITCH:PORT down inside the lab namespace and
+rewrites the controller's topology copy (topology.yaml in the state directory)
+without that link; p4qos run sees the change at its next polls and moves routes,
+ECMP groups and the allocation onto the remaining links. link up restores both.
+Until the controller has reacted, traffic hashed onto the failed link is lost
+(the bound is in docs/controller.md).`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] != "down" && args[0] != "up" {
+				return invalidInputf("link: expected down or up, got %q", args[0])
+			}
+			var ep topo.Endpoint
+			if err := ep.UnmarshalYAMLNode(&yaml.Node{Kind: yaml.ScalarNode, Value: args[1]}); err != nil {
+				return invalidInputf("link: %v", err)
+			}
+			if os.Geteuid() != 0 {
+				return invalidInputf("lab link needs root: run it with sudo")
+			}
+			l, err := load(cmd)
+			if err != nil {
+				return err
+			}
+			lk, err := l.SetLink(cmd.Context(), ep, args[0] == "up")
+			if errors.Is(err, mininet.ErrNoLink) {
+				return invalidInput(err)
+			}
+			if err != nil {
+				return labErr(err)
+			}
+			fmt.Fprintf(e.stdout, "link %s is %s\n", lk.Name(), args[0])
+			return nil
 		},
 	})
 	lab.AddCommand(newLabRecordCmd(e, &topoFile, &stateRoot), newLabPlotCmd(e))

@@ -78,8 +78,9 @@ func newRunCmd(e *env) *cobra.Command {
 		Short: "Run the controller daemon: keep the switches converged with the policy",
 		Long: `run connects to every switch (P4Runtime, as primary for its election id), pushes
 the pipeline when needed, installs the compiled policy, and keeps it there:
-it repairs drift, re-programs restarted switches, reloads the policy file when
-it changes (a bad policy is rejected and the running state kept), and runs the
+it repairs drift, re-programs restarted switches, reloads the policy and topology
+files when they change (a bad one is rejected and the running state kept; a
+topology without a failed link moves routes and ECMP groups), and runs the
 closed bandwidth loop (counters -> demand -> allocation -> meters).
 
 Settings come from the config file (-c), P4QOS_* environment variables and
@@ -104,7 +105,7 @@ flags, flags winning. See docs/controller.md.`,
 	f.Duration("reconcile-interval", 30*time.Second, "how often every switch is read back and repaired")
 	f.Duration("loop-interval", time.Second, "closed-loop interval (0 disables the loop)")
 	f.Float64("hysteresis", 0.05, "relative meter-rate / WCMP-weight change below which nothing is written")
-	f.Duration("policy-poll", time.Second, "how often the policy file is checked for changes")
+	f.Duration("policy-poll", time.Second, "how often the policy and topology files are checked for changes")
 	f.String("metrics-addr", controlplane.DefaultMetricsAddr, `Prometheus metrics address ("off" disables)`)
 	f.String("tls-ca", "", "CA bundle (PEM) to verify switches; enables TLS")
 	f.String("tls-cert", "", "client certificate (PEM) for mutual TLS")
@@ -222,13 +223,16 @@ func dirOf(p string) string { return filepath.Dir(p) }
 
 // fabric is everything loaded from files before anything is written.
 type fabric struct {
-	cfg       *runConfig
-	topology  *topo.Topology
-	schema    *tables.Schema // the v1model (bmv2, sim) pipeline
-	tofino    *tables.Schema // the TNA pipeline; schema when not given
-	switches  []controlplane.SwitchConfig
-	targets   map[string]topo.Target
-	pipelines map[topo.Target]*controlplane.Pipeline
+	cfg      *runConfig
+	topology *topo.Topology
+	// topologyData is the file content topology was parsed from: what
+	// the topology watch compares with.
+	topologyData []byte
+	schema       *tables.Schema // the v1model (bmv2, sim) pipeline
+	tofino       *tables.Schema // the TNA pipeline; schema when not given
+	switches     []controlplane.SwitchConfig
+	targets      map[string]topo.Target
+	pipelines    map[topo.Target]*controlplane.Pipeline
 }
 
 func loadFabric(cfg *runConfig) (*fabric, error) {
@@ -274,11 +278,15 @@ func loadFabric(cfg *runConfig) (*fabric, error) {
 	if cfg.Topology == "" {
 		return nil, invalidInputf("no topology: set topology in the config file or --topology")
 	}
-	t, err := topo.Load(cfg.Topology)
+	data, err := os.ReadFile(cfg.Topology)
+	if err != nil {
+		return nil, invalidInput(fmt.Errorf("read topology: %w", err))
+	}
+	t, err := topo.Parse(cfg.Topology, data)
 	if err != nil {
 		return nil, invalidInput(err)
 	}
-	fb.topology = t
+	fb.topology, fb.topologyData = t, data
 	for _, sw := range t.Switches {
 		fb.switches = append(fb.switches, controlplane.SwitchConfig{Name: sw.Name, Address: sw.Address, DeviceID: sw.DeviceID})
 		fb.targets[sw.Name] = sw.Target
@@ -447,23 +455,62 @@ func runDaemon(cmd *cobra.Command, e *env) error {
 		}
 		log.Info("metrics", "url", "http://"+addr+"/metrics")
 	}
-	go watchPolicy(ctx, log, cfg, fb, d, metrics, policy, loop)
-	log.Info("controller running", "switches", len(fb.switches), "policy", cfg.Policy)
+	go watchInputs(ctx, log, cfg, fb, d, metrics, policy, loop)
+	log.Info("controller running", "switches", len(fb.switches), "policy", cfg.Policy, "topology", cfg.Topology)
 	err = d.Run(ctx)
 	log.Info("controller stopped")
 	return err
 }
 
-// watchPolicy polls the policy file and applies a changed, valid policy. A
-// policy the compiler rejects is logged with the compiler's errors and the
-// running intent stays.
-func watchPolicy(ctx context.Context, log *slog.Logger, cfg *runConfig, fb *fabric, d *controlplane.Daemon,
+// watchedFile is one polled input file. A new content is taken only once
+// two polls in a row saw it, and an empty file never is: editors and
+// scripts rewrite files in place, so a read can catch the file empty or
+// half-written, and an empty policy would remove every entry.
+type watchedFile struct {
+	path    string
+	sum     [sha256.Size]byte // the content in use
+	pending [sha256.Size]byte // a new content seen once, not yet taken
+}
+
+func newWatchedFile(path string, current []byte) *watchedFile {
+	return &watchedFile{path: path, sum: sha256.Sum256(current)}
+}
+
+// poll reads the file and returns its content and whether it is a new,
+// settled content (which is then the one in use).
+func (w *watchedFile) poll(log *slog.Logger, what string) ([]byte, bool) {
+	data, err := os.ReadFile(w.path)
+	if err != nil {
+		log.Warn(what+" file unreadable; keeping the running "+what, "file", w.path, "err", err)
+		return nil, false
+	}
+	s := sha256.Sum256(data)
+	if s == w.sum {
+		w.pending = [sha256.Size]byte{}
+		return data, false
+	}
+	if s != w.pending || len(bytes.TrimSpace(data)) == 0 {
+		w.pending = s
+		return data, false
+	}
+	w.sum = s
+	return data, true
+}
+
+// watchInputs polls the policy and topology files and applies a changed,
+// valid pair. A policy the compiler rejects, or a topology that does not
+// load, compile, or changes the set of managed switches, is logged with
+// its errors and the running intent stays. A topology change (a link
+// removed after a failure, or restored) recompiles the policy against the
+// new topology: routes, ECMP groups and the allocation follow the remaining
+// links.
+func watchInputs(ctx context.Context, log *slog.Logger, cfg *runConfig, fb *fabric, d *controlplane.Daemon,
 	m *controlplane.Metrics, current []byte, loop *controlplane.Loop) {
 	if cfg.PolicyPoll <= 0 {
 		return
 	}
-	sum := sha256.Sum256(current)
-	var pending [sha256.Size]byte // a new content seen once, not yet applied
+	policy := newWatchedFile(cfg.Policy, current)
+	topology := newWatchedFile(cfg.Topology, fb.topologyData)
 	t := time.NewTicker(cfg.PolicyPoll)
 	defer t.Stop()
 	for {
@@ -472,40 +519,94 @@ func watchPolicy(ctx context.Context, log *slog.Logger, cfg *runConfig, fb *fabr
 			return
 		case <-t.C:
 		}
-		data, err := os.ReadFile(cfg.Policy)
-		if err != nil {
-			log.Warn("policy file unreadable; keeping the running policy", "file", cfg.Policy, "err", err)
+		pdata, pnew := policy.poll(log, "policy")
+		tdata, tnew := topology.poll(log, "topology")
+		if !pnew && !tnew {
 			continue
 		}
-		s := sha256.Sum256(data)
-		if s == sum {
-			pending = [sha256.Size]byte{}
-			continue
+		if pnew {
+			current = pdata
 		}
-		// Editors and scripts rewrite files in place: a read can catch
-		// the file empty or half-written. A new content is applied only
-		// once two polls in a row saw it, and an empty file never is (it
-		// would remove every entry).
-		if s != pending || len(bytes.TrimSpace(data)) == 0 {
-			pending = s
-			continue
+		next := fb
+		if tnew {
+			nfb, err := reloadFabric(fb, tdata)
+			if err != nil {
+				m.PolicyLoads.WithLabelValues("rejected").Inc()
+				log.Error("new topology rejected; keeping the running topology", "file", cfg.Topology, "errors", err.Error())
+				if !pnew {
+					continue
+				}
+			} else {
+				next = nfb
+			}
 		}
-		sum = s
-		intents, model, err := fb.intents(ctx, data)
+		intents, model, err := next.intents(ctx, current)
 		if err != nil {
 			m.PolicyLoads.WithLabelValues("rejected").Inc()
-			log.Error("new policy rejected; keeping the running policy", "file", cfg.Policy, "errors", err.Error())
+			what := "policy"
+			if !pnew {
+				what = "topology"
+			}
+			log.Error("new "+what+" rejected; keeping the running policy", "policy", cfg.Policy, "topology", cfg.Topology, "errors", err.Error())
 			continue
 		}
+		fb = next
 		// Counted and logged before the switches start converging on it, so
 		// that whoever sees the new state also sees the reload recorded.
 		m.PolicyLoads.WithLabelValues("ok").Inc()
-		log.Info("policy reloaded", "file", cfg.Policy)
+		if pnew {
+			log.Info("policy reloaded", "file", cfg.Policy)
+		}
+		if tnew {
+			log.Info("topology reloaded", "file", cfg.Topology, "links", len(fb.topology.Links))
+		}
 		if loop != nil {
 			loop.SetModel(loopModel(model))
 		}
 		d.SetIntent(intents)
 	}
+}
+
+// reloadFabric is fb with the topology parsed from data. The sessions
+// stay as they are, so the managed switches (name, address, device id,
+// target) must not change; only links, hosts and ports may.
+func reloadFabric(fb *fabric, data []byte) (*fabric, error) {
+	t, err := topo.Parse(fb.cfg.Topology, data)
+	if err != nil {
+		return nil, err
+	}
+	nfb := *fb
+	nfb.topology, nfb.topologyData = t, data
+	var names []string
+	for _, sw := range t.Switches {
+		names = append(names, sw.Name)
+		if _, ok := fb.targets[sw.Name]; !ok {
+			return nil, fmt.Errorf("switch %s is new: a change of the switch set needs a restart", sw.Name)
+		}
+	}
+	if len(names) != len(fb.switches) {
+		return nil, fmt.Errorf("the topology has %d switches, the running controller %d: a change of the switch set needs a restart", len(names), len(fb.switches))
+	}
+	// An address or device id in the topology is what the sessions use
+	// unless the config's switches list overrides it.
+	overridden := map[string]bool{}
+	for _, se := range fb.cfg.Switches {
+		overridden[se.Name] = true
+	}
+	for _, sw := range t.Switches {
+		if overridden[sw.Name] {
+			continue
+		}
+		for _, cur := range fb.switches {
+			if cur.Name == sw.Name && (cur.Address != sw.Address || cur.DeviceID != sw.DeviceID) {
+				return nil, fmt.Errorf("switch %s: address or device id changed: needs a restart", sw.Name)
+			}
+		}
+		if sw.Target != fb.targets[sw.Name] {
+			return nil, fmt.Errorf("switch %s: target changed: needs a restart", sw.Name)
+		}
+	}
+	return &nfb, nil
 }
 
 func printOnce(w io.Writer, switches []controlplane.SwitchConfig, stats map[string]controlplane.ReconcileStats) {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -580,5 +581,163 @@ func TestSwitchEntryDeviceID(t *testing.T) {
 		if sw.DeviceID != want[sw.Name] {
 			t.Errorf("%s: device id %d, want %d", sw.Name, sw.DeviceID, want[sw.Name])
 		}
+	}
+}
+
+// nextHopPorts resolves leaf1's ipv4_lpm route to dst through the
+// ecmp_selector member or group it points at, and returns the egress
+// ports (set_next_hop's port parameter) it can hash onto, sorted.
+func nextHopPorts(ctx context.Context, s *controlplane.Session, schema *tables.Schema, dst netip.Addr) ([]uint32, error) {
+	lpm, err := schema.Table("ipv4_lpm")
+	if err != nil {
+		return nil, err
+	}
+	prof, err := schema.ActionProfile("ecmp_selector")
+	if err != nil {
+		return nil, err
+	}
+	ents, err := s.Read(ctx,
+		tables.EntityOf(&p4v1.TableEntry{TableId: lpm.GetPreamble().GetId()}),
+		tables.EntityOf(&p4v1.ActionProfileMember{ActionProfileId: prof.GetPreamble().GetId()}),
+		tables.EntityOf(&p4v1.ActionProfileGroup{ActionProfileId: prof.GetPreamble().GetId()}))
+	if err != nil {
+		return nil, err
+	}
+	portOf := map[uint32]uint32{}
+	groups := map[uint32][]uint32{}
+	var route *p4v1.TableEntry
+	want := dst.AsSlice()
+	for _, e := range ents {
+		switch x := e.GetEntity().(type) {
+		case *p4v1.Entity_ActionProfileMember:
+			for _, p := range x.ActionProfileMember.GetAction().GetParams() {
+				if p.GetParamId() == 1 { // set_next_hop(port, smac, dmac)
+					var port uint32
+					for _, b := range p.GetValue() {
+						port = port<<8 | uint32(b)
+					}
+					portOf[x.ActionProfileMember.GetMemberId()] = port
+				}
+			}
+		case *p4v1.Entity_ActionProfileGroup:
+			for _, m := range x.ActionProfileGroup.GetMembers() {
+				groups[x.ActionProfileGroup.GetGroupId()] = append(groups[x.ActionProfileGroup.GetGroupId()], m.GetMemberId())
+			}
+		case *p4v1.Entity_TableEntry:
+			for _, m := range x.TableEntry.GetMatch() {
+				if bytes.Equal(m.GetLpm().GetValue(), want) {
+					route = x.TableEntry
+				}
+			}
+		}
+	}
+	if route == nil {
+		return nil, fmt.Errorf("no ipv4_lpm route to %s", dst)
+	}
+	members := []uint32{route.GetAction().GetActionProfileMemberId()}
+	if g := route.GetAction().GetActionProfileGroupId(); g != 0 {
+		members = groups[g]
+	}
+	var ports []uint32
+	for _, m := range members {
+		ports = append(ports, portOf[m])
+	}
+	sort.Slice(ports, func(i, j int) bool { return ports[i] < ports[j] })
+	return ports, nil
+}
+
+// A link failure written into the topology file moves the routes: the
+// daemon polls the topology like the policy, recompiles, and leaf1's route
+// to h3 (10.0.2.3) goes from the ECMP group over both uplinks (ports 3 and
+// 4) to port 4 alone when leaf2:3-spine1:2 is removed — leaf1 -> spine1 can
+// no longer reach leaf2, so leaf1 -> spine2 -> leaf2 is the only shortest
+// path — and back when the link returns. A topology that changes the switch
+// set is rejected and the routes stay.
+func TestRunDaemonReloadsTopology(t *testing.T) {
+	_, switches := fabricSims(t)
+	dir := t.TempDir()
+	full, err := os.ReadFile(repoFile(t, "topo/examples/fabric.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := strings.Replace(string(full), "  - {a: leaf2:3, b: spine1:2, capacity: 40Mbps, delay: 1ms}\n", "", 1)
+	if failed == string(full) {
+		t.Fatal("test fixture: fabric.yaml has no leaf2:3-spine1:2 link line")
+	}
+	topoFile := writeFile(t, dir, "topology.yaml", string(full))
+	cfgText := strings.Replace(baseConfig(t, repoFile(t, "topo/examples/fabric-policy.yaml"), switches),
+		"topology: "+repoFile(t, "topo/examples/fabric.yaml"), "topology: "+topoFile, 1) + "policy-poll: 20ms\nloop-interval: 0s\n"
+	cfg := writeFile(t, dir, "p4qos.yaml", cfgText)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var stdout, stderr syncBuffer
+	root := newRootCmd(strings.NewReader(""), &stdout, &stderr)
+	root.SetArgs([]string{"run", "-c", cfg})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+
+	schema, err := tables.Load(repoFile(t, "p4src/build/qos.p4info.txtpb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, err := controlplane.Dial(controlplane.SwitchConfig{Name: "leaf1", Address: addrOf(t, switches, "leaf1"), DeviceID: 1},
+		controlplane.WithRole("observer", nil), controlplane.WithElectionID(controlplane.ElectionID{Low: 7}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	h3 := netip.MustParseAddr("10.0.2.3")
+	ports := func() string {
+		p, err := nextHopPorts(ctx, reader, schema, h3)
+		if err != nil {
+			return err.Error()
+		}
+		return fmt.Sprint(p)
+	}
+	waitPorts := func(want string) {
+		t.Helper()
+		for got := ports(); got != want; got = ports() {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("leaf1's next hops to h3 are %s, want %s; stderr:\n%s", got, want, stderr.String())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	waitPorts("[3 4]")
+
+	writeFile(t, dir, "topology.yaml", failed)
+	waitPorts("[4]")
+	if !strings.Contains(stderr.String(), "topology reloaded") {
+		t.Errorf("no reload logged:\n%s", stderr.String())
+	}
+
+	// A fifth switch cannot be managed without new sessions: rejected,
+	// and the routes of the running topology stay.
+	extra := strings.Replace(string(full), "  - {name: spine2,", "  - {name: spine3, device_id: 5, address: 127.0.0.1:1, target: sim}\n  - {name: spine2,", 1)
+	writeFile(t, dir, "topology.yaml", extra)
+	for !strings.Contains(stderr.String(), "new topology rejected") {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("a new switch was not rejected; stderr:\n%s", stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if got := ports(); got != "[4]" {
+		t.Errorf("after a rejected topology leaf1's next hops to h3 are %s, want [4]", got)
+	}
+
+	writeFile(t, dir, "topology.yaml", string(full))
+	waitPorts("[3 4]")
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("daemon returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("daemon did not stop on cancel")
 	}
 }

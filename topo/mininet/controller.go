@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -96,7 +97,27 @@ func (l *Lab) bmv2Topology() (string, error) {
 		return "", fmt.Errorf("%s: not a topology mapping: %v", l.topo.File, err)
 	}
 	root := doc.Content[0]
+	down, err := l.linksDown()
+	if err != nil {
+		return "", err
+	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "links" && root.Content[i+1].Kind == yaml.SequenceNode && len(down) > 0 {
+			// The YAML list is the one l.topo.Links was decoded from, in
+			// the same order.
+			items := root.Content[i+1].Content
+			if len(items) != len(l.topo.Links) {
+				return "", fmt.Errorf("%s: %d links in the file, %d in the topology: changed since the lab started?", l.topo.File, len(items), len(l.topo.Links))
+			}
+			var keep []*yaml.Node
+			for j, it := range items {
+				if !down[l.topo.Links[j].Name()] {
+					keep = append(keep, it)
+				}
+			}
+			root.Content[i+1].Content = keep
+			continue
+		}
 		if root.Content[i].Value != "switches" || root.Content[i+1].Kind != yaml.SequenceNode {
 			continue
 		}
@@ -122,7 +143,15 @@ func (l *Lab) bmv2Topology() (string, error) {
 	}
 	path := filepath.Join(l.stateDir, "topology.yaml")
 	hdr := "# " + abs(l.topo.File) + " with every switch's target set to bmv2, written by p4qos lab up.\n"
-	return path, os.WriteFile(path, append([]byte(hdr), out...), 0o600)
+	if len(down) > 0 {
+		names := make([]string, 0, len(down))
+		for n := range down {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		hdr += "# Links down (p4qos lab link down): " + strings.Join(names, ", ") + "\n"
+	}
+	return path, writeAtomic(path, append([]byte(hdr), out...))
 }
 
 func abs(p string) string {
