@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,7 +46,10 @@ type Topology struct {
 
 	nodes map[string]node   // switch or host by name
 	out   map[string][]Edge // directed edges leaving each node, sorted by port
-	mac   map[string]MAC
+	// down holds the ports of links marked down: cabled, so policy settings
+	// on them stay valid, but no edge, so no path uses them.
+	down map[string][]uint32
+	mac  map[string]MAC
 
 	distMu sync.Mutex
 	distTo map[string]map[string]int // per destination: cost from every node
@@ -153,6 +157,10 @@ type Link struct {
 	Loss     float64  `yaml:"loss"`     // percent; default 0
 	// Cost is the routing metric; default 1 (hop count).
 	Cost uint32 `yaml:"cost"`
+	// Down marks a link that is cabled but out of service (failed, or in
+	// maintenance): no path uses it, yet its ports stay cabled, so policy
+	// settings that name them remain valid. `p4qos lab link down` sets it.
+	Down bool `yaml:"down"`
 }
 
 // Name is "leaf1:3-spine1:1".
@@ -441,6 +449,14 @@ func (t *Topology) validate(doc *yamlerr.Document, decoded bool) yamlerr.List {
 		if !ok {
 			continue
 		}
+		if l.Down {
+			if t.down == nil {
+				t.down = map[string][]uint32{}
+			}
+			t.down[l.A.Switch] = append(t.down[l.A.Switch], l.A.Port)
+			t.down[l.B.Switch] = append(t.down[l.B.Switch], l.B.Port)
+			continue
+		}
 		t.addEdge(Edge{From: l.A.Switch, FromPort: l.A.Port, To: l.B.Switch, ToPort: l.B.Port, Capacity: float64(l.Capacity), Cost: int(l.Cost)})
 		t.addEdge(Edge{From: l.B.Switch, FromPort: l.B.Port, To: l.A.Switch, ToPort: l.A.Port, Capacity: float64(l.Capacity), Cost: int(l.Cost)})
 	}
@@ -517,6 +533,10 @@ func (t *Topology) Ports(sw string) []uint32 {
 	var ps []uint32
 	for _, e := range t.out[sw] {
 		ps = append(ps, e.FromPort)
+	}
+	if d := t.down[sw]; len(d) > 0 {
+		ps = append(ps, d...)
+		slices.Sort(ps)
 	}
 	return ps
 }

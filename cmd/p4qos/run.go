@@ -558,7 +558,13 @@ func watchInputs(ctx context.Context, log *slog.Logger, cfg *runConfig, fb *fabr
 			log.Info("policy reloaded", "file", cfg.Policy)
 		}
 		if tnew {
-			log.Info("topology reloaded", "file", cfg.Topology, "links", len(fb.topology.Links))
+			var down []string
+			for _, lk := range fb.topology.Links {
+				if lk.Down {
+					down = append(down, lk.Name())
+				}
+			}
+			log.Info("topology reloaded", "file", cfg.Topology, "links", len(fb.topology.Links), "down", down)
 		}
 		if loop != nil {
 			loop.SetModel(loopModel(model))

@@ -44,11 +44,12 @@ const linkFailureBound = 2*time.Second + time.Second
 // by the end, and after the restore both uplinks must carry traffic (the
 // route to h3 is a two-member ECMP group again).
 //
-// The policy is testdata/failover-policy.yaml: the demo policy without its
-// queue settings on leaf1:3, which a topology without that link rejects.
+// The policy is the demo's, whose queue settings name leaf1:3: the failed
+// link is marked down in the controller's topology, not removed, so its
+// ports stay cabled and the policy still compiles.
 func TestLinkFailure(t *testing.T) {
 	root := repoRoot(t)
-	l := startLab(t, filepath.Join(root, "topo/examples/fabric.yaml"), testdata(t, "failover-policy.yaml"), "--loop-interval=0s")
+	l := startLab(t, filepath.Join(root, "topo/examples/fabric.yaml"), filepath.Join(root, "topo/examples/fabric-policy.yaml"), "--loop-interval=0s")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 

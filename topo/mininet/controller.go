@@ -109,13 +109,15 @@ func (l *Lab) bmv2Topology() (string, error) {
 			if len(items) != len(l.topo.Links) {
 				return "", fmt.Errorf("%s: %d links in the file, %d in the topology: changed since the lab started?", l.topo.File, len(items), len(l.topo.Links))
 			}
-			var keep []*yaml.Node
+			// Marked down rather than removed: the ports stay cabled, so
+			// a policy naming them (queue settings on uplinks) still
+			// compiles, while no route uses the link.
 			for j, it := range items {
-				if !down[l.topo.Links[j].Name()] {
-					keep = append(keep, it)
+				if down[l.topo.Links[j].Name()] && it.Kind == yaml.MappingNode {
+					it.Content = append(it.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "down"},
+						&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
 				}
 			}
-			root.Content[i+1].Content = keep
 			continue
 		}
 		if root.Content[i].Value != "switches" || root.Content[i+1].Kind != yaml.SequenceNode {

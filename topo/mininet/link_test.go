@@ -2,8 +2,10 @@ package mininet
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/p4qos/p4qos/topo"
@@ -69,9 +71,25 @@ func TestTopologyCopyWithoutDownLinks(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the copy does not load: %v", err)
 		}
+		// Failed links stay in the copy, marked down: their ports remain
+		// cabled (policy settings on them still compile), no path uses them.
+		if len(ct.Links) != 4 {
+			t.Fatalf("copy has %d links, want all 4 (down ones marked)", len(ct.Links))
+		}
 		var names []string
 		for _, lk := range ct.Links {
-			names = append(names, lk.Name())
+			if !lk.Down {
+				names = append(names, lk.Name())
+			}
+		}
+		for _, d := range down {
+			ep := strings.SplitN(d, "-", 2)[0]
+			sw, _, _ := strings.Cut(ep, ":")
+			for _, e := range ct.Edges(sw) {
+				if e.From+":"+fmt.Sprint(e.FromPort) == ep {
+					t.Errorf("down link %s still has an edge from %s", d, ep)
+				}
+			}
 		}
 		return names
 	}
