@@ -79,6 +79,13 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // saturationTol is the relative distance to capacity that counts as full.
 const saturationTol = 1e-9
 
+// trimMargin is how far below capacity trimOverload brings an overloaded
+// link: a thousandth of the precision promised (relative 1e-9), and far
+// above the rounding of summing a link's rates. Scaling rates down cannot
+// raise any float sum (rounding is monotonic), so one trimming pass almost
+// always suffices; the loop stays as the guarantee.
+const trimMargin = 1e-12
+
 // ErrInternal marks a violated invariant of the algorithm (a bug).
 var ErrInternal = errors.New("allocator: internal error")
 
@@ -90,11 +97,11 @@ func Allocate(ctx context.Context, p *Problem, opts ...Option) (*Result, error) 
 	for _, opt := range opts {
 		opt(&o)
 	}
-	plLink, err := p.validate()
+	s, err := p.flatten()
 	if err != nil {
 		return nil, err
 	}
-	s := newFiller(p, plLink)
+	s.setup()
 	if err := s.run(ctx, o.logger); err != nil {
 		return nil, err
 	}
@@ -125,6 +132,8 @@ type filler struct {
 	// saturated link's FGs then reads two sequential arrays and a bool
 	// per FG instead of a random path record each.
 	incFG []int32
+	// incCount[l+1] counts the paths across link l, from flatten to setup.
+	incCount []int32
 
 	// paths
 	path       []pathInfo
@@ -133,12 +142,17 @@ type filler struct {
 	pathRate   []float64 // Preferred: rate placed on the path so far
 
 	// flow groups
-	fgPath    []int32 // paths of FG g: fgPath[g]..fgPath[g+1]-1
-	fg        []fgState
-	shares    []linkShare // Split: every FG's link shares, FG after FG
-	growing   []bool      // apart from fg: checked for every event, 1 byte per FG stays in cache
-	initSlope []float64   // slope of the first segment; -1: satisfied at 0
-	nGrowing  int
+	fgPath []int32 // paths of FG g: fgPath[g]..fgPath[g+1]-1
+	fg     []fgState
+	// bottleneck[g] is the link whose saturation froze FG g; -1 while it
+	// grows and when it froze satisfied.
+	bottleneck []int32
+	active     []int32     // Preferred: the path receiving FG g's growth
+	base       []float64   // Preferred: FG g's rate when that path started
+	shares     []linkShare // Split: every FG's link shares, FG after FG
+	growing    []bool      // apart from fg: checked for every event, 1 byte per FG stays in cache
+	initSlope  []float64   // slope of the first segment; -1: satisfied at 0
+	nGrowing   int
 
 	// Breakpoints do not depend on other FGs, so they are known up front:
 	// one sorted list replaces a priority queue of FGs. next indexes the
@@ -148,6 +162,7 @@ type filler struct {
 
 	linkHeap *keyHeap // links by the fair share at which they saturate
 	sink     int32    // where touchAhead's loads go, so they are not dropped
+	touched  int      // touchAhead's next batch starts at this breakpoint
 	dirty    []int32
 	isDirty  []bool
 	events   int
@@ -162,28 +177,26 @@ type pathInfo struct {
 
 func (s *filler) links(pa int32) []int32 { return s.plLink[s.path[pa].lo:s.path[pa].hi] }
 
-// fgState is what the water-fill reads and writes for an FG. Once the FG
-// is frozen it is also its outcome: the anchor is then (fair share where it
-// stopped, final rate) and the slope 0, so that freezing writes one record
-// (48 bytes) instead of one entry in each of several arrays — at 100k FGs
-// each of those is a cache miss of its own.
+// fgState is what the water-fill reads and writes for an FG at every
+// event that touches it. Once the FG is frozen it is also its outcome: the
+// anchor is then (fair share where it stopped, final rate) and the slope
+// 0. It is 32 bytes, two to a cache line: at 100k FGs the records are
+// reached in no useful order, and the fewer lines they span, the more of
+// them stay cached. What is read more rarely (the bottleneck, and the
+// active path in Preferred mode) is in arrays of its own, small enough at
+// 100k FGs (400 KB) to stay in the L2 cache.
 type fgState struct {
 	x0, y0, sl float64 // anchor and slope of the current curve segment
-	base       float64 // Preferred: FG rate when the active path started
-	active     int32   // Preferred: the path receiving growth
 	// The links the FG grows on: shares[lo:hi] (Split) or plLink[lo:hi],
 	// the active path's (Preferred). Kept here so that a slope change
 	// reads the FG's state and then one contiguous list.
 	lo, hi int32
-	// bottleneck is the link whose saturation froze the FG; -1 while it
-	// grows and when it froze satisfied.
-	bottleneck int32
 }
 
 // Outcome of a frozen FG g.
 func (s *filler) rate(g int) float64     { return s.fg[g].y0 }
 func (s *filler) frozenAt(g int) float64 { return s.fg[g].x0 }
-func (s *filler) satisfied(g int) bool   { return s.fg[g].bottleneck < 0 }
+func (s *filler) satisfied(g int) bool   { return s.bottleneck[g] < 0 }
 
 // linkShare is the fraction w of an FG's rate that crosses link l: the sum
 // of the normalised weights of its paths through l (Split mode).
@@ -202,16 +215,100 @@ type breakpointEvent struct {
 	last  bool // the curve is flat from here: the FG is satisfied
 }
 
-func newFiller(p *Problem, plLink []int32) *filler {
-	s := &filler{mode: p.Mode}
-	if s.mode == "" {
-		s.mode = Split
+// addFG completes what flatten began for FG g (its paths are in s.path
+// and s.plLink, with raw weights summing to sum): normalised path weights,
+// its record, and its breakpoints. It returns
+// the scratch slab for the next FG's curve.
+func (s *filler) addFG(g int, fg *FlowGroup, sum float64, scratch []float64) []float64 {
+	lo, hi := s.fgPath[g], int32(len(s.path))
+	if s.mode == Split {
+		for pa := lo; pa < hi; pa++ {
+			switch {
+			case sum > 0:
+				s.path[pa].w /= sum
+			default:
+				s.path[pa].w = 1 / float64(hi-lo)
+			}
+		}
+	} else {
+		for pa := lo; pa < hi; pa++ {
+			s.path[pa].w = 1
+		}
 	}
-	nl := len(p.Links)
-	s.capa = make([]float64, nl)
-	for i, l := range p.Links {
-		s.capa[i] = l.Capacity
+	st := &s.fg[g]
+	s.bottleneck[g] = -1
+	if s.mode == Preferred {
+		s.active[g] = lo
 	}
+	st.lo, st.hi = s.path[lo].lo, s.path[lo].hi // Split: setup replaces them
+	// Curves are only needed here: everything the water-fill needs later
+	// is copied into the events, so one scratch slab serves all.
+	fn := fg.Function
+	if n := curveSlabSize(fn); cap(scratch) < n {
+		scratch = make([]float64, n)
+	}
+	c := newCurveIn(fn, fg.Demand, scratch[:curveSlabSize(fn)])
+	n := len(c.xs)
+	switch {
+	case n > 1:
+		s.initSlope[g] = (c.ys[1] - c.ys[0]) / (c.xs[1] - c.xs[0])
+	case c.tail > 0:
+		s.initSlope[g] = c.tail
+	default: // B = 0 or demand 0: satisfied from the start
+		s.initSlope[g] = -1
+	}
+	for i := 1; i < n; i++ {
+		e := breakpointEvent{share: c.xs[i], y: c.ys[i], fg: int32(g)}
+		switch {
+		case i < n-1:
+			e.slope = (c.ys[i+1] - c.ys[i]) / (c.xs[i+1] - c.xs[i])
+		case c.tail > 0:
+			e.slope = c.tail
+		default:
+			e.last = true
+		}
+		s.bps = append(s.bps, e)
+	}
+	return scratch
+}
+
+// buildShares lists each FG's link shares (Split mode): one entry per
+// link the FG crosses, with the sum of the normalised weights of its paths
+// through it. It runs after flatten, on the compact path arrays, so that
+// the list is sized exactly.
+func (s *filler) buildShares() {
+	nl := len(s.capa)
+	s.shares = make([]linkShare, 0, len(s.plLink))
+	// stamp[l] == g+1 when FG g already has a share of link l, at
+	// shareAt[l].
+	stamp, shareAt := make([]int32, nl), make([]int32, nl)
+	for g := range s.fg {
+		st := &s.fg[g]
+		st.lo = int32(len(s.shares))
+		for pa := s.fgPath[g]; pa < s.fgPath[g+1]; pa++ {
+			w := s.path[pa].w
+			if w == 0 {
+				continue
+			}
+			for _, l := range s.links(pa) {
+				// Paths of one FG often share links (the first hop);
+				// one entry per link saves work on those.
+				if stamp[l] == int32(g)+1 {
+					s.shares[shareAt[l]].w += w
+					continue
+				}
+				stamp[l], shareAt[l] = int32(g)+1, int32(len(s.shares))
+				s.shares = append(s.shares, linkShare{w: w, l: l})
+			}
+		}
+		st.hi = int32(len(s.shares))
+	}
+}
+
+// setup finishes the filler that flatten built: the per-link state, the
+// link incidence lists, the breakpoints in order, and the link heap.
+func (s *filler) setup() {
+	nl := len(s.capa)
 	s.load = make([]float64, nl)
 	s.at = make([]float64, nl)
 	s.slope = make([]float64, nl)
@@ -220,144 +317,42 @@ func newFiller(p *Problem, plLink []int32) *filler {
 	s.satAt = make([]float64, nl)
 	s.isDirty = make([]bool, nl)
 
-	ng := len(p.FlowGroups)
-	np := 0
-	for i := range p.FlowGroups {
-		np += len(p.FlowGroups[i].Paths)
-	}
-	npl := len(plLink)
-	s.plLink = plLink
-	s.fgPath = make([]int32, ng+1)
-	s.path = make([]pathInfo, 0, np)
-	incCount := make([]int32, nl+1)
-	for _, l := range plLink {
-		incCount[l+1]++
-	}
-	off := int32(0)
-	for g := range p.FlowGroups {
-		fg := &p.FlowGroups[g]
-		s.fgPath[g] = int32(len(s.path))
-		sum := 0.0
-		for _, pa := range fg.Paths {
-			sum += pa.Weight
-		}
-		for _, pa := range fg.Paths {
-			w := 1.0
-			if s.mode == Split {
-				if sum > 0 {
-					w = pa.Weight / sum
-				} else {
-					w = 1 / float64(len(fg.Paths))
-				}
-			}
-			s.path = append(s.path, pathInfo{w: w, fg: int32(g), lo: off, hi: off + int32(len(pa.Links))})
-			off += int32(len(pa.Links))
-		}
-	}
-	s.fgPath[ng] = int32(len(s.path))
+	np := len(s.path)
 	if s.mode == Preferred {
 		s.pathFrozen = make([]bool, np)
 		s.pathRate = make([]float64, np)
 	}
-
 	s.incStart = make([]int32, nl+1)
 	for l := 0; l < nl; l++ {
-		s.incStart[l+1] = s.incStart[l] + incCount[l+1]
+		s.incStart[l+1] = s.incStart[l] + s.incCount[l+1]
 	}
+	s.incCount = nil
 	fill := make([]int32, nl)
 	copy(fill, s.incStart[:nl])
+	npl := len(s.plLink)
 	s.incPath = make([]int32, npl)
 	s.incFG = make([]int32, npl)
 	for pa := 0; pa < np; pa++ {
-		for _, l := range s.links(int32(pa)) {
+		pi := s.path[pa]
+		fg := pi.fg
+		if s.mode == Split && pi.w == 0 {
+			fg = -1
+		}
+		for _, l := range s.plLink[pi.lo:pi.hi] {
 			s.incPath[fill[l]] = int32(pa)
-			if pi := s.path[pa]; s.mode == Split && pi.w == 0 {
-				s.incFG[fill[l]] = -1
-			} else {
-				s.incFG[fill[l]] = pi.fg
-			}
+			s.incFG[fill[l]] = fg
 			fill[l]++
 		}
 	}
-
-	s.fg = make([]fgState, ng)
-	s.growing = make([]bool, ng)
-	s.initSlope = make([]float64, ng)
-	nbp := 0
-	for g := range p.FlowGroups {
-		// A curve has at most one point more than its function (the cut
-		// at the demand); (0,0) may be among the given points.
-		nbp += len(p.FlowGroups[g].Function.Points) + 1
-	}
-	s.bps = make([]breakpointEvent, 0, nbp)
-	var scratch []float64
-	// stamp[l] == g+1 when FG g already has a share of link l, at shareAt[l].
-	var stamp, shareAt []int32
 	if s.mode == Split {
-		s.shares = make([]linkShare, 0, npl)
-		stamp, shareAt = make([]int32, nl), make([]int32, nl)
+		s.buildShares()
 	}
-	for g := range p.FlowGroups {
-		st := &s.fg[g]
-		st.bottleneck = -1
-		st.active = s.fgPath[g]
-		if s.mode == Preferred {
-			st.lo, st.hi = s.path[st.active].lo, s.path[st.active].hi
-		} else {
-			st.lo = int32(len(s.shares))
-			for pa := s.fgPath[g]; pa < s.fgPath[g+1]; pa++ {
-				w := s.path[pa].w
-				if w == 0 {
-					continue
-				}
-				for _, l := range s.links(pa) {
-					// Paths of one FG often share links (the first hop);
-					// one entry per link saves work on those.
-					if stamp[l] == int32(g)+1 {
-						s.shares[shareAt[l]].w += w
-						continue
-					}
-					stamp[l], shareAt[l] = int32(g)+1, int32(len(s.shares))
-					s.shares = append(s.shares, linkShare{w: w, l: l})
-				}
-			}
-			st.hi = int32(len(s.shares))
-		}
-		// Curves are only needed here: everything the water-fill needs
-		// later is copied into the events, so one scratch slab serves all.
-		fn := p.FlowGroups[g].Function
-		if n := curveSlabSize(fn); cap(scratch) < n {
-			scratch = make([]float64, n)
-		}
-		c := newCurveIn(fn, p.FlowGroups[g].Demand, scratch[:curveSlabSize(fn)])
-		n := len(c.xs)
-		switch {
-		case n > 1:
-			s.initSlope[g] = (c.ys[1] - c.ys[0]) / (c.xs[1] - c.xs[0])
-		case c.tail > 0:
-			s.initSlope[g] = c.tail
-		default: // B = 0 or demand 0: satisfied from the start
-			s.initSlope[g] = -1
-		}
-		for i := 1; i < n; i++ {
-			e := breakpointEvent{share: c.xs[i], y: c.ys[i], fg: int32(g)}
-			switch {
-			case i < n-1:
-				e.slope = (c.ys[i+1] - c.ys[i]) / (c.xs[i+1] - c.xs[i])
-			case c.tail > 0:
-				e.slope = c.tail
-			default:
-				e.last = true
-			}
-			s.bps = append(s.bps, e)
-		}
-	}
+	s.growing = make([]bool, len(s.fg))
 	// An FG's own breakpoints are strictly increasing, so sorting by share
 	// keeps them in order; ties between FGs go by FG number, for a
 	// deterministic event order.
 	sortEvents(s.bps)
 	s.linkHeap = newKeyHeap(nl)
-	return s
 }
 
 // advance brings link l's load up to the current fair share.
@@ -435,11 +430,11 @@ func (s *filler) freeze(g int, bottleneck int32) {
 	}
 	s.setSlope(g, 0)
 	st.x0, st.y0 = s.f, r
-	st.bottleneck = bottleneck
+	s.bottleneck[g] = bottleneck
 	s.growing[g] = false
 	s.nGrowing--
 	if s.mode == Preferred {
-		s.pathRate[st.active] += r - st.base
+		s.pathRate[s.active[g]] += r - s.base[g]
 	}
 }
 
@@ -466,9 +461,36 @@ func (s *filler) saturate(l int32) {
 	s.linkHeap.remove(int(l))
 	lo, hi := s.incStart[l], s.incStart[l+1]
 	if s.mode == Split {
-		for _, g := range s.incFG[lo:hi] {
-			if g >= 0 && s.growing[g] {
-				s.freeze(int(g), l)
+		// Freeze in batches: first load the records of a batch of the
+		// growing FGs, then their share lists, then freeze them. A
+		// saturating link freezes FGs in no useful order, and the loads of
+		// a batch are independent, so their cache misses overlap instead
+		// of each freeze waiting for two in turn.
+		inc := s.incFG[lo:hi]
+		for len(inc) > 0 {
+			var batch [16]int32
+			n := 0
+			for len(inc) > 0 && n < len(batch) {
+				if g := inc[0]; g >= 0 && s.growing[g] {
+					batch[n] = g
+					n++
+				}
+				inc = inc[1:]
+			}
+			var acc int32
+			for _, g := range batch[:n] {
+				acc ^= s.fg[g].lo
+			}
+			for _, g := range batch[:n] {
+				if st := &s.fg[g]; st.lo < st.hi {
+					acc ^= s.shares[st.lo].l ^ s.shares[st.hi-1].l
+				}
+			}
+			s.sink ^= acc
+			for _, g := range batch[:n] {
+				if s.growing[g] { // twice in the list: two paths across l
+					s.freeze(int(g), l)
+				}
 			}
 		}
 	} else {
@@ -477,8 +499,32 @@ func (s *filler) saturate(l int32) {
 		for _, pa := range s.incPath[lo:hi] {
 			s.pathFrozen[pa] = true
 		}
-		for k, g := range s.incFG[lo:hi] {
-			if s.growing[g] && s.fg[g].active == s.incPath[lo+int32(k)] {
+		// In batches, as in Split mode; the loads cover the FG record, its
+		// active path's links and the record of its next path.
+		for k := lo; k < hi; {
+			var batch [16]int32
+			n := 0
+			for ; k < hi && n < len(batch); k++ {
+				if g := s.incFG[k]; s.growing[g] && s.active[g] == s.incPath[k] {
+					batch[n] = g
+					n++
+				}
+			}
+			var acc int32
+			for _, g := range batch[:n] {
+				acc ^= s.fg[g].lo
+				if a := s.active[g] + 1; a < s.fgPath[g+1] {
+					acc ^= s.path[a].lo
+				}
+			}
+			for _, g := range batch[:n] {
+				st := &s.fg[g]
+				acc ^= s.plLink[st.lo] ^ s.plLink[st.hi-1]
+			}
+			s.sink ^= acc
+			for _, g := range batch[:n] {
+				// Still growing on a path through l: an FG can be listed
+				// twice only for two of its paths, and only one is active.
 				s.switchPath(int(g), l)
 			}
 		}
@@ -491,7 +537,7 @@ func (s *filler) saturate(l int32) {
 func (s *filler) switchPath(g int, l int32) {
 	st := &s.fg[g]
 	next := int32(-1)
-	for pa := st.active + 1; pa < s.fgPath[g+1]; pa++ {
+	for pa := s.active[g] + 1; pa < s.fgPath[g+1]; pa++ {
 		if !s.pathFrozen[pa] {
 			next = pa
 			break
@@ -504,9 +550,9 @@ func (s *filler) switchPath(g int, l int32) {
 	r := s.value(g)
 	sl := st.sl
 	s.setSlope(g, 0) // off the old path
-	s.pathRate[st.active] += r - st.base
-	st.base = r
-	st.active = next
+	s.pathRate[s.active[g]] += r - s.base[g]
+	s.base[g] = r
+	s.active[g] = next
 	st.lo, st.hi = s.path[next].lo, s.path[next].hi
 	s.setSlope(g, sl) // onto the new one
 }
@@ -532,7 +578,7 @@ func (s *filler) flush() {
 // enough that the loads complete while the events in between are processed
 // (a few hundred ns each), near enough that the lines are still cached when
 // their event comes.
-const touchAheadDist = 8
+const touchBatch = 8
 
 // touchAhead loads the FG records of upcoming breakpoints, and the first
 // link entry of nearer ones, before they are needed. Breakpoints are most
@@ -542,23 +588,46 @@ const touchAheadDist = 8
 // events in between. Go has no prefetch instruction; a plain load whose
 // result lands in s.sink does the same.
 func (s *filler) touchAhead() {
-	k := s.next + touchAheadDist
-	if k < len(s.bps) {
-		s.sink ^= s.fg[s.bps[k].fg].lo
-	}
-	k = s.next + touchAheadDist/2
-	if k >= len(s.bps) {
+	// Once per batch of touchBatch breakpoints: load the FG records of the
+	// batch after next and the first share of the next batch's FGs (whose
+	// records the previous call loaded). The loads of one call are
+	// independent of each other, so the CPU overlaps their misses.
+	if s.next < s.touched {
 		return
 	}
-	st := &s.fg[s.bps[k].fg]
-	if st.lo >= st.hi {
-		return
+	s.touched = s.next + touchBatch
+	n := len(s.bps)
+	var acc int32
+	for k := s.next + 2*touchBatch; k < s.next+3*touchBatch && k < n; k++ {
+		acc ^= s.fg[s.bps[k].fg].lo
 	}
-	if s.mode == Split {
-		s.sink ^= s.shares[st.lo].l
-	} else {
-		s.sink ^= s.plLink[st.lo]
+	for k := s.next + touchBatch; k < s.next+2*touchBatch && k < n; k++ {
+		st := &s.fg[s.bps[k].fg]
+		if st.lo < st.hi {
+			if s.mode == Split {
+				acc ^= s.shares[st.lo].l ^ s.shares[st.hi-1].l
+			} else {
+				acc ^= s.plLink[st.lo] ^ s.plLink[st.hi-1]
+			}
+		}
 	}
+	s.sink ^= acc
+}
+
+// touchPaths loads the path lists of the touchBatch FGs from g on and
+// returns a value that depends on them (to be kept, so that the loads are
+// not dropped). Reading the problem FG after FG, the FG records stream in
+// order, but each FG's path list is an allocation of its own, and at 100k
+// FGs reaching each one was a cache miss in turn; loaded a batch ahead,
+// the misses of a batch overlap.
+func touchPaths(fgs []FlowGroup, g int) int {
+	acc := 0
+	for k := g; k < g+touchBatch && k < len(fgs); k++ {
+		if ps := fgs[k].Paths; len(ps) > 0 {
+			acc ^= len(ps[0].Links)
+		}
+	}
+	return acc
 }
 
 // nextBreakpoint skips breakpoints of FGs that stopped growing and returns
@@ -651,12 +720,16 @@ func (s *filler) result(p *Problem) *Result {
 		res.Links[i] = lr
 	}
 	paths := make([]PathResult, np)
+	var sink int
 	for g := range p.FlowGroups {
+		if g%touchBatch == 0 {
+			sink ^= touchPaths(p.FlowGroups, g+touchBatch)
+		}
 		fg := &p.FlowGroups[g]
 		n := len(fg.Paths)
 		out := FlowGroupResult{Name: fg.Name, FairShare: s.frozenAt(g), Satisfied: s.satisfied(g), Paths: paths[:n:n]}
 		paths = paths[n:]
-		if b := s.fg[g].bottleneck; b >= 0 {
+		if b := s.bottleneck[g]; b >= 0 {
 			out.Bottleneck = p.Links[b].Name
 		}
 		for j, pa := range fg.Paths {
@@ -674,6 +747,7 @@ func (s *filler) result(p *Problem) *Result {
 		out.Children = shareAmongChildren(fg.Children, out.Rate)
 		res.FlowGroups[g] = out
 	}
+	s.sink ^= int32(sink)
 	return res
 }
 
@@ -707,8 +781,11 @@ func (s *filler) trimOverload(pr []float64) ([]float64, []float64) {
 			if loads[l] <= s.capa[l] {
 				continue
 			}
-			// A few ulps under, so that the re-summed load cannot round up.
-			f := s.capa[l] / loads[l] * (1 - 1e-15)
+			// trimMargin under: re-summing n rates rounds by up to about
+			// n ulps (relative 1e-13 at a few hundred FGs per link), so a
+			// margin of a few ulps, tried first, left links over capacity
+			// at 100k FGs and took up to three passes over every path.
+			f := s.capa[l] / loads[l] * (1 - trimMargin)
 			if s.capa[l] <= 0 {
 				f = 0
 			}

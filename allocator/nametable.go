@@ -2,14 +2,13 @@ package allocator
 
 import "hash/maphash"
 
-// nameTable maps names to indices for validate: link names to link
-// indices, and flow group names for the duplicate check. It is an
-// open-addressing hash table of plain integers that refers back to the
-// names through nameOf, so it holds no pointers: the garbage collector
-// never scans it, and at 2,000 links it is 32 KiB that stay in the L1
-// cache. A Go map[string]int holding the same keys costs a pointer-bearing
-// allocation of the string headers and, at 100k FGs, was a quarter of the
-// validation time (profile in docs/allocator.md, Speed).
+// nameTable maps link names to link indices for flatten (and finds
+// duplicate link names). It is an open-addressing hash table of plain
+// integers that refers back to the names through nameOf, so it holds no
+// pointers: the garbage collector never scans it, and at 2,000 links it is
+// 32 KiB that stay in the L1 cache. A Go map[string]int holding the same
+// keys costs a pointer-bearing allocation of the string headers. Flow-group
+// names, far more numerous, are checked by firstDuplicates instead.
 type nameTable struct {
 	seed maphash.Seed
 	// slots[i] is (hash tag << 32 | index+1), or 0 when empty. The tag

@@ -45,8 +45,8 @@ func TestNameTableMatchesMap(t *testing.T) {
 	}
 }
 
-// TestValidateDuplicateAndUnknownNames exercises the name table through
-// validate: duplicates are reported with the first index, unknown links
+// TestValidateDuplicateAndUnknownNames exercises the name tables through
+// flatten: duplicates are reported with the first index, unknown links
 // as unknown, and known links resolve to their indices.
 func TestValidateDuplicateAndUnknownNames(t *testing.T) {
 	p := &Problem{
@@ -56,10 +56,10 @@ func TestValidateDuplicateAndUnknownNames(t *testing.T) {
 			{Name: "g", Paths: []Path{{Links: []string{"c"}, Weight: 1}}},
 		},
 	}
-	_, err := p.validate()
+	_, err := p.flatten()
 	ve, ok := err.(*ValidationError)
 	if !ok {
-		t.Fatalf("validate: got %v, want a *ValidationError", err)
+		t.Fatalf("flatten: got %v, want a *ValidationError", err)
 	}
 	var msgs []string
 	for _, is := range ve.Issues {
@@ -76,11 +76,11 @@ func TestValidateDuplicateAndUnknownNames(t *testing.T) {
 
 	p.Links = p.Links[:2]
 	p.FlowGroups[1] = FlowGroup{Name: "h", Paths: []Path{{Links: []string{"a"}, Weight: 1}}}
-	pl, err := p.validate()
+	s, err := p.flatten()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(pl) != "[1 0 0]" { // b=1, a=0; then a=0
+	if pl := s.plLink; fmt.Sprint(pl) != "[1 0 0]" { // b=1, a=0; then a=0
 		t.Fatalf("path link indices = %v, want [1 0 0]", pl)
 	}
 }

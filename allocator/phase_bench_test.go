@@ -10,41 +10,49 @@ import (
 
 // BenchmarkPhases times the stages of Allocate separately, to show
 // which of them grows faster than the problem (issue 4's scaling
-// criterion): validation, building the filler, the water-fill events, and
-// assembling the result.
+// criterion): flatten (validation, and the per-FG and per-path arrays
+// built while the problem is read), setup (link incidences, breakpoint
+// sort), the water-fill events, and assembling the result.
 func BenchmarkPhases(b *testing.B) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, mode := range []Mode{Split, Preferred} {
 		for _, n := range []int{10000, 100000} {
 			p := benchProblem(n, 2000, mode, 42)
 			name := fmt.Sprintf("%s/fgs=%d", mode, n)
-			b.Run(name+"/validate", func(b *testing.B) {
+			b.Run(name+"/flatten", func(b *testing.B) {
 				for b.Loop() {
-					if _, err := p.validate(); err != nil {
+					if _, err := p.flatten(); err != nil {
 						b.Fatal(err)
 					}
 				}
 			})
-			plLink, err := p.validate()
-			if err != nil {
-				b.Fatal(err)
-			}
 			b.Run(name+"/setup", func(b *testing.B) {
 				for b.Loop() {
-					newFiller(p, plLink)
+					b.StopTimer()
+					s, err := p.flatten()
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+					s.setup()
 				}
 			})
 			b.Run(name+"/fill", func(b *testing.B) {
 				for b.Loop() {
 					b.StopTimer()
-					s := newFiller(p, plLink)
+					s, _ := p.flatten()
+					s.setup()
 					b.StartTimer()
 					if err := s.run(context.Background(), log); err != nil {
 						b.Fatal(err)
 					}
 				}
 			})
-			s := newFiller(p, plLink)
+			s, err := p.flatten()
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.setup()
 			if err := s.run(context.Background(), log); err != nil {
 				b.Fatal(err)
 			}

@@ -187,20 +187,32 @@ func pathItem(i int, name string, j int) string {
 // Validate checks the problem and returns a *ValidationError listing every
 // issue, or nil.
 func (p *Problem) Validate() error {
-	_, err := p.validate()
+	_, err := p.flatten()
 	return err
 }
 
-// validate is Validate also returning the link indices of every path,
-// concatenated in order.
-func (p *Problem) validate() ([]int32, error) {
+// flatten is Validate also building, while it reads the problem, the
+// water-fill's per-FG and per-path arrays (see filler): paths with their
+// link indices and normalised weights, each FG's first segment, every
+// breakpoint, and the number of paths on each link.
+// Validating and building in one pass reads the problem once: at 100k FGs
+// it is tens of megabytes of small objects, out of cache, and the
+// separate passes cost a cache miss per object each time. Building stops
+// at the first issue; validation goes on and reports them all.
+func (p *Problem) flatten() (*filler, error) {
 	v := &validator{p: p}
 	switch p.Mode {
 	case "", Split, Preferred:
 	default:
 		v.add("mode", "mode", "unknown mode %q (want split or preferred)", p.Mode)
 	}
-	linkIdx := newNameTable(len(p.Links), func(i int32) string { return p.Links[i].Name })
+	s := &filler{mode: p.Mode}
+	if s.mode == "" {
+		s.mode = Split
+	}
+	nl := len(p.Links)
+	linkIdx := newNameTable(nl, func(i int32) string { return p.Links[i].Name })
+	s.capa = make([]float64, nl)
 	for i, l := range p.Links {
 		if l.Name == "" {
 			v.add(linkLoc(i), linkItem(i, ""), "missing name")
@@ -210,24 +222,41 @@ func (p *Problem) validate() ([]int32, error) {
 		if !finite(l.Capacity) || l.Capacity < 0 || l.Capacity > MaxRate {
 			v.add(linkLoc(i)+".capacity", linkItem(i, l.Name), "capacity must be a rate from 0 to %g bits/s, got %v", MaxRate, l.Capacity)
 		}
+		s.capa[i] = l.Capacity
 	}
-	fgNames := newNameTable(len(p.FlowGroups), func(i int32) string { return p.FlowGroups[i].Name })
-	// plLink lists every path's link indices, path after path, so that
-	// Allocate need not look the names up again.
-	// Sized exactly: at 100k FGs, growing it by append copied megabytes.
-	npl := 0
+	ng := len(p.FlowGroups)
+	dupOf := firstDuplicates(ng, func(i int) string { return p.FlowGroups[i].Name })
+
+	// The FG records give the number of paths and breakpoints; the number
+	// of path links would need every path read once more, so those arrays
+	// start at a guess (3 hops a path) and grow if needed.
+	np, nbp := 0, 0
 	for i := range p.FlowGroups {
-		for _, pa := range p.FlowGroups[i].Paths {
-			npl += len(pa.Links)
-		}
+		fg := &p.FlowGroups[i]
+		np += len(fg.Paths)
+		// A curve has at most one point more than its function (the cut
+		// at the demand); (0,0) may be among the given points.
+		nbp += len(fg.Function.Points) + 1
 	}
-	plLink := make([]int32, 0, npl)
+	s.fgPath = make([]int32, ng+1)
+	s.path = make([]pathInfo, 0, np)
+	s.plLink = make([]int32, 0, 3*np)
+	s.incCount = make([]int32, nl+1)
+	s.fg = make([]fgState, ng)
+	s.bottleneck = make([]int32, ng)
+	if s.mode == Preferred {
+		s.active, s.base = make([]int32, ng), make([]float64, ng)
+	}
+	s.initSlope = make([]float64, ng)
+	s.bps = make([]breakpointEvent, 0, nbp)
+	var scratch []float64
+	building := len(v.issues) == 0
 	for i := range p.FlowGroups {
 		fg := &p.FlowGroups[i]
 		if fg.Name == "" {
 			v.add(fgLoc(i), fgItem(i, ""), "missing name")
-		} else if j, dup := fgNames.insert(fg.Name, int32(i)); dup {
-			v.add(fgLoc(i), fgItem(i, fg.Name), "duplicate flow group name (also flow_groups[%d])", j)
+		} else if dupOf != nil && dupOf[i] >= 0 {
+			v.add(fgLoc(i), fgItem(i, fg.Name), "duplicate flow group name (also flow_groups[%d])", dupOf[i])
 		}
 		if d := fg.Demand; d != nil && !(*d >= 0) {
 			v.add(fgLoc(i)+".demand", fgItem(i, fg.Name), "demand must be a rate ≥ 0, got %v", *d)
@@ -238,38 +267,47 @@ func (p *Problem) validate() ([]int32, error) {
 		if len(fg.Paths) == 0 {
 			v.add(fgLoc(i)+".paths", fgItem(i, fg.Name), "no paths")
 		}
+		s.fgPath[i] = int32(len(s.path))
+		sum := 0.0
 		for j, pa := range fg.Paths {
 			if len(pa.Links) == 0 {
 				v.add(pathLoc(i, j), pathItem(i, fg.Name, j), "path has no links")
 			}
-			first := len(plLink)
+			first := int32(len(s.plLink))
 			for k, ln := range pa.Links {
 				li := linkIdx.lookup(ln)
 				if li < 0 {
 					v.add(fmt.Sprintf("%s.links[%d]", pathLoc(i, j), k), pathItem(i, fg.Name, j), "unknown link %q", ln)
-					li = -1
 				} else {
-					for _, prev := range plLink[first:] {
+					for _, prev := range s.plLink[first:] {
 						if prev == li {
 							v.add(fmt.Sprintf("%s.links[%d]", pathLoc(i, j), k), pathItem(i, fg.Name, j), "link %q appears twice", ln)
 							break
 						}
 					}
+					s.incCount[li+1]++
 				}
-				plLink = append(plLink, li)
+				s.plLink = append(s.plLink, li)
 			}
 			if !finite(pa.Weight) || pa.Weight < 0 || pa.Weight > MaxRate {
 				v.add(pathLoc(i, j)+".weight", pathItem(i, fg.Name, j), "weight must be a number from 0 to %g, got %v", MaxRate, pa.Weight)
 			}
+			sum += pa.Weight
+			s.path = append(s.path, pathInfo{w: pa.Weight, fg: int32(i), lo: first, hi: int32(len(s.plLink))})
 		}
 		if len(fg.Children) > 0 {
 			v.checkChildren(fgLoc(i), fgItem(i, fg.Name), fg.Children)
 		}
+		if building = building && len(v.issues) == 0; !building {
+			continue
+		}
+		scratch = s.addFG(i, fg, sum, scratch)
 	}
-	if len(v.issues) == 0 {
-		return plLink, nil
+	s.fgPath[ng] = int32(len(s.path))
+	if len(v.issues) > 0 {
+		return nil, &ValidationError{File: p.file, Issues: v.issues}
 	}
-	return nil, &ValidationError{File: p.file, Issues: v.issues}
+	return s, nil
 }
 
 func (v *validator) checkChildren(loc, item string, cs []Child) {

@@ -33,7 +33,7 @@ func trimOverloadReference(s *filler, pr []float64) ([]float64, []float64) {
 			if loads[l] <= s.capa[l] {
 				continue
 			}
-			f := s.capa[l] / loads[l] * (1 - 1e-15)
+			f := s.capa[l] / loads[l] * (1 - trimMargin)
 			if s.capa[l] <= 0 {
 				f = 0
 			}
@@ -92,11 +92,11 @@ func TestTrimOverloadMatchesReference(t *testing.T) {
 			for seed := uint64(1); seed <= 3; seed++ {
 				t.Run(fmt.Sprintf("%s/%d/%d/%d", mode, size.fgs, size.links, seed), func(t *testing.T) {
 					p := benchProblem(size.fgs, size.links, mode, seed)
-					pl, err := p.validate()
+					s, err := p.flatten()
 					if err != nil {
 						t.Fatal(err)
 					}
-					s := newFiller(p, pl)
+					s.setup()
 					if err := s.run(t.Context(), slog.New(slog.DiscardHandler)); err != nil {
 						t.Fatal(err)
 					}
