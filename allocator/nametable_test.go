@@ -56,7 +56,7 @@ func TestValidateDuplicateAndUnknownNames(t *testing.T) {
 			{Name: "g", Paths: []Path{{Links: []string{"c"}, Weight: 1}}},
 		},
 	}
-	_, err := p.flatten()
+	_, err := p.flatten(true)
 	ve, ok := err.(*ValidationError)
 	if !ok {
 		t.Fatalf("flatten: got %v, want a *ValidationError", err)
@@ -76,7 +76,7 @@ func TestValidateDuplicateAndUnknownNames(t *testing.T) {
 
 	p.Links = p.Links[:2]
 	p.FlowGroups[1] = FlowGroup{Name: "h", Paths: []Path{{Links: []string{"a"}, Weight: 1}}}
-	s, err := p.flatten()
+	s, err := p.flatten(true)
 	if err != nil {
 		t.Fatal(err)
 	}

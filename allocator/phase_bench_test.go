@@ -21,7 +21,7 @@ func BenchmarkPhases(b *testing.B) {
 			name := fmt.Sprintf("%s/fgs=%d", mode, n)
 			b.Run(name+"/flatten", func(b *testing.B) {
 				for b.Loop() {
-					if _, err := p.flatten(); err != nil {
+					if _, err := p.flatten(true); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -29,7 +29,7 @@ func BenchmarkPhases(b *testing.B) {
 			b.Run(name+"/setup", func(b *testing.B) {
 				for b.Loop() {
 					b.StopTimer()
-					s, err := p.flatten()
+					s, err := p.flatten(true)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -40,7 +40,7 @@ func BenchmarkPhases(b *testing.B) {
 			b.Run(name+"/fill", func(b *testing.B) {
 				for b.Loop() {
 					b.StopTimer()
-					s, _ := p.flatten()
+					s, _ := p.flatten(true)
 					s.setup()
 					b.StartTimer()
 					if err := s.run(context.Background(), log); err != nil {
@@ -48,7 +48,7 @@ func BenchmarkPhases(b *testing.B) {
 					}
 				}
 			})
-			s, err := p.flatten()
+			s, err := p.flatten(true)
 			if err != nil {
 				b.Fatal(err)
 			}

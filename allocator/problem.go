@@ -187,19 +187,19 @@ func pathItem(i int, name string, j int) string {
 // Validate checks the problem and returns a *ValidationError listing every
 // issue, or nil.
 func (p *Problem) Validate() error {
-	_, err := p.flatten()
+	_, err := p.flatten(false)
 	return err
 }
 
 // flatten is Validate also building, while it reads the problem, the
 // water-fill's per-FG and per-path arrays (see filler): paths with their
 // link indices and normalised weights, each FG's first segment, every
-// breakpoint, and the number of paths on each link.
-// Validating and building in one pass reads the problem once: at 100k FGs
+// breakpoint. Without build it only validates (and skips the per-FG
+// arrays). Validating and building in one pass reads the problem once: at 100k FGs
 // it is tens of megabytes of small objects, out of cache, and the
 // separate passes cost a cache miss per object each time. Building stops
 // at the first issue; validation goes on and reports them all.
-func (p *Problem) flatten() (*filler, error) {
+func (p *Problem) flatten(build bool) (*filler, error) {
 	v := &validator{p: p}
 	switch p.Mode {
 	case "", Split, Preferred:
@@ -241,16 +241,17 @@ func (p *Problem) flatten() (*filler, error) {
 	s.fgPath = make([]int32, ng+1)
 	s.path = make([]pathInfo, 0, np)
 	s.plLink = make([]int32, 0, 3*np)
-	s.incCount = make([]int32, nl+1)
-	s.fg = make([]fgState, ng)
-	s.bottleneck = make([]int32, ng)
-	if s.mode == Preferred {
-		s.active, s.base = make([]int32, ng), make([]float64, ng)
+	if build {
+		s.fg = make([]fgState, ng)
+		s.bottleneck = make([]int32, ng)
+		if s.mode == Preferred {
+			s.active, s.base = make([]int32, ng), make([]float64, ng)
+		}
+		s.initSlope = make([]float64, ng)
+		s.bps = make([]breakpointEvent, 0, nbp)
 	}
-	s.initSlope = make([]float64, ng)
-	s.bps = make([]breakpointEvent, 0, nbp)
 	var scratch []float64
-	building := len(v.issues) == 0
+	building := build && len(v.issues) == 0
 	for i := range p.FlowGroups {
 		fg := &p.FlowGroups[i]
 		if fg.Name == "" {
@@ -285,7 +286,6 @@ func (p *Problem) flatten() (*filler, error) {
 							break
 						}
 					}
-					s.incCount[li+1]++
 				}
 				s.plLink = append(s.plLink, li)
 			}
