@@ -31,7 +31,7 @@ e2e:
 # make test). Seed corpora live in each package's testdata/fuzz/.
 FUZZ_TARGETS = ./compiler:FuzzParsePolicy ./topo:FuzzParseTopology \
 	./allocator:FuzzParseProblem ./tables:FuzzEntity ./internal/units:FuzzParseBitrate \
-	./controlplane:FuzzDecodeWriteError ./controlplane/sim:FuzzWriteAndRead
+	./controlplane:FuzzDecodeWriteError ./target/sim:FuzzWriteAndRead
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \

@@ -14,7 +14,7 @@ import (
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 
 	"github.com/p4qos/p4qos/allocator"
-	"github.com/p4qos/p4qos/controlplane/sim"
+	"github.com/p4qos/p4qos/target/sim"
 	"github.com/p4qos/p4qos/tables"
 )
 

@@ -21,7 +21,7 @@ import (
 
 	"github.com/p4qos/p4qos/compiler"
 	"github.com/p4qos/p4qos/controlplane"
-	"github.com/p4qos/p4qos/controlplane/sim"
+	"github.com/p4qos/p4qos/target/sim"
 	"github.com/p4qos/p4qos/tables"
 )
 
