@@ -500,15 +500,15 @@ func (c *compilation) allocate(ctx context.Context) error {
 			bound += e.Capacity
 		}
 	}
-	groups := make([]topo.FlowGroup, len(flat))
+	groups := make([]ProblemFlowGroup, len(flat))
 	for i, fg := range flat {
-		groups[i] = topo.FlowGroup{Name: fg.def.Name, Src: fg.def.Src, Dst: fg.def.Dst, Function: fg.fn.toAllocator(bound), Demand: fg.demand}
+		groups[i] = ProblemFlowGroup{Name: fg.def.Name, Src: fg.def.Src, Dst: fg.def.Dst, Function: fg.fn.toAllocator(bound), Demand: fg.demand}
 	}
-	popts := []topo.ProblemOption{topo.WithK(c.p.Routing.MaxPaths)}
+	popts := []ProblemOption{ProblemK(c.p.Routing.MaxPaths)}
 	if c.p.Routing.Mode == "wcmp" {
-		popts = append(popts, topo.WithMode(allocator.Preferred), topo.WithEqualCostOnly())
+		popts = append(popts, ProblemMode(allocator.Preferred), ProblemEqualCostOnly())
 	}
-	prob, err := c.t.AllocatorProblem(groups, popts...)
+	prob, err := AllocatorProblem(c.t, groups, popts...)
 	if err != nil {
 		c.bad("tenants", "cannot build the allocator problem: %v", err)
 		return nil

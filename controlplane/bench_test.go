@@ -9,8 +9,8 @@ import (
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 
-	"github.com/p4qos/p4qos/target/sim"
 	"github.com/p4qos/p4qos/tables"
+	"github.com/p4qos/p4qos/target/sim"
 )
 
 // classifierEntries returns n distinct classifier entries (one IPv4
@@ -40,7 +40,7 @@ func BenchmarkSimWrite(b *testing.B) {
 			_, addr := startSim(b, sim.WithTableSizeOverride("classifier", 1<<20))
 			s := primarySession(b, addr)
 			ctx := context.Background()
-			if _, err := s.EnsurePipeline(ctx, must(NewPipeline(schema.P4Info(), SimTarget{}))); err != nil {
+			if _, err := s.EnsurePipeline(ctx, must(NewPipeline(schema.P4Info(), SimTarget()))); err != nil {
 				b.Fatal(err)
 			}
 			ins, del := make(Phase, len(ents)), make(Phase, len(ents))
@@ -70,7 +70,7 @@ func BenchmarkSimReconcile10kDrift1pct(b *testing.B) {
 	s := primarySession(b, addr)
 	intruder := primarySession(b, addr, WithRole("intruder", nil), WithElectionID(ElectionID{Low: 9}))
 	ctx := context.Background()
-	in := &Intent{Schema: schema, Pipeline: must(NewPipeline(schema.P4Info(), SimTarget{})), Entities: classifierEntries(b, schema, 10000)}
+	in := &Intent{Schema: schema, Pipeline: must(NewPipeline(schema.P4Info(), SimTarget())), Entities: classifierEntries(b, schema, 10000)}
 	rec := NewReconciler(s, WithBatchSize(1000))
 	if _, err := rec.Reconcile(ctx, in); err != nil {
 		b.Fatal(err)

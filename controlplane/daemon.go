@@ -56,6 +56,7 @@ type daemonConfig struct {
 	metrics           *Metrics
 	logger            *slog.Logger
 	onReconcile       func(sw string, st ReconcileStats, err error)
+	onTick            func(TickResult, error)
 	shutdownGrace     time.Duration
 }
 
@@ -105,12 +106,17 @@ func WithReconcileHook(f func(sw string, st ReconcileStats, err error)) DaemonOp
 	return func(c *daemonConfig) { c.onReconcile = f }
 }
 
+// WithTickHook is called after every closed-loop tick the daemon runs.
+func WithTickHook(f func(TickResult, error)) DaemonOption {
+	return func(c *daemonConfig) { c.onTick = f }
+}
+
 // NewDaemon creates a daemon for the switches. Names must be unique.
 func NewDaemon(switches []SwitchConfig, opts ...DaemonOption) (*Daemon, error) {
 	cfg := daemonConfig{
 		reconcileInterval: 30 * time.Second,
 		retryMin:          200 * time.Millisecond,
-		retryMax:          30 * time.Second,
+		retryMax:          DefaultBackoffMax,
 		loopInterval:      time.Second,
 		shutdownGrace:     5 * time.Second,
 	}
@@ -213,11 +219,20 @@ func (d *Daemon) effectiveFor(sw string) (*Intent, uint64, <-chan struct{}) {
 
 // Run connects to every switch and keeps them converged until ctx ends,
 // then closes the sessions. It returns nil on a clean shutdown.
+//
+// A switch that keeps refusing this controller's election id (another live
+// controller uses it, ElectionConflictError) stops the daemon: Run returns
+// that error, since two controllers with one credential must not both run.
 func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.dialAll(); err != nil {
 		return err
 	}
 	defer d.closeAll()
+	ctx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
+	for _, sw := range d.switches {
+		go watchFatal(ctx, d.workers[sw.Name].sess, stopRun)
+	}
 	// Writes run under opCtx, which outlives ctx by a grace period: a
 	// shutdown lets a change in flight (and its undo) finish rather than
 	// cutting it half-way.
@@ -254,7 +269,39 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	var conflict *ElectionConflictError
+	if err := context.Cause(ctx); errors.As(err, &conflict) {
+		return conflict
+	}
 	return nil
+}
+
+// watchFatal stops the run when the session gives up.
+func watchFatal(ctx context.Context, s *Session, stop context.CancelCauseFunc) {
+	for {
+		st, changed := s.Watch()
+		if st.Fatal != nil {
+			stop(st.Fatal)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+	}
+}
+
+// reconcileSafely is rec.Reconcile with a panic turned into a terminal
+// error: a bug met on one switch must not take the daemon, and the other
+// switches, down with it.
+func reconcileSafely(ctx context.Context, rec *Reconciler, in *Intent) (st ReconcileStats, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = Terminal(fmt.Errorf("internal error while reconciling (please report this): %v", r))
+		}
+	}()
+	return rec.Reconcile(ctx, in)
 }
 
 // Once reconciles every switch once (waiting up to ctx for each to accept
@@ -286,7 +333,7 @@ func (d *Daemon) Once(ctx context.Context) (map[string]ReconcileStats, error) {
 				}
 				w.mu.Lock()
 				defer w.mu.Unlock()
-				return w.rec.Reconcile(ctx, in)
+				return reconcileSafely(ctx, w.rec, in)
 			}()
 			d.record(sw.Name, st, err)
 			mu.Lock()
@@ -394,7 +441,7 @@ func (d *Daemon) runWorker(ctx, opCtx context.Context, w *worker) {
 		if st.Primary && in != nil && (due || gen != doneGen || st.Stream != doneStream) {
 			due = false
 			w.mu.Lock()
-			stats, err := w.rec.Reconcile(opCtx, in)
+			stats, err := reconcileSafely(opCtx, w.rec, in)
 			w.mu.Unlock()
 			if ctx.Err() != nil {
 				if err != nil {
@@ -442,11 +489,25 @@ func (d *Daemon) runLoop(ctx, opCtx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			if _, err := d.cfg.loop.Tick(opCtx, now, d); err != nil && ctx.Err() == nil {
+			res, err := d.tickSafely(opCtx, now)
+			if err != nil && ctx.Err() == nil {
 				d.cfg.logger.Warn("closed loop tick failed", "err", err)
+			}
+			if d.cfg.onTick != nil {
+				d.cfg.onTick(res, err)
 			}
 		}
 	}
+}
+
+// tickSafely is one loop tick with a panic turned into an error.
+func (d *Daemon) tickSafely(ctx context.Context, now time.Time) (res TickResult, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error in the closed loop (please report this): %v", r)
+		}
+	}()
+	return d.cfg.loop.Tick(ctx, now, d)
 }
 
 // LoopTick runs one closed-loop iteration now (tests drive it by hand).
@@ -454,7 +515,7 @@ func (d *Daemon) LoopTick(ctx context.Context, now time.Time) (TickResult, error
 	if d.cfg.loop == nil {
 		return TickResult{}, errors.New("no closed loop configured")
 	}
-	return d.cfg.loop.Tick(ctx, now, d)
+	return d.tickSafely(ctx, now)
 }
 
 // Schema implements LoopIO.
@@ -548,6 +609,22 @@ func (d *Daemon) Write(ctx context.Context, sw string, changed []*p4v1.Entity) e
 	// The switch holds exactly the new effective intent if it held the old.
 	w.rec.advance(in)
 	return nil
+}
+
+// Primary implements LoopIO.
+func (d *Daemon) Primary(sw string) bool {
+	w := d.worker(sw)
+	return w != nil && w.sess.State().Primary
+}
+
+// SessionState returns the state of a switch's session (false when the
+// switch is not managed or the daemon is not running).
+func (d *Daemon) SessionState(sw string) (State, bool) {
+	w := d.worker(sw)
+	if w == nil {
+		return State{}, false
+	}
+	return w.sess.State(), true
 }
 
 func (d *Daemon) worker(sw string) *worker {

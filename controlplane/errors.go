@@ -223,3 +223,26 @@ func entityKind(e *p4v1.Entity) string {
 		return fmt.Sprintf("%T", x)
 	}
 }
+
+// ElectionConflictError is a session's fatal error when the switch keeps
+// refusing its arbitration because another live controller uses the same
+// election id for the role (spec §5.3: the server answers INVALID_ARGUMENT).
+// The election id is the controller's credential, so two controllers with
+// one id would both be taken as primary: one of them must change its id.
+type ElectionConflictError struct {
+	Switch     string
+	ElectionID ElectionID
+	Role       string
+	Reason     error
+}
+
+func (e *ElectionConflictError) Error() string {
+	role := "the default role"
+	if e.Role != "" {
+		role = fmt.Sprintf("role %q", e.Role)
+	}
+	return fmt.Sprintf("switch %s: election id %s is already used by another live controller of %s (%v): give this controller another election id (--election-id), higher to take over as primary, lower to run as its backup",
+		e.Switch, e.ElectionID, role, e.Reason)
+}
+
+func (e *ElectionConflictError) Unwrap() error { return e.Reason }

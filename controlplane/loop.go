@@ -71,6 +71,10 @@ type LoopIO interface {
 	Installed(sw, key string) *p4v1.Entity
 	// Write writes the changed entities and makes them part of the intent.
 	Write(ctx context.Context, sw string, changed []*p4v1.Entity) error
+	// Primary reports whether this controller is the switch's primary: the
+	// loop writes only to those (a backup measures and allocates, and
+	// writes nothing).
+	Primary(sw string) bool
 }
 
 // Loop is the closed loop: counters → usage → demand → allocation → meters
@@ -139,6 +143,9 @@ type TickResult struct {
 	Usage, Demand map[string]float64
 	// Written counts the entities written per switch.
 	Written map[string]int
+	// NotPrimary lists the switches that needed a write this controller
+	// did not make because it is not their primary.
+	NotPrimary []string
 }
 
 // Tick runs one iteration at time now. The caller drives the clock, so
@@ -256,6 +263,10 @@ func (l *Loop) Tick(ctx context.Context, now time.Time, lio LoopIO) (TickResult,
 			}
 		}
 		if len(changed) == 0 {
+			continue
+		}
+		if !lio.Primary(sw) {
+			res.NotPrimary = append(res.NotPrimary, sw)
 			continue
 		}
 		if err := lio.Write(ctx, sw, changed); err != nil {

@@ -25,6 +25,19 @@ type Intent struct {
 	// default entries), action profile members and groups, meter configs.
 	// Anything else of those kinds found on the switch is removed.
 	Entities []*p4v1.Entity
+	// Side is the switch's configuration outside P4Runtime (queue rates
+	// and depths), applied after the entities on every reconcile; nil when
+	// there is none.
+	Side SideConfig
+}
+
+// SideConfig is switch state that P4Runtime cannot carry (a target's queue
+// interface). Reconcile applies it while the session is primary, after the
+// entities, so that a backup never touches it either.
+type SideConfig interface {
+	// Apply makes the switch hold the configuration; written counts the
+	// parameters set, drift those found changed behind the controller's back.
+	Apply(ctx context.Context) (written, drift int, err error)
 }
 
 // ReconcileStats reports one reconciliation.
@@ -41,6 +54,8 @@ type ReconcileStats struct {
 	Drift int
 	// Write reports the writes.
 	Write WriteStats
+	// SideWritten and SideDrift report Intent.Side's application.
+	SideWritten, SideDrift int
 }
 
 // Reconciler keeps one switch converged with an intent. It is not safe for
@@ -101,7 +116,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, in *Intent) (ReconcileStats,
 			r.cells[meterCell{me.GetMeterId(), me.GetIndex().GetIndex()}] = true
 		}
 	}
-	current, err := r.sess.readState(ctx, in.Schema, in.Entities, r.cells)
+	current, err := r.sess.readState(ctx, in, r.cells)
 	if err != nil {
 		return st, fmt.Errorf("reconcile %s: %w", r.sess.sw.Name, err)
 	}
@@ -129,6 +144,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, in *Intent) (ReconcileStats,
 	st.Write, err = r.sess.Apply(ctx, phases, opts...)
 	if err != nil {
 		return st, fmt.Errorf("reconcile %s: %w", r.sess.sw.Name, err)
+	}
+	if in.Side != nil {
+		st.SideWritten, st.SideDrift, err = in.Side.Apply(ctx)
+		if err != nil {
+			return st, fmt.Errorf("reconcile %s: %w", r.sess.sw.Name, err)
+		}
 	}
 	r.converged, r.lastIntent, r.lastStream = true, in, state.Stream
 	return st, nil
@@ -194,14 +215,16 @@ func resetOf(e *p4v1.Entity) *p4v1.Entity {
 // read: the cells the controller manages are then read one by one, an
 // unreadable cell counting as unconfigured. (BMv2 1.15.5 with PI f96af95
 // reads unconfigured cells fine, without a config.) Read-back meter configs
-// are normalised against the intent with normalizeMeters.
-func (s *Session) ReadState(ctx context.Context, schema *tables.Schema, intent []*p4v1.Entity) ([]*p4v1.Entity, error) {
-	return s.readState(ctx, schema, intent, nil)
+// are normalised against the intent with normalizeMeters, using the
+// rounding of the intent's pipeline target.
+func (s *Session) ReadState(ctx context.Context, in *Intent) ([]*p4v1.Entity, error) {
+	return s.readState(ctx, in, nil)
 }
 
 // readState is ReadState with extra meter cells to read one by one when a
 // wildcard meter read fails (cells written for an earlier intent).
-func (s *Session) readState(ctx context.Context, schema *tables.Schema, intent []*p4v1.Entity, probe map[meterCell]bool) ([]*p4v1.Entity, error) {
+func (s *Session) readState(ctx context.Context, in *Intent, probe map[meterCell]bool) ([]*p4v1.Entity, error) {
+	schema, intent := in.Schema, in.Entities
 	info := schema.P4Info()
 	defaults := map[uint32]bool{}
 	directMeters := map[uint32]bool{}
@@ -273,7 +296,11 @@ func (s *Session) readState(ctx context.Context, schema *tables.Schema, intent [
 		}
 		got = append(got, cells...)
 	}
-	got = normalizeMeters(schema, got, intent)
+	same := func(read, written *p4v1.MeterConfig) bool { return proto.Equal(read, written) }
+	if in.Pipeline != nil && in.Pipeline.Target != nil {
+		same = in.Pipeline.Target.SameMeter
+	}
+	got = normalizeMeters(schema, got, intent, same)
 	out := got[:0]
 	for _, e := range got {
 		switch x := e.GetEntity().(type) {
@@ -324,14 +351,10 @@ func unconfigured(c *p4v1.MeterConfig) bool {
 }
 
 // normalizeMeters replaces a read-back meter config by the intent's when
-// they differ only by target rounding. BMv2 keeps rates as units per
-// microsecond in a double; PI converts with r/1e6 on write and truncates
-// uint64(x*1e6) on read (PI targets/bmv2 convert_from_meter_spec and
-// convert_to_meter_spec), so a rate can come back one unit low: 29 of 640
-// rates did on BMv2 1.15.5 (tests/bmv2ctl pins two of them). Without this,
-// such a meter would be rewritten on every reconcile and counted as drift.
-// Bursts are stored exactly and must match.
-func normalizeMeters(s *tables.Schema, got, intent []*p4v1.Entity) []*p4v1.Entity {
+// the target says they are the same up to its rounding (BMv2 reads rates
+// back one unit low at times: target/bmv2). Without this, such a meter
+// would be rewritten on every reconcile and counted as drift.
+func normalizeMeters(s *tables.Schema, got, intent []*p4v1.Entity, same func(read, written *p4v1.MeterConfig) bool) []*p4v1.Entity {
 	want := map[string]*p4v1.MeterConfig{}
 	for _, e := range intent {
 		var c *p4v1.MeterConfig
@@ -367,7 +390,7 @@ func normalizeMeters(s *tables.Schema, got, intent []*p4v1.Entity) []*p4v1.Entit
 			continue
 		}
 		w, ok := want[k]
-		if !ok || proto.Equal(c, w) || !withinRounding(c, w) {
+		if !ok || proto.Equal(c, w) || !same(c, w) {
 			continue
 		}
 		n := proto.Clone(e).(*p4v1.Entity)
@@ -380,13 +403,6 @@ func normalizeMeters(s *tables.Schema, got, intent []*p4v1.Entity) []*p4v1.Entit
 		got[i] = n
 	}
 	return got
-}
-
-func withinRounding(got, want *p4v1.MeterConfig) bool {
-	near := func(a, b int64) bool { return a == b || a == b-1 || a == b+1 }
-	return near(got.GetCir(), want.GetCir()) && near(got.GetPir(), want.GetPir()) &&
-		got.GetCburst() == want.GetCburst() && got.GetPburst() == want.GetPburst() &&
-		got.GetEburst() == want.GetEburst()
 }
 
 // advance records that the switch, if it was converged with the previous

@@ -9,12 +9,14 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"os"
 	"sync"
 	"time"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -77,6 +79,10 @@ type State struct {
 	Stream uint64
 	// Err is the reason of the last stream failure, if any.
 	Err error
+	// Fatal is set when the session gave up: the switch keeps refusing
+	// its arbitration (another live controller holds the same election
+	// id, spec §5.3). Retrying cannot help; the operator must act.
+	Fatal error
 }
 
 // SwitchConfig names one switch.
@@ -203,7 +209,7 @@ func Dial(sw SwitchConfig, opts ...SessionOption) (*Session, error) {
 	cfg := sessionConfig{
 		election:   ElectionID{Low: 1},
 		backoffMin: 100 * time.Millisecond,
-		backoffMax: 30 * time.Second,
+		backoffMax: DefaultBackoffMax,
 		kaTime:     30 * time.Second,
 		kaTimeout:  10 * time.Second,
 		rpcTimeout: 30 * time.Second,
@@ -227,6 +233,12 @@ func Dial(sw SwitchConfig, opts ...SessionOption) (*Session, error) {
 		grpc.WithTransportCredentials(cfg.creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize)),
 		grpc.WithMaxHeaderListSize(MaxMetadataSize),
+		// gRPC's own reconnection backoff (up to 120 s by default) would
+		// make a stream opened right after the switch returns fail fast;
+		// keep it within the session's own bound.
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{
+			BaseDelay: cfg.backoffMin, Multiplier: 1.6, Jitter: 0.2, MaxDelay: cfg.backoffMax,
+		}, MinConnectTimeout: 5 * time.Second}),
 	}
 	if cfg.kaTime > 0 {
 		dopts = append(dopts, grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: cfg.kaTime, Timeout: cfg.kaTimeout}))
@@ -327,7 +339,7 @@ func (s *Session) setState(f func(*State)) {
 	st := s.state
 	if old.Connected == st.Connected && old.Primary == st.Primary &&
 		old.PrimaryElectionID == st.PrimaryElectionID && old.Stream == st.Stream &&
-		errText(old.Err) == errText(st.Err) {
+		errText(old.Err) == errText(st.Err) && errText(old.Fatal) == errText(st.Fatal) {
 		s.mu.Unlock()
 		return
 	}
@@ -339,14 +351,34 @@ func (s *Session) setState(f func(*State)) {
 	}
 }
 
+// DefaultBackoffMax caps the wait between reconnection attempts. A switch
+// that comes back is usually noticed sooner, by the port probe below; the cap
+// bounds the cases the probe cannot see (a port that answers while the
+// P4Runtime server is still starting): 5 s keeps a restarted switch's
+// re-programming within a few seconds of its return, while a switch that
+// stays down costs one failed dial per 5 s.
+const DefaultBackoffMax = 5 * time.Second
+
+// portProbeInterval is how often, while waiting to reconnect to a switch
+// that was unreachable, its TCP port is tried; the stream is retried as
+// soon as the port answers, whatever the backoff says.
+const portProbeInterval = 200 * time.Millisecond
+
+// conflictLimit is how many times in a row the switch may refuse this
+// session's election id before the session gives up. More than one,
+// because a controller restarted at once can find its previous stream not
+// yet closed on the switch.
+const conflictLimit = 3
+
 // run keeps a StreamChannel open, re-opening it with capped exponential
 // backoff and full jitter after every failure.
 func (s *Session) run(ctx context.Context) {
 	defer close(s.done)
 	delay := s.cfg.backoffMin
 	var (
-		lastMsg  string
-		lastWarn time.Time
+		lastMsg   string
+		lastWarn  time.Time
+		conflicts int
 	)
 	for ctx.Err() == nil {
 		arbitrated, err := s.stream(ctx)
@@ -354,6 +386,16 @@ func (s *Session) run(ctx context.Context) {
 			break
 		}
 		s.setState(func(st *State) { st.Connected, st.Primary, st.Err = false, false, err })
+		if !arbitrated && status.Code(err) == codes.InvalidArgument {
+			if conflicts++; conflicts >= conflictLimit {
+				fatal := &ElectionConflictError{Switch: s.sw.Name, ElectionID: s.cfg.election, Role: s.cfg.role, Reason: err}
+				s.log.Error("giving up on the switch", "err", fatal)
+				s.setState(func(st *State) { st.Fatal = fatal })
+				return
+			}
+		} else {
+			conflicts = 0
+		}
 		if arbitrated {
 			delay = s.cfg.backoffMin // the switch was up: retry promptly
 			lastMsg = ""
@@ -367,15 +409,41 @@ func (s *Session) run(ctx context.Context) {
 		} else {
 			s.log.Debug("p4runtime stream down, retrying", "err", err, "retry_in", wait.Round(time.Millisecond))
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-		case <-t.C:
-		}
+		s.waitRetry(ctx, wait, status.Code(err) == codes.Unavailable)
 		delay = min(delay*2, s.cfg.backoffMax)
 	}
 	s.setState(func(st *State) { st.Connected, st.Primary = false, false })
+}
+
+// waitRetry waits d, or less when probe is set and the switch's TCP port
+// answers: then gRPC's own connection backoff is reset too, so the next
+// stream does not fail fast on a channel still in TRANSIENT_FAILURE.
+func (s *Session) waitRetry(ctx context.Context, d time.Duration, probe bool) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	var tick <-chan time.Time
+	if _, _, err := net.SplitHostPort(s.sw.Address); probe && err == nil {
+		pt := time.NewTicker(portProbeInterval)
+		defer pt.Stop()
+		tick = pt.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			return
+		case <-tick:
+			conn, err := (&net.Dialer{Timeout: portProbeInterval}).DialContext(ctx, "tcp", s.sw.Address)
+			if err != nil {
+				continue
+			}
+			_ = conn.Close()
+			s.log.Debug("switch port answers again; reconnecting now")
+			s.conn.ResetConnectBackoff()
+			return
+		}
+	}
 }
 
 // stream runs one StreamChannel until it breaks; arbitrated says whether the
@@ -456,7 +524,14 @@ func (s *Session) callCtx(ctx context.Context, scale int) (context.Context, cont
 }
 
 // writeRequest sends one WriteRequest with this session's election id and role.
+// A session that is not primary sends nothing: the switch would refuse a
+// backup's write, and a controller whose arbitration was refused (the same
+// election id as a live primary) must not write with an id that the switch
+// would take as the primary's credential.
 func (s *Session) writeRequest(ctx context.Context, updates []*p4v1.Update) error {
+	if !s.State().Primary {
+		return ErrNotPrimary
+	}
 	ctx, cancel := s.callCtx(ctx, 1)
 	defer cancel()
 	_, err := s.client.Write(ctx, &p4v1.WriteRequest{

@@ -14,8 +14,8 @@ import (
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 
 	"github.com/p4qos/p4qos/allocator"
-	"github.com/p4qos/p4qos/target/sim"
 	"github.com/p4qos/p4qos/tables"
+	"github.com/p4qos/p4qos/target/sim"
 )
 
 const qosP4Info = "../p4src/build/qos.p4info.txtpb"
@@ -69,7 +69,7 @@ func qosIntent(t testing.TB, s *tables.Schema, nClasses int, cirBytes int64) *In
 		tables.Param("port", 2), tables.Param("smac", "02:00:00:00:00:01"), tables.Param("dmac", "00:00:0a:00:02:03"))))
 	route := must(s.TableEntry("ipv4_lpm", []tables.Match{tables.LPM("ipv4_dst", "10.0.2.0/24")}, tables.Member(1)))
 	ents = append(ents, tables.EntityOf(phb), tables.EntityOf(mem), tables.EntityOf(route))
-	return &Intent{Schema: s, Pipeline: must(NewPipeline(s.P4Info(), SimTarget{})), Entities: ents}
+	return &Intent{Schema: s, Pipeline: must(NewPipeline(s.P4Info(), SimTarget())), Entities: ents}
 }
 
 func primarySession(t testing.TB, addr string, opts ...SessionOption) *Session {
@@ -180,7 +180,7 @@ func TestSimUndoOnTableFull(t *testing.T) {
 	if _, err := rec.Reconcile(ctx, small); err != nil {
 		t.Fatal(err)
 	}
-	before := must(s.ReadState(ctx, schema, small.Entities))
+	before := must(s.ReadState(ctx, small))
 
 	big := qosIntent(t, schema, 3, 250000) // changes meter 1 too
 	st, err := rec.Reconcile(ctx, big)
@@ -194,7 +194,7 @@ func TestSimUndoOnTableFull(t *testing.T) {
 	if st.Write.Undone == 0 {
 		t.Errorf("nothing undone: %+v", st)
 	}
-	after := must(s.ReadState(ctx, schema, small.Entities))
+	after := must(s.ReadState(ctx, small))
 	plan := must(tables.Diff(schema, after, before))
 	if plan.Len() != 0 {
 		t.Fatalf("switch not back at the previous intent: %d differences, e.g. %v", plan.Len(), plan.Updates()[0])
@@ -222,7 +222,7 @@ func TestSimBackupCannotWrite(t *testing.T) {
 	ctx := testCtx(t)
 	schema := qosSchema(t)
 	hi := primarySession(t, addr, WithElectionID(ElectionID{Low: 10}))
-	if _, err := hi.EnsurePipeline(ctx, must(NewPipeline(schema.P4Info(), SimTarget{}))); err != nil {
+	if _, err := hi.EnsurePipeline(ctx, must(NewPipeline(schema.P4Info(), SimTarget()))); err != nil {
 		t.Fatal(err)
 	}
 	lo, err := Dial(SwitchConfig{Name: "sim", Address: addr, DeviceID: 1}, WithElectionID(ElectionID{Low: 5}))

@@ -2,8 +2,9 @@
 // validates it with positioned errors, and answers path questions: every
 // equal-cost shortest path between two nodes (ECMP sets), the k shortest
 // loop-free paths (for the allocator's preferred mode), the ECMP next hops a
-// switch uses towards a host (destination-based routing), and the export of
-// an allocator problem for a set of flow groups.
+// switch uses towards a host (destination-based routing). It is the input
+// model only: it imports nothing of the project (the compiler turns paths
+// into an allocator problem).
 //
 // The file format is documented in docs/topology.md; examples live in
 // topo/examples/. Switch router MACs default to 02:00:00:xx:xx:xx, where

@@ -34,13 +34,13 @@ func loadP4Info(t testing.TB, path string) *p4configv1.P4Info {
 
 // harness is a sim served on a loopback port plus a gRPC client to it.
 type harness struct {
-	t   *testing.T
+	t   testing.TB
 	sw  *Switch
 	c   p4v1.P4RuntimeClient
 	ctx context.Context
 }
 
-func newHarness(t *testing.T, opts ...Option) *harness {
+func newHarness(t testing.TB, opts ...Option) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -61,7 +61,7 @@ func eid(low uint64) *p4v1.Uint128 { return &p4v1.Uint128{Low: low} }
 
 // client is one StreamChannel.
 type client struct {
-	t      *testing.T
+	t      testing.TB
 	stream p4v1.P4Runtime_StreamChannelClient
 	cancel context.CancelFunc
 	msgs   chan *p4v1.StreamMessageResponse

@@ -14,6 +14,7 @@ import (
 	"github.com/p4qos/p4qos/compiler"
 	"github.com/p4qos/p4qos/controlplane"
 	"github.com/p4qos/p4qos/tables"
+	"github.com/p4qos/p4qos/target/bmv2"
 	"github.com/p4qos/p4qos/tests/internal/bmv2env"
 	"github.com/p4qos/p4qos/topo"
 )
@@ -42,7 +43,11 @@ func bmv2Pipeline(t testing.TB, js []byte) func(*tables.Schema, error) (*tables.
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := controlplane.NewPipeline(schema.P4Info(), controlplane.BMv2Target{JSON: js})
+		drv, err := bmv2.New(schema, js)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := controlplane.NewPipeline(schema.P4Info(), drv)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +119,7 @@ func TestBMv2InstallReadBackRestart(t *testing.T) {
 		t.Fatalf("install %+v: want a push and writes", st)
 	}
 	// Read back and compare with the intent.
-	got, err := s.ReadState(ctx, schema, in.Entities)
+	got, err := s.ReadState(ctx, in)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,15 +1,16 @@
-package topo
+package compiler
 
 import (
 	"fmt"
 	"sort"
 
 	"github.com/p4qos/p4qos/allocator"
+	"github.com/p4qos/p4qos/topo"
 )
 
-// FlowGroup is traffic from one host to another that the allocator treats
-// as a unit.
-type FlowGroup struct {
+// ProblemFlowGroup is traffic from one host to another that the allocator
+// treats as a unit.
+type ProblemFlowGroup struct {
 	Name     string
 	Src, Dst string // host names
 	Function allocator.BandwidthFunction
@@ -26,19 +27,19 @@ type problemConfig struct {
 // ProblemOption tunes AllocatorProblem.
 type ProblemOption func(*problemConfig)
 
-// WithMode selects the allocator mode (default allocator.Split).
-func WithMode(m allocator.Mode) ProblemOption { return func(c *problemConfig) { c.mode = m } }
+// ProblemMode selects the allocator mode (default allocator.Split).
+func ProblemMode(m allocator.Mode) ProblemOption { return func(c *problemConfig) { c.mode = m } }
 
-// WithK sets how many paths each flow group may use (default 4). In split
+// ProblemK sets how many paths each flow group may use (default 4). In split
 // mode these are equal-cost shortest paths; in preferred mode the k
 // shortest loop-free paths, best first.
-func WithK(k int) ProblemOption { return func(c *problemConfig) { c.k = k } }
+func ProblemK(k int) ProblemOption { return func(c *problemConfig) { c.k = k } }
 
-// WithEqualCostOnly restricts preferred mode to the equal-cost shortest
+// ProblemEqualCostOnly restricts preferred mode to the equal-cost shortest
 // paths. Destination-based forwarding can only realise those (a longer path
 // could loop), so the compiler uses this when it turns the allocation into
 // WCMP weights.
-func WithEqualCostOnly() ProblemOption { return func(c *problemConfig) { c.equalCostOnly = true } }
+func ProblemEqualCostOnly() ProblemOption { return func(c *problemConfig) { c.equalCostOnly = true } }
 
 // AllocatorProblem builds the allocator's input for the flow groups: one
 // link per directed edge that some path uses (named Edge.Name, with the
@@ -48,7 +49,7 @@ func WithEqualCostOnly() ProblemOption { return func(c *problemConfig) { c.equal
 // gives each path: the product, over the switches on the path, of 1/(number
 // of next hops towards the destination). Two paths through a 2-way ECMP
 // switch get 1/2 each; a 2-way then 3-way split gives 1/6 per path.
-func (t *Topology) AllocatorProblem(groups []FlowGroup, opts ...ProblemOption) (*allocator.Problem, error) {
+func AllocatorProblem(t *topo.Topology, groups []ProblemFlowGroup, opts ...ProblemOption) (*allocator.Problem, error) {
 	cfg := problemConfig{mode: allocator.Split, k: 4}
 	for _, o := range opts {
 		o(&cfg)
@@ -60,12 +61,12 @@ func (t *Topology) AllocatorProblem(groups []FlowGroup, opts ...ProblemOption) (
 	used := map[string]float64{}
 	for _, g := range groups {
 		if _, ok := t.Host(g.Src); !ok {
-			return nil, fmt.Errorf("flow group %q: source %q: %w", g.Name, g.Src, ErrUnknownNode)
+			return nil, fmt.Errorf("flow group %q: source %q: %w", g.Name, g.Src, topo.ErrUnknownNode)
 		}
 		if _, ok := t.Host(g.Dst); !ok {
-			return nil, fmt.Errorf("flow group %q: destination %q: %w", g.Name, g.Dst, ErrUnknownNode)
+			return nil, fmt.Errorf("flow group %q: destination %q: %w", g.Name, g.Dst, topo.ErrUnknownNode)
 		}
-		var paths []Path
+		var paths []topo.Path
 		var err error
 		if cfg.mode == allocator.Preferred && !cfg.equalCostOnly {
 			paths, err = t.KShortestPaths(g.Src, g.Dst, cfg.k)
@@ -79,7 +80,7 @@ func (t *Topology) AllocatorProblem(groups []FlowGroup, opts ...ProblemOption) (
 		for _, path := range paths {
 			ap := allocator.Path{Links: path.LinkNames(), Weight: 1}
 			if cfg.mode != allocator.Preferred {
-				ap.Weight, err = t.hashShare(path, g.Dst)
+				ap.Weight, err = hashShare(t, path, g.Dst)
 				if err != nil {
 					return nil, fmt.Errorf("flow group %q: %w", g.Name, err)
 				}
@@ -104,7 +105,7 @@ func (t *Topology) AllocatorProblem(groups []FlowGroup, opts ...ProblemOption) (
 
 // hashShare is the fraction of dst-bound traffic entering the path that
 // per-hop ECMP sends along it.
-func (t *Topology) hashShare(p Path, dst string) (float64, error) {
+func hashShare(t *topo.Topology, p topo.Path, dst string) (float64, error) {
 	share := 1.0
 	for _, e := range p.Edges {
 		if e.FromHost {
