@@ -38,6 +38,22 @@ func FuzzWriteAndRead(f *testing.F) {
 		if u.GetEntity() != nil {
 			_, _ = st.read(u.GetEntity())
 		}
+		// A Write in progress is invisible to Reads until it commits,
+		// whatever it changes: the same update again, then its MODIFY,
+		// DELETE, INSERT and MODIFY forms.
+		seen := readEverything(t, st)
+		st.begin()
+		for _, typ := range []p4v1.Update_Type{u.GetType(), p4v1.Update_MODIFY, p4v1.Update_DELETE, p4v1.Update_INSERT, p4v1.Update_MODIFY} {
+			e := u.GetEntity()
+			if typ == p4v1.Update_MODIFY {
+				e = altered(e)
+			}
+			_ = st.apply(&p4v1.Update{Type: typ, Entity: e})
+		}
+		if during := readEverything(t, st); !proto.Equal(seen, during) {
+			t.Fatalf("read during a Write of %v:\n%v\nwant the state before it:\n%v", u, during, seen)
+		}
+		st.commit()
 		for _, q := range []*p4v1.Entity{
 			tableEntity(&p4v1.TableEntry{}),
 			{Entity: &p4v1.Entity_ActionProfileGroup{ActionProfileGroup: &p4v1.ActionProfileGroup{}}},
@@ -89,4 +105,64 @@ func FuzzSetPipeline(f *testing.F) {
 			sw.Advance(1e6)
 		}
 	})
+}
+
+// readEverything reads every entity of st, default entries included, as
+// one message so that results compare with proto.Equal.
+func readEverything(t *testing.T, st *state) *p4v1.ReadResponse {
+	t.Helper()
+	queries := []*p4v1.Entity{
+		tableEntity(&p4v1.TableEntry{}),
+		{Entity: &p4v1.Entity_ActionProfileMember{ActionProfileMember: &p4v1.ActionProfileMember{}}},
+		{Entity: &p4v1.Entity_ActionProfileGroup{ActionProfileGroup: &p4v1.ActionProfileGroup{}}},
+		{Entity: &p4v1.Entity_CounterEntry{CounterEntry: &p4v1.CounterEntry{}}},
+		{Entity: &p4v1.Entity_MeterEntry{MeterEntry: &p4v1.MeterEntry{}}},
+		{Entity: &p4v1.Entity_DirectCounterEntry{DirectCounterEntry: &p4v1.DirectCounterEntry{}}},
+		{Entity: &p4v1.Entity_DirectMeterEntry{DirectMeterEntry: &p4v1.DirectMeterEntry{}}},
+	}
+	for _, id := range st.schema.tableOrder {
+		queries = append(queries, tableEntity(&p4v1.TableEntry{TableId: id, IsDefaultAction: true, CounterData: &p4v1.CounterData{}, MeterConfig: &p4v1.MeterConfig{}}))
+	}
+	out := &p4v1.ReadResponse{}
+	for _, q := range queries {
+		got, err := st.read(q)
+		if err != nil {
+			t.Fatalf("read %v: %v", q, err)
+		}
+		out.Entities = append(out.Entities, got...)
+	}
+	return out
+}
+
+// altered returns a copy of e whose MODIFY changes something a Read shows.
+func altered(e *p4v1.Entity) *p4v1.Entity {
+	if e == nil {
+		return nil
+	}
+	e = proto.Clone(e).(*p4v1.Entity)
+	bump := func(d *p4v1.CounterData) *p4v1.CounterData {
+		return &p4v1.CounterData{ByteCount: d.GetByteCount() + 1, PacketCount: d.GetPacketCount() + 1}
+	}
+	switch v := e.GetEntity().(type) {
+	case *p4v1.Entity_TableEntry:
+		v.TableEntry.ControllerMetadata++
+		if v.TableEntry.CounterData != nil {
+			v.TableEntry.CounterData = bump(v.TableEntry.CounterData)
+		}
+	case *p4v1.Entity_CounterEntry:
+		v.CounterEntry.Data = bump(v.CounterEntry.Data)
+	case *p4v1.Entity_DirectCounterEntry:
+		v.DirectCounterEntry.Data = bump(v.DirectCounterEntry.Data)
+	case *p4v1.Entity_MeterEntry:
+		if c := v.MeterEntry.Config; c != nil {
+			c.Cir++
+			c.Pir++
+		}
+	case *p4v1.Entity_DirectMeterEntry:
+		if c := v.DirectMeterEntry.Config; c != nil {
+			c.Cir++
+			c.Pir++
+		}
+	}
+	return e
 }

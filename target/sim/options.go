@@ -3,6 +3,8 @@ package sim
 import (
 	"io"
 	"log/slog"
+
+	"google.golang.org/grpc"
 )
 
 // Option configures a Switch.
@@ -14,6 +16,7 @@ type config struct {
 	sizeOverride map[string]int64
 	promoteNext  bool
 	portRate     map[uint32]float64
+	serverOpts   []grpc.ServerOption
 }
 
 func defaultConfig() config {
@@ -70,4 +73,10 @@ func WithPortRate(port uint32, bps float64) Option {
 			c.portRate[port] = bps
 		}
 	}
+}
+
+// WithServerOptions adds gRPC server options (interceptors, limits) after
+// the sim's own, so they take precedence.
+func WithServerOptions(opts ...grpc.ServerOption) Option {
+	return func(c *config) { c.serverOpts = append(c.serverOpts, opts...) }
 }

@@ -82,7 +82,8 @@ func (st *state) readTableEntries(q *p4v1.TableEntry) ([]*p4v1.Entity, error) {
 	}
 	for _, ts := range tables {
 		if q.GetIsDefaultAction() {
-			emit(ts, ts.def, ts.defaultEntry(st.schema))
+			def := st.visibleDef(ts)
+			emit(ts, def, ts.defaultEntryOf(def, st.schema))
 			continue
 		}
 		if len(q.GetMatch()) > 0 {
@@ -90,12 +91,12 @@ func (st *state) readTableEntries(q *p4v1.TableEntry) ([]*p4v1.Entity, error) {
 			if err != nil {
 				return nil, err
 			}
-			if e := ts.entries[entryKey(&p4v1.TableEntry{Priority: q.GetPriority(), Match: match})]; e != nil {
+			if e := st.visibleEntry(ts, entryKey(&p4v1.TableEntry{Priority: q.GetPriority(), Match: match})); e != nil {
 				emit(ts, e, proto.Clone(e.te).(*p4v1.TableEntry))
 			}
 			continue
 		}
-		for _, e := range ts.sortedEntries() {
+		for _, e := range st.visibleEntries(ts) {
 			if !entryPassesFilter(q, e.te) {
 				continue
 			}
@@ -147,11 +148,11 @@ func (st *state) readMembers(q *p4v1.ActionProfileMember) ([]*p4v1.Entity, error
 	}
 	var out []*p4v1.Entity
 	for _, ps := range profiles {
-		for _, m := range ps.sortedMembers() {
-			if q.GetMemberId() != 0 && m.m.GetMemberId() != q.GetMemberId() {
+		for _, m := range st.visibleMembers(ps) {
+			if q.GetMemberId() != 0 && m.GetMemberId() != q.GetMemberId() {
 				continue
 			}
-			out = append(out, &p4v1.Entity{Entity: &p4v1.Entity_ActionProfileMember{ActionProfileMember: proto.Clone(m.m).(*p4v1.ActionProfileMember)}})
+			out = append(out, &p4v1.Entity{Entity: &p4v1.Entity_ActionProfileMember{ActionProfileMember: proto.Clone(m).(*p4v1.ActionProfileMember)}})
 		}
 	}
 	return out, nil
@@ -167,11 +168,11 @@ func (st *state) readGroups(q *p4v1.ActionProfileGroup) ([]*p4v1.Entity, error) 
 	}
 	var out []*p4v1.Entity
 	for _, ps := range profiles {
-		for _, g := range ps.sortedGroups() {
-			if q.GetGroupId() != 0 && g.g.GetGroupId() != q.GetGroupId() {
+		for _, g := range st.visibleGroups(ps) {
+			if q.GetGroupId() != 0 && g.GetGroupId() != q.GetGroupId() {
 				continue
 			}
-			out = append(out, &p4v1.Entity{Entity: &p4v1.Entity_ActionProfileGroup{ActionProfileGroup: proto.Clone(g.g).(*p4v1.ActionProfileGroup)}})
+			out = append(out, &p4v1.Entity{Entity: &p4v1.Entity_ActionProfileGroup{ActionProfileGroup: proto.Clone(g).(*p4v1.ActionProfileGroup)}})
 		}
 	}
 	return out, nil
@@ -198,7 +199,7 @@ func (st *state) readCounters(q *p4v1.CounterEntry) ([]*p4v1.Entity, error) {
 			lo, hi = idx.GetIndex(), idx.GetIndex()+1
 		}
 		for i := lo; i < hi; i++ {
-			c := cells[i]
+			c := st.visibleCounter(id, i)
 			out = append(out, &p4v1.Entity{Entity: &p4v1.Entity_CounterEntry{CounterEntry: &p4v1.CounterEntry{
 				CounterId: id, Index: &p4v1.Index{Index: i},
 				Data: &p4v1.CounterData{ByteCount: c.bytes, PacketCount: c.packets},
@@ -233,7 +234,7 @@ func (st *state) readMeters(q *p4v1.MeterEntry) ([]*p4v1.Entity, error) {
 		}
 		for i := lo; i < hi; i++ {
 			out = append(out, &p4v1.Entity{Entity: &p4v1.Entity_MeterEntry{MeterEntry: &p4v1.MeterEntry{
-				MeterId: id, Index: &p4v1.Index{Index: i}, Config: cloneMeterConfig(cells[i].cfg),
+				MeterId: id, Index: &p4v1.Index{Index: i}, Config: cloneMeterConfig(st.visibleMeter(id, i)),
 			}}})
 		}
 	}
@@ -279,13 +280,14 @@ func (st *state) readDirect(q *p4v1.TableEntry, counter bool) ([]*p4v1.Entity, e
 			return nil, statusf(codes.InvalidArgument, "table %q has no such direct resource", ts.info.name)
 		}
 		if q.GetIsDefaultAction() {
-			return []*p4v1.Entity{wrap(ts.defaultEntry(st.schema), ts.def)}, nil
+			def := st.visibleDef(ts)
+			return []*p4v1.Entity{wrap(ts.defaultEntryOf(def, st.schema), def)}, nil
 		}
 		match, err := canonicalMatch(ts.info, q.GetMatch())
 		if err != nil {
 			return nil, err
 		}
-		e := ts.entries[entryKey(&p4v1.TableEntry{Priority: q.GetPriority(), Match: match})]
+		e := st.visibleEntry(ts, entryKey(&p4v1.TableEntry{Priority: q.GetPriority(), Match: match}))
 		if e == nil {
 			return nil, statusf(codes.NotFound, "table %q: no such entry", ts.info.name)
 		}
@@ -303,7 +305,7 @@ func (st *state) readDirect(q *p4v1.TableEntry, counter bool) ([]*p4v1.Entity, e
 			}
 			continue
 		}
-		for _, e := range ts.sortedEntries() {
+		for _, e := range st.visibleEntries(ts) {
 			out = append(out, wrap(e.te, e))
 		}
 	}

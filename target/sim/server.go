@@ -31,7 +31,12 @@ type Switch struct {
 	cfg config
 	log *slog.Logger
 
-	mu sync.RWMutex
+	// writeMu serialises what changes forwarding state (Write, pipeline
+	// config, Restart), so a Write can release mu between chunks without
+	// another one interleaving (§12.1: Writes are strictly serializable).
+	// Take it before mu.
+	writeMu sync.Mutex
+	mu      sync.RWMutex
 	// fwd is the pipeline P4Runtime requests are validated against and
 	// whose state they read and write. dp is the one the data plane (the
 	// traffic model) runs; they differ only between VERIFY_AND_SAVE and
@@ -81,11 +86,12 @@ func (s *Switch) Serve(ctx context.Context, lis net.Listener) error {
 // newServer creates and registers a gRPC server, so that Close stops it
 // even if it has not started serving yet.
 func (s *Switch) newServer() *grpc.Server {
-	gs := grpc.NewServer(grpc.MaxRecvMsgSize(256<<20),
+	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(256 << 20),
 		// Controllers ping idle streams (keepalive) to notice a vanished
 		// switch; grpc-go's default policy would answer pings more frequent
 		// than every 5 minutes with GOAWAY. Switches allow 10s.
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}))
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true})}
+	gs := grpc.NewServer(append(opts, s.cfg.serverOpts...)...)
 	p4v1.RegisterP4RuntimeServer(gs, &service{s: s})
 	s.mu.Lock()
 	s.servers = append(s.servers, gs)
@@ -138,6 +144,8 @@ func (s *Switch) Close() {
 // election IDs. The gRPC listener stays up, as a restarted switch agent would
 // come back on the same address. Flows set with SetFlows keep arriving.
 func (s *Switch) Restart() {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fwd, s.dp = nil, nil
@@ -169,6 +177,8 @@ func (svc *service) Capabilities(_ context.Context, req *p4v1.CapabilitiesReques
 
 func (svc *service) SetForwardingPipelineConfig(_ context.Context, req *p4v1.SetForwardingPipelineConfigRequest) (*p4v1.SetForwardingPipelineConfigResponse, error) {
 	s := svc.s
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.checkPrimary(req.GetDeviceId(), req.GetRole(), req.GetElectionId()); err != nil {
@@ -265,8 +275,48 @@ func (svc *service) GetForwardingPipelineConfig(_ context.Context, req *p4v1.Get
 	return &p4v1.GetForwardingPipelineConfigResponse{Config: out}, nil
 }
 
+// writeChunk is how many updates a Write applies per hold of the lock:
+// small enough that a Read, an arbitration or an Advance waits for
+// milliseconds, not for the whole batch.
+const writeChunk = 256
+
 func (svc *service) Write(_ context.Context, req *p4v1.WriteRequest) (*p4v1.WriteResponse, error) {
 	s := svc.s
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	st, err := s.beginWrite(req)
+	if err != nil {
+		return nil, err
+	}
+	updates := req.GetUpdates()
+	errs := make([]*p4v1.Error, len(updates))
+	failed := 0
+	for lo := 0; lo < len(updates); lo += writeChunk {
+		hi := min(lo+writeChunk, len(updates))
+		s.mu.Lock()
+		for i, u := range updates[lo:hi] {
+			errs[lo+i] = &p4v1.Error{CanonicalCode: int32(codes.OK)}
+			if err := st.apply(u); err != nil {
+				failed++
+				errs[lo+i] = toP4Error(err)
+				s.log.Debug("write update failed", "index", lo+i, "type", u.GetType(), "err", err)
+			}
+		}
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	st.commit()
+	s.mu.Unlock()
+	if failed == 0 {
+		return &p4v1.WriteResponse{}, nil
+	}
+	return nil, batchStatus(fmt.Sprintf("Write failure: %d of %d updates failed", failed, len(errs)), errs)
+}
+
+// beginWrite runs the RPC-wide checks of §12 and starts the Write's
+// transaction on the state it applies to. Called with writeMu held, which
+// keeps that state the current one until the Write ends.
+func (s *Switch) beginWrite(req *p4v1.WriteRequest) (*state, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// §12: device, then primary, then pipeline, in this order.
@@ -280,21 +330,9 @@ func (svc *service) Write(_ context.Context, req *p4v1.WriteRequest) (*p4v1.Writ
 		// §12.2: the other modes are optional; like BMv2 the sim has none.
 		return nil, statusf(codes.Unimplemented, "atomicity %v is not supported", req.GetAtomicity())
 	}
-	errs := make([]*p4v1.Error, len(req.GetUpdates()))
-	failed := 0
-	for i, u := range req.GetUpdates() {
-		if err := s.fwd.state.apply(u); err != nil {
-			failed++
-			errs[i] = toP4Error(err)
-			s.log.Debug("write update failed", "index", i, "type", u.GetType(), "err", err)
-			continue
-		}
-		errs[i] = &p4v1.Error{CanonicalCode: int32(codes.OK)}
-	}
-	if failed == 0 {
-		return &p4v1.WriteResponse{}, nil
-	}
-	return nil, batchStatus(fmt.Sprintf("Write failure: %d of %d updates failed", failed, len(errs)), errs)
+	st := s.fwd.state
+	st.begin()
+	return st, nil
 }
 
 // batchStatus builds the §12.3 status: UNKNOWN with one p4.Error per

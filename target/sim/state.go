@@ -20,6 +20,10 @@ type state struct {
 	// seq orders entities by insertion so that reads and equal-priority
 	// lookups are deterministic.
 	seq uint64
+	// txn numbers Writes and committed is the last one done; before is the
+	// before-image of the Write in progress (nil when none). See txn.go.
+	txn, committed uint64
+	before         *beforeImage
 }
 
 type counterCell struct{ bytes, packets int64 }
@@ -34,6 +38,7 @@ type tableState struct {
 
 type tableEntry struct {
 	seq uint64
+	txn uint64 // the Write that created it (see txn.go)
 	key string
 	// te is the canonical entry without direct resource data; counter and
 	// meter carry those.
@@ -50,6 +55,7 @@ type profileState struct {
 
 type apMember struct {
 	seq uint64
+	txn uint64
 	m   *p4v1.ActionProfileMember
 	// groupRefs counts groups containing the member, entryRefs the table
 	// entries pointing at it; §9.2.1 forbids deleting it while either is > 0.
@@ -58,6 +64,7 @@ type apMember struct {
 
 type apGroup struct {
 	seq       uint64
+	txn       uint64
 	g         *p4v1.ActionProfileGroup
 	entryRefs int
 }
@@ -158,8 +165,13 @@ func (ps *profileState) sortedGroups() []*apGroup {
 
 // defaultEntry returns the default entry as a client would read it.
 func (ts *tableState) defaultEntry(s *schema) *p4v1.TableEntry {
-	if ts.def != nil {
-		return proto.Clone(ts.def.te).(*p4v1.TableEntry)
+	return ts.defaultEntryOf(ts.def, s)
+}
+
+// defaultEntryOf is defaultEntry with def as the client-written default.
+func (ts *tableState) defaultEntryOf(def *tableEntry, s *schema) *p4v1.TableEntry {
+	if def != nil {
+		return proto.Clone(def.te).(*p4v1.TableEntry)
 	}
 	te := &p4v1.TableEntry{TableId: ts.info.id, IsDefaultAction: true}
 	if ts.info.profile != nil {

@@ -288,6 +288,7 @@ func (st *state) writeTableEntry(op p4v1.Update_Type, te *p4v1.TableEntry) error
 		if cur == nil {
 			return statusf(codes.NotFound, "table %q: no such entry", ti.name)
 		}
+		st.saveEntry(ts, cur)
 		st.refs(ti, cur.te.GetAction(), -1)
 		delete(ts.entries, key)
 		return nil
@@ -312,7 +313,7 @@ func (st *state) writeTableEntry(op p4v1.Update_Type, te *p4v1.TableEntry) error
 		if int64(len(ts.entries)) >= ti.size {
 			return statusf(codes.ResourceExhausted, "table %q is full (%d entries)", ti.name, ti.size)
 		}
-		e := &tableEntry{seq: st.nextSeq(), key: key, te: storedEntry(te, match, action)}
+		e := &tableEntry{seq: st.nextSeq(), txn: st.txn, key: key, te: storedEntry(te, match, action)}
 		if cd := te.GetCounterData(); cd != nil {
 			e.counter = counterCell{bytes: cd.GetByteCount(), packets: cd.GetPacketCount()}
 		}
@@ -323,6 +324,7 @@ func (st *state) writeTableEntry(op p4v1.Update_Type, te *p4v1.TableEntry) error
 		if cur == nil {
 			return statusf(codes.NotFound, "table %q: no such entry", ti.name)
 		}
+		st.saveEntry(ts, cur)
 		if action == nil {
 			action = cur.te.GetAction() // §9.1.2: unset action on MODIFY keeps it
 		} else {
@@ -396,6 +398,7 @@ func (st *state) writeDefaultEntry(op p4v1.Update_Type, ts *tableState, te *p4v1
 		return err
 	}
 	if te.GetAction() == nil {
+		st.saveDef(ts)
 		ts.def = nil // §9.1.3: reset to the P4 program's default
 		return nil
 	}
@@ -403,7 +406,8 @@ func (st *state) writeDefaultEntry(op p4v1.Update_Type, ts *tableState, te *p4v1
 	if err != nil {
 		return err
 	}
-	e := &tableEntry{seq: st.nextSeq(), te: storedEntry(te, nil, action)}
+	st.saveDef(ts)
+	e := &tableEntry{seq: st.nextSeq(), txn: st.txn, te: storedEntry(te, nil, action)}
 	e.te.IsDefaultAction = true
 	if ts.def != nil {
 		e.counter = ts.def.counter
@@ -429,7 +433,8 @@ func (st *state) findEntry(te *p4v1.TableEntry) (*tableState, *tableEntry, error
 		if ts.def == nil {
 			// Give the initial default entry storage so its direct
 			// resources can be written like any other entry's.
-			ts.def = &tableEntry{seq: st.nextSeq(), te: ts.defaultEntry(st.schema)}
+			st.saveDef(ts)
+			ts.def = &tableEntry{seq: st.nextSeq(), txn: st.txn, te: ts.defaultEntry(st.schema)}
 		}
 		return ts, ts.def, nil
 	}
@@ -452,6 +457,7 @@ func (st *state) writeDirectCounter(op p4v1.Update_Type, dc *p4v1.DirectCounterE
 		return statusf(codes.InvalidArgument, "table %q has no direct counter", ts.info.name)
 	}
 	if d := dc.GetData(); d != nil {
+		st.saveDirect(ts, e)
 		e.counter = counterCell{bytes: d.GetByteCount(), packets: d.GetPacketCount()}
 	}
 	return nil
@@ -474,8 +480,18 @@ func (st *state) writeDirectMeter(op p4v1.Update_Type, dm *p4v1.DirectMeterEntry
 	if err := checkMeterConfig(dm.GetConfig(), p4configv1.MeterSpec_TWO_RATE_THREE_COLOR); err != nil {
 		return err
 	}
+	st.saveDirect(ts, e)
 	e.meter.configure(dm.GetConfig())
 	return nil
+}
+
+// saveDirect records the entry whose direct resource is about to change.
+func (st *state) saveDirect(ts *tableState, e *tableEntry) {
+	if e == ts.def {
+		st.saveDef(ts)
+		return
+	}
+	st.saveEntry(ts, e)
 }
 
 // ---- action profiles ----
@@ -498,6 +514,7 @@ func (st *state) writeMember(op p4v1.Update_Type, m *p4v1.ActionProfileMember) e
 		case cur.entryRefs > 0:
 			return statusf(codes.FailedPrecondition, "%q: member %d is used by %d table entries", ps.info.name, m.GetMemberId(), cur.entryRefs)
 		}
+		st.saveMember(ps, cur)
 		delete(ps.members, m.GetMemberId())
 		return nil
 	}
@@ -517,11 +534,12 @@ func (st *state) writeMember(op p4v1.Update_Type, m *p4v1.ActionProfileMember) e
 		if ps.info.size > 0 && int64(len(ps.members)) >= ps.info.size {
 			return statusf(codes.ResourceExhausted, "%q is full (%d members)", ps.info.name, ps.info.size)
 		}
-		ps.members[m.GetMemberId()] = &apMember{seq: st.nextSeq(), m: stored}
+		ps.members[m.GetMemberId()] = &apMember{seq: st.nextSeq(), txn: st.txn, m: stored}
 	case p4v1.Update_MODIFY:
 		if cur == nil {
 			return statusf(codes.NotFound, "%q: no member %d", ps.info.name, m.GetMemberId())
 		}
+		st.saveMember(ps, cur)
 		cur.m = stored
 	}
 	return nil
@@ -547,6 +565,7 @@ func (st *state) writeGroup(op p4v1.Update_Type, g *p4v1.ActionProfileGroup) err
 		case cur.entryRefs > 0:
 			return statusf(codes.FailedPrecondition, "%q: group %d is used by %d table entries", pi.name, g.GetGroupId(), cur.entryRefs)
 		}
+		st.saveGroup(ps, cur)
 		ps.adjustGroupRefs(cur.g, -1)
 		delete(ps.groups, g.GetGroupId())
 		return nil
@@ -604,12 +623,13 @@ func (st *state) writeGroup(op p4v1.Update_Type, g *p4v1.ActionProfileGroup) err
 		if cur != nil {
 			return statusf(codes.AlreadyExists, "%q: group %d exists", pi.name, g.GetGroupId())
 		}
-		ps.groups[g.GetGroupId()] = &apGroup{seq: st.nextSeq(), g: stored}
+		ps.groups[g.GetGroupId()] = &apGroup{seq: st.nextSeq(), txn: st.txn, g: stored}
 		ps.adjustGroupRefs(stored, +1)
 	case p4v1.Update_MODIFY:
 		if cur == nil {
 			return statusf(codes.NotFound, "%q: no group %d", pi.name, g.GetGroupId())
 		}
+		st.saveGroup(ps, cur)
 		ps.adjustGroupRefs(cur.g, -1)
 		cur.g = stored
 		ps.adjustGroupRefs(stored, +1)
@@ -658,11 +678,13 @@ func (st *state) writeCounter(op p4v1.Update_Type, ce *p4v1.CounterEntry) error 
 	}
 	v := counterCell{bytes: d.GetByteCount(), packets: d.GetPacketCount()}
 	if ce.GetIndex() == nil {
+		st.saveCounter(ce.GetCounterId(), -1)
 		for i := range cells {
 			cells[i] = v
 		}
 		return nil
 	}
+	st.saveCounter(ce.GetCounterId(), ce.GetIndex().GetIndex())
 	cells[ce.GetIndex().GetIndex()] = v
 	return nil
 }
@@ -686,11 +708,13 @@ func (st *state) writeMeter(op p4v1.Update_Type, me *p4v1.MeterEntry) error {
 		return err
 	}
 	if me.GetIndex() == nil {
+		st.saveMeter(me.GetMeterId(), -1)
 		for i := range cells {
 			cells[i].configure(me.GetConfig())
 		}
 		return nil
 	}
+	st.saveMeter(me.GetMeterId(), me.GetIndex().GetIndex())
 	cells[me.GetIndex().GetIndex()].configure(me.GetConfig())
 	return nil
 }
