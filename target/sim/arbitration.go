@@ -41,13 +41,21 @@ func (st *stream) terminate(err error) {
 }
 
 // roleState is the arbitration state of one (device, role) pair.
+//
+// Only highest outlives the role's streams: §5 makes the primary the client
+// with the highest election ID ever received for the role, so forgetting it
+// would let a lower ID take over once the primary is gone. The config and
+// the member set are freed with the last stream (release): the config only
+// scopes the primary's writes and is echoed to the role's clients, and a
+// new primary brings its own (§5.3). A role that never had a primary is
+// dropped altogether.
 type roleState struct {
 	// highest is election_id_past of §5.3: the highest election ID that
 	// ever won primary for the role; only a full restart forgets it.
 	highest *p4v1.Uint128
 	primary *stream
 	config  *anypb.Any
-	members map[*stream]bool
+	members map[*stream]bool // nil while the role has no stream
 }
 
 func cmp128(a, b *p4v1.Uint128) int {
@@ -92,8 +100,11 @@ func (s *Switch) arbitrate(st *stream, upd *p4v1.MasterArbitrationUpdate) error 
 	}
 	rs := s.roles[role]
 	if rs == nil {
-		rs = &roleState{members: map[*stream]bool{}}
+		rs = &roleState{}
 		s.roles[role] = rs
+	}
+	if rs.members == nil {
+		rs.members = map[*stream]bool{}
 	}
 	if eid != nil {
 		for other := range rs.members {
@@ -171,6 +182,10 @@ func (s *Switch) dropStream(st *stream) {
 		return
 	}
 	delete(rs.members, st)
+	if len(rs.members) == 0 {
+		s.release(st.role, rs)
+		return
+	}
 	if rs.primary != st {
 		return
 	}
@@ -191,6 +206,19 @@ func (s *Switch) dropStream(st *stream) {
 	s.notifyRole(st.role, rs, nil)
 }
 
+// release frees what a role holds for its clients once the last one is
+// gone, keeping only the highest election ID (see roleState). Called with
+// mu held.
+func (s *Switch) release(role string, rs *roleState) {
+	if rs.primary != nil {
+		s.log.Info("arbitration: primary disconnected", "role", role, "stream", rs.primary.id)
+	}
+	rs.primary, rs.config, rs.members = nil, nil, nil
+	if rs.highest == nil {
+		delete(s.roles, role)
+	}
+}
+
 // checkPrimary applies the first two checks of §12 / §14 to a request that
 // mutates state. Called with mu held.
 func (s *Switch) checkPrimary(deviceID uint64, role string, eid *p4v1.Uint128) error {
@@ -208,4 +236,35 @@ func (s *Switch) checkPrimary(deviceID uint64, role string, eid *p4v1.Uint128) e
 		return statusf(codes.PermissionDenied, "election id {high:%d low:%d} is not the primary's for role %q", eid.GetHigh(), eid.GetLow(), role)
 	}
 	return nil
+}
+
+// RoleInfo is what the switch holds for one role (§5).
+type RoleInfo struct {
+	Name string
+	// Streams counts the live clients arbitrated for the role.
+	Streams int
+	// Primary reports whether one of them is the primary.
+	Primary bool
+	// HighestElectionID is election_id_past of §5.3, the highest election
+	// ID that won primary for the role; nil if none ever did.
+	HighestElectionID *p4v1.Uint128
+	// ConfigBytes is the size of the role config held for the role (0:
+	// none).
+	ConfigBytes int
+}
+
+// Roles reports the arbitration state held per role, by name.
+func (s *Switch) Roles() []RoleInfo {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]RoleInfo, 0, len(s.roles))
+	for name, rs := range s.roles {
+		ri := RoleInfo{Name: name, Streams: len(rs.members), Primary: rs.primary != nil, HighestElectionID: clone128(rs.highest)}
+		if rs.config != nil {
+			ri.ConfigBytes = proto.Size(rs.config)
+		}
+		out = append(out, ri)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
