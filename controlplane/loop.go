@@ -143,6 +143,9 @@ type TickResult struct {
 	Usage, Demand map[string]float64
 	// Written counts the entities written per switch.
 	Written map[string]int
+	// Allocation is the allocation enforced this tick, per flow group
+	// (bits/s); nil when nothing was measured yet.
+	Allocation map[string]float64
 	// NotPrimary lists the switches that needed a write this controller
 	// did not make because it is not their primary.
 	NotPrimary []string
@@ -236,6 +239,7 @@ func (l *Loop) Tick(ctx context.Context, now time.Time, lio LoopIO) (TickResult,
 	if err != nil {
 		return res, errors.Join(append(errs, fmt.Errorf("allocate: %w", err))...)
 	}
+	res.Allocation = enf.Allocation
 	if l.metrics != nil {
 		for fg, a := range enf.Allocation {
 			l.metrics.Allocation.WithLabelValues(fg).Set(a)

@@ -41,11 +41,19 @@ type env struct {
 // logger returns a slog logger writing text to stderr at the level of the
 // --log-level flag.
 func (e *env) logger(cmd *cobra.Command) *slog.Logger {
-	lvl := slog.LevelInfo
+	level := "info"
 	if f := cmd.Flag("log-level"); f != nil {
-		_ = lvl.UnmarshalText([]byte(strings.ToUpper(f.Value.String())))
+		level = f.Value.String()
 	}
-	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: lvl}))
+	return newLogger(e.stderr, level)
+}
+
+// newLogger writes text records at level (debug, info, warn or error; the
+// config and flag checks reject anything else).
+func newLogger(w io.Writer, level string) *slog.Logger {
+	lvl := slog.LevelInfo
+	_ = lvl.UnmarshalText([]byte(strings.ToUpper(level)))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl}))
 }
 
 // newViper returns a viper instance bound to cmd's flags and P4QOS_* env

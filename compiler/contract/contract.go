@@ -1,0 +1,80 @@
+// Package contract names the objects of the qos pipeline (docs/pipeline.md):
+// the tables, actions, action parameters, match fields, meters, counters and
+// the action selector that p4src/v1model/qos.p4 and p4src/tna/qos.p4 both
+// implement. The compiler, the controller, the embedded switch, the lab
+// recorder and the tests address the pipeline by these names only (never by
+// P4Info id), so they are spelled here and nowhere else.
+//
+// Names are the short forms that the tables package resolves by unique
+// suffix ("classifier" for QosIngress.classifier, or pipe.QosIngress.classifier
+// on Tofino).
+package contract
+
+// Tables.
+const (
+	Classifier   = "classifier"
+	ColorAction  = "color_action"
+	PHB          = "phb"
+	IPv4LPM      = "ipv4_lpm"
+	IPv6LPM      = "ipv6_lpm"
+	ECNThreshold = "ecn_threshold"
+)
+
+// Tables lists every table of the contract.
+var Tables = []string{Classifier, ColorAction, PHB, IPv4LPM, IPv6LPM, ECNThreshold}
+
+// Externs.
+const (
+	ClassMeter   = "class_meter"   // indirect meter indexed by class id
+	ClassCounter = "class_counter" // egress counter indexed by class id
+	QueueCounter = "queue_counter" // egress counter indexed by port*8 + queue
+	ECMPSelector = "ecmp_selector" // action selector of ipv4_lpm and ipv6_lpm
+)
+
+// Actions.
+const (
+	SetClass        = "set_class"
+	TrustDSCP       = "trust_dscp"
+	SetDefaultClass = "set_default_class"
+	RemarkDSCP      = "remark_dscp"
+	Drop            = "drop"
+	SetQueue        = "set_queue"
+	SetNextHop      = "set_next_hop"
+	SetECNThreshold = "set_ecn_threshold"
+)
+
+// Match fields.
+const (
+	KeyIngressPort = "ingress_port"
+	KeyIPVersion   = "ip_version"
+	KeyIPv4Src     = "ipv4_src"
+	KeyIPv4Dst     = "ipv4_dst"
+	KeyIPv6Src     = "ipv6_src"
+	KeyIPv6Dst     = "ipv6_dst"
+	KeyIPProto     = "ip_proto"
+	KeyL4SrcPort   = "l4_src_port"
+	KeyL4DstPort   = "l4_dst_port"
+	KeyDSCP        = "dscp"
+	KeyClassID     = "class_id"
+	KeyColor       = "color"
+	KeyEgressPort  = "egress_port"
+	KeyQueue       = "queue"
+)
+
+// Action parameters.
+const (
+	ParamClassID   = "class_id"
+	ParamDSCP      = "dscp"
+	ParamQueue     = "queue"
+	ParamPort      = "port"
+	ParamSMAC      = "smac"
+	ParamDMAC      = "dmac"
+	ParamThreshold = "threshold"
+)
+
+// Sizes the contract fixes.
+const (
+	MeterCells      = 256 // class_meter and class_counter cells: class ids 0..255
+	QueuesPerPort   = 8   // queue ids 0..7; queue_counter index = port*8 + queue
+	MaxECMPGroupLen = 64  // ecmp_selector max group size (sum of weights)
+)

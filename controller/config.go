@@ -1,0 +1,757 @@
+package controller
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+
+	"github.com/p4qos/p4qos/controlplane"
+	"github.com/p4qos/p4qos/topo"
+)
+
+// Config is the daemon's configuration: the one schema that `p4qos run`,
+// `p4qos demo` and the Mininet lab share. Keys are the same in the config
+// file, as P4QOS_* environment variables (dashes become underscores:
+// P4QOS_METRICS_ADDR) and as flags; flags win over the environment, which
+// wins over the file. docs/controller.md lists them.
+type Config struct {
+	Topology      string `yaml:"topology,omitempty"`
+	Policy        string `yaml:"policy,omitempty"`
+	P4Info        string `yaml:"p4info,omitempty"`
+	TofinoP4Info  string `yaml:"tofino-p4info,omitempty"`
+	BMv2JSON      string `yaml:"bmv2-json,omitempty"`
+	TofinoBin     string `yaml:"tofino-bin,omitempty"`
+	TofinoContext string `yaml:"tofino-context,omitempty"`
+	TofinoProgram string `yaml:"tofino-program,omitempty"`
+
+	Switches []SwitchEntry `yaml:"switches,omitempty"`
+
+	ElectionID     uint64 `yaml:"election-id,omitempty"`
+	ElectionIDHigh uint64 `yaml:"election-id-high,omitempty"`
+	Role           string `yaml:"role,omitempty"`
+
+	BatchSize         int           `yaml:"batch-size,omitempty"`
+	ReconcileInterval time.Duration `yaml:"reconcile-interval,omitempty"`
+	LoopInterval      time.Duration `yaml:"loop-interval,omitempty"`
+	Hysteresis        float64       `yaml:"hysteresis,omitempty"`
+	PolicyPoll        time.Duration `yaml:"policy-poll,omitempty"`
+	MetricsAddr       string        `yaml:"metrics-addr,omitempty"`
+	TLSCA             string        `yaml:"tls-ca,omitempty"`
+	TLSCert           string        `yaml:"tls-cert,omitempty"`
+	TLSKey            string        `yaml:"tls-key,omitempty"`
+	Keepalive         time.Duration `yaml:"keepalive,omitempty"`
+	Once              bool          `yaml:"once,omitempty"`
+	Timeout           time.Duration `yaml:"timeout,omitempty"`
+	LogLevel          string        `yaml:"log-level,omitempty"`
+}
+
+// SwitchEntry lists a switch of the topology with where to reach it: an
+// entry overrides the topology's address, device id and target, and adds
+// the address of the target's queue interface.
+type SwitchEntry struct {
+	Name    string `yaml:"name"`
+	Address string `yaml:"address,omitempty"`
+	// DeviceID is a pointer so that an explicit 0 (a valid P4Runtime
+	// device id) differs from "not given": the topology's id.
+	DeviceID *uint64 `yaml:"device-id,omitempty"`
+	Target   string  `yaml:"target,omitempty"`
+	// ThriftAddress is the target's queue interface (BMv2's thrift server;
+	// `p4qos sim --thrift-listen`); BMv2 defaults to port 9090 of the
+	// switch's host, the sim has none unless given.
+	ThriftAddress string `yaml:"thrift-address,omitempty"`
+}
+
+// Default returns the configuration before any file, variable or flag.
+func Default() Config {
+	return Config{
+		TofinoProgram:     "qos",
+		ElectionID:        1,
+		BatchSize:         controlplane.DefaultBatchSize,
+		ReconcileInterval: 30 * time.Second,
+		LoopInterval:      time.Second,
+		Hysteresis:        0.05,
+		PolicyPoll:        time.Second,
+		MetricsAddr:       controlplane.DefaultMetricsAddr,
+		Keepalive:         30 * time.Second,
+		Timeout:           30 * time.Second,
+		LogLevel:          "info",
+	}
+}
+
+// Minimums below which an interval is refused: smaller values spin the CPU
+// (a 1 ns loop interval burns a core) without making anything faster.
+const (
+	MinReconcileInterval = 100 * time.Millisecond
+	MinLoopInterval      = 10 * time.Millisecond
+	MinPolicyPoll        = 10 * time.Millisecond
+	MinKeepalive         = time.Second
+	MaxBatchSize         = 1 << 20
+)
+
+// kind is how a setting's value is parsed.
+type kind int
+
+const (
+	kindString kind = iota
+	kindPath        // a file; relative paths in a config file resolve against its directory
+	kindUint64
+	kindInt
+	kindFloat
+	kindDuration
+	kindBool
+)
+
+func (k kind) String() string {
+	return [...]string{"string", "path", "uint64", "int", "float", "duration", "bool"}[k]
+}
+
+// setting is one key of the schema.
+type setting struct {
+	key   string
+	kind  kind
+	usage string
+	ptr   func(*Config) any
+}
+
+// settings is the schema, in the order flags and docs list it.
+var settings = []setting{
+	{"topology", kindPath, "topology file; its switches are managed (docs/topology.md)", func(c *Config) any { return &c.Topology }},
+	{"policy", kindPath, "policy file (docs/policy.md); watched and reloaded", func(c *Config) any { return &c.Policy }},
+	{"p4info", kindPath, "P4Info of the pipeline (text or binary)", func(c *Config) any { return &c.P4Info }},
+	{"tofino-p4info", kindPath, "P4Info of the TNA pipeline for tofino switches (default: p4info)", func(c *Config) any { return &c.TofinoP4Info }},
+	{"bmv2-json", kindPath, "BMv2 JSON, the device config for bmv2 switches", func(c *Config) any { return &c.BMv2JSON }},
+	{"tofino-bin", kindPath, "tofino.bin, for tofino switches", func(c *Config) any { return &c.TofinoBin }},
+	{"tofino-context", kindPath, "context.json, for tofino switches", func(c *Config) any { return &c.TofinoContext }},
+	{"tofino-program", kindString, "P4 program name packed into the Tofino device config", func(c *Config) any { return &c.TofinoProgram }},
+	{"election-id", kindUint64, "P4Runtime election id (low 64 bits)", func(c *Config) any { return &c.ElectionID }},
+	{"election-id-high", kindUint64, "P4Runtime election id (high 64 bits)", func(c *Config) any { return &c.ElectionIDHigh }},
+	{"role", kindString, "P4Runtime role name (empty: the default role)", func(c *Config) any { return &c.Role }},
+	{"batch-size", kindInt, "updates per Write RPC", func(c *Config) any { return &c.BatchSize }},
+	{"reconcile-interval", kindDuration, "how often every switch is read back and repaired", func(c *Config) any { return &c.ReconcileInterval }},
+	{"loop-interval", kindDuration, "closed-loop interval (0 disables the loop)", func(c *Config) any { return &c.LoopInterval }},
+	{"hysteresis", kindFloat, "relative meter-rate / WCMP-weight change below which nothing is written", func(c *Config) any { return &c.Hysteresis }},
+	{"policy-poll", kindDuration, "how often the policy and topology files are checked for changes (0: never)", func(c *Config) any { return &c.PolicyPoll }},
+	{"metrics-addr", kindString, `Prometheus metrics address ("off" disables)`, func(c *Config) any { return &c.MetricsAddr }},
+	{"tls-ca", kindPath, "CA bundle (PEM) to verify switches; enables TLS", func(c *Config) any { return &c.TLSCA }},
+	{"tls-cert", kindPath, "client certificate (PEM) for mutual TLS", func(c *Config) any { return &c.TLSCert }},
+	{"tls-key", kindPath, "client key (PEM) for mutual TLS", func(c *Config) any { return &c.TLSKey }},
+	{"keepalive", kindDuration, "gRPC keepalive ping interval to the switches (0 disables)", func(c *Config) any { return &c.Keepalive }},
+	{"once", kindBool, "reconcile every switch once and exit", func(c *Config) any { return &c.Once }},
+	{"timeout", kindDuration, "with --once: how long to wait for the switches", func(c *Config) any { return &c.Timeout }},
+	{"log-level", kindString, "log level: debug, info, warn or error", func(c *Config) any { return &c.LogLevel }},
+}
+
+var switchKeys = []string{"name", "address", "device-id", "target", "thrift-address"}
+
+func lookup(key string) (setting, bool) {
+	for _, s := range settings {
+		if s.key == key {
+			return s, true
+		}
+	}
+	return setting{}, false
+}
+
+// EnvPrefix starts the environment variables of the daemon's settings.
+const EnvPrefix = "P4QOS_"
+
+// otherEnv are P4QOS_* variables that belong to other commands or to the
+// tests, not to the daemon: they are not "unknown settings".
+var otherEnv = []string{"P4QOS_OUTPUT", "P4QOS_E2E", "P4QOS_TNA_", "P4QOS_HOSTILE"}
+
+// Sources says where a Config comes from.
+type Sources struct {
+	// File is the config file ("" for none).
+	File string
+	// Env is the environment, as os.Environ returns it.
+	Env []string
+	// Flags are the command's flags (those BindFlags added); only the ones
+	// set on the command line count.
+	Flags *pflag.FlagSet
+}
+
+// Load reads the configuration from its sources onto Default() and
+// validates it. Every problem is reported, each with its position (file
+// line:column, variable or flag name); the error is a *ConfigError.
+func Load(src Sources) (Config, error) {
+	cfg := Default()
+	var errs configErrors
+	if src.File != "" {
+		data, err := readInput(src.File, "config", maxConfigBytes)
+		if err != nil {
+			return cfg, &ConfigError{Problems: []string{err.Error()}}
+		}
+		errs.add(decodeFile(&cfg, src.File, data)...)
+		resolvePaths(&cfg, filepath.Dir(src.File))
+	}
+	errs.add(applyEnv(&cfg, src.Env)...)
+	if src.Flags != nil {
+		errs.add(applyFlags(&cfg, src.Flags)...)
+	}
+	if len(errs) == 0 {
+		errs.add(cfg.Validate()...)
+	}
+	return cfg, errs.err()
+}
+
+// ConfigError lists every problem of a configuration.
+type ConfigError struct{ Problems []string }
+
+func (e *ConfigError) Error() string { return strings.Join(e.Problems, "\n") }
+
+type configErrors []string
+
+func (e *configErrors) add(p ...string) { *e = append(*e, p...) }
+
+func (e configErrors) err() error {
+	if len(e) == 0 {
+		return nil
+	}
+	return &ConfigError{Problems: e}
+}
+
+// maxConfigBytes bounds a config file: a real one is a few hundred bytes.
+const maxConfigBytes = 1 << 20
+
+// resolvePaths makes the file's relative paths relative to its directory,
+// so a config works from any working directory. (Paths from variables and
+// flags are applied after this and stay relative to the working directory,
+// as a user typing them expects.)
+func resolvePaths(cfg *Config, dir string) {
+	for _, s := range settings {
+		if s.kind != kindPath {
+			continue
+		}
+		p := s.ptr(cfg).(*string)
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+}
+
+// decodeFile applies a YAML config file's settings onto cfg.
+func decodeFile(cfg *Config, path string, data []byte) []string {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return []string{fmt.Sprintf("%s: %v", path, err)}
+	}
+	if len(doc.Content) == 0 {
+		return nil // an empty file sets nothing
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return nil // only comments
+	}
+	if root.Kind != yaml.MappingNode {
+		return []string{fmt.Sprintf("%s:%d:%d: expected a mapping of settings", path, root.Line, root.Column)}
+	}
+	var errs []string
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		pos := fmt.Sprintf("%s:%d:%d", path, k.Line, k.Column)
+		if seen[k.Value] {
+			errs = append(errs, fmt.Sprintf("%s: %s is set twice", pos, quote(k.Value)))
+			continue
+		}
+		seen[k.Value] = true
+		if k.Value == "switches" {
+			sw, perr := decodeSwitches(path, v)
+			errs = append(errs, perr...)
+			cfg.Switches = sw
+			continue
+		}
+		s, ok := lookup(k.Value)
+		if !ok {
+			errs = append(errs, fmt.Sprintf("%s: unknown key %s%s", pos, quote(k.Value), suggest(k.Value, allKeys())))
+			continue
+		}
+		vpos := fmt.Sprintf("%s:%d:%d: %s", path, v.Line, v.Column, s.key)
+		if err := setNode(s, cfg, v); err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %v", vpos, err))
+		}
+	}
+	return errs
+}
+
+func decodeSwitches(path string, v *yaml.Node) ([]SwitchEntry, []string) {
+	if v.Kind != yaml.SequenceNode {
+		return nil, []string{fmt.Sprintf("%s:%d:%d: switches must be a list", path, v.Line, v.Column)}
+	}
+	var out []SwitchEntry
+	var errs []string
+	for _, item := range v.Content {
+		if item.Kind != yaml.MappingNode {
+			errs = append(errs, fmt.Sprintf("%s:%d:%d: a switch must be a mapping", path, item.Line, item.Column))
+			continue
+		}
+		var e SwitchEntry
+		for j := 0; j+1 < len(item.Content); j += 2 {
+			k, val := item.Content[j], item.Content[j+1]
+			pos := fmt.Sprintf("%s:%d:%d: switches: %s", path, val.Line, val.Column, k.Value)
+			var err error
+			switch k.Value {
+			case "name":
+				err = scalarString(val, &e.Name)
+			case "address":
+				err = scalarString(val, &e.Address)
+			case "target":
+				err = scalarString(val, &e.Target)
+			case "thrift-address":
+				err = scalarString(val, &e.ThriftAddress)
+			case "device-id":
+				var id uint64
+				if err = scalarUint(val, &id); err == nil {
+					e.DeviceID = &id
+				}
+			default:
+				err = fmt.Errorf("unknown switch key %s%s (known: %s)", quote(k.Value), suggest(k.Value, switchKeys), strings.Join(switchKeys, ", "))
+				pos = fmt.Sprintf("%s:%d:%d", path, k.Line, k.Column)
+			}
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %v", pos, err))
+			}
+		}
+		out = append(out, e)
+	}
+	return out, errs
+}
+
+// setNode decodes a YAML scalar strictly by the setting's kind: an integer
+// setting takes a YAML integer in range (not 1.9, true or .nan), a float a
+// finite number, a duration a string with a unit.
+func setNode(s setting, cfg *Config, v *yaml.Node) error {
+	if v.Kind != yaml.ScalarNode {
+		return fmt.Errorf("expected a single %s value", s.kind)
+	}
+	if v.Tag == "!!null" {
+		return errors.New("has no value")
+	}
+	switch p := s.ptr(cfg).(type) {
+	case *string:
+		return scalarString(v, p)
+	case *uint64:
+		return scalarUint(v, p)
+	case *int:
+		if v.Tag != "!!int" {
+			return fmt.Errorf("expected an integer, got %s", quote(v.Value))
+		}
+		return parseInto(s, v.Value, cfg)
+	case *float64:
+		if v.Tag != "!!int" && v.Tag != "!!float" {
+			return fmt.Errorf("expected a number, got %s", quote(v.Value))
+		}
+		return parseInto(s, v.Value, cfg)
+	case *bool:
+		if v.Tag != "!!bool" {
+			return fmt.Errorf("expected true or false, got %s", quote(v.Value))
+		}
+		return parseInto(s, v.Value, cfg)
+	case *time.Duration:
+		if v.Tag != "!!str" {
+			return fmt.Errorf("expected a duration with a unit (e.g. 30s, 500ms), got %s", quote(v.Value))
+		}
+		return parseInto(s, v.Value, cfg)
+	}
+	return fmt.Errorf("internal: no decoder for %s", s.key)
+}
+
+func scalarString(v *yaml.Node, p *string) error {
+	if v.Kind != yaml.ScalarNode || v.Tag != "!!str" {
+		return fmt.Errorf("expected a string, got %s", quote(v.Value))
+	}
+	*p = v.Value
+	return nil
+}
+
+func scalarUint(v *yaml.Node, p *uint64) error {
+	if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
+		return fmt.Errorf("expected a non-negative integer, got %s", quote(v.Value))
+	}
+	n, err := parseUint(v.Value)
+	if err != nil {
+		return err
+	}
+	*p = n
+	return nil
+}
+
+func parseUint(s string) (uint64, error) {
+	if strings.HasPrefix(strings.TrimSpace(s), "-") {
+		return 0, fmt.Errorf("must not be negative, got %s", quote(s))
+	}
+	n, err := strconv.ParseUint(strings.ReplaceAll(s, "_", ""), 0, 64)
+	if err != nil {
+		return 0, fmt.Errorf("expected an integer from 0 to %d, got %s", uint64(math.MaxUint64), quote(s))
+	}
+	return n, nil
+}
+
+// parseInto parses a textual value (from YAML, a variable or a flag) into
+// the setting's field.
+func parseInto(s setting, text string, cfg *Config) error {
+	switch p := s.ptr(cfg).(type) {
+	case *string:
+		*p = text
+	case *uint64:
+		n, err := parseUint(text)
+		if err != nil {
+			return err
+		}
+		*p = n
+	case *int:
+		n, err := strconv.ParseInt(strings.ReplaceAll(text, "_", ""), 0, 64)
+		if err != nil || n < math.MinInt32 || n > math.MaxInt32 {
+			return fmt.Errorf("expected an integer, got %s", quote(text))
+		}
+		*p = int(n)
+	case *float64:
+		f, err := strconv.ParseFloat(text, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("expected a finite number, got %s", quote(text))
+		}
+		*p = f
+	case *bool:
+		b, err := strconv.ParseBool(text)
+		if err != nil {
+			return fmt.Errorf("expected true or false, got %s", quote(text))
+		}
+		*p = b
+	case *time.Duration:
+		d, err := time.ParseDuration(text)
+		if err != nil {
+			return fmt.Errorf("expected a duration with a unit (e.g. 30s, 500ms), got %s", quote(text))
+		}
+		*p = d
+	}
+	return nil
+}
+
+// applyEnv applies P4QOS_* variables. Unknown ones are errors, except the
+// variables of other commands and of the tests (otherEnv).
+func applyEnv(cfg *Config, env []string) []string {
+	var errs []string
+	for _, kv := range env {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(name, EnvPrefix) || isOtherEnv(name) {
+			continue
+		}
+		key := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, EnvPrefix), "_", "-"))
+		s, ok := lookup(key)
+		if !ok {
+			errs = append(errs, fmt.Sprintf("environment variable %s: unknown setting%s", name, suggest(key, allKeys())))
+			continue
+		}
+		if err := parseInto(s, val, cfg); err != nil {
+			errs = append(errs, fmt.Sprintf("environment variable %s: %v", name, err))
+		}
+	}
+	return errs
+}
+
+func isOtherEnv(name string) bool {
+	for _, o := range otherEnv {
+		if strings.HasPrefix(name, o) {
+			return true
+		}
+	}
+	return false
+}
+
+// BindFlags adds one flag per setting (plus -c/--config) to fs. The flags
+// parse nothing themselves: Load parses the ones set, with the same strict
+// rules as the file and the environment.
+func BindFlags(fs *pflag.FlagSet) {
+	fs.StringP("config", "c", "", "config file (YAML)")
+	def := Default()
+	for _, s := range settings {
+		if fs.Lookup(s.key) != nil || s.key == "log-level" {
+			// log-level is every command's (the root's persistent flag);
+			// Load reads it from the parsed command's flags all the same.
+			continue
+		}
+		fs.Var(&textFlag{kind: s.kind, text: defaultText(s, &def)}, s.key, s.usage)
+		if s.kind == kindBool {
+			fs.Lookup(s.key).NoOptDefVal = "true"
+		}
+	}
+}
+
+func defaultText(s setting, cfg *Config) string {
+	switch p := s.ptr(cfg).(type) {
+	case *string:
+		return *p
+	case *uint64:
+		return strconv.FormatUint(*p, 10)
+	case *int:
+		return strconv.Itoa(*p)
+	case *float64:
+		return strconv.FormatFloat(*p, 'g', -1, 64)
+	case *bool:
+		return strconv.FormatBool(*p)
+	case *time.Duration:
+		return p.String()
+	}
+	return ""
+}
+
+// textFlag keeps a flag's text for Load to parse.
+type textFlag struct {
+	kind kind
+	text string
+}
+
+func (f *textFlag) String() string     { return f.text }
+func (f *textFlag) Set(v string) error { f.text = v; return nil }
+func (f *textFlag) Type() string {
+	if f.kind == kindPath {
+		return "file"
+	}
+	return f.kind.String()
+}
+
+func applyFlags(cfg *Config, fs *pflag.FlagSet) []string {
+	var errs []string
+	for _, s := range settings {
+		f := fs.Lookup(s.key)
+		if f == nil || !f.Changed {
+			continue
+		}
+		if err := parseInto(s, f.Value.String(), cfg); err != nil {
+			errs = append(errs, fmt.Sprintf("flag --%s: %v", s.key, err))
+		}
+	}
+	return errs
+}
+
+// Validate checks values that each parse but are not usable: ranges,
+// minimum intervals, addresses, a missing file setting. Every problem is
+// listed.
+func (c *Config) Validate() []string {
+	var errs []string
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, key+": "+fmt.Sprintf(format, args...))
+	}
+	for key, v := range map[string]string{"policy": c.Policy, "p4info": c.P4Info, "topology": c.Topology} {
+		if v == "" {
+			bad(key, "not set: give it in the config file or as --%s", key)
+		}
+	}
+	if c.BatchSize <= 0 || c.BatchSize > MaxBatchSize {
+		bad("batch-size", "must be from 1 to %d, got %d", MaxBatchSize, c.BatchSize)
+	}
+	if c.Hysteresis < 0 || c.Hysteresis >= 1 {
+		bad("hysteresis", "must be in [0, 1), got %g", c.Hysteresis)
+	}
+	if c.ReconcileInterval < MinReconcileInterval {
+		bad("reconcile-interval", "must be at least %v, got %v", MinReconcileInterval, c.ReconcileInterval)
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+		min time.Duration
+	}{{"loop-interval", c.LoopInterval, MinLoopInterval}, {"policy-poll", c.PolicyPoll, MinPolicyPoll}, {"keepalive", c.Keepalive, MinKeepalive}} {
+		if d.v != 0 && d.v < d.min {
+			bad(d.key, "must be 0 (off) or at least %v, got %v", d.min, d.v)
+		}
+	}
+	if c.Timeout <= 0 {
+		bad("timeout", "must be positive, got %v", c.Timeout)
+	}
+	if c.ElectionID == 0 && c.ElectionIDHigh == 0 {
+		bad("election-id", "must be non-zero (election-id or election-id-high)")
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log-level", "must be debug, info, warn or error, got %s", quote(c.LogLevel))
+	}
+	if c.MetricsAddr != "" && c.MetricsAddr != "off" {
+		if err := checkHostPort(c.MetricsAddr); err != nil {
+			bad("metrics-addr", "%v", err)
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("tls-cert", "tls-cert and tls-key go together")
+	}
+	errs = append(errs, c.validateSwitches()...)
+	return errs
+}
+
+func (c *Config) validateSwitches() []string {
+	var errs []string
+	seen := map[string]bool{}
+	for i, s := range c.Switches {
+		where := fmt.Sprintf("switches[%d]", i)
+		if s.Name == "" {
+			errs = append(errs, where+": name is missing")
+		} else if seen[s.Name] {
+			errs = append(errs, fmt.Sprintf("%s: switch %s is listed twice", where, quote(s.Name)))
+		}
+		seen[s.Name] = true
+		if s.Address != "" {
+			if err := checkHostPort(s.Address); err != nil {
+				errs = append(errs, fmt.Sprintf("%s (%s): address: %v", where, s.Name, err))
+			}
+		}
+		if s.ThriftAddress != "" {
+			if err := checkHostPort(s.ThriftAddress); err != nil {
+				errs = append(errs, fmt.Sprintf("%s (%s): thrift-address: %v", where, s.Name, err))
+			}
+		}
+		switch topo.Target(s.Target) {
+		case "", topo.TargetBMv2, topo.TargetTofino, topo.TargetSim:
+		default:
+			errs = append(errs, fmt.Sprintf("%s (%s): target must be bmv2, tofino or sim, got %s", where, s.Name, quote(s.Target)))
+		}
+	}
+	return errs
+}
+
+// checkHostPort accepts host:port with a port from 0 to 65535 (0 only where
+// a listener picks one).
+func checkHostPort(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("expected host:port, got %s", quote(addr))
+	}
+	if host == "" {
+		return fmt.Errorf("no host in %s (use 127.0.0.1:PORT for this machine)", quote(addr))
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return fmt.Errorf("port %s of %s is not a number from 0 to 65535", quote(port), quote(addr))
+	}
+	_ = n
+	return nil
+}
+
+func allKeys() []string {
+	keys := []string{"switches"}
+	for _, s := range settings {
+		keys = append(keys, s.key)
+	}
+	return keys
+}
+
+// suggest returns `; did you mean "x"?` for the closest known key within an
+// edit distance of 2 (a typo, or reconcile_interval for reconcile-interval).
+func suggest(got string, known []string) string {
+	norm := strings.ReplaceAll(strings.ToLower(got), "_", "-")
+	best, bestD := "", 3
+	for _, k := range known {
+		if d := editDistance(norm, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return math.MaxInt32
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// quote quotes a user's value for a message, cut to a readable length: a
+// hostile config must not fill the terminal.
+func quote(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return strconv.Quote(s)
+	}
+	r := []rune(s)
+	if len(r) > max {
+		r = r[:max]
+	}
+	return fmt.Sprintf("%s…(%d bytes)", strconv.Quote(string(r)), len(s))
+}
+
+// readInput reads one of the daemon's input files: a regular file of at
+// most limit bytes. FIFOs and devices are refused: a read from them may
+// never end or never stop growing.
+func readInput(path, what string, limit int64) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s %s: not a regular file (%s)", what, path, fi.Mode().Type())
+	}
+	if fi.Size() > limit {
+		return nil, fmt.Errorf("%s %s: %d bytes, over the limit of %d", what, path, fi.Size(), limit)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer f.Close()
+	data := make([]byte, 0, fi.Size())
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := f.Read(buf)
+		data = append(data, buf[:n]...)
+		if int64(len(data)) > limit {
+			return nil, fmt.Errorf("%s %s: grew over the limit of %d bytes while read", what, path, limit)
+		}
+		if err != nil {
+			break
+		}
+	}
+	return data, nil
+}
+
+// MarshalYAML writes the settings that differ from Default(), in the
+// schema's order, with durations as strings: what Load reads back.
+func (c Config) MarshalYAML() (any, error) {
+	def := Default()
+	root := &yaml.Node{Kind: yaml.MappingNode}
+	for _, s := range settings {
+		text, dtext := defaultText(s, &c), defaultText(s, &def)
+		if text == dtext {
+			continue
+		}
+		v := &yaml.Node{Kind: yaml.ScalarNode, Value: text}
+		if s.kind == kindString || s.kind == kindPath || s.kind == kindDuration {
+			v.Tag = "!!str"
+		}
+		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: s.key}, v)
+	}
+	if len(c.Switches) > 0 {
+		var sw yaml.Node
+		if err := sw.Encode(c.Switches); err != nil {
+			return nil, err
+		}
+		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "switches"}, &sw)
+	}
+	return root, nil
+}

@@ -1,0 +1,347 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/p4qos/p4qos/allocator"
+	"github.com/p4qos/p4qos/controlplane"
+)
+
+// Controller is the p4qos daemon as a library: it keeps the fabric's
+// switches converged with the compiled policy, reloads the policy and the
+// topology, applies queue settings, and runs the closed loop.
+type Controller struct {
+	cfg     Config
+	log     *slog.Logger
+	events  func(Event)
+	metrics *controlplane.Metrics
+	loop    *controlplane.Loop
+	daemon  *controlplane.Daemon
+	watcher *Watcher
+
+	manualLoop bool
+	window     time.Duration
+	daemonOpts []controlplane.DaemonOption
+
+	mu       sync.Mutex // serialises reloads; guards the fields below
+	fabric   *Fabric
+	compiled *Compiled
+	policy   []byte
+}
+
+// Option configures a Controller.
+type Option func(*Controller)
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(c *Controller) { c.log = l } }
+
+// WithEvents calls f for every event, from the controller's goroutines: f
+// must not block.
+func WithEvents(f func(Event)) Option { return func(c *Controller) { c.events = f } }
+
+// WithMetrics records into m (default: a new registry).
+func WithMetrics(m *controlplane.Metrics) Option { return func(c *Controller) { c.metrics = m } }
+
+// WithManualLoop builds the closed loop but does not tick it: the caller
+// drives it with Tick (the demo does, on simulated time).
+func WithManualLoop() Option { return func(c *Controller) { c.manualLoop = true } }
+
+// WithDemandWindow sets the demand estimator's window (BwE takes the
+// maximum usage over it; default allocator's).
+func WithDemandWindow(d time.Duration) Option { return func(c *Controller) { c.window = d } }
+
+// WithDaemonOptions passes more options to the per-switch daemon.
+func WithDaemonOptions(o ...controlplane.DaemonOption) Option {
+	return func(c *Controller) { c.daemonOpts = append(c.daemonOpts, o...) }
+}
+
+// New loads the fabric and compiles the policy that cfg names; nothing is
+// written to a switch before Run or Once. Errors in the input are
+// *InputError.
+func New(ctx context.Context, cfg Config, opts ...Option) (*Controller, error) {
+	c := &Controller{cfg: cfg}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.metrics == nil {
+		c.metrics = controlplane.NewMetrics()
+	}
+	if problems := cfg.Validate(); len(problems) > 0 {
+		return nil, inputErr(&ConfigError{Problems: problems})
+	}
+	f, err := LoadFabric(&c.cfg)
+	if err != nil {
+		return nil, err
+	}
+	policy, err := readInput(cfg.Policy, "policy", maxPolicyBytes)
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	comp, err := f.Compile(ctx, policy)
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	c.fabric, c.compiled, c.policy = f, comp, policy
+	if err := c.newDaemon(); err != nil {
+		return nil, err
+	}
+	c.daemon.SetIntent(comp.Intents)
+	c.watcher = NewWatcher(cfg.PolicyPoll, map[string][]byte{cfg.Policy: policy, cfg.Topology: f.topologyData},
+		maxTopologyBytes, c.onFiles, c.onUnreadable())
+	return c, nil
+}
+
+func (c *Controller) newDaemon() error {
+	cfg := &c.cfg
+	var sess []controlplane.SessionOption
+	if cfg.TLSCA != "" || cfg.TLSCert != "" || cfg.TLSKey != "" {
+		creds, err := controlplane.TLSFiles(cfg.TLSCA, cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return inputErr(err)
+		}
+		sess = append(sess, controlplane.WithTransportCredentials(creds))
+	}
+	sess = append(sess,
+		controlplane.WithKeepalive(cfg.Keepalive, 10*time.Second),
+		controlplane.WithElectionID(controlplane.ElectionID{High: cfg.ElectionIDHigh, Low: cfg.ElectionID}),
+		controlplane.WithRole(cfg.Role, nil))
+	opts := []controlplane.DaemonOption{
+		controlplane.WithSessionOptions(sess...),
+		controlplane.WithApplyOptions(controlplane.WithBatchSize(cfg.BatchSize)),
+		controlplane.WithReconcileInterval(cfg.ReconcileInterval),
+		controlplane.WithMetrics(c.metrics),
+		controlplane.WithDaemonLogger(c.log),
+		controlplane.WithReconcileHook(c.onReconcile),
+		controlplane.WithTickHook(c.onTick),
+	}
+	if cfg.LoopInterval > 0 || c.manualLoop {
+		est := allocator.NewDemandEstimator()
+		if c.window > 0 {
+			est = allocator.NewDemandEstimator(allocator.WithWindow(c.window))
+		}
+		// The loop runs even when the policy meters nothing from the
+		// allocator yet: a reload may add such a class.
+		c.loop = controlplane.NewLoop(c.fabric.model(c.compiled), controlplane.WithHysteresis(cfg.Hysteresis),
+			controlplane.WithLoopLogger(c.log), controlplane.WithLoopMetrics(c.metrics), controlplane.WithEstimator(est))
+		interval := cfg.LoopInterval
+		if c.manualLoop {
+			interval = 0
+		}
+		opts = append(opts, controlplane.WithClosedLoop(c.loop, interval))
+	}
+	d, err := controlplane.NewDaemon(c.fabric.Switches(), append(opts, c.daemonOpts...)...)
+	if err != nil {
+		return inputErr(err)
+	}
+	c.daemon = d
+	return nil
+}
+
+func (c *Controller) emit(e Event) {
+	if c.events == nil {
+		return
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	c.events(e)
+}
+
+func (c *Controller) onReconcile(sw string, st controlplane.ReconcileStats, err error) {
+	if err != nil {
+		c.emit(Event{Kind: SwitchFailed, Switch: sw, Err: err, Stats: st})
+		return
+	}
+	if st.SideWritten > 0 {
+		c.emit(Event{Kind: QueuesApplied, Switch: sw, Count: st.SideWritten})
+	}
+	if n := st.Drift + st.SideDrift; n > 0 {
+		c.emit(Event{Kind: DriftRepaired, Switch: sw, Count: n})
+	}
+	c.emit(Event{Kind: SwitchConverged, Switch: sw, Count: st.Write.Updates, Stats: st})
+}
+
+func (c *Controller) onTick(res controlplane.TickResult, _ error) {
+	for sw, n := range res.Written {
+		c.emit(Event{Kind: AllocationChanged, Switch: sw, Count: n})
+	}
+	for _, sw := range res.NotPrimary {
+		c.emit(Event{Kind: NotPrimary, Switch: sw})
+	}
+}
+
+// Run keeps the switches converged until ctx ends: it serves metrics,
+// watches the policy and topology files, and runs the daemon. It returns
+// nil on a clean shutdown, and an *InputError when a switch refuses this
+// controller's election id because another live controller holds it.
+func (c *Controller) Run(ctx context.Context) error {
+	if c.cfg.MetricsAddr != "" && c.cfg.MetricsAddr != "off" {
+		addr, _, err := controlplane.ServeMetrics(ctx, c.cfg.MetricsAddr, c.metrics)
+		if err != nil {
+			return inputErr(fmt.Errorf("metrics-addr: %w", err))
+		}
+		c.log.Info("metrics", "url", "http://"+addr+"/metrics")
+	}
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go c.watcher.Run(wctx)
+	c.log.Info("controller running", "switches", len(c.fabric.Switches()), "policy", c.cfg.Policy, "topology", c.cfg.Topology,
+		"election_id", controlplane.ElectionID{High: c.cfg.ElectionIDHigh, Low: c.cfg.ElectionID}.String())
+	err := c.daemon.Run(ctx)
+	c.log.Info("controller stopped")
+	var conflict *controlplane.ElectionConflictError
+	if errors.As(err, &conflict) {
+		return inputErr(err)
+	}
+	return err
+}
+
+// Once reconciles every switch once, waiting up to cfg.Timeout for each to
+// accept this controller as primary.
+func (c *Controller) Once(ctx context.Context) (map[string]controlplane.ReconcileStats, error) {
+	octx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	return c.daemon.Once(octx)
+}
+
+// onUnreadable logs an unreadable watched file once per distinct reason.
+func (c *Controller) onUnreadable() func(string, error) {
+	last := map[string]string{}
+	return func(path string, err error) {
+		if last[path] == err.Error() {
+			return
+		}
+		last[path] = err.Error()
+		c.log.Warn("watched file unreadable; keeping the running intent", "file", path, "err", err)
+	}
+}
+
+// onFiles applies files the watcher saw change.
+func (c *Controller) onFiles(ctx context.Context, changed map[string][]byte) {
+	policy, pok := changed[c.cfg.Policy]
+	topology, tok := changed[c.cfg.Topology]
+	if !pok {
+		policy = nil
+	}
+	if !tok {
+		topology = nil
+	}
+	_ = c.apply(ctx, policy, topology)
+}
+
+// ApplyPolicy makes data the policy, as if the policy file had changed to
+// it: compiled, and on success the new intent of every switch; on failure
+// the running intent stays and the error says why (reload as a library
+// call, for the API and for tests).
+func (c *Controller) ApplyPolicy(ctx context.Context, data []byte) error {
+	if err := c.apply(ctx, data, nil); err != nil {
+		return err
+	}
+	c.watcher.Seen(c.cfg.Policy)
+	return nil
+}
+
+// ApplyTopology makes data the topology (links down or up, ports), as if
+// the topology file had changed to it.
+func (c *Controller) ApplyTopology(ctx context.Context, data []byte) error {
+	if err := c.apply(ctx, nil, data); err != nil {
+		return err
+	}
+	c.watcher.Seen(c.cfg.Topology)
+	return nil
+}
+
+// apply compiles a new policy and/or topology (nil: unchanged) and, when
+// it compiles, makes it the intent. Nothing here may take the process down:
+// a panic becomes a rejection.
+func (c *Controller) apply(ctx context.Context, policy, topology []byte) (err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var what []string
+	if policy != nil {
+		what = append(what, "policy")
+	}
+	if topology != nil {
+		what = append(what, "topology")
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error applying the new %s (please report this): %v", strings.Join(what, " and "), r)
+		}
+		c.recordReload(strings.Join(what, "+"), err)
+	}()
+	f := c.fabric
+	if topology != nil {
+		if f, err = f.Reload(topology); err != nil {
+			return inputErr(err)
+		}
+	}
+	if policy == nil {
+		policy = c.policy
+	}
+	comp, err := f.Compile(ctx, policy)
+	if err != nil {
+		return inputErr(err)
+	}
+	c.fabric, c.compiled, c.policy = f, comp, policy
+	if c.loop != nil {
+		c.loop.SetModel(f.model(comp))
+	}
+	c.daemon.SetIntent(comp.Intents)
+	return nil
+}
+
+func (c *Controller) recordReload(what string, err error) {
+	if err != nil {
+		c.metrics.PolicyLoads.WithLabelValues("rejected").Inc()
+		c.log.Error("new "+what+" rejected; keeping the running intent", "policy", c.cfg.Policy, "topology", c.cfg.Topology, "errors", err.Error())
+		c.emit(Event{Kind: ReloadRejected, What: what, Err: err})
+		return
+	}
+	c.metrics.PolicyLoads.WithLabelValues("ok").Inc()
+	var down []string
+	for _, lk := range c.fabric.topology.Links {
+		if lk.Down {
+			down = append(down, lk.Name())
+		}
+	}
+	c.log.Info(what+" reloaded", "policy", c.cfg.Policy, "topology", c.cfg.Topology, "links_down", down)
+	c.emit(Event{Kind: ReloadAccepted, What: what})
+}
+
+// Tick runs one closed-loop iteration at time now (with WithManualLoop).
+func (c *Controller) Tick(ctx context.Context, now time.Time) (controlplane.TickResult, error) {
+	res, err := c.daemon.LoopTick(ctx, now)
+	c.onTick(res, err)
+	return res, err
+}
+
+// Compiled is the running intent.
+func (c *Controller) Compiled() *Compiled {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.compiled
+}
+
+// Fabric is the running fabric.
+func (c *Controller) Fabric() *Fabric {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fabric
+}
+
+// Daemon is the per-switch daemon (installed state, session states).
+func (c *Controller) Daemon() *controlplane.Daemon { return c.daemon }
+
+// Metrics is the controller's metrics registry.
+func (c *Controller) Metrics() *controlplane.Metrics { return c.metrics }

@@ -1,0 +1,49 @@
+package controller
+
+import (
+	"time"
+
+	"github.com/p4qos/p4qos/controlplane"
+)
+
+// EventKind says what happened.
+type EventKind string
+
+// Event kinds.
+const (
+	// ReloadAccepted: a new policy and/or topology is now the intent.
+	ReloadAccepted EventKind = "reload-accepted"
+	// ReloadRejected: a new policy or topology was refused (Err says why);
+	// the running intent stays.
+	ReloadRejected EventKind = "reload-rejected"
+	// SwitchConverged: a reconcile left the switch holding the intent.
+	SwitchConverged EventKind = "switch-converged"
+	// SwitchFailed: a reconcile failed (Err); it is retried.
+	SwitchFailed EventKind = "switch-failed"
+	// DriftRepaired: a converged switch had changed behind the controller's
+	// back (Count entities or queue parameters) and was repaired.
+	DriftRepaired EventKind = "drift-repaired"
+	// QueuesApplied: queue settings were written to a switch (Count).
+	QueuesApplied EventKind = "queues-applied"
+	// AllocationChanged: the closed loop wrote new meter rates or WCMP
+	// weights (Count entities on Switch).
+	AllocationChanged EventKind = "allocation-changed"
+	// NotPrimary: the closed loop had something to write to Switch but this
+	// controller is not its primary, so it wrote nothing.
+	NotPrimary EventKind = "not-primary"
+)
+
+// Event is something the controller did or saw. Tests and status views
+// observe the controller through events rather than its log.
+type Event struct {
+	Kind   EventKind
+	Time   time.Time
+	Switch string // empty for fabric-wide events
+	// What is "policy", "topology" or both ("policy+topology") for
+	// reload events.
+	What  string
+	Count int
+	Err   error
+	// Stats are the reconcile's figures (SwitchConverged, SwitchFailed).
+	Stats controlplane.ReconcileStats
+}

@@ -1,0 +1,394 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+	"gopkg.in/yaml.v3"
+
+	"github.com/p4qos/p4qos/allocator"
+	"github.com/p4qos/p4qos/compiler"
+	"github.com/p4qos/p4qos/controlplane"
+	"github.com/p4qos/p4qos/tables"
+	"github.com/p4qos/p4qos/target"
+	"github.com/p4qos/p4qos/target/bmv2"
+	"github.com/p4qos/p4qos/target/sim"
+	"github.com/p4qos/p4qos/target/tofino"
+	"github.com/p4qos/p4qos/topo"
+)
+
+// Input limits of the daemon's files: far above any real file (the largest
+// example policy is 3 KB), far below what would exhaust memory.
+const (
+	maxPolicyBytes   = 4 << 20
+	maxTopologyBytes = 16 << 20
+	maxPipelineBytes = 64 << 20 // BMv2 JSON, tofino.bin, context.json
+)
+
+// Fabric is everything loaded from files before anything is written: the
+// topology, the managed switches, each target's driver and pipeline, and
+// each switch's queue configurator. A Fabric is immutable; Reload returns a
+// new one.
+type Fabric struct {
+	cfg          *Config
+	topology     *topo.Topology
+	topologyData []byte
+	switches     []controlplane.SwitchConfig
+	targets      map[string]topo.Target
+	drivers      map[topo.Target]target.Driver
+	pipelines    map[topo.Target]*controlplane.Pipeline
+	// queues are kept across reloads: each remembers what it applied, so a
+	// queue a new policy no longer sets goes back to the default.
+	queues map[string]target.QueueConfigurator
+}
+
+// InputError marks an error in the user's input (files, settings): the
+// command exits 2 for it.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+func inputErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ie *InputError
+	if errors.As(err, &ie) {
+		return err
+	}
+	return &InputError{Err: err}
+}
+
+// LoadFabric loads the topology and pipelines that cfg names.
+func LoadFabric(cfg *Config) (*Fabric, error) {
+	data, err := readInput(cfg.Topology, "topology", maxTopologyBytes)
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	t, err := topo.Parse(cfg.Topology, data)
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	f := &Fabric{cfg: cfg, topology: t, topologyData: data, targets: map[string]topo.Target{},
+		drivers: map[topo.Target]target.Driver{}, pipelines: map[topo.Target]*controlplane.Pipeline{},
+		queues: map[string]target.QueueConfigurator{}}
+	thrift := map[string]string{}
+	for _, sw := range t.Switches {
+		f.switches = append(f.switches, controlplane.SwitchConfig{Name: sw.Name, Address: sw.Address, DeviceID: sw.DeviceID})
+		f.targets[sw.Name] = sw.Target
+	}
+	for _, se := range cfg.Switches {
+		i := f.index(se.Name)
+		if i < 0 {
+			return nil, inputErr(fmt.Errorf("switches: %q is not a switch of topology %s", se.Name, cfg.Topology))
+		}
+		if se.Address != "" {
+			f.switches[i].Address = se.Address
+		}
+		if se.DeviceID != nil {
+			f.switches[i].DeviceID = *se.DeviceID
+		}
+		if se.Target != "" {
+			f.targets[se.Name] = topo.Target(se.Target)
+		}
+		thrift[se.Name] = se.ThriftAddress
+	}
+	if len(f.switches) == 0 {
+		return nil, inputErr(fmt.Errorf("topology %s has no switches", cfg.Topology))
+	}
+	for _, sw := range f.switches {
+		if f.targets[sw.Name] == "" {
+			f.targets[sw.Name] = topo.TargetSim
+		}
+		if sw.Address == "" {
+			return nil, inputErr(fmt.Errorf("switch %s has no address: give one in the topology or the switches list", sw.Name))
+		}
+		drv, err := f.driver(f.targets[sw.Name])
+		if err != nil {
+			return nil, inputErr(fmt.Errorf("switch %s: %w", sw.Name, err))
+		}
+		q := drv.Queues(target.Switch{Name: sw.Name, Address: sw.Address, DeviceID: sw.DeviceID, QueueAddress: thrift[sw.Name]})
+		if q != nil {
+			f.queues[sw.Name] = q
+		}
+	}
+	return f, nil
+}
+
+func (f *Fabric) index(name string) int {
+	for i, sw := range f.switches {
+		if sw.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// driver loads (once per target) the target's driver and pipeline.
+func (f *Fabric) driver(t topo.Target) (target.Driver, error) {
+	if d := f.drivers[t]; d != nil {
+		return d, nil
+	}
+	d, err := loadDriver(f.cfg, t)
+	if err != nil {
+		return nil, err
+	}
+	p, err := controlplane.NewPipeline(d.Schema().P4Info(), d)
+	if err != nil {
+		return nil, err
+	}
+	f.drivers[t], f.pipelines[t] = d, p
+	return d, nil
+}
+
+func loadSchema(path, what string) (*tables.Schema, error) {
+	if _, err := readInput(path, what, maxPipelineBytes); err != nil {
+		return nil, err
+	}
+	s, err := tables.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return s, nil
+}
+
+func loadDriver(cfg *Config, t topo.Target) (target.Driver, error) {
+	schema, err := loadSchema(cfg.P4Info, "p4info")
+	if err != nil {
+		return nil, err
+	}
+	switch t {
+	case topo.TargetSim:
+		return sim.NewDriver(schema)
+	case topo.TargetBMv2:
+		if cfg.BMv2JSON == "" {
+			return nil, errors.New("target bmv2 needs bmv2-json")
+		}
+		js, err := readInput(cfg.BMv2JSON, "bmv2-json", maxPipelineBytes)
+		if err != nil {
+			return nil, err
+		}
+		return bmv2.New(schema, js)
+	case topo.TargetTofino:
+		if cfg.TofinoP4Info != "" {
+			if schema, err = loadSchema(cfg.TofinoP4Info, "tofino-p4info"); err != nil {
+				return nil, err
+			}
+		}
+		if cfg.TofinoBin == "" || cfg.TofinoContext == "" {
+			return nil, errors.New("target tofino needs tofino-bin and tofino-context")
+		}
+		bin, err := readInput(cfg.TofinoBin, "tofino-bin", maxPipelineBytes)
+		if err != nil {
+			return nil, err
+		}
+		ctxJSON, err := readInput(cfg.TofinoContext, "tofino-context", maxPipelineBytes)
+		if err != nil {
+			return nil, err
+		}
+		return tofino.New(schema, cfg.TofinoProgram, bin, ctxJSON)
+	}
+	return nil, fmt.Errorf("unknown target %q (bmv2, tofino or sim)", t)
+}
+
+// Topology is the fabric's topology.
+func (f *Fabric) Topology() *topo.Topology { return f.topology }
+
+// Switches lists the managed switches with where they are reached.
+func (f *Fabric) Switches() []controlplane.SwitchConfig { return f.switches }
+
+// Driver is the target driver of a switch.
+func (f *Fabric) Driver(sw string) target.Driver { return f.drivers[f.targets[sw]] }
+
+// Reload returns the fabric with the topology parsed from data. The
+// sessions stay as they are, so the managed switches (name, address, device
+// id, target) must not change; links, hosts and ports may.
+func (f *Fabric) Reload(data []byte) (*Fabric, error) {
+	t, err := topo.Parse(f.cfg.Topology, data)
+	if err != nil {
+		return nil, err
+	}
+	if len(t.Switches) != len(f.switches) {
+		return nil, fmt.Errorf("the topology has %d switches, the running controller %d: a change of the switch set needs a restart", len(t.Switches), len(f.switches))
+	}
+	overridden := map[string]bool{}
+	for _, se := range f.cfg.Switches {
+		overridden[se.Name] = true
+	}
+	for _, sw := range t.Switches {
+		i := f.index(sw.Name)
+		if i < 0 {
+			return nil, fmt.Errorf("switch %s is new: a change of the switch set needs a restart", sw.Name)
+		}
+		if overridden[sw.Name] {
+			continue
+		}
+		cur := f.switches[i]
+		if cur.Address != sw.Address || cur.DeviceID != sw.DeviceID {
+			return nil, fmt.Errorf("switch %s: address or device id changed: needs a restart", sw.Name)
+		}
+		if sw.Target != f.targets[sw.Name] {
+			return nil, fmt.Errorf("switch %s: target changed: needs a restart", sw.Name)
+		}
+	}
+	nf := *f
+	nf.topology, nf.topologyData = t, data
+	return &nf, nil
+}
+
+// Compiled is a policy compiled for the fabric.
+type Compiled struct {
+	Policy *compiler.Policy
+	// Intents are the per-switch intents, queue settings included.
+	Intents map[string]*controlplane.Intent
+	// Queues are the per-switch queue settings of the policy.
+	Queues map[string][]target.QueueSetting
+	// Sources say where the closed loop measures each flow group.
+	Sources []controlplane.DemandSource
+	// Allocation is the policy's allocation at unbounded (or given) demand.
+	Allocation *allocator.Result
+	// Classes are the compiled classes, by id.
+	Classes []compiler.ClassInfo
+}
+
+// ErrEmptyPolicy rejects a policy file with no document content: empty,
+// only comments, or `~`. Applied, it would delete every class on every
+// switch; a file caught half-written looks just like it.
+var ErrEmptyPolicy = errors.New("the policy has no content (empty, only comments, or null): refusing to remove every class; write `classes: []` to mean that")
+
+// Compile compiles policy data (the file at cfg.Policy) for the fabric. A
+// panic in the compiler becomes an error: a bad policy must never take the
+// running controller down.
+func (f *Fabric) Compile(ctx context.Context, data []byte) (c *Compiled, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c, err = nil, fmt.Errorf("internal error compiling %s (please report this): %v", f.cfg.Policy, r)
+		}
+	}()
+	if !hasContent(data) {
+		return nil, fmt.Errorf("%s: %w", f.cfg.Policy, ErrEmptyPolicy)
+	}
+	pol, err := compiler.ParsePolicy(f.cfg.Policy, data)
+	if err != nil {
+		return nil, err
+	}
+	ents, res, err := f.compile(ctx, pol)
+	if err != nil {
+		return nil, err
+	}
+	c = &Compiled{Policy: pol, Intents: map[string]*controlplane.Intent{}, Queues: map[string][]target.QueueSetting{},
+		Allocation: res.Allocation, Classes: res.Classes}
+	for _, q := range res.QueueSettings {
+		c.Queues[q.Switch] = append(c.Queues[q.Switch], target.QueueSetting{Port: q.Port, Queue: uint8(q.Queue), Rate: q.Rate, Depth: q.Depth})
+	}
+	for _, sw := range f.switches {
+		in := &controlplane.Intent{Schema: f.Driver(sw.Name).Schema(), Pipeline: f.pipelines[f.targets[sw.Name]], Entities: ents[sw.Name]}
+		if q := f.queues[sw.Name]; q != nil {
+			in.Side = &queueSide{conf: q, settings: c.Queues[sw.Name]}
+		}
+		c.Intents[sw.Name] = in
+	}
+	for _, s := range compiler.DemandSources(pol, f.topology) {
+		c.Sources = append(c.Sources, controlplane.DemandSource{FlowGroup: s.FlowGroup, Switch: s.Switch, Counter: s.Counter, Index: s.Index})
+	}
+	return c, nil
+}
+
+// hasContent reports whether a YAML file has a document that is not null.
+func hasContent(data []byte) bool {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return true // the parser reports the syntax error with its position
+	}
+	if len(doc.Content) == 0 {
+		return false
+	}
+	root := doc.Content[0]
+	return !(root.Kind == yaml.ScalarNode && root.Tag == "!!null")
+}
+
+// compile compiles pol against each distinct schema in use (the pipeline
+// contract is by name, so v1model and TNA switches get the same policy with
+// their own P4Info ids) and keeps for each switch its own schema's
+// entities. The allocation does not depend on the schema.
+func (f *Fabric) compile(ctx context.Context, pol *compiler.Policy, opts ...compiler.Option) (map[string][]*p4v1.Entity, *compiler.Result, error) {
+	out := map[string][]*p4v1.Entity{}
+	var last *compiler.Result
+	done := map[*tables.Schema]*compiler.Result{}
+	for _, sw := range f.switches {
+		schema := f.Driver(sw.Name).Schema()
+		res, ok := done[schema]
+		if !ok {
+			var err error
+			if res, err = compiler.Compile(ctx, pol, f.topology, schema, opts...); err != nil {
+				return nil, nil, err
+			}
+			done[schema] = res
+			last = res
+		}
+		out[sw.Name] = res.Switches[sw.Name]
+	}
+	return out, last, nil
+}
+
+// queueSide applies a switch's queue settings as the reconciler's side
+// config: after the entities, on every reconcile, only while primary.
+type queueSide struct {
+	conf     target.QueueConfigurator
+	settings []target.QueueSetting
+}
+
+func (q *queueSide) Apply(ctx context.Context) (int, int, error) {
+	st, err := q.conf.Apply(ctx, q.settings)
+	return st.Written, st.Drift, err
+}
+
+// loopModel is the closed-loop model of a compiled policy: demand is
+// measured on class counters, and enforcement is a recompilation with the
+// estimated demands, of which the meters and WCMP groups are kept.
+type loopModel struct {
+	f       *Fabric
+	policy  *compiler.Policy
+	sources []controlplane.DemandSource
+}
+
+func (m *loopModel) Sources() []controlplane.DemandSource { return m.sources }
+
+func (m *loopModel) Enforce(ctx context.Context, demand map[string]float64) (controlplane.Enforcement, error) {
+	switches, res, err := m.f.compile(ctx, m.policy, compiler.WithDemands(demand))
+	if err != nil {
+		return controlplane.Enforcement{}, err
+	}
+	enf := controlplane.Enforcement{Entities: map[string][]*p4v1.Entity{}, Allocation: map[string]float64{}}
+	for sw, ents := range switches {
+		if kept := compiler.Enforced(ents); len(kept) > 0 {
+			enf.Entities[sw] = kept
+		}
+	}
+	if res != nil && res.Allocation != nil {
+		for _, fg := range res.Allocation.FlowGroups {
+			enf.Allocation[fg.Name] = fg.Rate
+		}
+	}
+	return enf, nil
+}
+
+// model is the loop model of c (one that measures nothing when the policy
+// meters no class from the allocator).
+func (f *Fabric) model(c *Compiled) controlplane.Model {
+	return &loopModel{f: f, policy: c.Policy, sources: c.Sources}
+}
+
+// switchNames lists the managed switches, sorted.
+func (f *Fabric) switchNames() []string {
+	names := make([]string, 0, len(f.switches))
+	for _, sw := range f.switches {
+		names = append(names, sw.Name)
+	}
+	sort.Strings(names)
+	return names
+}
