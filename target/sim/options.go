@@ -1,8 +1,12 @@
 package sim
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	"google.golang.org/grpc"
 )
@@ -17,6 +21,9 @@ type config struct {
 	promoteNext  bool
 	portRate     map[uint32]float64
 	serverOpts   []grpc.ServerOption
+	// TLS: tlsConfig wins over the files; neither means plaintext.
+	tlsConfig                     *tls.Config
+	tlsCert, tlsKey, tlsClientCAs string
 }
 
 func defaultConfig() config {
@@ -79,4 +86,50 @@ func WithPortRate(port uint32, bps float64) Option {
 // the sim's own, so they take precedence.
 func WithServerOptions(opts ...grpc.ServerOption) Option {
 	return func(c *config) { c.serverOpts = append(c.serverOpts, opts...) }
+}
+
+// WithTLS serves P4Runtime over TLS with the PEM certificate chain and key
+// in certFile and keyFile (read when serving starts; Start and Serve report
+// unreadable files). With clientCAFile, clients must present a certificate
+// signed by one of its PEM CAs (mutual TLS); empty means any client may
+// connect. Without TLS options the switch serves plaintext, as BMv2 does.
+func WithTLS(certFile, keyFile, clientCAFile string) Option {
+	return func(c *config) { c.tlsCert, c.tlsKey, c.tlsClientCAs = certFile, keyFile, clientCAFile }
+}
+
+// WithTLSConfig serves P4Runtime over TLS with cfg, which must hold the
+// server certificate (Certificates or GetCertificate) and, for mutual TLS,
+// ClientCAs and ClientAuth. It takes precedence over WithTLS.
+func WithTLSConfig(cfg *tls.Config) Option {
+	return func(c *config) { c.tlsConfig = cfg }
+}
+
+// serverTLS is the TLS config to serve with, or nil for plaintext.
+func (c *config) serverTLS() (*tls.Config, error) {
+	if c.tlsConfig != nil {
+		return c.tlsConfig.Clone(), nil
+	}
+	if c.tlsCert == "" && c.tlsKey == "" && c.tlsClientCAs == "" {
+		return nil, nil
+	}
+	if c.tlsCert == "" || c.tlsKey == "" {
+		return nil, fmt.Errorf("sim: TLS needs both a certificate and a key file")
+	}
+	cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
+	if err != nil {
+		return nil, fmt.Errorf("sim: TLS certificate %s / key %s: %w", c.tlsCert, c.tlsKey, err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if c.tlsClientCAs != "" {
+		pem, err := os.ReadFile(c.tlsClientCAs)
+		if err != nil {
+			return nil, fmt.Errorf("sim: TLS client CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("sim: TLS client CA %s: no PEM certificate found", c.tlsClientCAs)
+		}
+		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
 }

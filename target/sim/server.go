@@ -13,6 +13,7 @@ import (
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -80,23 +81,35 @@ func (s *Switch) DeviceID() uint64 { return s.cfg.deviceID }
 // Serve answers P4Runtime on lis until ctx is done or Close is called, then
 // closes lis. It returns nil after a normal stop.
 func (s *Switch) Serve(ctx context.Context, lis net.Listener) error {
-	return s.serve(ctx, lis, s.newServer())
+	gs, err := s.newServer()
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	return s.serve(ctx, lis, gs)
 }
 
 // newServer creates and registers a gRPC server, so that Close stops it
 // even if it has not started serving yet.
-func (s *Switch) newServer() *grpc.Server {
+func (s *Switch) newServer() (*grpc.Server, error) {
+	tlsCfg, err := s.cfg.serverTLS()
+	if err != nil {
+		return nil, err
+	}
 	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(256 << 20),
 		// Controllers ping idle streams (keepalive) to notice a vanished
 		// switch; grpc-go's default policy would answer pings more frequent
 		// than every 5 minutes with GOAWAY. Switches allow 10s.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true})}
+	if tlsCfg != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsCfg)))
+	}
 	gs := grpc.NewServer(append(opts, s.cfg.serverOpts...)...)
 	p4v1.RegisterP4RuntimeServer(gs, &service{s: s})
 	s.mu.Lock()
 	s.servers = append(s.servers, gs)
 	s.mu.Unlock()
-	return gs
+	return gs, nil
 }
 
 func (s *Switch) serve(ctx context.Context, lis net.Listener, gs *grpc.Server) error {
@@ -118,7 +131,11 @@ func Start(ctx context.Context, addr string, opts ...Option) (*Switch, string, e
 		return nil, "", fmt.Errorf("sim: listen on %s: %w", addr, err)
 	}
 	s := New(opts...)
-	gs := s.newServer()
+	gs, err := s.newServer()
+	if err != nil {
+		lis.Close()
+		return nil, "", err
+	}
 	go func() {
 		if err := s.serve(ctx, lis, gs); err != nil {
 			s.log.Error("sim stopped", "err", err)
