@@ -158,23 +158,17 @@ func TestSim_ServesTLS(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		server Option
-		client func(t *testing.T) credentials.TransportCredentials
-		ok     bool
+		// The client's TLSFiles; no CA means a plaintext client.
+		ca, cert, key string
+		ok            bool
 	}{
-		{"TLS, client trusts the CA", WithTLS(serverCert, serverKey, ""),
-			func(t *testing.T) credentials.TransportCredentials { return tlsCreds(t, ca.CA, "", "") }, true},
-		{"TLS, client trusts another CA", WithTLS(serverCert, serverKey, ""),
-			func(t *testing.T) credentials.TransportCredentials { return tlsCreds(t, other.CA, "", "") }, false},
-		{"TLS, plaintext client", WithTLS(serverCert, serverKey, ""),
-			func(*testing.T) credentials.TransportCredentials { return insecure.NewCredentials() }, false},
-		{"mutual TLS, client certificate", WithTLS(serverCert, serverKey, ca.CA),
-			func(t *testing.T) credentials.TransportCredentials { return tlsCreds(t, ca.CA, clientCert, clientKey) }, true},
-		{"mutual TLS, no client certificate", WithTLS(serverCert, serverKey, ca.CA),
-			func(t *testing.T) credentials.TransportCredentials { return tlsCreds(t, ca.CA, "", "") }, false},
-		{"mutual TLS, client certificate of another CA", WithTLS(serverCert, serverKey, ca.CA),
-			func(t *testing.T) credentials.TransportCredentials { return tlsCreds(t, ca.CA, strangerCert, strangerKey) }, false},
-		{"tls.Config", WithTLSConfig(&tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS13}),
-			func(t *testing.T) credentials.TransportCredentials { return tlsCreds(t, ca.CA, "", "") }, true},
+		{"TLS, client trusts the CA", WithTLS(serverCert, serverKey, ""), ca.CA, "", "", true},
+		{"TLS, client trusts another CA", WithTLS(serverCert, serverKey, ""), other.CA, "", "", false},
+		{"TLS, plaintext client", WithTLS(serverCert, serverKey, ""), "", "", "", false},
+		{"mutual TLS, client certificate", WithTLS(serverCert, serverKey, ca.CA), ca.CA, clientCert, clientKey, true},
+		{"mutual TLS, no client certificate", WithTLS(serverCert, serverKey, ca.CA), ca.CA, "", "", false},
+		{"mutual TLS, client certificate of another CA", WithTLS(serverCert, serverKey, ca.CA), ca.CA, strangerCert, strangerKey, false},
+		{"tls.Config", WithTLSConfig(&tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS13}), ca.CA, "", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
@@ -184,7 +178,11 @@ func TestSim_ServesTLS(t *testing.T) {
 				t.Fatalf("Start: %v", err)
 			}
 			defer sw.Close()
-			err = controllerWrites(t, addr, tc.client(t))
+			creds := insecure.NewCredentials()
+			if tc.ca != "" {
+				creds = tlsCreds(t, tc.ca, tc.cert, tc.key)
+			}
+			err = controllerWrites(t, addr, creds)
 			if tc.ok && err != nil {
 				t.Errorf("controller over TLS: %v, want primary and a Write", err)
 			}
