@@ -125,6 +125,7 @@ type sessionConfig struct {
 	dialOpts   []grpc.DialOption
 	onState    func(State)
 	rpcTimeout time.Duration
+	readOnly   bool
 }
 
 // SessionOption configures a Session.
@@ -165,6 +166,11 @@ func WithLogger(l *slog.Logger) SessionOption { return func(c *sessionConfig) { 
 func WithDialOptions(o ...grpc.DialOption) SessionOption {
 	return func(c *sessionConfig) { c.dialOpts = append(c.dialOpts, o...) }
 }
+
+// WithReadOnly makes a session that opens no StreamChannel: it can read
+// (counters, entries) beside a running controller without taking part in
+// arbitration, and refuses every write.
+func WithReadOnly() SessionOption { return func(c *sessionConfig) { c.readOnly = true } }
 
 // WithStateCallback calls f (from the session's goroutine) on every state change.
 func WithStateCallback(f func(State)) SessionOption { return func(c *sessionConfig) { c.onState = f } }
@@ -258,6 +264,12 @@ func Dial(sw SwitchConfig, opts ...SessionOption) (*Session, error) {
 		changed: make(chan struct{}),
 		cancel:  cancel,
 		done:    make(chan struct{}),
+	}
+	if cfg.readOnly {
+		// No stream: never primary, so every write is refused (reads need
+		// no arbitration, spec §11).
+		close(s.done)
+		return s, nil
 	}
 	go s.run(ctx)
 	return s, nil

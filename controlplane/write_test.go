@@ -1,6 +1,8 @@
 package controlplane
 
 import (
+	"github.com/p4qos/p4qos/target/bmv2"
+
 	"errors"
 	"testing"
 
@@ -229,6 +231,9 @@ func TestReconcileBMv2MeterQuirks(t *testing.T) {
 	schema := qosSchema(t)
 	rec := NewReconciler(s)
 	big, small := qosIntent(t, schema, 3, 125001), qosIntent(t, schema, 2, 125001)
+	// The rounding allowance is the BMv2 driver's, as in the controller.
+	drv := must(bmv2.New(schema, []byte("{}")))
+	big.Pipeline, small.Pipeline = must(NewPipeline(schema.P4Info(), drv)), must(NewPipeline(schema.P4Info(), drv))
 	for i, step := range []struct {
 		in          *Intent
 		wantUpdates int

@@ -15,9 +15,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/p4qos/p4qos/compiler"
+	"github.com/p4qos/p4qos/controller"
 	"github.com/p4qos/p4qos/internal/bmv2json"
-	"github.com/p4qos/p4qos/tables"
 )
 
 // Controller is how Up runs the p4qos controller against the lab: first
@@ -71,16 +70,6 @@ func (c *Controller) missing() []string {
 		}
 	}
 	return out
-}
-
-// runConfig is the generated `p4qos run` configuration (docs/controller.md).
-type runConfig struct {
-	Topology          string `yaml:"topology"`
-	Policy            string `yaml:"policy"`
-	P4Info            string `yaml:"p4info"`
-	BMv2JSON          string `yaml:"bmv2-json"`
-	MetricsAddr       string `yaml:"metrics-addr"`
-	ReconcileInterval string `yaml:"reconcile-interval"`
 }
 
 // bmv2Topology writes a copy of the topology file whose switches all have
@@ -163,16 +152,21 @@ func abs(p string) string {
 	return p
 }
 
-// writeControllerConfig writes the daemon's config into the state dir.
+// writeControllerConfig writes the daemon's config into the state dir: a
+// controller.Config, the one schema `p4qos run` reads. Each switch entry
+// names its BMv2 thrift port in the lab's namespace, where the controller
+// applies the policy's queue settings.
 func (l *Lab) writeControllerConfig() (string, error) {
 	topoFile, err := l.bmv2Topology()
 	if err != nil {
 		return "", fmt.Errorf("lab topology: %w", err)
 	}
-	cfg := runConfig{
-		Topology: topoFile, Policy: abs(l.ctl.Policy),
-		P4Info: abs(l.ctl.P4Info), BMv2JSON: abs(l.ctl.BMv2JSON),
-		MetricsAddr: MetricsAddr, ReconcileInterval: "30s",
+	cfg := controller.Default()
+	cfg.Topology, cfg.Policy, cfg.P4Info, cfg.BMv2JSON = topoFile, abs(l.ctl.Policy), abs(l.ctl.P4Info), abs(l.ctl.BMv2JSON)
+	cfg.MetricsAddr, cfg.ReconcileInterval = MetricsAddr, 30*time.Second
+	for i, sw := range l.topo.Switches {
+		cfg.Switches = append(cfg.Switches, controller.SwitchEntry{Name: sw.Name,
+			ThriftAddress: "127.0.0.1:" + strconv.Itoa(FirstThriftPort+i)})
 	}
 	b, err := yaml.Marshal(cfg)
 	if err != nil {
@@ -183,8 +177,9 @@ func (l *Lab) writeControllerConfig() (string, error) {
 	return path, os.WriteFile(path, append([]byte(hdr), b...), 0o600)
 }
 
-// startController programs the switches once, applies the queue settings
-// P4Runtime cannot carry, then leaves the daemon running.
+// startController programs the switches once (pipeline, entities and
+// queue settings: the controller owns them all), then leaves the daemon
+// running.
 func (l *Lab) startController(ctx context.Context, spec *Spec) error {
 	if l.ctl.Policy == "" {
 		l.ctl.Policy = filepath.Join(l.stateDir, "policy.yaml")
@@ -212,9 +207,6 @@ func (l *Lab) startController(ctx context.Context, spec *Spec) error {
 	_ = os.WriteFile(onceLog, out, 0o600)
 	if err != nil {
 		return fmt.Errorf("p4qos run --once: %v; last lines of %s:\n%s", err, onceLog, tail(onceLog, 20))
-	}
-	if err := l.applyQueueSettings(ctx, spec); err != nil {
-		return err
 	}
 	logPath := filepath.Join(l.stateDir, "controller.log")
 	logf, err := os.Create(logPath)
@@ -294,69 +286,6 @@ func (l *Lab) ControllerPid() int {
 		return 0
 	}
 	return pid
-}
-
-// QueueSettings compiles the lab's policy and returns the queue rates and
-// depths it asks for: P4Runtime has no way to set them (docs/policy.md).
-func (l *Lab) QueueSettings(ctx context.Context) ([]compiler.QueueSetting, error) {
-	if l.ctl == nil {
-		return nil, nil
-	}
-	schema, err := tables.Load(l.ctl.P4Info)
-	if err != nil {
-		return nil, fmt.Errorf("p4info: %w", err)
-	}
-	pol, err := compiler.LoadPolicy(l.ctl.Policy)
-	if err != nil {
-		return nil, err
-	}
-	res, err := compiler.Compile(ctx, pol, l.topo, schema)
-	if err != nil {
-		return nil, err
-	}
-	return res.QueueSettings, nil
-}
-
-// applyQueueSettings sets BMv2 queue rates and depths over thrift
-// (simple_switch_CLI set_queue_rate / set_queue_depth). BMv2 counts queue
-// rates in packets per second; a rate in bit/s is converted at 1500-byte
-// packets, so it is exact for full-size packets and generous for small
-// ones.
-func (l *Lab) applyQueueSettings(ctx context.Context, spec *Spec) error {
-	qs, err := l.QueueSettings(ctx)
-	if err != nil {
-		return fmt.Errorf("queue settings: %w", err)
-	}
-	if len(qs) == 0 {
-		return nil
-	}
-	cmds := map[string][]string{}
-	for _, q := range qs {
-		if q.Rate > 0 {
-			cmds[q.Switch] = append(cmds[q.Switch], fmt.Sprintf("set_queue_rate %d %d %d", PacketsPerSecond(q.Rate), q.Port, q.Queue))
-		}
-		if q.Depth > 0 {
-			cmds[q.Switch] = append(cmds[q.Switch], fmt.Sprintf("set_queue_depth %d %d %d", q.Depth, q.Port, q.Queue))
-		}
-	}
-	for _, sw := range spec.Switches {
-		if len(cmds[sw.Name]) == 0 {
-			continue
-		}
-		l.say("%s: %s", sw.Name, strings.Join(cmds[sw.Name], "; "))
-		if _, err := l.SwitchCLI(ctx, sw.Name, cmds[sw.Name]...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// PacketsPerSecond converts a rate in bit/s into BMv2's queue rate unit,
-// packets/s of 1500 bytes, rounding up so a queue never runs slower than
-// asked (at least 1).
-func PacketsPerSecond(bps float64) int {
-	pps := int((bps + 1500*8 - 1) / (1500 * 8))
-	return max(pps, 1)
 }
 
 // ErrNoCLI is returned by SwitchCLI when simple_switch_CLI is not found.

@@ -9,24 +9,6 @@ import (
 	"github.com/p4qos/p4qos/topo"
 )
 
-func TestPacketsPerSecond(t *testing.T) {
-	for _, tc := range []struct {
-		bps  float64
-		want int
-	}{
-		// 6Mbps / (1500 B × 8 bit/B) = 6e6 / 12000 = 500 packets/s exactly.
-		{6e6, 500},
-		// 10Mbps / 12000 = 833.3…: rounded up so the queue is never slower.
-		{10e6, 834},
-		// 1 bit/s is still one packet per second: BMv2 takes no 0.
-		{1, 1},
-	} {
-		if got := PacketsPerSecond(tc.bps); got != tc.want {
-			t.Errorf("PacketsPerSecond(%g) = %d, want %d", tc.bps, got, tc.want)
-		}
-	}
-}
-
 func TestStripNetem(t *testing.T) {
 	s := &Spec{
 		Hosts: []HostSpec{{Name: "h1", BwMbps: 100, Delay: "2ms"}, {Name: "h2", BwMbps: 100}},

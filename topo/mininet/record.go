@@ -14,18 +14,13 @@ import (
 	"syscall"
 	"time"
 
-	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"gopkg.in/yaml.v3"
 
 	"github.com/p4qos/p4qos/compiler"
+	"github.com/p4qos/p4qos/compiler/contract"
+	"github.com/p4qos/p4qos/controlplane"
 	"github.com/p4qos/p4qos/tables"
 )
-
-// ClassCounter is the pipeline's per-class counter (docs/pipeline.md):
-// counted in egress, so it sees what survived metering and queueing.
-const ClassCounter = "QosEgress.class_counter"
 
 // RecordSwitch is a switch whose class counters are sampled.
 type RecordSwitch struct {
@@ -44,6 +39,8 @@ type Recording struct {
 	Classes map[int]string
 	// Interval is the sampling period; Duration the whole recording.
 	Interval, Duration time.Duration
+	// SessionOptions are added to the read-only sessions (TLS).
+	SessionOptions []controlplane.SessionOption
 }
 
 // RecordClassRates samples the class counters of the switches every
@@ -55,55 +52,40 @@ func RecordClassRates(ctx context.Context, w io.Writer, r Recording) error {
 	if r.Interval <= 0 || r.Duration <= 0 {
 		return errors.New("record: interval and duration must be positive")
 	}
-	entry, err := r.Schema.CounterEntry(ClassCounter, -1)
+	entry, err := r.Schema.CounterEntry(contract.ClassCounter, -1)
 	if err != nil {
 		return fmt.Errorf("record: %w", err)
 	}
-	type client struct {
-		sw   RecordSwitch
-		conn *grpc.ClientConn
-		p4   p4v1.P4RuntimeClient
-	}
-	var clients []client
+	// Read-only sessions: the controller's message-size limits and
+	// keepalive, no arbitration, and no way to write by mistake.
+	var sessions []*controlplane.Session
 	defer func() {
-		for _, c := range clients {
-			_ = c.conn.Close()
+		for _, s := range sessions {
+			_ = s.Close()
 		}
 	}()
 	for _, sw := range r.Switches {
-		conn, err := grpc.NewClient(sw.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		s, err := controlplane.Dial(controlplane.SwitchConfig{Name: sw.Name, Address: sw.Address, DeviceID: sw.DeviceID},
+			append([]controlplane.SessionOption{controlplane.WithReadOnly(), controlplane.WithRPCTimeout(5 * time.Second)}, r.SessionOptions...)...)
 		if err != nil {
 			return fmt.Errorf("record: %s: %w", sw.Name, err)
 		}
-		clients = append(clients, client{sw: sw, conn: conn, p4: p4v1.NewP4RuntimeClient(conn)})
+		sessions = append(sessions, s)
 	}
 	read := func() (map[int]int64, error) {
 		bytes := map[int]int64{}
-		for _, c := range clients {
-			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			stream, err := c.p4.Read(rctx, &p4v1.ReadRequest{DeviceId: c.sw.DeviceID, Entities: []*p4v1.Entity{{Entity: &p4v1.Entity_CounterEntry{CounterEntry: entry}}}})
+		for _, s := range sessions {
+			ents, err := s.Read(ctx, tables.EntityOf(entry))
 			if err != nil {
-				cancel()
-				return nil, fmt.Errorf("read %s on %s: %w", ClassCounter, c.sw.Name, err)
+				return nil, fmt.Errorf("read %s on %s: %w", contract.ClassCounter, s.Switch().Name, err)
 			}
-			for {
-				resp, err := stream.Recv()
-				if err == io.EOF {
-					break
+			for _, e := range ents {
+				ce := e.GetCounterEntry()
+				if ce == nil || ce.Index == nil || ce.Data == nil || ce.Index.Index == 0 {
+					continue
 				}
-				if err != nil {
-					cancel()
-					return nil, fmt.Errorf("read %s on %s: %w", ClassCounter, c.sw.Name, err)
-				}
-				for _, e := range resp.Entities {
-					ce := e.GetCounterEntry()
-					if ce == nil || ce.Index == nil || ce.Data == nil || ce.Index.Index == 0 {
-						continue
-					}
-					bytes[int(ce.Index.Index)] += ce.Data.ByteCount
-				}
+				bytes[int(ce.Index.Index)] += ce.Data.ByteCount
 			}
-			cancel()
 		}
 		return bytes, nil
 	}
@@ -180,7 +162,10 @@ func (l *Lab) Running() (*RunningConfig, error) {
 		}
 		return nil, err
 	}
-	var cfg runConfig
+	var cfg struct {
+		Policy string `yaml:"policy"`
+		P4Info string `yaml:"p4info"`
+	}
 	if err := yaml.Unmarshal(b, &cfg); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(l.stateDir, "p4qos.yaml"), err)
 	}
