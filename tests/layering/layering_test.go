@@ -1,0 +1,74 @@
+// Package layering checks that the project's imports point one way:
+// cmd → controller → compiler / controlplane / target/* → tables, with topo,
+// tables and the allocator importing nothing of the project above them.
+package layering
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/p4qos/p4qos/"
+
+// forbidden lists, per package (prefix, relative to the module), the
+// project packages it must not depend on, directly or not.
+var forbidden = map[string][]string{
+	"tables":            {"topo", "allocator", "compiler", "controlplane", "controller", "target", "cmd", "internal/demo"},
+	"topo":              {"tables", "allocator", "compiler", "controlplane", "controller", "target", "cmd", "internal/demo"},
+	"allocator":         {"topo", "tables", "compiler", "controlplane", "controller", "target", "cmd"},
+	"compiler":          {"controlplane", "controller", "target", "cmd", "internal/demo"},
+	"controlplane":      {"compiler", "controller", "target", "cmd", "internal/demo", "topo"},
+	"target":            {"compiler", "controlplane", "controller", "cmd", "internal/demo"},
+	"controller":        {"cmd", "internal/demo", "topo/mininet"},
+	"internal/demo":     {"cmd"},
+	"topo/mininet":      {"cmd", "internal/demo"},
+	"compiler/contract": {"tables", "topo", "allocator", "compiler/", "controlplane", "controller", "target", "cmd"},
+}
+
+type pkg struct {
+	ImportPath string
+	Deps       []string
+}
+
+func TestImportsPointDownwards(t *testing.T) {
+	out, err := exec.Command("go", "list", "-json", "-deps=false", "../../...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	checked := 0
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		rel := strings.TrimPrefix(p.ImportPath, module)
+		for owner, bans := range forbidden {
+			if rel != owner && !strings.HasPrefix(rel, owner+"/") {
+				continue
+			}
+			// compiler/contract has a rule of its own; topo/mininet is the
+			// lab, above the controller.
+			if owner == "compiler" && strings.HasPrefix(rel, "compiler/contract") || owner == "topo" && strings.HasPrefix(rel, "topo/mininet") {
+				continue
+			}
+			checked++
+			for _, d := range p.Deps {
+				if !strings.HasPrefix(d, module) {
+					continue
+				}
+				dr := strings.TrimPrefix(d, module)
+				for _, ban := range bans {
+					if dr == strings.TrimSuffix(ban, "/") || strings.HasPrefix(dr, strings.TrimSuffix(ban, "/")+"/") {
+						t.Errorf("%s depends on %s (forbidden: %s)", rel, dr, ban)
+					}
+				}
+			}
+		}
+	}
+	if checked < 8 {
+		t.Fatalf("checked only %d packages: the go list output changed?", checked)
+	}
+}
