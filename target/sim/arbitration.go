@@ -55,6 +55,7 @@ type roleState struct {
 	highest *p4v1.Uint128
 	primary *stream
 	config  *anypb.Any
+	scope   *roleScope // what config lets the primary write; nil: everything
 	members map[*stream]bool // nil while the role has no stream
 }
 
@@ -98,6 +99,13 @@ func (s *Switch) arbitrate(st *stream, upd *p4v1.MasterArbitrationUpdate) error 
 			return statusf(codes.FailedPrecondition, "role changed on a live stream (%q -> %q): open a new stream", st.role, role)
 		}
 	}
+	// §5.3 checks the election id before the config on a new stream and
+	// after it on a live one; only the code matters, both are
+	// INVALID_ARGUMENT.
+	scope, err := parseRoleConfig(role, upd.GetRole().GetConfig())
+	if err != nil {
+		return err
+	}
 	rs := s.roles[role]
 	if rs == nil {
 		rs = &roleState{}
@@ -113,8 +121,6 @@ func (s *Switch) arbitrate(st *stream, upd *p4v1.MasterArbitrationUpdate) error 
 			}
 		}
 	}
-	// The role config scheme is out of band (§5.2); any config is accepted
-	// and remembered, and all roles have full pipeline access.
 	st.arbitrated, st.role, st.electionID = true, role, eid
 	rs.members[st] = true
 
@@ -122,7 +128,7 @@ func (s *Switch) arbitrate(st *stream, upd *p4v1.MasterArbitrationUpdate) error 
 	if eid != nil && (rs.highest == nil || cmp128(eid, rs.highest) >= 0) {
 		rs.highest = eid
 		rs.primary = st
-		rs.config = upd.GetRole().GetConfig()
+		rs.config, rs.scope = upd.GetRole().GetConfig(), scope
 		s.log.Info("arbitration: new primary", "role", role, "election_id_high", eid.GetHigh(), "election_id_low", eid.GetLow(), "stream", st.id)
 		s.notifyRole(role, rs, nil)
 		return nil
@@ -213,7 +219,7 @@ func (s *Switch) release(role string, rs *roleState) {
 	if rs.primary != nil {
 		s.log.Info("arbitration: primary disconnected", "role", role, "stream", rs.primary.id)
 	}
-	rs.primary, rs.config, rs.members = nil, nil, nil
+	rs.primary, rs.config, rs.scope, rs.members = nil, nil, nil, nil
 	if rs.highest == nil {
 		delete(s.roles, role)
 	}

@@ -8,8 +8,10 @@ import (
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // scopeConfig is a role config in the sim's scheme (docs/sim.md): the
@@ -120,5 +122,137 @@ func TestSim_RoleStateFreedAfterStreamsClose(t *testing.T) {
 	back.sendRoleArb(1, "role-000", eid(10), nil)
 	if c, _ := back.arbStatus(); c != codes.OK {
 		t.Errorf("the highest id returning: %v, want OK", c)
+	}
+}
+
+// roleWrite writes updates as the primary (election id 1) of role.
+func (h *harness) roleWrite(role string, updates ...*p4v1.Update) error {
+	_, err := h.c.Write(h.ctx, &p4v1.WriteRequest{DeviceId: h.sw.DeviceID(), Role: role, ElectionId: eid(1), Updates: updates})
+	return err
+}
+
+// TestSim_RoleConfigScopesWrites: every role had full write access. A role
+// config in the sim's scheme (docs/sim.md) now limits what the role's
+// primary may write, per update (§12.3: PERMISSION_DENIED); reads of
+// anything stay allowed, and the default role and roles without a config
+// keep full access.
+func TestSim_RoleConfigScopesWrites(t *testing.T) {
+	h := newHarness(t)
+	h.primary(1)
+	h.setPipeline(loadP4Info(t, "testdata/generic.p4info.txtpb"), 1)
+	h.mustWrite(1, insert(ternEntry(1, []byte{1}, []byte{0xff})))
+
+	// "acl" may write t_exact (by alias; its direct counter and meter go
+	// with it), the selector (by full name) and counter c (by ID).
+	cfg, err := NewRoleConfig([]string{"t_exact", "Ing.sel"}, []uint32{cnt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acl := h.openStream()
+	acl.sendRoleArb(1, "acl", eid(1), cfg)
+	if c, _ := acl.arbStatus(); c != codes.OK {
+		t.Fatalf("acl arbitration: %v", c)
+	}
+	free := h.openStream()
+	free.sendRoleArb(1, "free", eid(1), nil)
+	if c, _ := free.arbStatus(); c != codes.OK {
+		t.Fatalf("free arbitration: %v", c)
+	}
+
+	directCounter := &p4v1.Entity{Entity: &p4v1.Entity_DirectCounterEntry{DirectCounterEntry: &p4v1.DirectCounterEntry{
+		TableEntry: exactEntry(1).GetTableEntry(), Data: &p4v1.CounterData{PacketCount: 5}}}}
+	for _, tc := range []struct {
+		name string
+		role string
+		u    *p4v1.Update
+		want codes.Code
+	}{
+		{"listed table by alias", "acl", insert(exactEntry(1)), codes.OK},
+		{"direct counter of a listed table", "acl", modify(directCounter), codes.OK},
+		{"listed profile by name", "acl", insert(member(apSel, 1, aFwd, param(1, 1))), codes.OK},
+		{"listed counter by id", "acl", modify(counterEntity(cnt, idx(0), &p4v1.CounterData{PacketCount: 1})), codes.OK},
+		{"unlisted table", "acl", insert(ternEntry(2, []byte{2}, []byte{0xff})), codes.PermissionDenied},
+		{"unlisted table, delete of another role's entry", "acl", del(ternEntry(1, []byte{1}, []byte{0xff})), codes.PermissionDenied},
+		{"unlisted profile", "acl", insert(member(apProf, 1, aSet, param(1, 1))), codes.PermissionDenied},
+		{"unlisted meter", "acl", modify(meterEntity(mtr, idx(0), &p4v1.MeterConfig{Cir: 1, Pir: 1})), codes.PermissionDenied},
+		{"unknown table is still invalid", "acl", insert(tableEntity(&p4v1.TableEntry{TableId: 999})), codes.InvalidArgument},
+		{"role without config", "free", insert(ternEntry(3, []byte{3}, []byte{0xff})), codes.OK},
+		{"default role", "", insert(ternEntry(4, []byte{4}, []byte{0xff})), codes.OK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := writeCode(h.roleWrite(tc.role, tc.u)); got != tc.want {
+				t.Errorf("role %q: %v, want %v", tc.role, got, tc.want)
+			}
+		})
+	}
+
+	// Per update in a batch: the allowed one is applied.
+	err = h.roleWrite("acl", insert(exactEntry(2)), insert(ternEntry(5, []byte{5}, []byte{0xff})))
+	if got := updateCodes(err); len(got) != 2 || got[0] != codes.OK || got[1] != codes.PermissionDenied {
+		t.Errorf("mixed batch: %v, want [OK PERMISSION_DENIED]", got)
+	}
+	// Reads are not scoped: acl's client sees the default role's entries.
+	if got := h.mustRead(tableEntity(&p4v1.TableEntry{TableId: tTern})); len(got) != 3 {
+		t.Errorf("t_tern read: %d entries, want 3", len(got))
+	}
+	// The pipeline belongs to every role: a scoped role may not set it.
+	_, err = h.c.SetForwardingPipelineConfig(h.ctx, &p4v1.SetForwardingPipelineConfigRequest{
+		DeviceId: 1, Role: "acl", ElectionId: eid(1), Action: p4v1.SetForwardingPipelineConfigRequest_VERIFY_AND_COMMIT,
+		Config: &p4v1.ForwardingPipelineConfig{P4Info: loadP4Info(t, "testdata/generic.p4info.txtpb")},
+	})
+	if got := status.Code(err); got != codes.PermissionDenied {
+		t.Errorf("SetForwardingPipelineConfig from a scoped role: %v, want PERMISSION_DENIED", got)
+	}
+}
+
+// TestSim_RoleConfigMustMatchScheme: §5.3 terminates a stream whose role
+// config does not follow the target's scheme with INVALID_ARGUMENT.
+func TestSim_RoleConfigMustMatchScheme(t *testing.T) {
+	other, err := anypb.New(wrapperspb.String("ipv4_lpm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := func(f map[string]*structpb.Value) *anypb.Any {
+		a, err := anypb.New(&structpb.Struct{Fields: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	for _, tc := range []struct {
+		name string
+		role string
+		cfg  *anypb.Any
+	}{
+		{"not a Struct", "r", other},
+		{"unknown field", "r", fields(map[string]*structpb.Value{"writable": structpb.NewListValue(&structpb.ListValue{}), "readable": structpb.NewBoolValue(true)})},
+		{"writable missing", "r", fields(nil)},
+		{"writable not a list", "r", fields(map[string]*structpb.Value{"writable": structpb.NewStringValue("t_exact")})},
+		{"element neither name nor id", "r", scopeConfig(t, true)},
+		{"fractional id", "r", scopeConfig(t, 1.5)},
+		{"id out of range", "r", scopeConfig(t, float64(1<<33))},
+		{"empty name", "r", scopeConfig(t, "")},
+		{"config on the default role", "", scopeConfig(t, "t_exact")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			cl := h.openStream()
+			cl.sendRoleArb(1, tc.role, eid(1), tc.cfg)
+			if got := cl.ended(); got != codes.InvalidArgument {
+				t.Errorf("stream ended with %v, want INVALID_ARGUMENT", got)
+			}
+		})
+	}
+	// An empty list is valid: a read-only role.
+	h := newHarness(t)
+	h.primary(1)
+	h.setPipeline(loadP4Info(t, "testdata/generic.p4info.txtpb"), 1)
+	ro := h.openStream()
+	ro.sendRoleArb(1, "ro", eid(1), scopeConfig(t))
+	if c, _ := ro.arbStatus(); c != codes.OK {
+		t.Fatalf("read-only role: %v, want OK", c)
+	}
+	if got := writeCode(h.roleWrite("ro", insert(exactEntry(1)))); got != codes.PermissionDenied {
+		t.Errorf("write from a read-only role: %v, want PERMISSION_DENIED", got)
 	}
 }

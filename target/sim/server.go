@@ -201,6 +201,10 @@ func (svc *service) SetForwardingPipelineConfig(_ context.Context, req *p4v1.Set
 	if err := s.checkPrimary(req.GetDeviceId(), req.GetRole(), req.GetElectionId()); err != nil {
 		return nil, err
 	}
+	if s.roles[req.GetRole()].scope != nil {
+		// The pipeline belongs to every role: only full access may set it.
+		return nil, statusf(codes.PermissionDenied, "role %q has a scoped role config: it may not set the pipeline", req.GetRole())
+	}
 	build := func() (*pipeline, error) {
 		if req.GetConfig() == nil {
 			return nil, statusf(codes.InvalidArgument, "config is required for %v", req.GetAction())
@@ -301,7 +305,7 @@ func (svc *service) Write(_ context.Context, req *p4v1.WriteRequest) (*p4v1.Writ
 	s := svc.s
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	st, err := s.beginWrite(req)
+	st, scope, err := s.beginWrite(req)
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +317,11 @@ func (svc *service) Write(_ context.Context, req *p4v1.WriteRequest) (*p4v1.Writ
 		s.mu.Lock()
 		for i, u := range updates[lo:hi] {
 			errs[lo+i] = &p4v1.Error{CanonicalCode: int32(codes.OK)}
-			if err := st.apply(u); err != nil {
+			err := scope.check(st.schema, req.GetRole(), u)
+			if err == nil {
+				err = st.apply(u)
+			}
+			if err != nil {
 				failed++
 				errs[lo+i] = toP4Error(err)
 				s.log.Debug("write update failed", "index", lo+i, "type", u.GetType(), "err", err)
@@ -332,24 +340,25 @@ func (svc *service) Write(_ context.Context, req *p4v1.WriteRequest) (*p4v1.Writ
 
 // beginWrite runs the RPC-wide checks of §12 and starts the Write's
 // transaction on the state it applies to. Called with writeMu held, which
-// keeps that state the current one until the Write ends.
-func (s *Switch) beginWrite(req *p4v1.WriteRequest) (*state, error) {
+// keeps that state the current one until the Write ends. It also returns
+// what the role may write, as configured when the Write began.
+func (s *Switch) beginWrite(req *p4v1.WriteRequest) (*state, *roleScope, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// §12: device, then primary, then pipeline, in this order.
 	if err := s.checkPrimary(req.GetDeviceId(), req.GetRole(), req.GetElectionId()); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if s.fwd == nil {
-		return nil, statusf(codes.FailedPrecondition, "no forwarding pipeline config set")
+		return nil, nil, statusf(codes.FailedPrecondition, "no forwarding pipeline config set")
 	}
 	if req.GetAtomicity() != p4v1.WriteRequest_CONTINUE_ON_ERROR {
 		// §12.2: the other modes are optional; like BMv2 the sim has none.
-		return nil, statusf(codes.Unimplemented, "atomicity %v is not supported", req.GetAtomicity())
+		return nil, nil, statusf(codes.Unimplemented, "atomicity %v is not supported", req.GetAtomicity())
 	}
 	st := s.fwd.state
 	st.begin()
-	return st, nil
+	return st, s.roles[req.GetRole()].scope, nil
 }
 
 // batchStatus builds the §12.3 status: UNKNOWN with one p4.Error per
