@@ -55,7 +55,7 @@ type roleState struct {
 	highest *p4v1.Uint128
 	primary *stream
 	config  *anypb.Any
-	scope   *roleScope // what config lets the primary write; nil: everything
+	scope   *roleScope       // what config lets the primary write; nil: everything
 	members map[*stream]bool // nil while the role has no stream
 }
 
