@@ -31,7 +31,8 @@ e2e:
 # make test). Seed corpora live in each package's testdata/fuzz/.
 FUZZ_TARGETS = ./compiler:FuzzParsePolicy ./topo:FuzzParseTopology \
 	./allocator:FuzzParseProblem ./tables:FuzzEntity ./internal/units:FuzzParseBitrate \
-	./controlplane:FuzzDecodeWriteError ./target/sim:FuzzWriteAndRead
+	./controlplane:FuzzDecodeWriteError ./target/sim:FuzzWriteAndRead \
+	./controller:FuzzApplyPolicy ./internal/thrift:FuzzReadMessage
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \

@@ -278,7 +278,9 @@ func (c *Controller) apply(ctx context.Context, policy, topology []byte) (err er
 		if r := recover(); r != nil {
 			err = fmt.Errorf("internal error applying the new %s (please report this): %v", strings.Join(what, " and "), r)
 		}
-		c.recordReload(strings.Join(what, "+"), err)
+		if err != nil {
+			c.recordReload(strings.Join(what, "+"), err)
+		}
 	}()
 	f := c.fabric
 	if topology != nil {
@@ -297,6 +299,9 @@ func (c *Controller) apply(ctx context.Context, policy, topology []byte) (err er
 	if c.loop != nil {
 		c.loop.SetModel(f.model(comp))
 	}
+	// Recorded before the switches start converging on it, so that whoever
+	// sees the new state also sees the reload.
+	c.recordReload(strings.Join(what, "+"), nil)
 	c.daemon.SetIntent(comp.Intents)
 	return nil
 }
