@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/p4qos/p4qos/compiler"
 	"github.com/p4qos/p4qos/controller"
 	"github.com/p4qos/p4qos/controlplane"
@@ -229,7 +228,6 @@ func TestExampleConfigLoads(t *testing.T) {
 		}
 	}
 }
-
 
 func sourceOf(sources []controlplane.DemandSource, fg string) (controlplane.DemandSource, bool) {
 	for _, s := range sources {

@@ -16,8 +16,8 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
-	"github.com/p4qos/p4qos/target/sim"
 	"github.com/p4qos/p4qos/internal/units"
+	"github.com/p4qos/p4qos/target/sim"
 	"github.com/p4qos/p4qos/topo"
 )
 
