@@ -15,8 +15,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/p4qos/p4qos/target/sim"
 	"github.com/p4qos/p4qos/tables"
+	"github.com/p4qos/p4qos/target/sim"
 	"github.com/p4qos/p4qos/tests/internal/bmv2env"
 )
 

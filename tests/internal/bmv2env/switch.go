@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -274,7 +275,14 @@ func (s *Switch) CLI(t testing.TB, cmds ...string) string {
 	cli := RequireCLI(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	args := []string{cli, "--thrift-port", fmt.Sprint(s.thriftPort)}
+	// The CLI is a Python script that needs the thrift module: Debian's
+	// python3 has it (python3-thrift), a python3 earlier on PATH (pyenv)
+	// may not, so the script is not left to its `env python3` shebang.
+	python := "/usr/bin/python3"
+	if _, err := os.Stat(python); err != nil {
+		python = "python3"
+	}
+	args := []string{python, cli, "--thrift-port", fmt.Sprint(s.thriftPort)}
 	if s.ns != nil {
 		args = append([]string{"ip", "netns", "exec", s.ns.name}, args...)
 	}
