@@ -9,7 +9,6 @@ import (
 	"github.com/p4qos/p4qos/topo"
 )
 
-
 func TestAllocatorProblem(t *testing.T) {
 	fab := loadTopo(t, "fabric.yaml")
 	groups := []ProblemFlowGroup{
