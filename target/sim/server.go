@@ -158,8 +158,11 @@ func (s *Switch) Close() {
 // Restart simulates a full restart of the device (§3.5, §16.2): the
 // pipeline config, all forwarding state, counters and meters are gone, every
 // stream is broken with UNAVAILABLE, and arbitration forgets the highest
-// election IDs. The gRPC listener stays up, as a restarted switch agent would
-// come back on the same address. Flows set with SetFlows keep arriving.
+// election IDs. Queue settings (SetQueue) go back to the default and queued
+// packets are lost, as BMv2 forgets its thrift queue settings; port rates,
+// which model links, stay. The gRPC listener stays up, as a restarted switch
+// agent would come back on the same address. Flows set with SetFlows keep
+// arriving.
 func (s *Switch) Restart() {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
@@ -171,6 +174,7 @@ func (s *Switch) Restart() {
 	}
 	s.streams = map[*stream]struct{}{}
 	s.roles = map[string]*roleState{}
+	s.traffic.restartQueues()
 	s.log.Info("switch restarted")
 }
 

@@ -50,8 +50,9 @@ type FlowStats struct {
 	Colors                           [3]ColorStats
 	OfferedPackets, OfferedBytes     uint64
 	DeliveredPackets, DeliveredBytes uint64
-	// QueueDropped counts packets a rate-limited egress port (SetPortRate)
-	// had no room for.
+	// QueueDropped counts packets an egress queue had no room for: its
+	// port or queue rate (SetPortRate, SetQueue) was used up and its depth
+	// reached.
 	QueueDroppedPackets, QueueDroppedBytes uint64
 	// DeliveredBps is the delivered rate over the latest Advance.
 	DeliveredBps float64
@@ -61,15 +62,17 @@ type trafficState struct {
 	now      time.Duration
 	flows    []*flowRun
 	portRate map[uint32]float64 // bits/s per egress port; absent = unlimited
+	queues   map[queueKey]*queueState
 }
 
 type flowRun struct {
+	seq      int // position in SetFlows
 	f        Flow
 	start    time.Duration
 	interval float64 // ns between packets; +Inf when the rate is 0
 	sent     uint64
 	stats    FlowStats
-	// carry holds the fractions of packets a rate-limited port owes each
+	// carry holds the fractions of packets a rate-limited queue owes each
 	// color, so that short Advance steps add up.
 	carry [3]float64
 }
@@ -104,7 +107,7 @@ func (s *Switch) SetFlows(flows []Flow) error {
 		if f.RateBps > 0 {
 			iv = float64(f.PacketSize) * 8 * 1e9 / f.RateBps
 		}
-		runs = append(runs, &flowRun{f: f, interval: iv, stats: FlowStats{Flow: f}})
+		runs = append(runs, &flowRun{seq: i, f: f, interval: iv, stats: FlowStats{Flow: f}})
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -112,6 +115,7 @@ func (s *Switch) SetFlows(flows []Flow) error {
 		r.start = s.traffic.now
 	}
 	s.traffic.flows = runs
+	s.traffic.resetQueues()
 	return nil
 }
 
@@ -213,54 +217,22 @@ func (s *Switch) Advance(dt time.Duration) {
 		}
 	}
 	// Egress: packets that survived color_action and have a route are
-	// queued; ports with a rate serve their queues by strict priority.
-	sent := make([][3]uint64, len(work))
+	// queued; ports serve their queues by strict priority.
+	var eg []egressOut
 	if model != nil {
-		legs := map[uint32]*[8][]portLeg{}
-		var ports []uint32
+		runs := make([]*flowRun, len(work))
+		arrivals := make([][3]uint64, len(work))
 		for i, p := range work {
-			d := p.dec
-			for c := Green; c <= Red; c++ {
-				if p.n[c] == 0 || d.colors[c].drop || !d.routed {
-					continue
-				}
-				sent[i][c] = p.n[c]
-				if _, limited := s.traffic.portRate[d.port]; !limited {
-					continue
-				}
-				if legs[d.port] == nil {
-					legs[d.port] = &[8][]portLeg{}
-					ports = append(ports, d.port)
-				}
-				q := d.colors[c].queue & 7
-				legs[d.port][q] = append(legs[d.port][q], portLeg{flow: i, color: c})
-			}
+			runs[i], arrivals[i] = p.run, p.n
 		}
-		for _, port := range ports {
-			capacity := s.traffic.portRate[port] * dt.Seconds() / 8 // bytes this Advance
-			for q := 7; q >= 0; q-- {
-				var demand float64
-				for _, l := range legs[port][q] {
-					demand += float64(sent[l.flow][l.color] * uint64(work[l.flow].run.f.PacketSize))
-				}
-				if demand <= capacity {
-					capacity -= demand
-					continue
-				}
-				// Tail drop with no buffer: every flow of the queue gets
-				// the same fraction; fractions of packets carry over to the
-				// next Advance so that small steps still add up.
-				frac := capacity / demand
-				capacity = 0
-				for _, l := range legs[port][q] {
-					r := work[l.flow].run
-					want := float64(sent[l.flow][l.color])*frac + r.carry[l.color]
-					n := uint64(math.Floor(want))
-					r.carry[l.color] = want - float64(n)
-					sent[l.flow][l.color] = n
-				}
-			}
+		queueOf := func(i int, c Color) (queueKey, bool) {
+			d := work[i].dec
+			return queueKey{d.port, d.colors[c].queue & 7}, d.routed && !d.colors[c].drop
 		}
+		count := func(i int, k queueKey, packets uint64) {
+			model.countEgress(st, work[i].dec.class, k.port, k.queue, packets, uint64(work[i].run.f.PacketSize))
+		}
+		eg = s.traffic.egress(runs, arrivals, queueOf, count, dt)
 	}
 
 	for i, p := range work {
@@ -284,13 +256,11 @@ func (s *Switch) Advance(dt time.Duration) {
 			}
 			countHit(cd.colorEntry, p.n[c], size)
 			countHit(cd.phbEntry, p.n[c], size)
-			if cd.drop || !d.routed {
-				continue
-			}
-			r.stats.QueueDroppedPackets += p.n[c] - sent[i][c]
-			r.stats.QueueDroppedBytes += (p.n[c] - sent[i][c]) * size
-			delivered += sent[i][c]
-			model.countEgress(st, d.class, d.port, cd.queue, sent[i][c], size)
+		}
+		for c := Green; c <= Red; c++ {
+			r.stats.QueueDroppedPackets += eg[i].dropped[c]
+			r.stats.QueueDroppedBytes += eg[i].dropped[c] * size
+			delivered += eg[i].delivered[c]
 		}
 		total := p.n[Green] + p.n[Yellow] + p.n[Red]
 		countHit(d.classEntry, total, size)
