@@ -17,7 +17,7 @@ import (
 // (at most 255 classes), so compiling 100,000 classes needs a wider
 // variant of the same program; the compiler reads every width and size
 // from the P4Info, so nothing else changes.
-func scaledSchema(b *testing.B) *tables.Schema {
+func scaledSchema(b testing.TB) *tables.Schema {
 	b.Helper()
 	info := proto.Clone(loadSchema(b).P4Info()).(*p4configv1.P4Info)
 	for _, a := range info.Actions {

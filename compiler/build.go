@@ -88,7 +88,7 @@ func (c *compilation) build() error {
 
 func (c *compilation) checkSize(sw, table string, n int, path string) {
 	if size := c.pl.sizes[table]; size > 0 && int64(n) > size {
-		c.bad(path, "switch %q needs %d %s entries, but the table holds %d", sw, n, table, size)
+		c.bad(path, "switch %s needs %d %s entries, but the table holds %d", yamlerr.Quote(sw), n, table, size)
 	}
 }
 
@@ -186,7 +186,7 @@ func (c *compilation) buildClasses(per []switchEntities) error {
 		cl := c.p.Classes[t.class]
 		e, err := c.classifierEntry(t, cl)
 		if err != nil {
-			return internal(fmt.Sprintf("classifier entry of class %q", cl.Name), err)
+			return internal(fmt.Sprintf("classifier entry of class %s", yamlerr.Quote(cl.Name)), err)
 		}
 		set := c.sets[t.class]
 		for si := range per {
@@ -274,7 +274,7 @@ func (c *compilation) buildClasses(per []switchEntities) error {
 			}
 			te, err := c.s.TableEntry("color_action", []tables.Match{tables.Exact("class_id", cl.ID), tables.Exact("color", ca.color)}, act)
 			if err != nil {
-				return internal(fmt.Sprintf("color entry of class %q", cl.Name), err)
+				return internal(fmt.Sprintf("color entry of class %s", yamlerr.Quote(cl.Name)), err)
 			}
 			colorEntries = append(colorEntries, tables.EntityOf(te))
 		}
@@ -320,7 +320,7 @@ func (c *compilation) buildRoutes(per []switchEntities) error {
 				r.hops, r.weights = wcmpWeights(hops, c.wcmp[sw.Name][h.Name], c.pl.maxGroupSize)
 			}
 			if len(r.hops) > c.pl.maxGroupSize {
-				c.bad("routing", "switch %q has %d equal-cost next hops to %q, more than the selector's group size %d", sw.Name, len(r.hops), h.Name, c.pl.maxGroupSize)
+				c.bad("routing", "switch %s has %d equal-cost next hops to %s, more than the selector's group size %d", yamlerr.Quote(sw.Name), len(r.hops), yamlerr.Quote(h.Name), c.pl.maxGroupSize)
 				continue
 			}
 			for _, e := range r.hops {

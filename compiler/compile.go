@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"math"
 	"net/netip"
-	"strconv"
 	"strings"
 
 	p4configv1 "github.com/p4lang/p4runtime/go/p4/config/v1"
@@ -200,8 +199,14 @@ type compilation struct {
 }
 
 func (c *compilation) bad(path, format string, args ...any) {
-	c.errs.Add(c.p.errorf(path, format, args...))
+	if len(c.errs) <= yamlerr.MaxErrors { // a full list takes no more: skip positioning
+		c.errs.Add(c.p.errorf(path, format, args...))
+	}
 }
+
+// cancelEvery is how many iterations of a long loop run between checks of
+// the context, so that SIGINT/SIGTERM stop a compile promptly.
+const cancelEvery = 1 << 12
 
 // Compile turns a policy into per-switch P4Runtime entities for the
 // topology, addressing the pipeline by name through schema. Invalid input
@@ -232,9 +237,24 @@ func Compile(ctx context.Context, p *Policy, t *topo.Topology, s *tables.Schema,
 			}
 		}
 	}
-	c.resolveClasses()
+	// The class-id limit comes from the P4Info alone: checking it before
+	// any per-class work rejects a policy of 100,000 classes at once
+	// instead of after the pairwise overlap checks.
+	if len(p.Classes) > c.pl.maxClassID {
+		c.bad("classes", "%d classes, but the pipeline's class ids go up to %d (class 0 is the default class)", len(p.Classes), c.pl.maxClassID)
+		return nil, c.errs.Err()
+	}
+	if err := c.resolveClasses(ctx); err != nil {
+		return nil, err
+	}
 	c.checkTenants()
-	c.checkOverlaps()
+	// The overlap checks compare classifier entries pairwise; entries that
+	// cannot fit in the classifier table are reported without them.
+	if c.checkClassifierSize() {
+		if err := c.checkOverlaps(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if err := c.errs.Err(); err != nil {
 		return nil, err
 	}
@@ -256,11 +276,8 @@ func Compile(ctx context.Context, p *Policy, t *topo.Topology, s *tables.Schema,
 	return c.res, nil
 }
 
-func (c *compilation) resolveClasses() {
+func (c *compilation) resolveClasses(ctx context.Context) error {
 	p, t := c.p, c.t
-	if len(p.Classes) > c.pl.maxClassID {
-		c.bad("classes", "%d classes, but the pipeline's class ids go up to %d (class 0 is the default class)", len(p.Classes), c.pl.maxClassID)
-	}
 	nMatch := 0
 	for _, cl := range p.Classes {
 		nMatch += len(cl.Match)
@@ -268,6 +285,12 @@ func (c *compilation) resolveClasses() {
 	c.terms = make([]term, 0, nMatch)
 	c.sets = make([]switchSet, len(p.Classes))
 	c.broken = make([]bool, len(p.Classes))
+	cabled := make([]portSet, len(t.Switches))
+	for i, sw := range t.Switches {
+		for _, port := range t.Ports(sw.Name) {
+			cabled[i].add(port)
+		}
+	}
 	for ci, cl := range p.Classes {
 		path := yamlerr.Index("classes", ci)
 		set := newSwitchSet(len(t.Switches))
@@ -276,7 +299,7 @@ func (c *compilation) resolveClasses() {
 			for j, name := range cl.Switches {
 				i, ok := c.swIdx[name]
 				if !ok {
-					c.bad(yamlerr.Index(path+".switches", j), "unknown switch %q", name)
+					c.bad(yamlerr.Index(path+".switches", j), "unknown switch %s", yamlerr.Quote(name))
 					continue
 				}
 				set.add(i)
@@ -290,33 +313,84 @@ func (c *compilation) resolveClasses() {
 		}
 		c.sets[ci] = set
 		if set.empty() && len(cl.Switches) == 0 {
-			c.bad(path, "class %q is installed nowhere: no switch has hosts (set switches or classify_at: all)", cl.Name)
+			c.bad(path, "class %s is installed nowhere: no switch has hosts (set switches or classify_at: all)", yamlerr.Quote(cl.Name))
 		}
 		for mi, m := range cl.Match {
+			if mi%cancelEvery == cancelEvery-1 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
 			mp := func() string { return yamlerr.Index(path+".match", mi) }
 			before := len(c.terms)
 			c.addTerms(int32(ci), int32(mi), m, mp)
 			if len(c.terms) == before && !c.broken[ci] {
 				c.bad(mp(), "the match can never hit: its src and dst have no IP version in common")
 			}
-			if m.IngressPort != nil {
-				found := false
-				for i, sw := range t.Switches {
-					if !set.has(i) {
-						continue
-					}
-					for _, port := range t.Ports(sw.Name) {
-						if port == *m.IngressPort {
-							found = true
-						}
-					}
-				}
-				if !found {
-					c.bad(mp()+".ingress_port", "port %d is not cabled on any switch the class is installed on, so the match can never hit", *m.IngressPort)
-				}
+			if m.IngressPort != nil && !c.cabledOn(set, cabled, *m.IngressPort) {
+				c.bad(mp()+".ingress_port", "port %d is not cabled on any switch the class is installed on, so the match can never hit", *m.IngressPort)
 			}
 		}
 	}
+	return nil
+}
+
+// portSet is a bitset of the ports 0..topo.MaxPort.
+type portSet [(topo.MaxPort + 64) / 64]uint64
+
+func (s *portSet) add(p uint32) {
+	if p <= topo.MaxPort {
+		s[p/64] |= 1 << (p % 64)
+	}
+}
+
+func (s *portSet) has(p uint32) bool { return p <= topo.MaxPort && s[p/64]&(1<<(p%64)) != 0 }
+
+// cabledOn reports whether port is cabled on a switch of set.
+func (c *compilation) cabledOn(set switchSet, cabled []portSet, port uint32) bool {
+	for i := range cabled {
+		if set.has(i) && cabled[i].has(port) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkClassifierSize reports switches whose classifier entries (one per
+// term of each class installed there, plus the fabric-port trust entries)
+// exceed the classifier table, and returns whether all fit. build checks
+// the final count again; checking here bounds the terms the pairwise
+// overlap checks see by the table sizes.
+func (c *compilation) checkClassifierSize() bool {
+	size := c.pl.sizes["classifier"]
+	if size <= 0 {
+		return true
+	}
+	perClass := make([]int64, len(c.p.Classes))
+	for i := range c.terms {
+		perClass[c.terms[i].class]++
+	}
+	ok := true
+	for si, sw := range c.t.Switches {
+		var n int64
+		if c.p.ClassifyAt == "edge" && c.edge.has(si) {
+			for _, e := range c.t.Edges(sw.Name) {
+				if !e.ToHost {
+					n++
+				}
+			}
+		}
+		for ci, k := range perClass {
+			if c.sets[ci].has(si) {
+				n += k
+			}
+		}
+		if n > size {
+			c.bad("classes", "switch %s needs %d classifier entries, but the table holds %d", yamlerr.Quote(sw.Name), n, size)
+			ok = false
+		}
+	}
+	return ok
 }
 
 // resolve turns an Address into at most two prefixes (a host's IPv4 and
@@ -332,7 +406,7 @@ func (c *compilation) resolve(a *Address, path func() string) ([2]netip.Prefix, 
 	}
 	h, ok := c.t.Host(a.Raw)
 	if !ok {
-		c.bad(path(), "unknown host %q (expected a prefix, an address, or a host of the topology)", a.Raw)
+		c.bad(path(), "unknown host %s (expected a prefix, an address, or a host of the topology)", yamlerr.Quote(a.Raw))
 		return out, 0, false
 	}
 	n := 0
@@ -397,17 +471,20 @@ func (c *compilation) addTerms(ci, mi int32, m *Match, path func() string) {
 	}
 }
 
-func (c *compilation) checkOverlaps() {
+func (c *compilation) checkOverlaps(ctx context.Context) error {
 	prec := make([]int, len(c.p.Classes))
 	for i, cl := range c.p.Classes {
 		prec[i] = cl.Precedence
 	}
-	an := analyse(c.terms, prec, c.sets)
+	an, err := analyse(ctx, c.terms, prec, c.sets)
+	if err != nil {
+		return err
+	}
 	for _, cf := range an.conflicts {
 		a, b := c.p.Classes[cf.a], c.p.Classes[cf.b]
 		c.bad(yamlerr.Index("classes", int(cf.b))+".precedence",
-			"class %q overlaps class %q (%s) at equal precedence %d: some packet matches both, so which wins is undefined; give one a higher precedence or narrow a match",
-			b.Name, a.Name, yamlerr.Index("classes", int(cf.a)), b.Precedence)
+			"class %s overlaps class %s (%s) at equal precedence %d: some packet matches both, so which wins is undefined; give one a higher precedence or narrow a match",
+			yamlerr.Quote(b.Name), yamlerr.Quote(a.Name), yamlerr.Index("classes", int(cf.a)), b.Precedence)
 	}
 	if an.truncated {
 		c.bad("classes", "more than %d overlapping class pairs; fix these first", maxConflicts)
@@ -418,9 +495,10 @@ func (c *compilation) checkOverlaps() {
 		}
 		cl, other := c.p.Classes[ci], c.p.Classes[by]
 		c.bad(yamlerr.Index("classes", ci)+".match",
-			"class %q can never hit: its match is covered by higher-precedence classes such as %q (precedence %d > %d)",
-			cl.Name, other.Name, other.Precedence, cl.Precedence)
+			"class %s can never hit: its match is covered by higher-precedence classes such as %s (precedence %d > %d)",
+			yamlerr.Quote(cl.Name), yamlerr.Quote(other.Name), other.Precedence, cl.Precedence)
 	}
+	return nil
 }
 
 func (c *compilation) checkTenants() {
@@ -431,10 +509,10 @@ func (c *compilation) checkTenants() {
 			for j, fg := range tn.FlowGroups {
 				fp := yamlerr.Index(tp+".flow_groups", j)
 				if _, ok := c.t.Host(fg.Src); !ok && fg.Src != "" {
-					c.bad(fp+".src", "unknown host %q", fg.Src)
+					c.bad(fp+".src", "unknown host %s", yamlerr.Quote(fg.Src))
 				}
 				if _, ok := c.t.Host(fg.Dst); !ok && fg.Dst != "" {
-					c.bad(fp+".dst", "unknown host %q", fg.Dst)
+					c.bad(fp+".dst", "unknown host %s", yamlerr.Quote(fg.Dst))
 				}
 			}
 			walk(tn.Children, tp+".children")
@@ -445,7 +523,7 @@ func (c *compilation) checkTenants() {
 		path := yamlerr.Index("queues.ports", i)
 		if pq.Switch != "" {
 			if _, ok := c.t.Switch(pq.Switch); !ok {
-				c.bad(path+".switch", "unknown switch %q", pq.Switch)
+				c.bad(path+".switch", "unknown switch %s", yamlerr.Quote(pq.Switch))
 				continue
 			}
 		}
@@ -462,7 +540,7 @@ func orAll(sw string) string {
 	if sw == "" {
 		return "any switch"
 	}
-	return "switch " + strconv.Quote(sw)
+	return "switch " + yamlerr.Quote(sw)
 }
 
 type portRef struct {
@@ -543,7 +621,7 @@ func (c *compilation) allocate(ctx context.Context) error {
 	for _, fg := range flat {
 		r, ok := byName[fg.def.Name]
 		if !ok {
-			return fmt.Errorf("allocation has no result for flow group %q", fg.def.Name)
+			return fmt.Errorf("allocation has no result for flow group %s", yamlerr.Quote(fg.def.Name))
 		}
 		c.fgRate[fg.def.Name] = r.Rate
 		for _, tn := range fg.tenant {

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
 // DSCP codepoint names (RFC 2474 class selectors, RFC 2597 AF, RFC 3246
@@ -45,7 +47,7 @@ func ParseDSCP(s string) (DSCP, error) {
 	}
 	n, err := strconv.ParseUint(strings.TrimSpace(s), 0, 64)
 	if err != nil {
-		return 0, fmt.Errorf("expected a DSCP name (EF, AF11..AF43, CS0..CS7, DF, LE, VOICE-ADMIT) or a number 0..63, got %q", s)
+		return 0, fmt.Errorf("expected a DSCP name (EF, AF11..AF43, CS0..CS7, DF, LE, VOICE-ADMIT) or a number 0..63, got %s", yamlerr.Quote(s))
 	}
 	if n > 63 {
 		return 0, fmt.Errorf("DSCP must be 0..63 (6 bits), got %d", n)
@@ -81,7 +83,7 @@ func (p *PHB) UnmarshalYAMLNode(n *yaml.Node) error {
 	name := strings.ToUpper(strings.TrimSpace(n.Value))
 	v, ok := dscpNames[name]
 	if n.Kind != yaml.ScalarNode || !ok || name == "LE" || name == "VOICE-ADMIT" {
-		return fmt.Errorf("expected a PHB: EF, AF11..AF43, CS0..CS7 or DF, got %q", n.Value)
+		return fmt.Errorf("expected a PHB: EF, AF11..AF43, CS0..CS7 or DF, got %s", yamlerr.Quote(n.Value))
 	}
 	*p = PHB{Name: name, DSCP: DSCP(v)}
 	return nil

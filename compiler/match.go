@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 )
@@ -114,7 +115,11 @@ const maxConflicts = 100
 // (one map lookup per prefix length in use) and the wildcard lists are
 // visited. With distinct prefixes this is near-linear; terms that wildcard
 // the indexed field are compared with everything of their IP version.
-func analyse(terms []term, prec []int, sets []switchSet) analysis {
+// The analysis stops at the first conflict beyond maxConflicts (the policy
+// is invalid then, and a policy of many classes at one precedence would
+// otherwise cost a comparison per pair), and checks ctx every cancelEvery
+// comparisons, returning its error when it is done.
+func analyse(ctx context.Context, terms []term, prec []int, sets []switchSet) (analysis, error) {
 	an := analysis{shadowedBy: make([]int32, len(prec))}
 	nClasses := len(prec)
 	coveredTerms := make([]int32, nClasses) // per class: terms covered
@@ -175,9 +180,17 @@ func analyse(terms []term, prec []int, sets []switchSet) analysis {
 	seenPair := map[conflict]bool{}
 	covered := make([]bool, len(terms))
 
-	visit := func(j int32, cands []int32, sameLevel bool) {
+	var cmps int
+	var ctxErr error
+	// visit compares term j with the candidates; false stops the analysis.
+	visit := func(j int32, cands []int32, sameLevel bool) bool {
 		b := &terms[j]
 		for _, i := range cands {
+			if cmps++; cmps%cancelEvery == 0 {
+				if ctxErr = ctx.Err(); ctxErr != nil {
+					return false
+				}
+			}
 			if i == j {
 				continue
 			}
@@ -203,10 +216,10 @@ func analyse(terms []term, prec []int, sets []switchSet) analysis {
 				if !seenPair[c] {
 					if len(an.conflicts) >= maxConflicts {
 						an.truncated = true
-					} else {
-						seenPair[c] = true
-						an.conflicts = append(an.conflicts, c)
+						return false
 					}
+					seenPair[c] = true
+					an.conflicts = append(an.conflicts, c)
 				}
 				continue
 			}
@@ -217,14 +230,18 @@ func analyse(terms []term, prec []int, sets []switchSet) analysis {
 				}
 			}
 		}
+		return true
 	}
-	for j := range terms {
+	// visitAll visits every candidate of term j; false stops the analysis.
+	visitAll := func(j int) bool {
 		b := &terms[j]
 		jj := int32(j)
 		k := key(b)
-		visit(jj, anyAll, !k.IsValid() && b.ver == 0)
-		if b.ver != 0 {
-			visit(jj, anyVer[b.ver], !k.IsValid())
+		if !visit(jj, anyAll, !k.IsValid() && b.ver == 0) {
+			return false
+		}
+		if b.ver != 0 && !visit(jj, anyVer[b.ver], !k.IsValid()) {
+			return false
 		}
 		if k.IsValid() {
 			lens := list4
@@ -236,11 +253,22 @@ func analyse(terms []term, prec []int, sets []switchSet) analysis {
 					break
 				}
 				anc := netip.PrefixFrom(k.Addr(), l).Masked()
-				visit(jj, buckets[anc], l == k.Bits())
+				if !visit(jj, buckets[anc], l == k.Bits()) {
+					return false
+				}
 			}
 		}
+		return true
+	}
+	for j := range terms {
+		if !visitAll(j) {
+			if ctxErr != nil {
+				return analysis{}, ctxErr
+			}
+			return an, nil // truncated: the conflicts found are the answer
+		}
 		if covered[j] {
-			coveredTerms[b.class]++
+			coveredTerms[terms[j].class]++
 		}
 	}
 	for c := range coveredTerms {
@@ -248,7 +276,7 @@ func analyse(terms []term, prec []int, sets []switchSet) analysis {
 			an.shadowedBy[c] = coverer[c]
 		}
 	}
-	return an
+	return an, nil
 }
 
 func (t *term) String() string {

@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"context"
 	"math/rand/v2"
 	"net/netip"
 	"testing"
@@ -66,7 +67,7 @@ func TestAnalyse(t *testing.T) {
 	}
 	prec := []int{100, 100, 50, 50, 1, 100, 100, 10}
 	sets := []switchSet{all, all, all, all, all, only1, only0, all}
-	an := analyse(terms, prec, sets)
+	an, _ := analyse(context.Background(), terms, prec, sets)
 	want := map[conflict]bool{{0, 1}: true, {2, 3}: true}
 	if len(an.conflicts) != len(want) {
 		t.Errorf("conflicts %v, want %v", an.conflicts, want)
@@ -104,7 +105,7 @@ func TestAnalyseScales(t *testing.T) {
 		prec[i] = 100
 		sets[i] = set
 	}
-	an := analyse(terms, prec, sets)
+	an, _ := analyse(context.Background(), terms, prec, sets)
 	if len(an.conflicts) != 0 {
 		t.Errorf("conflicts: %v", an.conflicts[:1])
 	}
@@ -162,7 +163,7 @@ func TestAnalyseMatchesBruteForce(t *testing.T) {
 				terms = append(terms, tm)
 			}
 		}
-		an := analyse(terms, prec, sets)
+		an, _ := analyse(context.Background(), terms, prec, sets)
 		// Brute force.
 		wantConf := map[conflict]bool{}
 		covered := make([]bool, len(terms))

@@ -2,8 +2,8 @@ package compiler
 
 import (
 	"fmt"
-	"os"
 
+	"github.com/p4qos/p4qos/internal/inputfile"
 	"github.com/p4qos/p4qos/internal/yamlerr"
 	"github.com/p4qos/p4qos/topo"
 )
@@ -145,9 +145,11 @@ type Routing struct {
 	MaxPaths int `yaml:"max_paths"`
 }
 
-// LoadPolicy reads and checks a policy file.
+// LoadPolicy reads and checks a policy file. The file must be a regular
+// file of at most inputfile.Policy.Limit() bytes (docs/policy.md, "Input
+// limits").
 func LoadPolicy(path string) (*Policy, error) {
-	data, err := os.ReadFile(path)
+	data, err := inputfile.Read(path, inputfile.Policy)
 	if err != nil {
 		return nil, fmt.Errorf("read policy: %w", err)
 	}
@@ -186,7 +188,11 @@ func (p *Policy) errorf(path, format string, args ...any) *yamlerr.Error {
 }
 
 func (p *Policy) check(errs *Errors) {
-	bad := func(path, format string, args ...any) { errs.Add(p.errorf(path, format, args...)) }
+	bad := func(path, format string, args ...any) {
+		if len(*errs) <= yamlerr.MaxErrors { // a full list takes no more: skip positioning
+			errs.Add(p.errorf(path, format, args...))
+		}
+	}
 	// missing reports an absent required key; a key that is present but
 	// did not decode has its own error already.
 	missing := func(path, key, format string, args ...any) {
@@ -206,7 +212,7 @@ func (p *Policy) check(errs *Errors) {
 		p.ClassifyAt = "edge"
 	case "edge", "all":
 	default:
-		bad("classify_at", "expected edge or all, got %q", p.ClassifyAt)
+		bad("classify_at", "expected edge or all, got %s", yamlerr.Quote(p.ClassifyAt))
 	}
 	names := map[string]string{}
 	for i, c := range p.Classes {
@@ -219,7 +225,7 @@ func (p *Policy) check(errs *Errors) {
 		if c.Name == "" {
 			missing(path, "name", "missing name")
 		} else if other, dup := names[c.Name]; dup {
-			bad(path+".name", "duplicate class name %q (also %s)", c.Name, other)
+			bad(path+".name", "duplicate class name %s (also %s)", yamlerr.Quote(c.Name), other)
 		} else {
 			names[c.Name] = path
 		}
@@ -246,7 +252,7 @@ func (p *Policy) check(errs *Errors) {
 		seenSw := map[string]bool{}
 		for j, s := range c.Switches {
 			if seenSw[s] {
-				bad(yamlerr.Index(path+".switches", j), "switch %q listed twice", s)
+				bad(yamlerr.Index(path+".switches", j), "switch %s listed twice", yamlerr.Quote(s))
 			}
 			seenSw[s] = true
 		}
@@ -298,13 +304,13 @@ func (p *Policy) check(errs *Errors) {
 			if t.Name == "" {
 				missing(tp, "name", "missing name")
 			} else if other, dup := tenantNames[t.Name]; dup {
-				bad(tp+".name", "duplicate tenant name %q (also %s)", t.Name, other)
+				bad(tp+".name", "duplicate tenant name %s (also %s)", yamlerr.Quote(t.Name), other)
 			} else {
 				tenantNames[t.Name] = tp
 			}
 			checkShare(t.Weight, t.Function, t.Demand, tp, bad)
 			if len(t.Children) == 0 && len(t.FlowGroups) == 0 {
-				bad(tp, "tenant %q has neither children nor flow_groups", t.Name)
+				bad(tp, "tenant %s has neither children nor flow_groups", yamlerr.Quote(t.Name))
 			}
 			walk(t.Children, tp+".children")
 			for j, fg := range t.FlowGroups {
@@ -316,7 +322,7 @@ func (p *Policy) check(errs *Errors) {
 				if fg.Name == "" {
 					missing(fp, "name", "missing name")
 				} else if other, dup := fgNames[fg.Name]; dup {
-					bad(fp+".name", "duplicate flow group name %q (also %s)", fg.Name, other)
+					bad(fp+".name", "duplicate flow group name %s (also %s)", yamlerr.Quote(fg.Name), other)
 				} else {
 					fgNames[fg.Name] = fp
 				}
@@ -327,7 +333,7 @@ func (p *Policy) check(errs *Errors) {
 					missing(fp, "dst", "missing dst (a host name)")
 				}
 				if fg.Src != "" && fg.Src == fg.Dst {
-					bad(fp+".dst", "src and dst are the same host %q", fg.Src)
+					bad(fp+".dst", "src and dst are the same host %s", yamlerr.Quote(fg.Src))
 				}
 				checkShare(fg.Weight, fg.Function, fg.Demand, fp, bad)
 			}
@@ -340,10 +346,10 @@ func (p *Policy) check(errs *Errors) {
 		}
 		mp := yamlerr.Index("classes", i) + ".meter"
 		if c.Meter.FlowGroup != "" && fgNames[c.Meter.FlowGroup] == "" {
-			bad(mp+".flow_group", "unknown flow group %q", c.Meter.FlowGroup)
+			bad(mp+".flow_group", "unknown flow group %s", yamlerr.Quote(c.Meter.FlowGroup))
 		}
 		if c.Meter.Tenant != "" && tenantNames[c.Meter.Tenant] == "" {
-			bad(mp+".tenant", "unknown tenant %q", c.Meter.Tenant)
+			bad(mp+".tenant", "unknown tenant %s", yamlerr.Quote(c.Meter.Tenant))
 		}
 	}
 	switch p.Routing.Mode {
@@ -351,7 +357,7 @@ func (p *Policy) check(errs *Errors) {
 		p.Routing.Mode = "ecmp"
 	case "ecmp", "wcmp", "single":
 	default:
-		bad("routing.mode", "expected ecmp, wcmp or single, got %q", p.Routing.Mode)
+		bad("routing.mode", "expected ecmp, wcmp or single, got %s", yamlerr.Quote(p.Routing.Mode))
 	}
 	switch {
 	case p.Routing.MaxPaths == 0:
@@ -426,7 +432,7 @@ func checkMeter(m *Meter, path string, bad func(string, string, ...any), missing
 			bad(path, "from: allocator needs exactly one of flow_group or tenant")
 		}
 	default:
-		bad(path+".from", "expected allocator, got %q", m.From)
+		bad(path+".from", "expected allocator, got %s", yamlerr.Quote(m.From))
 	}
 	if m.CIR != nil && m.PIR != nil && *m.PIR < *m.CIR {
 		bad(path+".pir", "pir %s is below cir %s (RFC 2698 needs PIR ≥ CIR)", *m.PIR, *m.CIR)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/p4qos/p4qos/allocator"
 	"github.com/p4qos/p4qos/internal/units"
+	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
 // Bytes is a size in bytes written with units in YAML ("64KB", "1500";
@@ -48,7 +49,7 @@ func (p *Protocol) UnmarshalYAMLNode(n *yaml.Node) error {
 	}
 	v, err := strconv.ParseUint(n.Value, 0, 8)
 	if err != nil {
-		return fmt.Errorf("%s, got %q", want, n.Value)
+		return fmt.Errorf("%s, got %s", want, yamlerr.Quote(n.Value))
 	}
 	*p = Protocol(v)
 	return nil
@@ -70,7 +71,7 @@ func (r *PortRange) UnmarshalYAMLNode(n *yaml.Node) error {
 		h, err2 = strconv.ParseUint(strings.TrimSpace(hi), 10, 16)
 	}
 	if err1 != nil || err2 != nil {
-		return fmt.Errorf("%s, got %q", want, n.Value)
+		return fmt.Errorf("%s, got %s", want, yamlerr.Quote(n.Value))
 	}
 	if l > h {
 		return fmt.Errorf("empty port range %d-%d: the low end is above the high end, so the class can never hit", l, h)
@@ -104,7 +105,7 @@ func (f *Function) UnmarshalYAMLNode(n *yaml.Node) error {
 		}
 		share, err := strconv.ParseFloat(pn.Content[0].Value, 64)
 		if err != nil || share < 0 || math.IsInf(share, 0) || math.IsNaN(share) {
-			return fmt.Errorf("point %d: expected a fair share ≥ 0, got %q", i, pn.Content[0].Value)
+			return fmt.Errorf("point %d: expected a fair share ≥ 0, got %s", i, yamlerr.Quote(pn.Content[0].Value))
 		}
 		rate, err := units.ParseBitrate(pn.Content[1].Value)
 		if err != nil {
@@ -146,7 +147,7 @@ func (a *Address) UnmarshalYAMLNode(n *yaml.Node) error {
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
 		if err != nil || p.Addr().Zone() != "" {
-			return fmt.Errorf("%s, got %q", want, s)
+			return fmt.Errorf("%s, got %s", want, yamlerr.Quote(s))
 		}
 		p = unmap(p)
 		if p.Masked() != p {
@@ -162,7 +163,7 @@ func (a *Address) UnmarshalYAMLNode(n *yaml.Node) error {
 	}
 	for _, r := range s {
 		if !(r == '_' || r == '-' || r == '.' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			return fmt.Errorf("%s, got %q", want, s)
+			return fmt.Errorf("%s, got %s", want, yamlerr.Quote(s))
 		}
 	}
 	*a = Address{Raw: s}

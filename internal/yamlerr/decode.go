@@ -32,6 +32,9 @@ type Document struct {
 	// be rebuilt when an error needs a position.
 	data      []byte
 	compacted bool
+	// keys indexes the keys of large mappings (see value); dropped with
+	// the tree by Compact.
+	keys map[*yaml.Node]map[string]*yaml.Node
 }
 
 var syntaxLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -80,6 +83,7 @@ func (d *Document) Compact(data []byte) {
 	}
 	d.data = append([]byte(nil), data...)
 	d.root = nil
+	d.keys = nil
 	d.compacted = true
 }
 
@@ -141,12 +145,7 @@ func (d *Document) Has(path string) bool {
 		case seg.index == 0 && n.Kind != yaml.SequenceNode:
 			next = n
 		case seg.index < 0 && n.Kind == yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == seg.key {
-					next = n.Content[i+1]
-					break
-				}
-			}
+			next = d.value(n, seg.key)
 		}
 		if next == nil {
 			return false
@@ -174,12 +173,7 @@ func (d *Document) Locate(path string) *yaml.Node {
 		case seg.index == 0:
 			next = n // a single value given for a ",single" list
 		case seg.index < 0 && n.Kind == yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == seg.key {
-					next = n.Content[i+1]
-					break
-				}
-			}
+			next = d.value(n, seg.key)
 		}
 		if next == nil {
 			return n
@@ -187,6 +181,41 @@ func (d *Document) Locate(path string) *yaml.Node {
 		n = next
 	}
 	return n
+}
+
+// indexFrom is the mapping size from which value indexes the keys. Without
+// the index, positioning one error per key of a mapping with n keys (a
+// hostile queues.dscp of 500,000 bad codepoints) costs n² key comparisons:
+// minutes instead of milliseconds.
+const indexFrom = 16
+
+// value returns the value of key in mapping m (the first, if the key is
+// repeated), or nil.
+func (d *Document) value(m *yaml.Node, key string) *yaml.Node {
+	if len(m.Content) < 2*indexFrom {
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value == key {
+				return m.Content[i+1]
+			}
+		}
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	idx, ok := d.keys[m]
+	if !ok {
+		idx = make(map[string]*yaml.Node, len(m.Content)/2)
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if _, dup := idx[m.Content[i].Value]; !dup {
+				idx[m.Content[i].Value] = m.Content[i+1]
+			}
+		}
+		if d.keys == nil {
+			d.keys = map[*yaml.Node]map[string]*yaml.Node{}
+		}
+		d.keys[m] = idx
+	}
+	return idx[key]
 }
 
 type pathSeg struct {
@@ -350,18 +379,36 @@ func describe(n *yaml.Node) string {
 		if n.ShortTag() == "!!null" {
 			return "null"
 		}
-		v := n.Value
-		if len(v) > 40 {
-			v = v[:40] + "…"
-		}
-		return strconv.Quote(v)
+		return Quote(n.Value)
 	}
 	return "something else"
 }
 
+// want says what a value of type t is written as, for errors.
+func (dc *decoder) want(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer && !dc.implements(t) {
+		t = t.Elem()
+	}
+	switch {
+	case dc.implements(t):
+		return "a value"
+	case t.Kind() == reflect.Struct || t.Kind() == reflect.Map:
+		return "a mapping"
+	case t.Kind() == reflect.Slice:
+		return "a list"
+	case t.Kind() == reflect.String:
+		return "a string"
+	case t.Kind() == reflect.Bool:
+		return "true or false"
+	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
+		return "a number"
+	}
+	return "an integer"
+}
+
 func (dc *decoder) decode(n *yaml.Node, path *pathRef, v reflect.Value) {
-	if dc.over {
-		return
+	if dc.over || len(dc.errs) > MaxErrors {
+		return // the list is full: decoding on would only cost time
 	}
 	dc.budget--
 	if dc.budget < 0 {
@@ -378,8 +425,18 @@ func (dc *decoder) decode(n *yaml.Node, path *pathRef, v reflect.Value) {
 		}
 		n = target
 	}
-	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" && v.Kind() != reflect.String {
-		return // an empty value leaves the default
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		// A key written without a value (or with null or ~) is an error,
+		// not the default: code after decoding relies on a present key
+		// having a value (a meter with "cir: null" once reached the
+		// compiler as a meter without a rate), and a value left out by
+		// mistake should not silently mean "match everything".
+		hint := ""
+		if path != nil && path.index < 0 {
+			hint = " (leave the key out for the default)"
+		}
+		dc.errorf(at, path, "expected %s, got null%s", dc.want(v.Type()), hint)
+		return
 	}
 	if v.CanAddr() && dc.implements(v.Type()) {
 		if err := v.Addr().Interface().(Unmarshaler).UnmarshalYAMLNode(n); err != nil {
@@ -390,6 +447,13 @@ func (dc *decoder) decode(n *yaml.Node, path *pathRef, v reflect.Value) {
 	switch v.Kind() {
 	case reflect.Pointer:
 		if v.IsNil() {
+			// A struct needs a mapping; refusing anything else before
+			// allocating keeps a list of a million scalars from costing a
+			// million structs.
+			if e := v.Type().Elem(); e.Kind() == reflect.Struct && !dc.implements(e) && n.Kind != yaml.MappingNode {
+				dc.errorf(at, path, "expected a mapping, got %s", describe(n))
+				return
+			}
 			v.Set(reflect.New(v.Type().Elem()))
 		}
 		dc.decode(at, path, v.Elem())
@@ -410,9 +474,6 @@ func (dc *decoder) decode(n *yaml.Node, path *pathRef, v reflect.Value) {
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode {
 			dc.errorf(at, path, "expected a string, got %s", describe(n))
-			return
-		}
-		if n.ShortTag() == "!!null" {
 			return
 		}
 		v.SetString(n.Value)

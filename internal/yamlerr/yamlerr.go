@@ -44,10 +44,20 @@ func (e *Error) Error() string {
 // by file and position.
 type List []*Error
 
-// Add appends e (nil is ignored).
+// MaxErrors bounds a List: Add keeps the first MaxErrors errors and then
+// one that says more were found. A hostile file can have an error per
+// byte; listing them all would cost memory and time in proportion
+// (positions, sorting) and print megabytes nobody reads.
+const MaxErrors = 200
+
+// Add appends e (nil is ignored), up to MaxErrors errors.
 func (l *List) Add(e *Error) {
-	if e != nil {
+	switch {
+	case e == nil:
+	case len(*l) < MaxErrors:
 		*l = append(*l, e)
+	case len(*l) == MaxErrors:
+		*l = append(*l, &Error{File: e.File, Msg: fmt.Sprintf("more than %d problems: only the first %d are listed", MaxErrors, MaxErrors)})
 	}
 }
 
@@ -61,11 +71,13 @@ func (l *List) Append(err error) {
 	var one *Error
 	switch {
 	case errors.As(err, &other):
-		*l = append(*l, other...)
+		for _, e := range other {
+			l.Add(e)
+		}
 	case errors.As(err, &one):
-		*l = append(*l, one)
+		l.Add(one)
 	default:
-		*l = append(*l, &Error{Msg: err.Error()})
+		l.Add(&Error{Msg: err.Error()})
 	}
 }
 

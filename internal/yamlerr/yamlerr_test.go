@@ -3,6 +3,7 @@ package yamlerr
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -87,7 +88,7 @@ func TestAliasBomb(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out map[string][]any2
+	var out bomb
 	errs := doc.Decode(&out)
 	found := false
 	for _, e := range errs {
@@ -100,8 +101,20 @@ func TestAliasBomb(t *testing.T) {
 	}
 }
 
-// any2 is a list of lists of strings nested deeply enough for the bomb.
-type any2 [][][][][][][][][]string
+// bomb types each level of the alias bomb, so that only the expansion
+// (not a type mismatch) can stop the decoder.
+type bomb struct {
+	L0 []string                   `yaml:"l0"`
+	L1 [][]string                 `yaml:"l1"`
+	L2 [][][]string               `yaml:"l2"`
+	L3 [][][][]string             `yaml:"l3"`
+	L4 [][][][][]string           `yaml:"l4"`
+	L5 [][][][][][]string         `yaml:"l5"`
+	L6 [][][][][][][]string       `yaml:"l6"`
+	L7 [][][][][][][][]string     `yaml:"l7"`
+	L8 [][][][][][][][][]string   `yaml:"l8"`
+	L9 [][][][][][][][][][]string `yaml:"l9"`
+}
 
 func TestLocateAndHas(t *testing.T) {
 	doc, err := Parse("f.yaml", []byte("a:\n  b: [10, 20]\n  \"x.y\": 1\nc: {d: 1}\n"))
@@ -179,5 +192,67 @@ func TestCompact(t *testing.T) {
 	e := doc.Errorf("a.b[1]", "m")
 	if e.Line != 2 || e.Column != 11 || !doc.Has("a.b") {
 		t.Errorf("after Compact: %v", e)
+	}
+}
+
+func TestQuote(t *testing.T) {
+	long := strings.Repeat("a", 303_000)
+	tests := []struct{ in, want string }{
+		{"EF", `"EF"`},
+		{strings.Repeat("é", MaxQuoted), strconv.Quote(strings.Repeat("é", MaxQuoted))},
+		{long, `"` + strings.Repeat("a", MaxQuoted) + `"…(303000 bytes)`},
+		{strings.Repeat("é", MaxQuoted+1), strconv.Quote(strings.Repeat("é", MaxQuoted)) + "…(130 bytes)"},
+		{"\xff\x00", `"\xff\x00"`},
+	}
+	for _, tc := range tests {
+		if got := Quote(tc.in); got != tc.want {
+			t.Errorf("Quote(%.20q…) = %.100s, want %.100s", tc.in, got, tc.want)
+		}
+	}
+}
+
+// A document with an error per node yields MaxErrors errors and one more
+// that says so, and decoding stops there.
+func TestReliability_ErrorListIsBounded(t *testing.T) {
+	src := "items: [" + strings.Repeat("1, ", 100_000) + "]\n"
+	doc, err := Parse("f.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o outer
+	errs := doc.Decode(&o)
+	if len(errs) != MaxErrors+1 {
+		t.Fatalf("got %d errors, want %d", len(errs), MaxErrors+1)
+	}
+	if last := errs[len(errs)-1]; !strings.Contains(last.Msg, "more than 200 problems") {
+		t.Errorf("last error: %v", last)
+	}
+}
+
+// null is an error for every kind of value, not the zero value: a present
+// key always has a value after decoding.
+func TestReliability_NullIsAnError(t *testing.T) {
+	doc, err := Parse("f.yaml", []byte("name: ~\non: null\nrate:\nitems: [~]\nopt: ~\nm: {a: ~}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o outer
+	errs := doc.Decode(&o)
+	errs.Sort()
+	want := []string{
+		"f.yaml:1:7: name: expected a string, got null (leave the key out for the default)",
+		"f.yaml:2:5: on: expected true or false, got null (leave the key out for the default)",
+		"f.yaml:3:6: rate: expected a number, got null (leave the key out for the default)",
+		"f.yaml:4:9: items[0]: expected a mapping, got null",
+		"f.yaml:5:6: opt: expected a mapping, got null (leave the key out for the default)",
+		"f.yaml:6:8: m.a: expected an integer, got null (leave the key out for the default)",
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("got %d errors:\n%v", len(errs), errs)
+	}
+	for i := range want {
+		if errs[i].Error() != want[i] {
+			t.Errorf("error %d:\n got %s\nwant %s", i, errs[i], want[i])
+		}
 	}
 }
