@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"time"
+
+	"google.golang.org/grpc"
 
 	"github.com/p4qos/p4qos/allocator"
 	"github.com/p4qos/p4qos/controlplane"
@@ -26,6 +29,7 @@ type Controller struct {
 	daemon  *controlplane.Daemon
 	watcher *Watcher
 
+	dial       func(ctx context.Context, addr string) (net.Conn, error)
 	manualLoop bool
 	window     time.Duration
 	daemonOpts []controlplane.DaemonOption
@@ -48,6 +52,13 @@ func WithEvents(f func(Event)) Option { return func(c *Controller) { c.events = 
 
 // WithMetrics records into m (default: a new registry).
 func WithMetrics(m *controlplane.Metrics) Option { return func(c *Controller) { c.metrics = m } }
+
+// WithDialer opens every connection to the switches, P4Runtime and queue
+// interfaces alike, with dial (tests reach switches inside a network
+// namespace this way).
+func WithDialer(dial func(ctx context.Context, addr string) (net.Conn, error)) Option {
+	return func(c *Controller) { c.dial = dial }
+}
 
 // WithManualLoop builds the closed loop but does not tick it: the caller
 // drives it with Tick (the demo does, on simulated time).
@@ -79,7 +90,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Controller, error) {
 	if problems := cfg.Validate(); len(problems) > 0 {
 		return nil, inputErr(&ConfigError{Problems: problems})
 	}
-	f, err := LoadFabric(&c.cfg)
+	f, err := loadFabric(&c.cfg, c.dial)
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +121,9 @@ func (c *Controller) newDaemon() error {
 			return inputErr(err)
 		}
 		sess = append(sess, controlplane.WithTransportCredentials(creds))
+	}
+	if c.dial != nil {
+		sess = append(sess, controlplane.WithDialOptions(grpc.WithContextDialer(c.dial)))
 	}
 	sess = append(sess,
 		controlplane.WithKeepalive(cfg.Keepalive, 10*time.Second),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sort"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
@@ -64,7 +65,9 @@ func inputErr(err error) error {
 }
 
 // LoadFabric loads the topology and pipelines that cfg names.
-func LoadFabric(cfg *Config) (*Fabric, error) {
+func LoadFabric(cfg *Config) (*Fabric, error) { return loadFabric(cfg, nil) }
+
+func loadFabric(cfg *Config, dial func(context.Context, string) (net.Conn, error)) (*Fabric, error) {
 	data, err := readInput(cfg.Topology, "topology", maxTopologyBytes)
 	if err != nil {
 		return nil, inputErr(err)
@@ -111,7 +114,7 @@ func LoadFabric(cfg *Config) (*Fabric, error) {
 		if err != nil {
 			return nil, inputErr(fmt.Errorf("switch %s: %w", sw.Name, err))
 		}
-		q := drv.Queues(target.Switch{Name: sw.Name, Address: sw.Address, DeviceID: sw.DeviceID, QueueAddress: thrift[sw.Name]})
+		q := drv.Queues(target.Switch{Name: sw.Name, Address: sw.Address, DeviceID: sw.DeviceID, QueueAddress: thrift[sw.Name], Dial: dial})
 		if q != nil {
 			f.queues[sw.Name] = q
 		}

@@ -11,6 +11,7 @@ package target
 
 import (
 	"context"
+	"net"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 
@@ -42,6 +43,10 @@ type Switch struct {
 	// QueueAddress is where the target's queue interface listens (BMv2's
 	// thrift server); empty means the target's default for Address.
 	QueueAddress string
+	// Dial, when set, opens the connections to the switch's side
+	// interfaces (tests reach switches inside a network namespace this
+	// way); nil dials TCP.
+	Dial func(ctx context.Context, addr string) (net.Conn, error)
 }
 
 // QueueSetting is the intended rate and depth of one egress queue.

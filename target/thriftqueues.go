@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"net"
 	"slices"
 	"sync"
 
@@ -49,6 +50,8 @@ func PacketsPerSecond(bps float64) int64 {
 type ThriftQueues struct {
 	Addr     string
 	ReadBack bool
+	// Dial opens the connection (nil: TCP).
+	Dial func(ctx context.Context, addr string) (net.Conn, error)
 
 	mu      sync.Mutex
 	applied map[queueKey]queueParams
@@ -83,7 +86,7 @@ func (q *ThriftQueues) Apply(ctx context.Context, qs []QueueSetting) (QueueStats
 	if len(want) == 0 {
 		return st, nil
 	}
-	c, err := thrift.Dial(ctx, q.Addr)
+	c, err := thrift.DialWith(ctx, q.Addr, q.Dial)
 	if err != nil {
 		return st, fmt.Errorf("queue interface %s: %w", q.Addr, err)
 	}

@@ -16,10 +16,16 @@ type Client struct {
 	seq  int32
 }
 
-// Dial connects to addr (host:port).
-func Dial(ctx context.Context, addr string) (*Client, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+// Dial connects to addr (host:port) over TCP.
+func Dial(ctx context.Context, addr string) (*Client, error) { return DialWith(ctx, addr, nil) }
+
+// DialWith connects with dial (nil: TCP).
+func DialWith(ctx context.Context, addr string, dial func(context.Context, string) (net.Conn, error)) (*Client, error) {
+	if dial == nil {
+		var d net.Dialer
+		dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+	}
+	conn, err := dial(ctx, addr)
 	if err != nil {
 		return nil, err
 	}

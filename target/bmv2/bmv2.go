@@ -69,7 +69,7 @@ func (*Driver) Queues(sw target.Switch) target.QueueConfigurator {
 		}
 		addr = net.JoinHostPort(host, DefaultThriftPort)
 	}
-	return &target.ThriftQueues{Addr: addr}
+	return &target.ThriftQueues{Addr: addr, Dial: sw.Dial}
 }
 
 var _ target.Driver = (*Driver)(nil)

@@ -42,7 +42,7 @@ func (*Driver) Queues(sw target.Switch) target.QueueConfigurator {
 	if sw.QueueAddress == "" {
 		return nil
 	}
-	return &target.ThriftQueues{Addr: sw.QueueAddress, ReadBack: true}
+	return &target.ThriftQueues{Addr: sw.QueueAddress, ReadBack: true, Dial: sw.Dial}
 }
 
 var _ target.Driver = (*Driver)(nil)
