@@ -1,0 +1,107 @@
+package sim
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/p4qos/p4qos/internal/units"
+)
+
+// FileFlow is one flow of a flow file (docs/sim.md, `p4qos sim --flows`)
+// with the switch it enters ("" when the file does not say).
+type FileFlow struct {
+	Switch string
+	Flow   Flow
+}
+
+type flowFile struct {
+	Flows []flowSpec `yaml:"flows"`
+}
+
+type flowSpec struct {
+	Name        string `yaml:"name"`
+	Switch      string `yaml:"switch"`
+	Src         string `yaml:"src"`
+	Dst         string `yaml:"dst"`
+	Proto       string `yaml:"proto"` // udp, tcp, icmp or a number
+	SrcPort     uint16 `yaml:"sport"`
+	DstPort     uint16 `yaml:"dport"`
+	DSCP        uint8  `yaml:"dscp"`
+	IngressPort uint32 `yaml:"ingress_port"`
+	Rate        string `yaml:"rate"`        // e.g. 10Mbps
+	PacketSize  string `yaml:"packet_size"` // e.g. 1500 or 1500B; default 1500
+}
+
+// ParseFlowFile parses a flow file; unknown keys are errors, and every
+// error names the flow.
+func ParseFlowFile(path string, data []byte) ([]FileFlow, error) {
+	var file flowFile
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&file); err != nil {
+		return nil, fmt.Errorf("flows %s: %w", path, err)
+	}
+	out := make([]FileFlow, 0, len(file.Flows))
+	for i, spec := range file.Flows {
+		f, err := spec.flow()
+		if err != nil {
+			return nil, fmt.Errorf("flows %s: flow %d (%s): %w", path, i+1, spec.Name, err)
+		}
+		out = append(out, FileFlow{Switch: spec.Switch, Flow: f})
+	}
+	return out, nil
+}
+
+func (spec flowSpec) flow() (Flow, error) {
+	f := Flow{Name: spec.Name, SrcPort: spec.SrcPort, DstPort: spec.DstPort, DSCP: spec.DSCP, IngressPort: spec.IngressPort}
+	var err error
+	if f.SrcIP, err = netip.ParseAddr(spec.Src); err != nil {
+		return f, fmt.Errorf("src: %w", err)
+	}
+	if f.DstIP, err = netip.ParseAddr(spec.Dst); err != nil {
+		return f, fmt.Errorf("dst: %w", err)
+	}
+	if f.Proto, err = parseProto(spec.Proto); err != nil {
+		return f, err
+	}
+	if spec.Rate == "" {
+		return f, errors.New("rate is required")
+	}
+	if f.RateBps, err = units.ParseBitrate(spec.Rate); err != nil {
+		return f, fmt.Errorf("rate: %w", err)
+	}
+	if spec.PacketSize != "" {
+		n, err := units.ParseBytes(spec.PacketSize)
+		if err != nil {
+			return f, fmt.Errorf("packet_size: %w", err)
+		}
+		if n == 0 || n > 65535 {
+			return f, fmt.Errorf("packet_size %d: want 1..65535 bytes", n)
+		}
+		f.PacketSize = int(n)
+	}
+	return f, nil
+}
+
+func parseProto(s string) (uint8, error) {
+	switch p := strings.ToLower(s); p {
+	case "udp", "":
+		return 17, nil
+	case "tcp":
+		return 6, nil
+	case "icmp":
+		return 1, nil
+	default:
+		n, err := strconv.ParseUint(p, 10, 8)
+		if err != nil {
+			return 0, fmt.Errorf("proto %q: want udp, tcp, icmp or 0..255", s)
+		}
+		return uint8(n), nil
+	}
+}
