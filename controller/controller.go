@@ -177,10 +177,10 @@ func (c *Controller) onReconcile(sw string, st controlplane.ReconcileStats, err 
 		return
 	}
 	if st.SideWritten > 0 {
-		c.emit(Event{Kind: QueuesApplied, Switch: sw, Count: st.SideWritten})
+		c.emit(Event{Kind: QueuesApplied, Switch: sw, Count: st.SideWritten, Stats: st})
 	}
 	if n := st.Drift + st.SideDrift; n > 0 {
-		c.emit(Event{Kind: DriftRepaired, Switch: sw, Count: n})
+		c.emit(Event{Kind: DriftRepaired, Switch: sw, Count: n, Stats: st})
 	}
 	c.emit(Event{Kind: SwitchConverged, Switch: sw, Count: st.Write.Updates, Stats: st})
 }

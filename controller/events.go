@@ -44,6 +44,7 @@ type Event struct {
 	What  string
 	Count int
 	Err   error
-	// Stats are the reconcile's figures (SwitchConverged, SwitchFailed).
+	// Stats are the reconcile's figures (SwitchConverged, SwitchFailed,
+	// DriftRepaired, QueuesApplied).
 	Stats controlplane.ReconcileStats
 }

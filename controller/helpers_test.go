@@ -138,6 +138,9 @@ func (e *events) kinds() []string {
 		}
 		out = append(out, s)
 	}
+	if len(out) > 30 {
+		out = append([]string{"…"}, out[len(out)-30:]...)
+	}
 	return out
 }
 

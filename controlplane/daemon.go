@@ -204,7 +204,7 @@ func (d *Daemon) rebuildLocked(sw string, prune bool) {
 	for _, k := range order {
 		ents = append(ents, byKey[k])
 	}
-	d.eff[sw] = &effective{intent: &Intent{Schema: in.Schema, Pipeline: in.Pipeline, Entities: ents}, byKey: byKey}
+	d.eff[sw] = &effective{intent: &Intent{Schema: in.Schema, Pipeline: in.Pipeline, Entities: ents, Side: in.Side}, byKey: byKey}
 }
 
 func (d *Daemon) effectiveFor(sw string) (*Intent, uint64, <-chan struct{}) {
