@@ -2,12 +2,15 @@ package plot
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"html"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -156,4 +159,30 @@ func ReadCSV(r io.Reader, yScale float64) ([]Series, error) {
 		}
 	}
 	return series, nil
+}
+
+// RatesSVG draws the CSV that `p4qos lab record` wrote (time_s, then bit/s
+// per class) as an SVG line chart in Mbit/s; out must name an .svg file.
+func RatesSVG(in, out, title string) ([]byte, error) {
+	if strings.ToLower(filepath.Ext(out)) != ".svg" {
+		return nil, fmt.Errorf("plot: %s: only .svg output is supported", out)
+	}
+	r, err := os.Open(in)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	series, err := ReadCSV(r, 1e-6)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", in, err)
+	}
+	if title == "" {
+		title = "Rate per class (" + filepath.Base(in) + ")"
+	}
+	var b bytes.Buffer
+	c := &LineChart{Title: title, XLabel: "time (s)", YLabel: "Mbit/s", Series: series}
+	if err := c.SVG(&b); err != nil {
+		return nil, fmt.Errorf("%s: %v", in, err)
+	}
+	return b.Bytes(), nil
 }

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/p4qos/p4qos/topo"
@@ -592,4 +593,35 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return "  " + strings.Join(lines, "\n  ")
+}
+
+// WriteText prints the status for a person: the lab, its controller, and
+// a table of its switches.
+func (st Status) WriteText(w io.Writer, namespace string) error {
+	state := "down"
+	if st.Up {
+		state = "up"
+	} else if st.Namespace || st.Mininet {
+		state = "partly up (run `p4qos lab down`)"
+	}
+	fmt.Fprintf(w, "lab %s: %s (namespace %v, mininet %v, state %s)\n", namespace, state, st.Namespace, st.Mininet, st.StateDir)
+	if st.Controller > 0 {
+		fmt.Fprintf(w, "controller: running (pid %d, log %s)\n", st.Controller, filepath.Join(st.StateDir, "controller.log"))
+	} else {
+		fmt.Fprintln(w, "controller: not running")
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SWITCH\tP4RUNTIME\tPROCESS\tLISTENING")
+	for _, s := range st.Switches {
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%v\n", s.Name, s.Address, s.Process, s.P4Runtime)
+	}
+	return tw.Flush()
+}
+
+// ExecInNamespace runs argv inside the lab's namespace (ip netns exec) with
+// the given standard streams.
+func (l *Lab) ExecInNamespace(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, argv ...string) error {
+	c := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", l.namespace}, argv...)...)
+	c.Stdin, c.Stdout, c.Stderr = stdin, stdout, stderr
+	return c.Run()
 }

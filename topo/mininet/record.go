@@ -225,3 +225,27 @@ func SelectSwitches(all []RecordSwitch, names []string) ([]RecordSwitch, error) 
 	}
 	return out, nil
 }
+
+// Record samples the class rates of the running lab's switches (all, or
+// the named ones) into w as RecordClassRates does, with the class names of
+// the policy its controller runs. It must run inside the lab's namespace
+// (InNamespace), where the switches' P4Runtime ports are.
+func (l *Lab) Record(ctx context.Context, w io.Writer, switches []string, interval, duration time.Duration) error {
+	rc, err := l.Running()
+	if err != nil {
+		return err
+	}
+	sws, err := SelectSwitches(rc.Switches, switches)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrPrecondition, err)
+	}
+	schema, err := tables.Load(rc.P4Info)
+	if err != nil {
+		return err
+	}
+	names, err := ClassNames(rc.Policy)
+	if err != nil {
+		return err
+	}
+	return RecordClassRates(ctx, w, Recording{Switches: sws, Schema: schema, Classes: names, Interval: interval, Duration: duration})
+}
