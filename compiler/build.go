@@ -10,6 +10,7 @@ import (
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 
 	"github.com/p4qos/p4qos/allocator"
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/internal/yamlerr"
 	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/topo"
@@ -51,7 +52,7 @@ func (c *compilation) build() error {
 	queue := c.queueMap()
 	phb := make([]*p4v1.Entity, 64)
 	for d := 0; d < 64; d++ {
-		te, err := c.s.TableEntry("phb", []tables.Match{tables.Exact("dscp", d)}, tables.Action("set_queue", tables.Param("queue", queue[d])))
+		te, err := c.s.TableEntry(contract.PHB, []tables.Match{tables.Exact(contract.KeyDSCP, d)}, tables.Action(contract.SetQueue, tables.Param(contract.ParamQueue, queue[d])))
 		if err != nil {
 			return internal("phb entry", err)
 		}
@@ -70,17 +71,17 @@ func (c *compilation) build() error {
 	if err := c.buildQueues(per); err != nil {
 		return err
 	}
-	def, err := c.s.TableEntry("classifier", nil, tables.Action("set_default_class"), tables.AsDefault())
+	def, err := c.s.TableEntry(contract.Classifier, nil, tables.Action(contract.SetDefaultClass), tables.AsDefault())
 	if err != nil {
 		return internal("classifier default", err)
 	}
 	for i, sw := range c.t.Switches {
 		per[i].defaults = append(per[i].defaults, tables.EntityOf(def))
-		c.checkSize(sw.Name, "classifier", len(per[i].classifier), "classes")
-		c.checkSize(sw.Name, "color_action", len(per[i].color), "classes")
-		c.checkSize(sw.Name, "ipv4_lpm", len(per[i].v4), "")
-		c.checkSize(sw.Name, "ipv6_lpm", len(per[i].v6), "")
-		c.checkSize(sw.Name, "ecn_threshold", len(per[i].ecn), "queues.ports")
+		c.checkSize(sw.Name, contract.Classifier, len(per[i].classifier), "classes")
+		c.checkSize(sw.Name, contract.ColorAction, len(per[i].color), "classes")
+		c.checkSize(sw.Name, contract.IPv4LPM, len(per[i].v4), "")
+		c.checkSize(sw.Name, contract.IPv6LPM, len(per[i].v6), "")
+		c.checkSize(sw.Name, contract.ECNThreshold, len(per[i].ecn), "queues.ports")
 		c.res.Switches[sw.Name] = per[i].ordered()
 	}
 	return nil
@@ -131,10 +132,10 @@ func (c *compilation) ternaryPrefix(field string, p netip.Prefix) tables.Match {
 func (c *compilation) classifierEntry(t *term, cl *Class) (*p4v1.Entity, error) {
 	ms := make([]tables.Match, 0, 8)
 	if t.port >= 0 {
-		ms = append(ms, tables.Ternary("ingress_port", int(t.port), 0x1ff))
+		ms = append(ms, tables.Ternary(contract.KeyIngressPort, int(t.port), 0x1ff))
 	}
 	if t.ver != 0 {
-		ms = append(ms, tables.Ternary("ip_version", int(t.ver), 0xf))
+		ms = append(ms, tables.Ternary(contract.KeyIPVersion, int(t.ver), 0xf))
 	}
 	srcField, dstField := "ipv4_src", "ipv4_dst"
 	if t.ver == 6 {
@@ -147,22 +148,22 @@ func (c *compilation) classifierEntry(t *term, cl *Class) (*p4v1.Entity, error) 
 		ms = append(ms, c.ternaryPrefix(dstField, t.dst))
 	}
 	if t.proto >= 0 {
-		ms = append(ms, tables.Ternary("ip_proto", int(t.proto), 0xff))
+		ms = append(ms, tables.Ternary(contract.KeyIPProto, int(t.proto), 0xff))
 	}
 	if t.sport != fullRange {
-		ms = append(ms, tables.Range("l4_src_port", int(t.sport.Low), int(t.sport.High)))
+		ms = append(ms, tables.Range(contract.KeyL4SrcPort, int(t.sport.Low), int(t.sport.High)))
 	}
 	if t.dport != fullRange {
-		ms = append(ms, tables.Range("l4_dst_port", int(t.dport.Low), int(t.dport.High)))
+		ms = append(ms, tables.Range(contract.KeyL4DstPort, int(t.dport.Low), int(t.dport.High)))
 	}
 	if t.dscp >= 0 {
-		ms = append(ms, tables.Ternary("dscp", int(t.dscp), 0x3f))
+		ms = append(ms, tables.Ternary(contract.KeyDSCP, int(t.dscp), 0x3f))
 	}
-	act := tables.Action("set_class", tables.Param("class_id", cl.ID), tables.Param("dscp", int(cl.PHB.DSCP)))
+	act := tables.Action(contract.SetClass, tables.Param(contract.ParamClassID, cl.ID), tables.Param(contract.ParamDSCP, int(cl.PHB.DSCP)))
 	if cl.TrustDSCP {
-		act = tables.Action("trust_dscp", tables.Param("class_id", cl.ID))
+		act = tables.Action(contract.TrustDSCP, tables.Param(contract.ParamClassID, cl.ID))
 	}
-	te, err := c.s.TableEntry("classifier", ms, act, tables.Priority(int32(cl.Precedence)))
+	te, err := c.s.TableEntry(contract.Classifier, ms, act, tables.Priority(int32(cl.Precedence)))
 	if err != nil {
 		return nil, err
 	}
@@ -206,9 +207,9 @@ func (c *compilation) buildClasses(per []switchEntities) error {
 				if e.ToHost {
 					continue
 				}
-				te, err := c.s.TableEntry("classifier",
-					[]tables.Match{tables.Ternary("ingress_port", int(e.FromPort), 0x1ff)},
-					tables.Action("trust_dscp", tables.Param("class_id", 0)), tables.Priority(trustPriority))
+				te, err := c.s.TableEntry(contract.Classifier,
+					[]tables.Match{tables.Ternary(contract.KeyIngressPort, int(e.FromPort), 0x1ff)},
+					tables.Action(contract.TrustDSCP, tables.Param(contract.ParamClassID, 0)), tables.Priority(trustPriority))
 				if err != nil {
 					return internal("fabric-port trust entry", err)
 				}
@@ -244,7 +245,7 @@ func (c *compilation) buildClasses(per []switchEntities) error {
 		}
 		cfg := MeterConfigFor(cir, pir, m.CBS, m.PBS)
 		c.res.Classes[i].Meter = cfg
-		me, err := c.s.MeterEntry("class_meter", int64(cl.ID), cfg)
+		me, err := c.s.MeterEntry(contract.ClassMeter, int64(cl.ID), cfg)
 		if err != nil {
 			c.bad(path, "the meter configuration is out of range for the pipeline: %v", err)
 			continue
@@ -266,13 +267,13 @@ func (c *compilation) buildClasses(per []switchEntities) error {
 			var act tables.ActionCall
 			switch {
 			case ca.act.Drop:
-				act = tables.Action("drop")
+				act = tables.Action(contract.Drop)
 			case ca.act.Remark != nil:
-				act = tables.Action("remark_dscp", tables.Param("dscp", int(*ca.act.Remark)))
+				act = tables.Action(contract.RemarkDSCP, tables.Param(contract.ParamDSCP, int(*ca.act.Remark)))
 			default:
 				continue
 			}
-			te, err := c.s.TableEntry("color_action", []tables.Match{tables.Exact("class_id", cl.ID), tables.Exact("color", ca.color)}, act)
+			te, err := c.s.TableEntry(contract.ColorAction, []tables.Match{tables.Exact(contract.KeyClassID, cl.ID), tables.Exact(contract.KeyColor, ca.color)}, act)
 			if err != nil {
 				return internal(fmt.Sprintf("color entry of class %s", yamlerr.Quote(cl.Name)), err)
 			}
@@ -343,8 +344,8 @@ func (c *compilation) buildRoutes(per []switchEntities) error {
 		for i, nh := range nhs {
 			id := uint32(i + 1)
 			memberID[nh] = id
-			m, err := c.s.ActionProfileMember("ecmp_selector", id, tables.Action("set_next_hop",
-				tables.Param("port", int(nh.port)), tables.Param("smac", smac[:]), tables.Param("dmac", nh.dmac[:])))
+			m, err := c.s.ActionProfileMember(contract.ECMPSelector, id, tables.Action(contract.SetNextHop,
+				tables.Param(contract.ParamPort, int(nh.port)), tables.Param(contract.ParamSMAC, smac[:]), tables.Param(contract.ParamDMAC, nh.dmac[:])))
 			if err != nil {
 				return internal("next-hop member", err)
 			}
@@ -370,7 +371,7 @@ func (c *compilation) buildRoutes(per []switchEntities) error {
 				if !ok {
 					id = uint32(len(groupID) + 1)
 					groupID[key.String()] = id
-					g, err := c.s.ActionProfileGroup("ecmp_selector", id, members, int32(c.pl.maxGroupSize))
+					g, err := c.s.ActionProfileGroup(contract.ECMPSelector, id, members, int32(c.pl.maxGroupSize))
 					if err != nil {
 						return internal("ECMP group", err)
 					}
@@ -380,9 +381,9 @@ func (c *compilation) buildRoutes(per []switchEntities) error {
 			}
 			for _, ifc := range r.host.Addrs() {
 				a := ifc.Addr()
-				table, field := "ipv4_lpm", "ipv4_dst"
+				table, field := contract.IPv4LPM, contract.KeyIPv4Dst
 				if a.Is6() {
-					table, field = "ipv6_lpm", "ipv6_dst"
+					table, field = contract.IPv6LPM, contract.KeyIPv6Dst
 				}
 				te, err := c.s.TableEntry(table, []tables.Match{tables.LPM(field, netip.PrefixFrom(a, a.BitLen()).String())}, ref)
 				if err != nil {
@@ -479,9 +480,9 @@ func (c *compilation) buildQueues(per []switchEntities) error {
 	})
 	for _, k := range order {
 		if th, ok := thresholds[k]; ok {
-			te, err := c.s.TableEntry("ecn_threshold",
-				[]tables.Match{tables.Exact("egress_port", int(k.port)), tables.Exact("queue", k.queue)},
-				tables.Action("set_ecn_threshold", tables.Param("threshold", int(th))))
+			te, err := c.s.TableEntry(contract.ECNThreshold,
+				[]tables.Match{tables.Exact(contract.KeyEgressPort, int(k.port)), tables.Exact(contract.KeyQueue, k.queue)},
+				tables.Action(contract.SetECNThreshold, tables.Param(contract.ParamThreshold, int(th))))
 			if err != nil {
 				return internal("ecn_threshold entry", err)
 			}

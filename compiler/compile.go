@@ -14,6 +14,7 @@ import (
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 
 	"github.com/p4qos/p4qos/allocator"
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/internal/yamlerr"
 	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/topo"
@@ -121,7 +122,7 @@ type pipeline struct {
 	sizes        map[string]int64 // table short name → size (0 = unknown)
 }
 
-var contractTables = []string{"classifier", "color_action", "phb", "ipv4_lpm", "ipv6_lpm", "ecn_threshold"}
+var contractTables = contract.Tables
 
 func readPipeline(s *tables.Schema) (*pipeline, error) {
 	pl := &pipeline{sizes: map[string]int64{}}
@@ -134,7 +135,7 @@ func readPipeline(s *tables.Schema) (*pipeline, error) {
 		}
 		pl.sizes[n] = t.Size
 	}
-	for _, a := range []string{"set_class", "trust_dscp", "set_default_class", "remark_dscp", "drop", "set_queue", "set_next_hop", "set_ecn_threshold"} {
+	for _, a := range []string{contract.SetClass, contract.TrustDSCP, contract.SetDefaultClass, contract.RemarkDSCP, contract.Drop, contract.SetQueue, contract.SetNextHop, contract.SetECNThreshold} {
 		if _, err := s.Action(a); err != nil {
 			missing = append(missing, "action "+a)
 		}
@@ -147,9 +148,9 @@ func readPipeline(s *tables.Schema) (*pipeline, error) {
 		}
 		return p.Bitwidth
 	}
-	w := width("set_class", "class_id")
+	w := width(contract.SetClass, contract.ParamClassID)
 	pl.maxClassID = int(min(uint64(1)<<min(w, 31)-1, math.MaxInt32))
-	m, err := s.Meter("class_meter")
+	m, err := s.Meter(contract.ClassMeter)
 	if err != nil {
 		missing = append(missing, "meter class_meter")
 	} else {
@@ -160,7 +161,7 @@ func readPipeline(s *tables.Schema) (*pipeline, error) {
 			return nil, fmt.Errorf("%w: class_meter must count BYTES, has %s", ErrSchema, m.Spec.Unit)
 		}
 	}
-	ap, err := s.ActionProfile("ecmp_selector")
+	ap, err := s.ActionProfile(contract.ECMPSelector)
 	if err != nil {
 		missing = append(missing, "action profile ecmp_selector")
 	} else {
@@ -169,7 +170,7 @@ func readPipeline(s *tables.Schema) (*pipeline, error) {
 	if pl.maxGroupSize <= 0 {
 		pl.maxGroupSize = 64
 	}
-	ew := width("set_ecn_threshold", "threshold")
+	ew := width(contract.SetECNThreshold, contract.ParamThreshold)
 	pl.ecnMax = uint64(1)<<min(ew, 63) - 1
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%w: missing %s", ErrSchema, strings.Join(missing, ", "))
@@ -362,7 +363,7 @@ func (c *compilation) cabledOn(set switchSet, cabled []portSet, port uint32) boo
 // the final count again; checking here bounds the terms the pairwise
 // overlap checks see by the table sizes.
 func (c *compilation) checkClassifierSize() bool {
-	size := c.pl.sizes["classifier"]
+	size := c.pl.sizes[contract.Classifier]
 	if size <= 0 {
 		return true
 	}

@@ -11,6 +11,8 @@ import (
 
 	p4configv1 "github.com/p4lang/p4runtime/go/p4/config/v1"
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+
+	"github.com/p4qos/p4qos/compiler/contract"
 )
 
 // Flow is a synthetic stream of identical packets offered to the switch.
@@ -333,14 +335,14 @@ type qosModel struct {
 // class_meter, color_action, phb and at least one of ipv4_lpm / ipv6_lpm.
 func newQosModel(s *schema) *qosModel {
 	m := &qosModel{
-		classifier:   s.tableNamed("classifier"),
-		colorAction:  s.tableNamed("color_action"),
-		phb:          s.tableNamed("phb"),
-		lpm4:         s.tableNamed("ipv4_lpm"),
-		lpm6:         s.tableNamed("ipv6_lpm"),
-		classMeter:   s.meterNamed("class_meter"),
-		classCounter: s.counterNamed("class_counter"),
-		queueCounter: s.counterNamed("queue_counter"),
+		classifier:   s.tableNamed(contract.Classifier),
+		colorAction:  s.tableNamed(contract.ColorAction),
+		phb:          s.tableNamed(contract.PHB),
+		lpm4:         s.tableNamed(contract.IPv4LPM),
+		lpm6:         s.tableNamed(contract.IPv6LPM),
+		classMeter:   s.meterNamed(contract.ClassMeter),
+		classCounter: s.counterNamed(contract.ClassCounter),
+		queueCounter: s.counterNamed(contract.QueueCounter),
 		schema:       s,
 	}
 	if m.classifier == nil || m.colorAction == nil || m.phb == nil || m.classMeter == nil || (m.lpm4 == nil && m.lpm6 == nil) {
@@ -377,19 +379,19 @@ func (m *qosModel) decide(st *state, f Flow) decision {
 		ver = 4
 	}
 	keys := map[string]*big.Int{
-		"ingress_port": big.NewInt(int64(f.IngressPort)),
-		"ip_version":   new(big.Int).SetUint64(ver),
-		"ip_proto":     big.NewInt(int64(f.Proto)),
-		"l4_src_port":  big.NewInt(int64(sport)),
-		"l4_dst_port":  big.NewInt(int64(dport)),
-		"dscp":         big.NewInt(int64(f.DSCP)),
+		contract.KeyIngressPort: big.NewInt(int64(f.IngressPort)),
+		contract.KeyIPVersion:   new(big.Int).SetUint64(ver),
+		contract.KeyIPProto:     big.NewInt(int64(f.Proto)),
+		contract.KeyL4SrcPort:   big.NewInt(int64(sport)),
+		contract.KeyL4DstPort:   big.NewInt(int64(dport)),
+		contract.KeyDSCP:        big.NewInt(int64(f.DSCP)),
 	}
 	zero := new(big.Int)
 	src, dst := new(big.Int).SetBytes(f.SrcIP.AsSlice()), new(big.Int).SetBytes(f.DstIP.AsSlice())
 	if v4 {
-		keys["ipv4_src"], keys["ipv4_dst"], keys["ipv6_src"], keys["ipv6_dst"] = src, dst, zero, zero
+		keys[contract.KeyIPv4Src], keys[contract.KeyIPv4Dst], keys[contract.KeyIPv6Src], keys[contract.KeyIPv6Dst] = src, dst, zero, zero
 	} else {
-		keys["ipv4_src"], keys["ipv4_dst"], keys["ipv6_src"], keys["ipv6_dst"] = zero, zero, src, dst
+		keys[contract.KeyIPv4Src], keys[contract.KeyIPv4Dst], keys[contract.KeyIPv6Src], keys[contract.KeyIPv6Dst] = zero, zero, src, dst
 	}
 
 	// classifier
@@ -398,11 +400,11 @@ func (m *qosModel) decide(st *state, f Flow) decision {
 	d.classEntry = lookup(ts, keys)
 	if a, name := m.actionOf(st, ts, d.classEntry, 0); a != nil {
 		switch name {
-		case "set_class":
-			d.class = uint8(m.param(a, "class_id"))
-			dscp = uint8(m.param(a, "dscp") & 63)
-		case "trust_dscp":
-			d.class = uint8(m.param(a, "class_id"))
+		case contract.SetClass:
+			d.class = uint8(m.param(a, contract.ParamClassID))
+			dscp = uint8(m.param(a, contract.ParamDSCP) & 63)
+		case contract.TrustDSCP:
+			d.class = uint8(m.param(a, contract.ParamClassID))
 		}
 	}
 	// class_meter, indexed by class_id
@@ -419,8 +421,8 @@ func (m *qosModel) decide(st *state, f Flow) decision {
 		d.routeEntry = lookup(rts, keys)
 		if d.routeEntry != nil {
 			a, name := m.actionOf(st, rts, d.routeEntry, flowHash(f, sport, dport))
-			if a != nil && name == "set_next_hop" {
-				d.routed, d.port = true, uint32(m.param(a, "port"))
+			if a != nil && name == contract.SetNextHop {
+				d.routed, d.port = true, uint32(m.param(a, contract.ParamPort))
 			}
 		}
 		// A miss or drop leaves the packet unrouted (contract: miss drops).
@@ -430,20 +432,20 @@ func (m *qosModel) decide(st *state, f Flow) decision {
 		cd := &d.colors[c]
 		cd.dscp = dscp
 		cts := st.tables[m.colorAction.id]
-		ck := map[string]*big.Int{"class_id": big.NewInt(int64(d.class)), "color": big.NewInt(int64(c))}
+		ck := map[string]*big.Int{contract.KeyClassID: big.NewInt(int64(d.class)), contract.KeyColor: big.NewInt(int64(c))}
 		cd.colorEntry = lookup(cts, ck)
 		if a, name := m.actionOf(st, cts, cd.colorEntry, 0); a != nil {
 			switch name {
-			case "remark_dscp":
-				cd.dscp = uint8(m.param(a, "dscp") & 63)
-			case "drop":
+			case contract.RemarkDSCP:
+				cd.dscp = uint8(m.param(a, contract.ParamDSCP) & 63)
+			case contract.Drop:
 				cd.drop = true
 			}
 		}
 		pts := st.tables[m.phb.id]
-		cd.phbEntry = lookup(pts, map[string]*big.Int{"dscp": big.NewInt(int64(cd.dscp))})
-		if a, name := m.actionOf(st, pts, cd.phbEntry, 0); a != nil && name == "set_queue" {
-			cd.queue = uint8(m.param(a, "queue") & 7)
+		cd.phbEntry = lookup(pts, map[string]*big.Int{contract.KeyDSCP: big.NewInt(int64(cd.dscp))})
+		if a, name := m.actionOf(st, pts, cd.phbEntry, 0); a != nil && name == contract.SetQueue {
+			cd.queue = uint8(m.param(a, contract.ParamQueue) & 7)
 		}
 	}
 	return d

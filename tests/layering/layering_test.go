@@ -60,6 +60,9 @@ func TestImportsPointDownwards(t *testing.T) {
 					continue
 				}
 				dr := strings.TrimPrefix(d, module)
+				if dr == "compiler/contract" {
+					continue // the pipeline's names: a leaf every layer may use
+				}
 				for _, ban := range bans {
 					if dr == strings.TrimSuffix(ban, "/") || strings.HasPrefix(dr, strings.TrimSuffix(ban, "/")+"/") {
 						t.Errorf("%s depends on %s (forbidden: %s)", rel, dr, ban)
