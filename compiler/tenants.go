@@ -54,14 +54,6 @@ func (f plf) at(x float64) float64 {
 	return f.ys[n-1]
 }
 
-// sup is the function's supremum (+Inf with a rising tail).
-func (f plf) sup() float64 {
-	if f.tail > 0 {
-		return math.Inf(1)
-	}
-	return f.ys[len(f.ys)-1]
-}
-
 // inv returns the largest x with f(x) ≤ v, capped at the last breakpoint
 // when f is flat there (every x beyond gives the same value), and ok=false
 // when v < 0.

@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/netip"
@@ -41,7 +42,7 @@ var protocolNames = map[string]uint8{"icmp": 1, "tcp": 6, "udp": 17, "gre": 47, 
 func (p *Protocol) UnmarshalYAMLNode(n *yaml.Node) error {
 	const want = "expected a protocol name (tcp, udp, icmp, icmpv6, sctp, gre, esp, ah) or number 0..255"
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf(want)
+		return errors.New(want)
 	}
 	if v, ok := protocolNames[strings.ToLower(n.Value)]; ok {
 		*p = Protocol(v)
@@ -62,7 +63,7 @@ type PortRange struct{ Low, High uint16 }
 func (r *PortRange) UnmarshalYAMLNode(n *yaml.Node) error {
 	const want = "expected a port 0..65535 or a range such as 5000-5100"
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf(want)
+		return errors.New(want)
 	}
 	lo, hi, isRange := strings.Cut(n.Value, "-")
 	l, err1 := strconv.ParseUint(strings.TrimSpace(lo), 10, 16)
@@ -96,7 +97,7 @@ type Function []allocator.Point
 func (f *Function) UnmarshalYAMLNode(n *yaml.Node) error {
 	const want = "expected a list of [fair share, rate] points such as [[0, 0], [1, 10Mbps]]"
 	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
-		return fmt.Errorf(want)
+		return errors.New(want)
 	}
 	var pts []allocator.Point
 	for i, pn := range n.Content {
@@ -141,7 +142,7 @@ type Address struct {
 func (a *Address) UnmarshalYAMLNode(n *yaml.Node) error {
 	const want = "expected a prefix (10.0.1.0/24, 2001:db8::/32), an address, or a host name"
 	if n.Kind != yaml.ScalarNode || n.Value == "" {
-		return fmt.Errorf(want)
+		return errors.New(want)
 	}
 	s := n.Value
 	if strings.Contains(s, "/") {

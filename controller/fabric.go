@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sort"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"gopkg.in/yaml.v3"
@@ -384,14 +383,4 @@ func (m *loopModel) Enforce(ctx context.Context, demand map[string]float64) (con
 // meters no class from the allocator).
 func (f *Fabric) model(c *Compiled) controlplane.Model {
 	return &loopModel{f: f, policy: c.Policy, sources: c.Sources}
-}
-
-// switchNames lists the managed switches, sorted.
-func (f *Fabric) switchNames() []string {
-	names := make([]string, 0, len(f.switches))
-	for _, sw := range f.switches {
-		names = append(names, sw.Name)
-	}
-	sort.Strings(names)
-	return names
 }

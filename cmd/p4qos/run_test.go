@@ -7,11 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/p4qos/p4qos/compiler"
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/controller"
 	"github.com/p4qos/p4qos/controlplane"
 	"github.com/p4qos/p4qos/target/sim"
@@ -169,23 +169,6 @@ func addrOf(t *testing.T, switches, name string) string {
 	return ""
 }
 
-// syncBuffer is a bytes.Buffer safe for the daemon's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // The example daemon config in docs/examples must stay loadable: every key
 // known, every path resolving from the file's directory.
@@ -212,7 +195,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	if len(comp.Sources) == 0 {
 		t.Fatal("no closed-loop sources for the demo policy")
 	}
-	if src, ok := sourceOf(comp.Sources, "a-web"); !ok || src.Switch != "leaf1" || src.Counter != "class_counter" {
+	if src, ok := sourceOf(comp.Sources, "a-web"); !ok || src.Switch != "leaf1" || src.Counter != contract.ClassCounter {
 		t.Errorf("a-web source %+v (found %v), want class_counter on leaf1", src, ok)
 	}
 	// b-bulk is metered at tenant b's allocation and b has one flow group,

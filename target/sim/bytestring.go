@@ -42,20 +42,6 @@ func bitLen(v []byte) int {
 
 func toBig(b []byte) *big.Int { return new(big.Int).SetBytes(b) }
 
-// minBytes encodes v canonically (§8.3: zero is one byte).
-func minBytes(v uint64) []byte {
-	if v == 0 {
-		return []byte{0}
-	}
-	n := (bits.Len64(v) + 7) / 8
-	out := make([]byte, n)
-	for i := n - 1; i >= 0; i-- {
-		out[i] = byte(v)
-		v >>= 8
-	}
-	return out
-}
-
 // bytesToUint64 decodes a big-endian value of at most 8 significant bytes.
 func bytesToUint64(b []byte) uint64 {
 	var v uint64

@@ -347,16 +347,6 @@ func (s *schema) meterNamed(want string) *meterInfo {
 	return nil
 }
 
-// fieldNamed returns the match field of t called want, or nil.
-func (t *tableInfo) fieldNamed(want string) *p4configv1.MatchField {
-	for _, f := range t.fieldOrder {
-		if f.GetName() == want || lastComponent(f.GetName()) == want {
-			return f
-		}
-	}
-	return nil
-}
-
 func (a *actionInfo) paramNamed(want string) *p4configv1.Action_Param {
 	for _, p := range a.params {
 		if p.GetName() == want {

@@ -273,13 +273,6 @@ func (s *Switch) Advance(dt time.Duration) {
 	}
 }
 
-// portLeg is the traffic of one flow and color queued at a rate-limited
-// port.
-type portLeg struct {
-	flow  int
-	color Color
-}
-
 // SetPortRate limits egress port to bps bits per second, served by strict
 // priority over its 8 queues (7 first) with no buffer: what does not fit in
 // an Advance is dropped. bps <= 0 removes the limit. Unlimited ports (the
