@@ -169,7 +169,6 @@ func addrOf(t *testing.T, switches, name string) string {
 	return ""
 }
 
-
 // The example daemon config in docs/examples must stay loadable: every key
 // known, every path resolving from the file's directory.
 func TestExampleConfigLoads(t *testing.T) {
