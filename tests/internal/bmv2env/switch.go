@@ -31,6 +31,7 @@ type config struct {
 	priorityQueues int
 	cpuPort        int
 	netnsPrefix    string
+	noOffload      bool
 }
 
 // Option is an optional setting of Start.
@@ -56,6 +57,17 @@ func WithCPUPort(p int) Option { return func(c *config) { c.cpuPort = p } }
 // WithNetnsPrefix names the switch's namespace (default "p4qos-bmv2"); a
 // process id and sequence number make the name unique.
 func WithNetnsPrefix(p string) Option { return func(c *config) { c.netnsPrefix = p } }
+
+// WithoutSegmentationOffload turns off TSO, GSO and GRO on the switch end
+// of every port (WithPorts) before the switch starts, so that a burst of
+// more than about 30 frames reaches the switch whole. simple_switch reads
+// each port through libpcap in immediate mode, a TPACKET_V2 ring of 2 MB
+// whose slots libpcap sizes for a 64 KiB packet while any of these
+// offloads is on (pcap-linux.c, create_ring): about 31 slots, and frames
+// that arrive while they are full are dropped before the pipeline sees
+// them. Without the offloads a slot holds one MTU-sized frame (9,000
+// bytes: over 200 slots). It skips the test when ethtool is missing.
+func WithoutSegmentationOffload() Option { return func(c *config) { c.noOffload = true } }
 
 // Switch is one simple_switch_grpc started without a program (the test
 // pushes one over P4Runtime) and killed when the test ends.
@@ -90,6 +102,15 @@ func Start(t testing.TB, opts ...Option) *Switch {
 		s.ns = NewNetns(t, cfg.netnsPrefix)
 		for p := 1; p <= cfg.ports; p++ {
 			s.ns.AddPort(t, p)
+		}
+		if cfg.noOffload {
+			ethtool, err := exec.LookPath("ethtool")
+			if err != nil {
+				t.Skip("needs ethtool to turn off segmentation offloads on the switch ports (WithoutSegmentationOffload)")
+			}
+			for p := 1; p <= cfg.ports; p++ {
+				s.ns.Exec(t, ethtool, "-K", SwitchIface(p), "tso", "off", "gso", "off", "gro", "off")
+			}
 		}
 		for p := 1; p <= cfg.ports; p++ {
 			s.ports[p] = s.ns.OpenPacketSocket(t, HostIface(p))
@@ -231,6 +252,12 @@ func (s *Switch) Log() string { return s.log.String() }
 // Addr is the switch's gRPC address, inside its namespace if it has one;
 // only Dial and Conn can reach a namespaced one.
 func (s *Switch) Addr() string { return s.grpcAddr }
+
+// ThriftAddr is the address of the switch's thrift server (queue rates and
+// depths), inside its namespace if it has one: like Addr, only Dial
+// reaches a namespaced one. A controller given Dial as its dialer uses it
+// as the switch's thrift-address.
+func (s *Switch) ThriftAddr() string { return fmt.Sprintf("127.0.0.1:%d", s.thriftPort) }
 
 // DeviceID is the switch's P4Runtime device id.
 func (s *Switch) DeviceID() uint64 { return s.cfg.deviceID }
