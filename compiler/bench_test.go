@@ -9,6 +9,7 @@ import (
 	p4configv1 "github.com/p4lang/p4runtime/go/p4/config/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/tables"
 )
 
@@ -22,7 +23,7 @@ func scaledSchema(b testing.TB) *tables.Schema {
 	info := proto.Clone(loadSchema(b).P4Info()).(*p4configv1.P4Info)
 	for _, a := range info.Actions {
 		for _, p := range a.Params {
-			if p.Name == "class_id" {
+			if p.Name == contract.ParamClassID {
 				p.Bitwidth = 32
 			}
 		}
@@ -30,7 +31,7 @@ func scaledSchema(b testing.TB) *tables.Schema {
 	for _, t := range info.Tables {
 		t.Size = 1 << 24
 		for _, m := range t.MatchFields {
-			if m.Name == "class_id" {
+			if m.Name == contract.KeyClassID {
 				m.Bitwidth = 32
 			}
 		}

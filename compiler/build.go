@@ -137,9 +137,9 @@ func (c *compilation) classifierEntry(t *term, cl *Class) (*p4v1.Entity, error) 
 	if t.ver != 0 {
 		ms = append(ms, tables.Ternary(contract.KeyIPVersion, int(t.ver), 0xf))
 	}
-	srcField, dstField := "ipv4_src", "ipv4_dst"
+	srcField, dstField := contract.KeyIPv4Src, contract.KeyIPv4Dst
 	if t.ver == 6 {
-		srcField, dstField = "ipv6_src", "ipv6_dst"
+		srcField, dstField = contract.KeyIPv6Src, contract.KeyIPv6Dst
 	}
 	if t.src.IsValid() && t.src.Bits() > 0 {
 		ms = append(ms, c.ternaryPrefix(srcField, t.src))

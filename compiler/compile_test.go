@@ -14,6 +14,7 @@ import (
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/internal/yamlerr"
 	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/topo"
@@ -92,9 +93,9 @@ func TestCompileFabricPolicy(t *testing.T) {
 	// Derived by hand in docs/policy.md ("What it compiles to").
 	// color_action: voice (EF) red→drop = 1; a-interactive, a-backup and
 	// b-bulk (AF, red: drop) yellow→AFx2 and red→drop = 2 each: 7.
-	leaf := map[string]int{"member": 4, "group": 1, "classifier": 14, "color_action": 7, "phb": 64,
-		"ipv4_lpm": 4, "ipv6_lpm": 4, "ecn_threshold": 32, "meter": 4, "classifier/default": 1}
-	spine := map[string]int{"member": 2, "phb": 64, "ipv4_lpm": 4, "ipv6_lpm": 4, "ecn_threshold": 16, "classifier/default": 1}
+	leaf := map[string]int{"member": 4, "group": 1, contract.Classifier: 14, contract.ColorAction: 7, contract.PHB: 64,
+		contract.IPv4LPM: 4, contract.IPv6LPM: 4, contract.ECNThreshold: 32, "meter": 4, contract.Classifier + "/default": 1}
+	spine := map[string]int{"member": 2, contract.PHB: 64, contract.IPv4LPM: 4, contract.IPv6LPM: 4, contract.ECNThreshold: 16, contract.Classifier + "/default": 1}
 	for sw, want := range map[string]map[string]int{"leaf1": leaf, "leaf2": leaf, "spine1": spine, "spine2": spine} {
 		got := counts(s, res.Switches[sw])
 		for k, n := range want {
@@ -244,7 +245,7 @@ func TestCompileRejectsWrongP4Info(t *testing.T) {
 	// A schema without the phb table is not the qos pipeline.
 	cut := proto.Clone(info).(*p4configv1.P4Info)
 	for i, tb := range cut.Tables {
-		if strings.HasSuffix(tb.Preamble.Name, ".phb") {
+		if strings.HasSuffix(tb.Preamble.Name, "."+contract.PHB) {
 			cut.Tables = append(cut.Tables[:i], cut.Tables[i+1:]...)
 			break
 		}
@@ -304,7 +305,7 @@ routing: {mode: wcmp}
 	}
 	for _, e := range res.Switches["leaf1"] {
 		te := e.GetTableEntry()
-		if te == nil || !strings.HasSuffix(s.Name(te.TableId), "ipv4_lpm") {
+		if te == nil || !strings.HasSuffix(s.Name(te.TableId), "."+contract.IPv4LPM) {
 			continue
 		}
 		if g := te.Action.GetActionProfileGroupId(); g != 0 {

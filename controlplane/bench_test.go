@@ -9,6 +9,7 @@ import (
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/target/sim"
 )
@@ -21,9 +22,9 @@ func classifierEntries(b testing.TB, s *tables.Schema, n int) []*p4v1.Entity {
 	for i := range n {
 		a := base
 		a[1], a[2], a[3] = byte(i>>16), byte(i>>8), byte(i)
-		te := must(s.TableEntry("classifier",
-			[]tables.Match{tables.Ternary("ipv4_dst", netip.AddrFrom4(a).String(), "255.255.255.255")},
-			tables.Action("set_class", tables.Param("class_id", 1+i%200), tables.Param("dscp", 10)), tables.Priority(1)))
+		te := must(s.TableEntry(contract.Classifier,
+			[]tables.Match{tables.Ternary(contract.KeyIPv4Dst, netip.AddrFrom4(a).String(), "255.255.255.255")},
+			tables.Action(contract.SetClass, tables.Param(contract.ParamClassID, 1+i%200), tables.Param(contract.ParamDSCP, 10)), tables.Priority(1)))
 		out[i] = tables.EntityOf(te)
 	}
 	return out
@@ -37,7 +38,7 @@ func BenchmarkSimWrite(b *testing.B) {
 	ents := classifierEntries(b, schema, 1000)
 	for _, batch := range []int{1, 100, 1000} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
-			_, addr := startSim(b, sim.WithTableSizeOverride("classifier", 1<<20))
+			_, addr := startSim(b, sim.WithTableSizeOverride(contract.Classifier, 1<<20))
 			s := primarySession(b, addr)
 			ctx := context.Background()
 			if _, err := s.EnsurePipeline(ctx, must(NewPipeline(schema.P4Info(), SimTarget()))); err != nil {
@@ -66,7 +67,7 @@ func BenchmarkSimWrite(b *testing.B) {
 // of which 1% (100) were deleted behind the controller's back.
 func BenchmarkSimReconcile10kDrift1pct(b *testing.B) {
 	schema := qosSchema(b)
-	_, addr := startSim(b, sim.WithTableSizeOverride("classifier", 1<<20))
+	_, addr := startSim(b, sim.WithTableSizeOverride(contract.Classifier, 1<<20))
 	s := primarySession(b, addr)
 	intruder := primarySession(b, addr, WithRole("intruder", nil), WithElectionID(ElectionID{Low: 9}))
 	ctx := context.Background()
@@ -104,13 +105,13 @@ type flipModel struct {
 }
 
 func (m *flipModel) Sources() []DemandSource {
-	return []DemandSource{{FlowGroup: "fg", Switch: "s1", Counter: "class_counter", Index: 1}}
+	return []DemandSource{{FlowGroup: "fg", Switch: "s1", Counter: contract.ClassCounter, Index: 1}}
 }
 
 func (m *flipModel) Enforce(context.Context, map[string]float64) (Enforcement, error) {
 	m.n++
 	cir := int64(125000 * (1 + m.n%2))
-	me, err := m.schema.MeterEntry("class_meter", 1, &tables.MeterConfig{CIR: cir, CBurst: 15000, PIR: cir, PBurst: 15000})
+	me, err := m.schema.MeterEntry(contract.ClassMeter, 1, &tables.MeterConfig{CIR: cir, CBurst: 15000, PIR: cir, PBurst: 15000})
 	if err != nil {
 		return Enforcement{}, err
 	}

@@ -14,6 +14,7 @@ import (
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 
 	"github.com/p4qos/p4qos/allocator"
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/target/sim"
 )
@@ -57,17 +58,17 @@ func qosIntent(t testing.TB, s *tables.Schema, nClasses int, cirBytes int64) *In
 	t.Helper()
 	var ents []*p4v1.Entity
 	for i := 1; i <= nClasses; i++ {
-		te := must(s.TableEntry("classifier",
-			[]tables.Match{tables.Ternary("ip_proto", 17, 0xff), tables.Range("l4_dst_port", 5000+i, 5000+i)},
-			tables.Action("set_class", tables.Param("class_id", i), tables.Param("dscp", 46)), tables.Priority(int32(10+i))))
+		te := must(s.TableEntry(contract.Classifier,
+			[]tables.Match{tables.Ternary(contract.KeyIPProto, 17, 0xff), tables.Range(contract.KeyL4DstPort, 5000+i, 5000+i)},
+			tables.Action(contract.SetClass, tables.Param(contract.ParamClassID, i), tables.Param(contract.ParamDSCP, 46)), tables.Priority(int32(10+i))))
 		ents = append(ents, tables.EntityOf(te))
-		me := must(s.MeterEntry("class_meter", int64(i), &tables.MeterConfig{CIR: cirBytes, CBurst: 15000, PIR: 2 * cirBytes, PBurst: 30000}))
+		me := must(s.MeterEntry(contract.ClassMeter, int64(i), &tables.MeterConfig{CIR: cirBytes, CBurst: 15000, PIR: 2 * cirBytes, PBurst: 30000}))
 		ents = append(ents, tables.EntityOf(me))
 	}
-	phb := must(s.TableEntry("phb", []tables.Match{tables.Exact("dscp", 46)}, tables.Action("set_queue", tables.Param("queue", 7))))
-	mem := must(s.ActionProfileMember("ecmp_selector", 1, tables.Action("set_next_hop",
-		tables.Param("port", 2), tables.Param("smac", "02:00:00:00:00:01"), tables.Param("dmac", "00:00:0a:00:02:03"))))
-	route := must(s.TableEntry("ipv4_lpm", []tables.Match{tables.LPM("ipv4_dst", "10.0.2.0/24")}, tables.Member(1)))
+	phb := must(s.TableEntry(contract.PHB, []tables.Match{tables.Exact(contract.KeyDSCP, 46)}, tables.Action(contract.SetQueue, tables.Param(contract.ParamQueue, 7))))
+	mem := must(s.ActionProfileMember(contract.ECMPSelector, 1, tables.Action(contract.SetNextHop,
+		tables.Param(contract.ParamPort, 2), tables.Param(contract.ParamSMAC, "02:00:00:00:00:01"), tables.Param(contract.ParamDMAC, "00:00:0a:00:02:03"))))
+	route := must(s.TableEntry(contract.IPv4LPM, []tables.Match{tables.LPM(contract.KeyIPv4Dst, "10.0.2.0/24")}, tables.Member(1)))
 	ents = append(ents, tables.EntityOf(phb), tables.EntityOf(mem), tables.EntityOf(route))
 	return &Intent{Schema: s, Pipeline: must(NewPipeline(s.P4Info(), SimTarget())), Entities: ents}
 }
@@ -120,7 +121,7 @@ func TestSimReconcileIdempotentAndDrift(t *testing.T) {
 	// and changes a meter behind the controller's back.
 	intruder := primarySession(t, addr, WithRole("intruder", nil), WithElectionID(ElectionID{Low: 99}))
 	route := in.Entities[len(in.Entities)-1]
-	meter := must(schema.MeterEntry("class_meter", 2, &tables.MeterConfig{CIR: 1, CBurst: 1, PIR: 2, PBurst: 2}))
+	meter := must(schema.MeterEntry(contract.ClassMeter, 2, &tables.MeterConfig{CIR: 1, CBurst: 1, PIR: 2, PBurst: 2}))
 	if err := intruder.Write(ctx, []*p4v1.Update{
 		{Type: p4v1.Update_DELETE, Entity: route},
 		{Type: p4v1.Update_MODIFY, Entity: tables.EntityOf(meter)},
@@ -170,7 +171,7 @@ func TestSimRestartReprogrammed(t *testing.T) {
 func TestSimUndoOnTableFull(t *testing.T) {
 	// The classifier holds 2 entries: the third insert fails with
 	// RESOURCE_EXHAUSTED and everything the change did is undone.
-	_, addr := startSim(t, sim.WithTableSizeOverride("classifier", 2))
+	_, addr := startSim(t, sim.WithTableSizeOverride(contract.Classifier, 2))
 	schema := qosSchema(t)
 	ctx := testCtx(t)
 	var logs syncBuffer
@@ -330,7 +331,7 @@ type fixedModel struct {
 func (m *fixedModel) Sources() []DemandSource {
 	var out []DemandSource
 	for fg, i := range m.index {
-		out = append(out, DemandSource{FlowGroup: fg, Switch: m.sw, Counter: "class_counter", Index: i})
+		out = append(out, DemandSource{FlowGroup: fg, Switch: m.sw, Counter: contract.ClassCounter, Index: i})
 	}
 	return out
 }
@@ -340,7 +341,7 @@ func (m *fixedModel) Enforce(_ context.Context, demand map[string]float64) (Enfo
 	for fg, d := range demand {
 		a := min(d, m.caps[fg])
 		enf.Allocation[fg] = a
-		me, err := m.schema.MeterEntry("class_meter", m.index[fg], &tables.MeterConfig{CIR: int64(a / 8), CBurst: 15000, PIR: int64(a / 8), PBurst: 15000})
+		me, err := m.schema.MeterEntry(contract.ClassMeter, m.index[fg], &tables.MeterConfig{CIR: int64(a / 8), CBurst: 15000, PIR: int64(a / 8), PBurst: 15000})
 		if err != nil {
 			return enf, err
 		}
@@ -402,7 +403,7 @@ func TestSimClosedLoopReactsWithinTwoIntervals(t *testing.T) {
 	if writes[0] != 0 || writes[1] != 1 {
 		t.Fatalf("meter writes per tick %v, want [0 1 ...]", writes)
 	}
-	got := d.Installed("s1", must(schema.Key(tables.EntityOf(must(schema.MeterEntry("class_meter", 1, nil))))))
+	got := d.Installed("s1", must(schema.Key(tables.EntityOf(must(schema.MeterEntry(contract.ClassMeter, 1, nil))))))
 	if cir := got.GetMeterEntry().GetConfig().GetCir(); cir <= 125000 {
 		t.Errorf("meter CIR %d B/s after the loop, want above the initial 125000", cir)
 	}

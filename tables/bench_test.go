@@ -7,6 +7,8 @@ import (
 	"time"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+
+	"github.com/p4qos/p4qos/compiler/contract"
 )
 
 var benchSizes = []int{1_000, 10_000, 100_000}
@@ -30,8 +32,8 @@ func benchEntries(tb testing.TB, s *Schema, n, salt int) []*p4v1.Entity {
 	out := make([]*p4v1.Entity, n)
 	for i := range out {
 		te, err := s.TableEntry("acl",
-			[]Match{Ternary("ipv4_src", benchAddr(i), "255.255.255.255"), Range("l4_dst_port", 1000, 2000+i%1000)},
-			Action("set_class", Param("class_id", (i+salt)%256), Param("dscp", i%64)),
+			[]Match{Ternary(contract.KeyIPv4Src, benchAddr(i), "255.255.255.255"), Range(contract.KeyL4DstPort, 1000, 2000+i%1000)},
+			Action(contract.SetClass, Param(contract.ParamClassID, (i+salt)%256), Param(contract.ParamDSCP, i%64)),
 			Priority(int32(i%1000+1)))
 		if err != nil {
 			tb.Fatal(err)

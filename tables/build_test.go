@@ -8,6 +8,8 @@ import (
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/p4qos/p4qos/compiler/contract"
 )
 
 // IDs from testdata/test.p4info.txtpb.
@@ -79,12 +81,12 @@ func TestTableEntryBuild(t *testing.T) {
 			desc:  "acl: every ternary/range/optional kind, matches reordered into P4Info order",
 			table: "acl",
 			matches: []Match{
-				Optional("ipv6_dst", "2001:db8::1"),
-				Range("l4_dst_port", 5000, 5100), // 5000 = 0x1388, 5100 = 0x13ec
-				Ternary("ipv4_src", "10.0.0.0", "255.0.0.0"),
-				Ternary("ingress_port", 3, 0x1ff),
+				Optional(contract.KeyIPv6Dst, "2001:db8::1"),
+				Range(contract.KeyL4DstPort, 5000, 5100), // 5000 = 0x1388, 5100 = 0x13ec
+				Ternary(contract.KeyIPv4Src, "10.0.0.0", "255.0.0.0"),
+				Ternary(contract.KeyIngressPort, 3, 0x1ff),
 			},
-			act:  Action("set_class", Param("class_id", 3), Param("dscp", 46)),
+			act:  Action(contract.SetClass, Param(contract.ParamClassID, 3), Param(contract.ParamDSCP, 46)),
 			opts: []EntryOption{Priority(10)},
 			want: &p4v1.TableEntry{
 				TableId: idACL,
@@ -102,10 +104,10 @@ func TestTableEntryBuild(t *testing.T) {
 			desc:  "acl: don't-cares are omitted (§9.1.1)",
 			table: "Ing.acl",
 			matches: []Match{
-				Ternary("ingress_port", 0, 0),  // mask 0
-				Range("l4_dst_port", 0, 65535), // the whole 16-bit range
-				Optional("ipv6_dst", nil),
-				Ternary("ipv4_src", "10.1.0.0", "255.255.0.0"),
+				Ternary(contract.KeyIngressPort, 0, 0), // mask 0
+				Range(contract.KeyL4DstPort, 0, 65535), // the whole 16-bit range
+				Optional(contract.KeyIPv6Dst, nil),
+				Ternary(contract.KeyIPv4Src, "10.1.0.0", "255.255.0.0"),
 			},
 			act:  Action("Ing.drop"),
 			opts: []EntryOption{Priority(1)},
@@ -118,8 +120,8 @@ func TestTableEntryBuild(t *testing.T) {
 		},
 		{
 			desc:    "ipv4_lpm to a group",
-			table:   "ipv4_lpm",
-			matches: []Match{LPM("ipv4_dst", "10.1.0.0/16")},
+			table:   contract.IPv4LPM,
+			matches: []Match{LPM(contract.KeyIPv4Dst, "10.1.0.0/16")},
 			act:     Group(7),
 			want: &p4v1.TableEntry{
 				TableId: idIPv4LPM,
@@ -129,8 +131,8 @@ func TestTableEntryBuild(t *testing.T) {
 		},
 		{
 			desc:    "ipv6_lpm to a member, LPMValue form",
-			table:   "ipv6_lpm",
-			matches: []Match{LPMValue("ipv6_dst", "2001:db8::", 32)},
+			table:   contract.IPv6LPM,
+			matches: []Match{LPMValue(contract.KeyIPv6Dst, "2001:db8::", 32)},
 			act:     Member(4),
 			want: &p4v1.TableEntry{
 				TableId: idIPv6LPM,
@@ -140,8 +142,8 @@ func TestTableEntryBuild(t *testing.T) {
 		},
 		{
 			desc:    "ipv4_lpm /0 is a don't-care: no match at all",
-			table:   "ipv4_lpm",
-			matches: []Match{LPM("ipv4_dst", "0.0.0.0/0")},
+			table:   contract.IPv4LPM,
+			matches: []Match{LPM(contract.KeyIPv4Dst, "0.0.0.0/0")},
 			act:     Member(1),
 			want: &p4v1.TableEntry{
 				TableId: idIPv4LPM,
@@ -150,11 +152,11 @@ func TestTableEntryBuild(t *testing.T) {
 		},
 		{
 			desc:    "one-shot action set with weights",
-			table:   "ipv4_lpm",
-			matches: []Match{LPM("ipv4_dst", "10.0.0.0/8")},
+			table:   contract.IPv4LPM,
+			matches: []Match{LPM(contract.KeyIPv4Dst, "10.0.0.0/8")},
 			act: ActionSet(
-				WeightedAction{Action: Action("set_next_hop", Param("port", 1), Param("smac", "00:00:00:00:00:01"), Param("dmac", "00:00:00:00:00:02")), Weight: 3},
-				WeightedAction{Action: Action("set_next_hop", Param("port", 2), Param("smac", "00:00:00:00:00:01"), Param("dmac", "00:00:00:00:00:03")), Weight: 1},
+				WeightedAction{Action: Action(contract.SetNextHop, Param(contract.ParamPort, 1), Param(contract.ParamSMAC, "00:00:00:00:00:01"), Param(contract.ParamDMAC, "00:00:00:00:00:02")), Weight: 3},
+				WeightedAction{Action: Action(contract.SetNextHop, Param(contract.ParamPort, 2), Param(contract.ParamSMAC, "00:00:00:00:00:01"), Param(contract.ParamDMAC, "00:00:00:00:00:03")), Weight: 1},
 			),
 			want: &p4v1.TableEntry{
 				TableId: idIPv4LPM,
@@ -169,9 +171,9 @@ func TestTableEntryBuild(t *testing.T) {
 		},
 		{
 			desc:    "color_action exact with direct meter config",
-			table:   "color_action",
-			matches: []Match{Exact("class_id", 5), Exact("color", 2)},
-			act:     Action("remark_dscp", Param("dscp", 14)),
+			table:   contract.ColorAction,
+			matches: []Match{Exact(contract.KeyClassID, 5), Exact(contract.KeyColor, 2)},
+			act:     Action(contract.RemarkDSCP, Param(contract.ParamDSCP, 14)),
 			opts:    []EntryOption{WithMeterConfig(&MeterConfig{CIR: 1000, CBurst: 100, PIR: 2000, PBurst: 200})},
 			want: &p4v1.TableEntry{
 				TableId:     idColorAction,
@@ -204,14 +206,14 @@ func TestTableEntryBuild(t *testing.T) {
 		},
 		{
 			desc:  "default entry reset (no action)",
-			table: "color_action",
+			table: contract.ColorAction,
 			opts:  []EntryOption{AsDefault()},
 			want:  &p4v1.TableEntry{TableId: idColorAction, IsDefaultAction: true},
 		},
 		{
 			desc:    "key only (for DELETE)",
-			table:   "color_action",
-			matches: []Match{Exact("class_id", 0), Exact("color", 0)},
+			table:   contract.ColorAction,
+			matches: []Match{Exact(contract.KeyClassID, 0), Exact(contract.KeyColor, 0)},
 			want:    &p4v1.TableEntry{TableId: idColorAction, Match: []*p4v1.FieldMatch{exact(1, 0), exact(2, 0)}},
 		},
 	}
@@ -233,7 +235,7 @@ func TestTableEntryBuild(t *testing.T) {
 
 func TestTableEntryBuildErrors(t *testing.T) {
 	s := testSchema(t)
-	setClass := Action("set_class", Param("class_id", 3), Param("dscp", 46))
+	setClass := Action(contract.SetClass, Param(contract.ParamClassID, 3), Param(contract.ParamDSCP, 46))
 	tests := []struct {
 		desc    string
 		table   string
@@ -244,35 +246,35 @@ func TestTableEntryBuildErrors(t *testing.T) {
 	}{
 		{"unknown table", "nope", nil, nil, nil, codes.NotFound},
 		{"unknown field", "acl", []Match{Exact("vni", 1)}, setClass, []EntryOption{Priority(1)}, codes.NotFound},
-		{"wrong match kind", "acl", []Match{Exact("ipv4_src", 1)}, setClass, []EntryOption{Priority(1)}, codes.InvalidArgument},
-		{"field twice", "acl", []Match{Ternary("ipv4_src", 1, 1), Ternary("ipv4_src", 2, 2)}, setClass, []EntryOption{Priority(1)}, codes.InvalidArgument},
-		{"9-bit port overflow", "acl", []Match{Ternary("ingress_port", 512, 0x3ff)}, setClass, []EntryOption{Priority(1)}, codes.OutOfRange},
-		{"ternary value outside mask", "acl", []Match{Ternary("ipv4_src", "10.1.0.0", "255.0.0.0")}, setClass, []EntryOption{Priority(1)}, codes.InvalidArgument},
-		{"ternary mask 0 with value", "acl", []Match{Ternary("ipv4_src", "10.0.0.0", 0)}, setClass, []EntryOption{Priority(1)}, codes.InvalidArgument},
-		{"range low > high", "acl", []Match{Range("l4_dst_port", 10, 9)}, setClass, []EntryOption{Priority(1)}, codes.InvalidArgument},
-		{"lpm host bits", "ipv4_lpm", []Match{LPM("ipv4_dst", "10.1.2.3/16")}, Member(1), nil, codes.InvalidArgument},
-		{"lpm prefix too long", "ipv4_lpm", []Match{LPM("ipv4_dst", "10.0.0.0/33")}, Member(1), nil, codes.InvalidArgument},
-		{"lpm bad syntax", "ipv4_lpm", []Match{LPM("ipv4_dst", "10.0.0.0")}, Member(1), nil, codes.InvalidArgument},
-		{"lpm ipv6 in ipv4 field", "ipv4_lpm", []Match{LPM("ipv4_dst", "2001:db8::/32")}, Member(1), nil, codes.OutOfRange},
-		{"missing priority", "acl", []Match{Ternary("ipv4_src", 1, 1)}, setClass, nil, codes.InvalidArgument},
-		{"priority on exact table", "color_action", []Match{Exact("class_id", 1), Exact("color", 1)}, Action("Ing.drop"), []EntryOption{Priority(3)}, codes.InvalidArgument},
-		{"missing exact field", "color_action", []Match{Exact("class_id", 1)}, Action("Ing.drop"), nil, codes.InvalidArgument},
-		{"action not in table", "acl", []Match{Ternary("ipv4_src", 1, 1)}, Action("remark_dscp", Param("dscp", 1)), []EntryOption{Priority(1)}, codes.InvalidArgument},
-		{"ambiguous action", "acl", []Match{Ternary("ipv4_src", 1, 1)}, Action("drop"), []EntryOption{Priority(1)}, codes.InvalidArgument},
-		{"unknown action", "acl", []Match{Ternary("ipv4_src", 1, 1)}, Action("fly"), []EntryOption{Priority(1)}, codes.NotFound},
-		{"missing param", "acl", []Match{Ternary("ipv4_src", 1, 1)}, Action("set_class", Param("class_id", 3)), []EntryOption{Priority(1)}, codes.InvalidArgument},
-		{"unknown param", "acl", []Match{Ternary("ipv4_src", 1, 1)}, Action("set_class", Param("class_id", 3), Param("dscp", 1), Param("ttl", 1)), []EntryOption{Priority(1)}, codes.InvalidArgument},
-		{"param twice", "acl", []Match{Ternary("ipv4_src", 1, 1)}, Action("set_class", Param("class_id", 3), Param("class_id", 3)), []EntryOption{Priority(1)}, codes.InvalidArgument},
-		{"6-bit dscp overflow", "acl", []Match{Ternary("ipv4_src", 1, 1)}, Action("set_class", Param("class_id", 3), Param("dscp", 64)), []EntryOption{Priority(1)}, codes.OutOfRange},
-		{"48-bit MAC param overflow", "ipv4_lpm", []Match{LPM("ipv4_dst", "10.0.0.0/8")}, ActionSet(WeightedAction{Action: Action("set_next_hop", Param("port", 1), Param("smac", "0x01000000000000"), Param("dmac", 1)), Weight: 1}), nil, codes.OutOfRange},
-		{"direct action on indirect table", "ipv4_lpm", []Match{LPM("ipv4_dst", "10.0.0.0/8")}, Action("Ing.drop"), nil, codes.InvalidArgument},
-		{"member on direct table", "color_action", []Match{Exact("class_id", 1), Exact("color", 1)}, Member(1), nil, codes.InvalidArgument},
-		{"action set weight 0", "ipv4_lpm", []Match{LPM("ipv4_dst", "10.0.0.0/8")}, ActionSet(WeightedAction{Action: Action("Ing.drop")}), nil, codes.InvalidArgument},
-		{"DEFAULT_ONLY action in an entry", "acl", []Match{Ternary("ipv4_src", 1, 1)}, Action("NoAction"), []EntryOption{Priority(1)}, codes.PermissionDenied},
+		{"wrong match kind", "acl", []Match{Exact(contract.KeyIPv4Src, 1)}, setClass, []EntryOption{Priority(1)}, codes.InvalidArgument},
+		{"field twice", "acl", []Match{Ternary(contract.KeyIPv4Src, 1, 1), Ternary(contract.KeyIPv4Src, 2, 2)}, setClass, []EntryOption{Priority(1)}, codes.InvalidArgument},
+		{"9-bit port overflow", "acl", []Match{Ternary(contract.KeyIngressPort, 512, 0x3ff)}, setClass, []EntryOption{Priority(1)}, codes.OutOfRange},
+		{"ternary value outside mask", "acl", []Match{Ternary(contract.KeyIPv4Src, "10.1.0.0", "255.0.0.0")}, setClass, []EntryOption{Priority(1)}, codes.InvalidArgument},
+		{"ternary mask 0 with value", "acl", []Match{Ternary(contract.KeyIPv4Src, "10.0.0.0", 0)}, setClass, []EntryOption{Priority(1)}, codes.InvalidArgument},
+		{"range low > high", "acl", []Match{Range(contract.KeyL4DstPort, 10, 9)}, setClass, []EntryOption{Priority(1)}, codes.InvalidArgument},
+		{"lpm host bits", contract.IPv4LPM, []Match{LPM(contract.KeyIPv4Dst, "10.1.2.3/16")}, Member(1), nil, codes.InvalidArgument},
+		{"lpm prefix too long", contract.IPv4LPM, []Match{LPM(contract.KeyIPv4Dst, "10.0.0.0/33")}, Member(1), nil, codes.InvalidArgument},
+		{"lpm bad syntax", contract.IPv4LPM, []Match{LPM(contract.KeyIPv4Dst, "10.0.0.0")}, Member(1), nil, codes.InvalidArgument},
+		{"lpm ipv6 in ipv4 field", contract.IPv4LPM, []Match{LPM(contract.KeyIPv4Dst, "2001:db8::/32")}, Member(1), nil, codes.OutOfRange},
+		{"missing priority", "acl", []Match{Ternary(contract.KeyIPv4Src, 1, 1)}, setClass, nil, codes.InvalidArgument},
+		{"priority on exact table", contract.ColorAction, []Match{Exact(contract.KeyClassID, 1), Exact(contract.KeyColor, 1)}, Action("Ing.drop"), []EntryOption{Priority(3)}, codes.InvalidArgument},
+		{"missing exact field", contract.ColorAction, []Match{Exact(contract.KeyClassID, 1)}, Action("Ing.drop"), nil, codes.InvalidArgument},
+		{"action not in table", "acl", []Match{Ternary(contract.KeyIPv4Src, 1, 1)}, Action(contract.RemarkDSCP, Param(contract.ParamDSCP, 1)), []EntryOption{Priority(1)}, codes.InvalidArgument},
+		{"ambiguous action", "acl", []Match{Ternary(contract.KeyIPv4Src, 1, 1)}, Action(contract.Drop), []EntryOption{Priority(1)}, codes.InvalidArgument},
+		{"unknown action", "acl", []Match{Ternary(contract.KeyIPv4Src, 1, 1)}, Action("fly"), []EntryOption{Priority(1)}, codes.NotFound},
+		{"missing param", "acl", []Match{Ternary(contract.KeyIPv4Src, 1, 1)}, Action(contract.SetClass, Param(contract.ParamClassID, 3)), []EntryOption{Priority(1)}, codes.InvalidArgument},
+		{"unknown param", "acl", []Match{Ternary(contract.KeyIPv4Src, 1, 1)}, Action(contract.SetClass, Param(contract.ParamClassID, 3), Param(contract.ParamDSCP, 1), Param("ttl", 1)), []EntryOption{Priority(1)}, codes.InvalidArgument},
+		{"param twice", "acl", []Match{Ternary(contract.KeyIPv4Src, 1, 1)}, Action(contract.SetClass, Param(contract.ParamClassID, 3), Param(contract.ParamClassID, 3)), []EntryOption{Priority(1)}, codes.InvalidArgument},
+		{"6-bit dscp overflow", "acl", []Match{Ternary(contract.KeyIPv4Src, 1, 1)}, Action(contract.SetClass, Param(contract.ParamClassID, 3), Param(contract.ParamDSCP, 64)), []EntryOption{Priority(1)}, codes.OutOfRange},
+		{"48-bit MAC param overflow", contract.IPv4LPM, []Match{LPM(contract.KeyIPv4Dst, "10.0.0.0/8")}, ActionSet(WeightedAction{Action: Action(contract.SetNextHop, Param(contract.ParamPort, 1), Param(contract.ParamSMAC, "0x01000000000000"), Param(contract.ParamDMAC, 1)), Weight: 1}), nil, codes.OutOfRange},
+		{"direct action on indirect table", contract.IPv4LPM, []Match{LPM(contract.KeyIPv4Dst, "10.0.0.0/8")}, Action("Ing.drop"), nil, codes.InvalidArgument},
+		{"member on direct table", contract.ColorAction, []Match{Exact(contract.KeyClassID, 1), Exact(contract.KeyColor, 1)}, Member(1), nil, codes.InvalidArgument},
+		{"action set weight 0", contract.IPv4LPM, []Match{LPM(contract.KeyIPv4Dst, "10.0.0.0/8")}, ActionSet(WeightedAction{Action: Action("Ing.drop")}), nil, codes.InvalidArgument},
+		{"DEFAULT_ONLY action in an entry", "acl", []Match{Ternary(contract.KeyIPv4Src, 1, 1)}, Action("NoAction"), []EntryOption{Priority(1)}, codes.PermissionDenied},
 		{"TABLE_ONLY action as default", "tunnel", nil, Action("set_tunnel", Param("remote_ip6", 1), Param("port", 1)), []EntryOption{AsDefault()}, codes.PermissionDenied},
-		{"default with matches", "color_action", []Match{Exact("class_id", 1), Exact("color", 1)}, Action("Ing.drop"), []EntryOption{AsDefault()}, codes.InvalidArgument},
-		{"meter config on table without direct meter", "acl", []Match{Ternary("ipv4_src", 1, 1)}, setClass, []EntryOption{Priority(1), WithMeterConfig(&MeterConfig{CIR: 1})}, codes.InvalidArgument},
-		{"idle timeout unsupported", "color_action", []Match{Exact("class_id", 1), Exact("color", 1)}, Action("Ing.drop"), []EntryOption{IdleTimeout(5)}, codes.InvalidArgument},
+		{"default with matches", contract.ColorAction, []Match{Exact(contract.KeyClassID, 1), Exact(contract.KeyColor, 1)}, Action("Ing.drop"), []EntryOption{AsDefault()}, codes.InvalidArgument},
+		{"meter config on table without direct meter", "acl", []Match{Ternary(contract.KeyIPv4Src, 1, 1)}, setClass, []EntryOption{Priority(1), WithMeterConfig(&MeterConfig{CIR: 1})}, codes.InvalidArgument},
+		{"idle timeout unsupported", contract.ColorAction, []Match{Exact(contract.KeyClassID, 1), Exact(contract.KeyColor, 1)}, Action("Ing.drop"), []EntryOption{IdleTimeout(5)}, codes.InvalidArgument},
 		{"keyless table entry", "keyless", nil, Action("mark", Param("value", 1)), nil, codes.InvalidArgument},
 	}
 	for _, tc := range tests {
@@ -289,7 +291,7 @@ func TestResourceBuilders(t *testing.T) {
 	s := testSchema(t)
 	cfg := &MeterConfig{CIR: 125000, CBurst: 10000, PIR: 250000, PBurst: 20000}
 
-	me, err := s.MeterEntry("class_meter", 3, cfg)
+	me, err := s.MeterEntry(contract.ClassMeter, 3, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,19 +299,19 @@ func TestResourceBuilders(t *testing.T) {
 	if !proto.Equal(me, want) {
 		t.Errorf("MeterEntry = %v, want %v", me, want)
 	}
-	if me, err := s.MeterEntry("class_meter", -1, nil); err != nil || me.Index != nil || me.Config != nil {
+	if me, err := s.MeterEntry(contract.ClassMeter, -1, nil); err != nil || me.Index != nil || me.Config != nil {
 		t.Errorf("MeterEntry(all cells, reset) = %v, %v", me, err)
 	}
 
-	ce, err := s.CounterEntry("class_counter", 255)
+	ce, err := s.CounterEntry(contract.ClassCounter, 255)
 	if err != nil || !proto.Equal(ce, &p4v1.CounterEntry{CounterId: idClassCounter, Index: &p4v1.Index{Index: 255}}) {
 		t.Errorf("CounterEntry = %v, %v", ce, err)
 	}
-	if ce, err := s.CounterEntry("class_counter", -1); err != nil || ce.Index != nil {
+	if ce, err := s.CounterEntry(contract.ClassCounter, -1); err != nil || ce.Index != nil {
 		t.Errorf("CounterEntry(wildcard) = %v, %v", ce, err)
 	}
 
-	dm, err := s.DirectMeterEntry("color_action", []Match{Exact("class_id", 1), Exact("color", 0)}, cfg)
+	dm, err := s.DirectMeterEntry(contract.ColorAction, []Match{Exact(contract.KeyClassID, 1), Exact(contract.KeyColor, 0)}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,12 +322,12 @@ func TestResourceBuilders(t *testing.T) {
 	if !proto.Equal(dm, wantDM) {
 		t.Errorf("DirectMeterEntry = %v, want %v", dm, wantDM)
 	}
-	dc, err := s.DirectCounterEntry("acl", []Match{Ternary("ipv4_src", 1, 1)}, nil, Priority(5))
+	dc, err := s.DirectCounterEntry("acl", []Match{Ternary(contract.KeyIPv4Src, 1, 1)}, nil, Priority(5))
 	if err != nil || dc.TableEntry.Priority != 5 || dc.TableEntry.TableId != idACL {
 		t.Errorf("DirectCounterEntry = %v, %v", dc, err)
 	}
 
-	m, err := s.ActionProfileMember("ecmp_selector", 1, Action("set_next_hop", Param("port", 9), Param("smac", "02:00:00:00:00:01"), Param("dmac", "02:00:00:00:00:02")))
+	m, err := s.ActionProfileMember(contract.ECMPSelector, 1, Action(contract.SetNextHop, Param(contract.ParamPort, 9), Param(contract.ParamSMAC, "02:00:00:00:00:01"), Param(contract.ParamDMAC, "02:00:00:00:00:02")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +336,7 @@ func TestResourceBuilders(t *testing.T) {
 	if !proto.Equal(m, wantM) {
 		t.Errorf("ActionProfileMember = %v, want %v", m, wantM)
 	}
-	g, err := s.ActionProfileGroup("ecmp_selector", 7, []GroupMember{{ID: 1, Weight: 2}, {ID: 2, Weight: 1}}, 64)
+	g, err := s.ActionProfileGroup(contract.ECMPSelector, 7, []GroupMember{{ID: 1, Weight: 2}, {ID: 2, Weight: 1}}, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,22 +351,22 @@ func TestResourceBuilders(t *testing.T) {
 		err  error
 		code codes.Code
 	}{
-		{"meter index = size", second(s.MeterEntry("class_meter", 256, cfg)), codes.OutOfRange},
+		{"meter index = size", second(s.MeterEntry(contract.ClassMeter, 256, cfg)), codes.OutOfRange},
 		{"unknown meter", second(s.MeterEntry("nope", 0, cfg)), codes.NotFound},
 		{"srTCM with pir != cir", second(s.MeterEntry("sr_meter", 0, cfg)), codes.InvalidArgument},
-		{"trTCM with eburst", second(s.MeterEntry("class_meter", 0, &MeterConfig{CIR: 1, EBurst: 1})), codes.InvalidArgument},
-		{"negative rate", second(s.MeterEntry("class_meter", 0, &MeterConfig{CIR: -1})), codes.InvalidArgument},
-		{"counter index beyond size", second(s.CounterEntry("class_counter", 256)), codes.OutOfRange},
-		{"direct meter on table without one", second(s.DirectMeterEntry("acl", []Match{Ternary("ipv4_src", 1, 1)}, cfg, Priority(1))), codes.InvalidArgument},
-		{"direct counter on table without one", second(s.DirectCounterEntry("color_action", []Match{Exact("class_id", 1), Exact("color", 0)}, nil)), codes.InvalidArgument},
-		{"member id 0", second(s.ActionProfileMember("ecmp_selector", 0, Action("Ing.drop"))), codes.InvalidArgument},
-		{"member action not in the profile's tables", second(s.ActionProfileMember("ecmp_selector", 1, Action("remark_dscp", Param("dscp", 1)))), codes.InvalidArgument},
-		{"group max_size over max_group_size", second(s.ActionProfileGroup("ecmp_selector", 1, nil, 65)), codes.InvalidArgument},
-		{"group max_size 0 with max_group_size set", second(s.ActionProfileGroup("ecmp_selector", 1, nil, 0)), codes.InvalidArgument},
-		{"group duplicate member", second(s.ActionProfileGroup("ecmp_selector", 1, []GroupMember{{ID: 1, Weight: 1}, {ID: 1, Weight: 1}}, 8)), codes.InvalidArgument},
-		{"group weight 0", second(s.ActionProfileGroup("ecmp_selector", 1, []GroupMember{{ID: 1}}, 8)), codes.InvalidArgument},
+		{"trTCM with eburst", second(s.MeterEntry(contract.ClassMeter, 0, &MeterConfig{CIR: 1, EBurst: 1})), codes.InvalidArgument},
+		{"negative rate", second(s.MeterEntry(contract.ClassMeter, 0, &MeterConfig{CIR: -1})), codes.InvalidArgument},
+		{"counter index beyond size", second(s.CounterEntry(contract.ClassCounter, 256)), codes.OutOfRange},
+		{"direct meter on table without one", second(s.DirectMeterEntry("acl", []Match{Ternary(contract.KeyIPv4Src, 1, 1)}, cfg, Priority(1))), codes.InvalidArgument},
+		{"direct counter on table without one", second(s.DirectCounterEntry(contract.ColorAction, []Match{Exact(contract.KeyClassID, 1), Exact(contract.KeyColor, 0)}, nil)), codes.InvalidArgument},
+		{"member id 0", second(s.ActionProfileMember(contract.ECMPSelector, 0, Action("Ing.drop"))), codes.InvalidArgument},
+		{"member action not in the profile's tables", second(s.ActionProfileMember(contract.ECMPSelector, 1, Action(contract.RemarkDSCP, Param(contract.ParamDSCP, 1)))), codes.InvalidArgument},
+		{"group max_size over max_group_size", second(s.ActionProfileGroup(contract.ECMPSelector, 1, nil, 65)), codes.InvalidArgument},
+		{"group max_size 0 with max_group_size set", second(s.ActionProfileGroup(contract.ECMPSelector, 1, nil, 0)), codes.InvalidArgument},
+		{"group duplicate member", second(s.ActionProfileGroup(contract.ECMPSelector, 1, []GroupMember{{ID: 1, Weight: 1}, {ID: 1, Weight: 1}}, 8)), codes.InvalidArgument},
+		{"group weight 0", second(s.ActionProfileGroup(contract.ECMPSelector, 1, []GroupMember{{ID: 1}}, 8)), codes.InvalidArgument},
 		// weights 5 + 4 = 9 > max_size 8 (sum-of-weights semantics, the default)
-		{"group weights exceed max_size", second(s.ActionProfileGroup("ecmp_selector", 1, []GroupMember{{ID: 1, Weight: 5}, {ID: 2, Weight: 4}}, 8)), codes.ResourceExhausted},
+		{"group weights exceed max_size", second(s.ActionProfileGroup(contract.ECMPSelector, 1, []GroupMember{{ID: 1, Weight: 5}, {ID: 2, Weight: 4}}, 8)), codes.ResourceExhausted},
 		{"unknown profile", second(s.ActionProfileGroup("nope", 1, nil, 8)), codes.NotFound},
 	}
 	for _, tc := range errs {
@@ -422,28 +424,28 @@ func TestSelectorVariants(t *testing.T) {
 		return s
 	}
 	noWeights := variant(func(p *p4configv1.ActionProfile) { p.WeightsDisallowed = true })
-	if _, err := noWeights.ActionProfileGroup("ecmp_selector", 1, []GroupMember{{ID: 1}, {ID: 2}}, 2); err != nil {
+	if _, err := noWeights.ActionProfileGroup(contract.ECMPSelector, 1, []GroupMember{{ID: 1}, {ID: 2}}, 2); err != nil {
 		t.Errorf("weights disallowed, weight 0: %v", err)
 	}
-	if _, err := noWeights.ActionProfileGroup("ecmp_selector", 1, []GroupMember{{ID: 1, Weight: 1}}, 2); Code(err) != codes.InvalidArgument {
+	if _, err := noWeights.ActionProfileGroup(contract.ECMPSelector, 1, []GroupMember{{ID: 1, Weight: 1}}, 2); Code(err) != codes.InvalidArgument {
 		t.Errorf("weights disallowed, weight 1: %v, want InvalidArgument", err)
 	}
 	// 2 members > max_size 1 even without weights.
-	if _, err := noWeights.ActionProfileGroup("ecmp_selector", 1, []GroupMember{{ID: 1}, {ID: 2}}, 1); Code(err) != codes.ResourceExhausted {
+	if _, err := noWeights.ActionProfileGroup(contract.ECMPSelector, 1, []GroupMember{{ID: 1}, {ID: 2}}, 1); Code(err) != codes.ResourceExhausted {
 		t.Errorf("2 members in max_size 1: %v, want ResourceExhausted", err)
 	}
 	perMember := variant(func(p *p4configv1.ActionProfile) {
 		p.SelectorSizeSemantics = &p4configv1.ActionProfile_SumOfMembers_{SumOfMembers: &p4configv1.ActionProfile_SumOfMembers{}}
 	})
 	// weights 10 + 10 but only 2 members: fits max_size 2.
-	if _, err := perMember.ActionProfileGroup("ecmp_selector", 1, []GroupMember{{ID: 1, Weight: 10}, {ID: 2, Weight: 10}}, 2); err != nil {
+	if _, err := perMember.ActionProfileGroup(contract.ECMPSelector, 1, []GroupMember{{ID: 1, Weight: 10}, {ID: 2, Weight: 10}}, 2); err != nil {
 		t.Errorf("sum of members: %v", err)
 	}
 	noMax := variant(func(p *p4configv1.ActionProfile) { p.MaxGroupSize = 0 })
-	if _, err := noMax.ActionProfileGroup("ecmp_selector", 1, []GroupMember{{ID: 1, Weight: 100}}, 0); err != nil {
+	if _, err := noMax.ActionProfileGroup(contract.ECMPSelector, 1, []GroupMember{{ID: 1, Weight: 100}}, 0); err != nil {
 		t.Errorf("max_group_size 0 allows max_size 0: %v", err)
 	}
-	if _, err := noMax.ActionProfileGroup("ecmp_selector", 1, nil, -1); Code(err) != codes.InvalidArgument {
+	if _, err := noMax.ActionProfileGroup(contract.ECMPSelector, 1, nil, -1); Code(err) != codes.InvalidArgument {
 		t.Errorf("negative max_size: %v, want InvalidArgument", err)
 	}
 }

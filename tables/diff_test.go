@@ -9,6 +9,8 @@ import (
 	p4configv1 "github.com/p4lang/p4runtime/go/p4/config/v1"
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/p4qos/p4qos/compiler/contract"
 )
 
 // fakeSwitch applies updates with the reference rules of a P4Runtime
@@ -140,33 +142,33 @@ func TestDiffOrderAndConvergence(t *testing.T) {
 		return EntityOf(e)
 	}
 	nh := func(port int) ActionCall {
-		return Action("set_next_hop", Param("port", port), Param("smac", "02:00:00:00:00:01"), Param("dmac", fmt.Sprintf("02:00:00:00:00:%02x", port)))
+		return Action(contract.SetNextHop, Param(contract.ParamPort, port), Param(contract.ParamSMAC, "02:00:00:00:00:01"), Param(contract.ParamDMAC, fmt.Sprintf("02:00:00:00:00:%02x", port)))
 	}
 	member := func(id uint32, port int) *p4v1.Entity {
-		return must(s.ActionProfileMember("ecmp_selector", id, nh(port)))
+		return must(s.ActionProfileMember(contract.ECMPSelector, id, nh(port)))
 	}
 	group := func(id uint32, members ...uint32) *p4v1.Entity {
 		var gm []GroupMember
 		for _, m := range members {
 			gm = append(gm, GroupMember{ID: m, Weight: 1})
 		}
-		return must(s.ActionProfileGroup("ecmp_selector", id, gm, 8))
+		return must(s.ActionProfileGroup(contract.ECMPSelector, id, gm, 8))
 	}
 	route := func(prefix string, a EntryAction) *p4v1.Entity {
-		return must(s.TableEntry("ipv4_lpm", []Match{LPM("ipv4_dst", prefix)}, a))
+		return must(s.TableEntry(contract.IPv4LPM, []Match{LPM(contract.KeyIPv4Dst, prefix)}, a))
 	}
 	color := func(class, c int, dscp int) *p4v1.Entity {
-		return must(s.TableEntry("color_action", []Match{Exact("class_id", class), Exact("color", c)}, Action("remark_dscp", Param("dscp", dscp))))
+		return must(s.TableEntry(contract.ColorAction, []Match{Exact(contract.KeyClassID, class), Exact(contract.KeyColor, c)}, Action(contract.RemarkDSCP, Param(contract.ParamDSCP, dscp))))
 	}
 	colorMeter := func(class, c int, cir int64) *p4v1.Entity {
-		return must(s.DirectMeterEntry("color_action", []Match{Exact("class_id", class), Exact("color", c)}, &MeterConfig{CIR: cir, CBurst: 1, PIR: cir, PBurst: 1}))
+		return must(s.DirectMeterEntry(contract.ColorAction, []Match{Exact(contract.KeyClassID, class), Exact(contract.KeyColor, c)}, &MeterConfig{CIR: cir, CBurst: 1, PIR: cir, PBurst: 1}))
 	}
 	meter := func(i int64, cir int64) *p4v1.Entity {
-		return must(s.MeterEntry("class_meter", i, &MeterConfig{CIR: cir, CBurst: 1, PIR: 2 * cir, PBurst: 1}))
+		return must(s.MeterEntry(contract.ClassMeter, i, &MeterConfig{CIR: cir, CBurst: 1, PIR: 2 * cir, PBurst: 1}))
 	}
-	acl := must(s.TableEntry("acl", []Match{Ternary("ipv4_src", "10.0.0.0", "255.0.0.0")}, Action("set_class", Param("class_id", 1), Param("dscp", 10)), Priority(5)))
+	acl := must(s.TableEntry("acl", []Match{Ternary(contract.KeyIPv4Src, "10.0.0.0", "255.0.0.0")}, Action(contract.SetClass, Param(contract.ParamClassID, 1), Param(contract.ParamDSCP, 10)), Priority(5)))
 	aclDefault := must(s.TableEntry("acl", nil, Action("NoAction"), AsDefault()))
-	colorDefaultDrop := must(s.TableEntry("color_action", nil, Action("Ing.drop"), AsDefault()))
+	colorDefaultDrop := must(s.TableEntry(contract.ColorAction, nil, Action("Ing.drop"), AsDefault()))
 
 	current := []*p4v1.Entity{
 		member(1, 1), member(2, 2), member(9, 9),

@@ -10,6 +10,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/p4qos/p4qos/compiler/contract"
 )
 
 // sampleEntities covers every entity kind the package builds.
@@ -23,14 +25,14 @@ func sampleEntities(t *testing.T, s *Schema) []*p4v1.Entity {
 		}
 		out = append(out, EntityOf(m))
 	}
-	add(s.TableEntry("acl", []Match{Ternary("ipv4_src", "10.0.0.0", "255.0.0.0"), Range("l4_dst_port", 5000, 5100), Ternary("ingress_port", 3, 0x1ff)},
-		Action("set_class", Param("class_id", 3), Param("dscp", 46)), Priority(10)))
-	add(s.TableEntry("ipv6_lpm", []Match{LPM("ipv6_dst", "2001:db8::/32")}, Group(7)))
-	add(s.ActionProfileMember("ecmp_selector", 1, Action("set_next_hop", Param("port", 9), Param("smac", "02:00:00:00:00:01"), Param("dmac", "02:00:00:00:00:02"))))
-	add(s.ActionProfileGroup("ecmp_selector", 7, []GroupMember{{ID: 1, Weight: 2}, {ID: 2, Weight: 1}}, 64))
-	add(s.MeterEntry("class_meter", 3, &MeterConfig{CIR: 125000, CBurst: 10000, PIR: 250000, PBurst: 20000}))
-	add(s.DirectMeterEntry("color_action", []Match{Exact("class_id", 1), Exact("color", 2)}, nil))
-	add(s.CounterEntry("class_counter", -1))
+	add(s.TableEntry("acl", []Match{Ternary(contract.KeyIPv4Src, "10.0.0.0", "255.0.0.0"), Range(contract.KeyL4DstPort, 5000, 5100), Ternary(contract.KeyIngressPort, 3, 0x1ff)},
+		Action(contract.SetClass, Param(contract.ParamClassID, 3), Param(contract.ParamDSCP, 46)), Priority(10)))
+	add(s.TableEntry(contract.IPv6LPM, []Match{LPM(contract.KeyIPv6Dst, "2001:db8::/32")}, Group(7)))
+	add(s.ActionProfileMember(contract.ECMPSelector, 1, Action(contract.SetNextHop, Param(contract.ParamPort, 9), Param(contract.ParamSMAC, "02:00:00:00:00:01"), Param(contract.ParamDMAC, "02:00:00:00:00:02"))))
+	add(s.ActionProfileGroup(contract.ECMPSelector, 7, []GroupMember{{ID: 1, Weight: 2}, {ID: 2, Weight: 1}}, 64))
+	add(s.MeterEntry(contract.ClassMeter, 3, &MeterConfig{CIR: 125000, CBurst: 10000, PIR: 250000, PBurst: 20000}))
+	add(s.DirectMeterEntry(contract.ColorAction, []Match{Exact(contract.KeyClassID, 1), Exact(contract.KeyColor, 2)}, nil))
+	add(s.CounterEntry(contract.ClassCounter, -1))
 	add(s.TableEntry("acl", nil, Action("NoAction"), AsDefault()))
 	return out
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	p4configv1 "github.com/p4lang/p4runtime/go/p4/config/v1"
+
+	"github.com/p4qos/p4qos/compiler/contract"
 )
 
 // qosP4Info is produced by p4c from p4src/v1model/qos.p4 (make p4).
@@ -45,15 +47,15 @@ func TestQoSPipelineContract(t *testing.T) {
 		actions []string
 		size    int64
 	}{
-		{"classifier", "QosIngress.classifier", []key{
-			{"ingress_port", T, 9}, {"ip_version", T, 4}, {"ipv4_src", T, 32}, {"ipv4_dst", T, 32},
-			{"ipv6_src", T, 128}, {"ipv6_dst", T, 128}, {"ip_proto", T, 8}, {"l4_src_port", R, 16},
-			{"l4_dst_port", R, 16}, {"dscp", T, 6}}, []string{"set_class", "trust_dscp", "set_default_class"}, 1024},
-		{"color_action", "QosIngress.color_action", []key{{"class_id", E, 8}, {"color", E, 2}}, []string{"remark_dscp", "QosIngress.drop", "NoAction"}, 1024},
-		{"phb", "QosIngress.phb", []key{{"dscp", E, 6}}, []string{"set_queue", "NoAction"}, 64},
-		{"ipv4_lpm", "QosIngress.ipv4_lpm", []key{{"ipv4_dst", L, 32}}, []string{"set_next_hop", "QosIngress.drop"}, 1024},
-		{"ipv6_lpm", "QosIngress.ipv6_lpm", []key{{"ipv6_dst", L, 128}}, []string{"set_next_hop", "QosIngress.drop"}, 1024},
-		{"ecn_threshold", "QosEgress.ecn_threshold", []key{{"egress_port", E, 9}, {"queue", E, 3}}, []string{"set_ecn_threshold", "NoAction"}, 512},
+		{contract.Classifier, "QosIngress.classifier", []key{
+			{contract.KeyIngressPort, T, 9}, {contract.KeyIPVersion, T, 4}, {contract.KeyIPv4Src, T, 32}, {contract.KeyIPv4Dst, T, 32},
+			{contract.KeyIPv6Src, T, 128}, {contract.KeyIPv6Dst, T, 128}, {contract.KeyIPProto, T, 8}, {contract.KeyL4SrcPort, R, 16},
+			{contract.KeyL4DstPort, R, 16}, {contract.KeyDSCP, T, 6}}, []string{contract.SetClass, contract.TrustDSCP, contract.SetDefaultClass}, 1024},
+		{contract.ColorAction, "QosIngress.color_action", []key{{contract.KeyClassID, E, 8}, {contract.KeyColor, E, 2}}, []string{contract.RemarkDSCP, "QosIngress.drop", "NoAction"}, 1024},
+		{contract.PHB, "QosIngress.phb", []key{{contract.KeyDSCP, E, 6}}, []string{contract.SetQueue, "NoAction"}, 64},
+		{contract.IPv4LPM, "QosIngress.ipv4_lpm", []key{{contract.KeyIPv4Dst, L, 32}}, []string{contract.SetNextHop, "QosIngress.drop"}, 1024},
+		{contract.IPv6LPM, "QosIngress.ipv6_lpm", []key{{contract.KeyIPv6Dst, L, 128}}, []string{contract.SetNextHop, "QosIngress.drop"}, 1024},
+		{contract.ECNThreshold, "QosEgress.ecn_threshold", []key{{contract.KeyEgressPort, E, 9}, {contract.KeyQueue, E, 3}}, []string{contract.SetECNThreshold, "NoAction"}, 512},
 	}
 	for _, tc := range tables {
 		tb, err := s.Table(tc.name)
@@ -92,13 +94,13 @@ func TestQoSPipelineContract(t *testing.T) {
 		}
 	}
 	params := map[string]map[string]int32{
-		"set_class":         {"class_id": 8, "dscp": 6},
-		"trust_dscp":        {"class_id": 8},
-		"set_default_class": {},
-		"remark_dscp":       {"dscp": 6},
-		"set_queue":         {"queue": 3},
-		"set_next_hop":      {"port": 9, "smac": 48, "dmac": 48},
-		"set_ecn_threshold": {"threshold": 19},
+		contract.SetClass:        {contract.ParamClassID: 8, contract.ParamDSCP: 6},
+		contract.TrustDSCP:       {contract.ParamClassID: 8},
+		contract.SetDefaultClass: {},
+		contract.RemarkDSCP:      {contract.ParamDSCP: 6},
+		contract.SetQueue:        {contract.ParamQueue: 3},
+		contract.SetNextHop:      {contract.ParamPort: 9, contract.ParamSMAC: 48, contract.ParamDMAC: 48},
+		contract.SetECNThreshold: {contract.ParamThreshold: 19},
 	}
 	for a, ps := range params {
 		act, err := s.Action(a)
@@ -115,13 +117,13 @@ func TestQoSPipelineContract(t *testing.T) {
 			}
 		}
 	}
-	if m, err := s.Meter("class_meter"); err != nil || m.Size != 256 || m.GetSpec().GetUnit() != p4configv1.MeterSpec_BYTES {
+	if m, err := s.Meter(contract.ClassMeter); err != nil || m.Size != 256 || m.GetSpec().GetUnit() != p4configv1.MeterSpec_BYTES {
 		t.Errorf("class_meter = %v, %v; want 256 cells, BYTES", m, err)
 	}
-	if p, err := s.ActionProfile("ecmp_selector"); err != nil || !p.WithSelector || p.Size != 1024 || p.MaxGroupSize != 64 || len(p.TableIds) != 2 {
+	if p, err := s.ActionProfile(contract.ECMPSelector); err != nil || !p.WithSelector || p.Size != 1024 || p.MaxGroupSize != 64 || len(p.TableIds) != 2 {
 		t.Errorf("ecmp_selector = %v, %v; want selector, 1024 members, max group 64, 2 tables", p, err)
 	}
-	for name, size := range map[string]int64{"class_counter": 256, "queue_counter": 4096} {
+	for name, size := range map[string]int64{contract.ClassCounter: 256, contract.QueueCounter: 4096} {
 		if c, err := s.Counter(name); err != nil || c.Size != size || c.GetSpec().GetUnit() != p4configv1.CounterSpec_BOTH {
 			t.Errorf("%s = %v, %v; want %d cells, BOTH", name, c, err, size)
 		}
@@ -132,23 +134,23 @@ func TestQoSPipelineContract(t *testing.T) {
 // the real P4Info.
 func TestQoSBuild(t *testing.T) {
 	s := loadQoS(t)
-	nh := Action("set_next_hop", Param("port", 1), Param("smac", "00:00:00:00:00:01"), Param("dmac", "00:00:00:00:00:02"))
+	nh := Action(contract.SetNextHop, Param(contract.ParamPort, 1), Param(contract.ParamSMAC, "00:00:00:00:00:01"), Param(contract.ParamDMAC, "00:00:00:00:00:02"))
 	checks := []struct {
 		desc string
 		err  error
 	}{
-		{"classifier", second(s.TableEntry("classifier", []Match{Ternary("ip_version", 4, 0xf), Ternary("ipv4_dst", "10.0.0.0", "255.0.0.0"), Range("l4_dst_port", 5000, 5100)},
-			Action("set_class", Param("class_id", 1), Param("dscp", 46)), Priority(100)))},
-		{"classifier default", second(s.TableEntry("classifier", nil, Action("set_default_class"), AsDefault()))},
-		{"color_action", second(s.TableEntry("color_action", []Match{Exact("class_id", 1), Exact("color", 1)}, Action("remark_dscp", Param("dscp", 12))))},
-		{"phb", second(s.TableEntry("phb", []Match{Exact("dscp", 46)}, Action("set_queue", Param("queue", 7))))},
-		{"ipv4_lpm", second(s.TableEntry("ipv4_lpm", []Match{LPM("ipv4_dst", "10.0.0.0/8")}, Group(1)))},
-		{"ipv6_lpm", second(s.TableEntry("ipv6_lpm", []Match{LPM("ipv6_dst", "2001:db8::/32")}, Member(1)))},
-		{"ecn_threshold", second(s.TableEntry("ecn_threshold", []Match{Exact("egress_port", 1), Exact("queue", 0)}, Action("set_ecn_threshold", Param("threshold", 64))))},
-		{"member", second(s.ActionProfileMember("ecmp_selector", 1, nh))},
-		{"group", second(s.ActionProfileGroup("ecmp_selector", 1, []GroupMember{{ID: 1, Weight: 1}}, 64))},
-		{"meter", second(s.MeterEntry("class_meter", 1, &MeterConfig{CIR: 125000, CBurst: 15000, PIR: 250000, PBurst: 30000}))},
-		{"counter", second(s.CounterEntry("queue_counter", 4095))},
+		{"classifier", second(s.TableEntry(contract.Classifier, []Match{Ternary(contract.KeyIPVersion, 4, 0xf), Ternary(contract.KeyIPv4Dst, "10.0.0.0", "255.0.0.0"), Range(contract.KeyL4DstPort, 5000, 5100)},
+			Action(contract.SetClass, Param(contract.ParamClassID, 1), Param(contract.ParamDSCP, 46)), Priority(100)))},
+		{"classifier default", second(s.TableEntry(contract.Classifier, nil, Action(contract.SetDefaultClass), AsDefault()))},
+		{"color_action", second(s.TableEntry(contract.ColorAction, []Match{Exact(contract.KeyClassID, 1), Exact(contract.KeyColor, 1)}, Action(contract.RemarkDSCP, Param(contract.ParamDSCP, 12))))},
+		{"phb", second(s.TableEntry(contract.PHB, []Match{Exact(contract.KeyDSCP, 46)}, Action(contract.SetQueue, Param(contract.ParamQueue, 7))))},
+		{"ipv4_lpm", second(s.TableEntry(contract.IPv4LPM, []Match{LPM(contract.KeyIPv4Dst, "10.0.0.0/8")}, Group(1)))},
+		{"ipv6_lpm", second(s.TableEntry(contract.IPv6LPM, []Match{LPM(contract.KeyIPv6Dst, "2001:db8::/32")}, Member(1)))},
+		{"ecn_threshold", second(s.TableEntry(contract.ECNThreshold, []Match{Exact(contract.KeyEgressPort, 1), Exact(contract.KeyQueue, 0)}, Action(contract.SetECNThreshold, Param(contract.ParamThreshold, 64))))},
+		{"member", second(s.ActionProfileMember(contract.ECMPSelector, 1, nh))},
+		{"group", second(s.ActionProfileGroup(contract.ECMPSelector, 1, []GroupMember{{ID: 1, Weight: 1}}, 64))},
+		{"meter", second(s.MeterEntry(contract.ClassMeter, 1, &MeterConfig{CIR: 125000, CBurst: 15000, PIR: 250000, PBurst: 30000}))},
+		{"counter", second(s.CounterEntry(contract.QueueCounter, 4095))},
 	}
 	for _, c := range checks {
 		if c.err != nil {

@@ -9,6 +9,8 @@ import (
 	p4configv1 "github.com/p4lang/p4runtime/go/p4/config/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/p4qos/p4qos/compiler/contract"
 )
 
 const testP4Info = "testdata/test.p4info.txtpb"
@@ -80,32 +82,38 @@ func TestLookups(t *testing.T) {
 		err    error
 	}{
 		{"table full name", func() (string, error) { x, err := s.Table("Ing.acl"); return name(x.GetPreamble()), err }, "Ing.acl", nil},
-		{"table short name", func() (string, error) { x, err := s.Table("ipv4_lpm"); return name(x.GetPreamble()), err }, "Ing.ipv4_lpm", nil},
+		{"table short name", func() (string, error) { x, err := s.Table(contract.IPv4LPM); return name(x.GetPreamble()), err }, "Ing.ipv4_lpm", nil},
 		{"table unknown", func() (string, error) { x, err := s.Table("nope"); return name(x.GetPreamble()), err }, "", ErrNotFound},
 		{"table by id", func() (string, error) { x, err := s.TableByID(33554437); return name(x.GetPreamble()), err }, "Eg.tunnel", nil},
 		{"table by unknown id", func() (string, error) { x, err := s.TableByID(1); return name(x.GetPreamble()), err }, "", ErrNotFound},
-		{"action short", func() (string, error) { x, err := s.Action("set_next_hop"); return name(x.GetPreamble()), err }, "Ing.set_next_hop", nil},
-		{"action ambiguous", func() (string, error) { x, err := s.Action("drop"); return name(x.GetPreamble()), err }, "", ErrAmbiguous},
+		{"action short", func() (string, error) { x, err := s.Action(contract.SetNextHop); return name(x.GetPreamble()), err }, "Ing.set_next_hop", nil},
+		{"action ambiguous", func() (string, error) { x, err := s.Action(contract.Drop); return name(x.GetPreamble()), err }, "", ErrAmbiguous},
 		{"action qualified", func() (string, error) { x, err := s.Action("Eg.drop"); return name(x.GetPreamble()), err }, "Eg.drop", nil},
 		{"action by id", func() (string, error) { x, err := s.ActionByID(16777222); return name(x.GetPreamble()), err }, "Eg.set_tunnel", nil},
-		{"profile", func() (string, error) { x, err := s.ActionProfile("ecmp_selector"); return name(x.GetPreamble()), err }, "Ing.ecmp_selector", nil},
+		{"profile", func() (string, error) {
+			x, err := s.ActionProfile(contract.ECMPSelector)
+			return name(x.GetPreamble()), err
+		}, "Ing.ecmp_selector", nil},
 		{"profile by id", func() (string, error) { x, err := s.ActionProfileByID(285212673); return name(x.GetPreamble()), err }, "Ing.ecmp_selector", nil},
-		{"meter", func() (string, error) { x, err := s.Meter("class_meter"); return name(x.GetPreamble()), err }, "Ing.class_meter", nil},
+		{"meter", func() (string, error) { x, err := s.Meter(contract.ClassMeter); return name(x.GetPreamble()), err }, "Ing.class_meter", nil},
 		{"meter by id", func() (string, error) { x, err := s.MeterByID(352321538); return name(x.GetPreamble()), err }, "Ing.sr_meter", nil},
-		{"meter is not a counter", func() (string, error) { x, err := s.Counter("class_meter"); return name(x.GetPreamble()), err }, "", ErrNotFound},
+		{"meter is not a counter", func() (string, error) { x, err := s.Counter(contract.ClassMeter); return name(x.GetPreamble()), err }, "", ErrNotFound},
 		{"direct meter", func() (string, error) { x, err := s.DirectMeter("color_meter"); return name(x.GetPreamble()), err }, "Ing.color_meter", nil},
 		{"direct meter by id", func() (string, error) { x, err := s.DirectMeterByID(335544321); return name(x.GetPreamble()), err }, "Ing.color_meter", nil},
 		{"counter", func() (string, error) { x, err := s.Counter("Eg.class_counter"); return name(x.GetPreamble()), err }, "Eg.class_counter", nil},
 		{"counter by id", func() (string, error) { x, err := s.CounterByID(301989889); return name(x.GetPreamble()), err }, "Eg.class_counter", nil},
 		{"direct counter", func() (string, error) { x, err := s.DirectCounter("acl_counter"); return name(x.GetPreamble()), err }, "Ing.acl_counter", nil},
 		{"direct counter by id", func() (string, error) { x, err := s.DirectCounterByID(318767105); return name(x.GetPreamble()), err }, "Ing.acl_counter", nil},
-		{"match field @name", func() (string, error) { x, err := s.MatchField("acl", "ipv4_src"); return x.GetName(), err }, "ipv4_src", nil},
+		{"match field @name", func() (string, error) { x, err := s.MatchField("acl", contract.KeyIPv4Src); return x.GetName(), err }, "ipv4_src", nil},
 		{"match field dotted suffix", func() (string, error) { x, err := s.MatchField("tunnel", "vni"); return x.GetName(), err }, "hdr.vxlan.vni", nil},
 		{"match field dotted full", func() (string, error) { x, err := s.MatchField("Eg.tunnel", "hdr.vxlan.vni"); return x.GetName(), err }, "hdr.vxlan.vni", nil},
 		{"match field unknown", func() (string, error) { x, err := s.MatchField("acl", "vni"); return x.GetName(), err }, "", ErrNotFound},
 		{"match field unknown table", func() (string, error) { x, err := s.MatchField("nope", "vni"); return x.GetName(), err }, "", ErrNotFound},
-		{"action param", func() (string, error) { x, err := s.ActionParam("set_next_hop", "dmac"); return x.GetName(), err }, "dmac", nil},
-		{"action param unknown", func() (string, error) { x, err := s.ActionParam("set_next_hop", "vlan"); return x.GetName(), err }, "", ErrNotFound},
+		{"action param", func() (string, error) {
+			x, err := s.ActionParam(contract.SetNextHop, contract.ParamDMAC)
+			return x.GetName(), err
+		}, "dmac", nil},
+		{"action param unknown", func() (string, error) { x, err := s.ActionParam(contract.SetNextHop, "vlan"); return x.GetName(), err }, "", ErrNotFound},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -131,7 +139,7 @@ func TestLookups(t *testing.T) {
 
 func TestNeedsPriority(t *testing.T) {
 	s := testSchema(t)
-	for name, want := range map[string]bool{"acl": true, "ipv4_lpm": false, "color_action": false, "keyless": false} {
+	for name, want := range map[string]bool{"acl": true, contract.IPv4LPM: false, contract.ColorAction: false, "keyless": false} {
 		tb, err := s.Table(name)
 		if err != nil {
 			t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/tables"
 )
 
@@ -154,12 +155,12 @@ func flowReachesCounters(t *testing.T, addr string, device uint64) {
 		Action: p4v1.SetForwardingPipelineConfigRequest_VERIFY_AND_COMMIT, Config: &p4v1.ForwardingPipelineConfig{P4Info: schema.P4Info()}}); err != nil {
 		t.Fatal(err)
 	}
-	mem, err := schema.ActionProfileMember("ecmp_selector", 1, tables.Action("set_next_hop",
-		tables.Param("port", 2), tables.Param("smac", "02:00:00:00:00:01"), tables.Param("dmac", "02:00:00:00:00:02")))
+	mem, err := schema.ActionProfileMember(contract.ECMPSelector, 1, tables.Action(contract.SetNextHop,
+		tables.Param(contract.ParamPort, 2), tables.Param(contract.ParamSMAC, "02:00:00:00:00:01"), tables.Param(contract.ParamDMAC, "02:00:00:00:00:02")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	route, err := schema.TableEntry("ipv4_lpm", []tables.Match{tables.LPM("ipv4_dst", "10.0.2.0/24")}, tables.Member(1))
+	route, err := schema.TableEntry(contract.IPv4LPM, []tables.Match{tables.LPM(contract.KeyIPv4Dst, "10.0.2.0/24")}, tables.Member(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +170,7 @@ func flowReachesCounters(t *testing.T, addr string, device uint64) {
 			t.Fatal(err)
 		}
 	}
-	ce, err := schema.CounterEntry("class_counter", 0)
+	ce, err := schema.CounterEntry(contract.ClassCounter, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/tables"
 )
 
@@ -24,9 +25,9 @@ func queuedHarness(t *testing.T) (*harness, *tables.Schema) {
 		queue int
 	}{{5001, 1, 10, 1}, {5002, 2, 18, 2}} {
 		h.mustWrite(1,
-			insert(te(t, s, "classifier", []tables.Match{tables.Range("l4_dst_port", q.port, q.port)},
-				tables.Action("set_class", tables.Param("class_id", q.class), tables.Param("dscp", q.dscp)), tables.Priority(1))),
-			insert(te(t, s, "phb", []tables.Match{tables.Exact("dscp", q.dscp)}, tables.Action("set_queue", tables.Param("queue", q.queue)))),
+			insert(te(t, s, contract.Classifier, []tables.Match{tables.Range(contract.KeyL4DstPort, q.port, q.port)},
+				tables.Action(contract.SetClass, tables.Param(contract.ParamClassID, q.class), tables.Param(contract.ParamDSCP, q.dscp)), tables.Priority(1))),
+			insert(te(t, s, contract.PHB, []tables.Match{tables.Exact(contract.KeyDSCP, q.dscp)}, tables.Action(contract.SetQueue, tables.Param(contract.ParamQueue, q.queue)))),
 		)
 	}
 	if err := h.sw.SetFlows([]Flow{
@@ -64,14 +65,14 @@ func departures(t *testing.T, h *harness, s *tables.Schema, step time.Duration) 
 	var before, beforeCounters [2]uint64
 	for i, q := range []uint8{1, 2} {
 		before[i] = queueStat(h.sw, 4, q).DeliveredPackets
-		beforeCounters[i] = uint64(readCounter(t, h, s, "queue_counter", 4*8+int64(q)).GetPacketCount())
+		beforeCounters[i] = uint64(readCounter(t, h, s, contract.QueueCounter, 4*8+int64(q)).GetPacketCount())
 	}
 	for end := h.sw.Now() + time.Second; h.sw.Now() < end; {
 		h.sw.Advance(step)
 	}
 	for i, q := range []uint8{1, 2} {
 		stats[i] = queueStat(h.sw, 4, q).DeliveredPackets - before[i]
-		counters[i] = uint64(readCounter(t, h, s, "queue_counter", 4*8+int64(q)).GetPacketCount()) - beforeCounters[i]
+		counters[i] = uint64(readCounter(t, h, s, contract.QueueCounter, 4*8+int64(q)).GetPacketCount()) - beforeCounters[i]
 	}
 	return stats, counters
 }

@@ -9,6 +9,7 @@ import (
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/tables"
 )
 
@@ -45,15 +46,15 @@ func te(t *testing.T, s *tables.Schema, table string, m []tables.Match, a tables
 }
 
 func nextHop(port int) tables.ActionCall {
-	return tables.Action("set_next_hop", tables.Param("port", port), tables.Param("smac", "00:00:00:00:00:01"), tables.Param("dmac", "00:00:00:00:00:02"))
+	return tables.Action(contract.SetNextHop, tables.Param(contract.ParamPort, port), tables.Param(contract.ParamSMAC, "00:00:00:00:00:01"), tables.Param(contract.ParamDMAC, "00:00:00:00:00:02"))
 }
 
 // routeAll installs member 1 (port 4) and 10.0.0.0/8 -> member 1.
 func routeAll(t *testing.T, h *harness, s *tables.Schema) {
 	t.Helper()
-	m, err := s.ActionProfileMember("ecmp_selector", 1, nextHop(4))
+	m, err := s.ActionProfileMember(contract.ECMPSelector, 1, nextHop(4))
 	h.mustWrite(1, insert(ent(t)(m, err)))
-	h.mustWrite(1, insert(te(t, s, "ipv4_lpm", []tables.Match{tables.LPM("ipv4_dst", "10.0.0.0/8")}, tables.Member(1))))
+	h.mustWrite(1, insert(te(t, s, contract.IPv4LPM, []tables.Match{tables.LPM(contract.KeyIPv4Dst, "10.0.0.0/8")}, tables.Member(1))))
 }
 
 func readCounter(t *testing.T, h *harness, s *tables.Schema, name string, index int64) *p4v1.CounterData {
@@ -91,14 +92,14 @@ func TestTrafficTrTCMHandWorked(t *testing.T) {
 	h, s := qosHarness(t)
 	routeAll(t, h, s)
 	h.mustWrite(1,
-		insert(te(t, s, "classifier", []tables.Match{tables.Ternary("ipv4_dst", "10.0.0.0", "255.0.0.0"), tables.Range("l4_dst_port", 5000, 5100)},
-			tables.Action("set_class", tables.Param("class_id", 1), tables.Param("dscp", 10)), tables.Priority(10))),
-		insert(te(t, s, "color_action", []tables.Match{tables.Exact("class_id", 1), tables.Exact("color", 1)}, tables.Action("remark_dscp", tables.Param("dscp", 12)))),
-		insert(te(t, s, "color_action", []tables.Match{tables.Exact("class_id", 1), tables.Exact("color", 2)}, tables.Action("drop"))),
-		insert(te(t, s, "phb", []tables.Match{tables.Exact("dscp", 10)}, tables.Action("set_queue", tables.Param("queue", 3)))),
-		insert(te(t, s, "phb", []tables.Match{tables.Exact("dscp", 12)}, tables.Action("set_queue", tables.Param("queue", 2)))),
+		insert(te(t, s, contract.Classifier, []tables.Match{tables.Ternary(contract.KeyIPv4Dst, "10.0.0.0", "255.0.0.0"), tables.Range(contract.KeyL4DstPort, 5000, 5100)},
+			tables.Action(contract.SetClass, tables.Param(contract.ParamClassID, 1), tables.Param(contract.ParamDSCP, 10)), tables.Priority(10))),
+		insert(te(t, s, contract.ColorAction, []tables.Match{tables.Exact(contract.KeyClassID, 1), tables.Exact(contract.KeyColor, 1)}, tables.Action(contract.RemarkDSCP, tables.Param(contract.ParamDSCP, 12)))),
+		insert(te(t, s, contract.ColorAction, []tables.Match{tables.Exact(contract.KeyClassID, 1), tables.Exact(contract.KeyColor, 2)}, tables.Action(contract.Drop))),
+		insert(te(t, s, contract.PHB, []tables.Match{tables.Exact(contract.KeyDSCP, 10)}, tables.Action(contract.SetQueue, tables.Param(contract.ParamQueue, 3)))),
+		insert(te(t, s, contract.PHB, []tables.Match{tables.Exact(contract.KeyDSCP, 12)}, tables.Action(contract.SetQueue, tables.Param(contract.ParamQueue, 2)))),
 	)
-	me, err := s.MeterEntry("class_meter", 1, &tables.MeterConfig{CIR: 1_000_000, CBurst: 2000, PIR: 1_500_000, PBurst: 3000})
+	me, err := s.MeterEntry(contract.ClassMeter, 1, &tables.MeterConfig{CIR: 1_000_000, CBurst: 2000, PIR: 1_500_000, PBurst: 3000})
 	h.mustWrite(1, modify(ent(t)(me, err)))
 
 	if err := h.sw.SetFlows([]Flow{udpFlow("192.168.1.1", "10.1.2.3", 5001, 16e6, 1000)}); err != nil {
@@ -127,13 +128,13 @@ func TestTrafficTrTCMHandWorked(t *testing.T) {
 	}
 	// Egress counters: class_counter[1] counts what survived metering;
 	// queue_counter[port*8+queue].
-	if d := readCounter(t, h, s, "class_counter", 1); d.GetPacketCount() != 17 || d.GetByteCount() != 17000 {
+	if d := readCounter(t, h, s, contract.ClassCounter, 1); d.GetPacketCount() != 17 || d.GetByteCount() != 17000 {
 		t.Errorf("class_counter[1] = %v, want 17 packets 17000 bytes", d)
 	}
-	if d := readCounter(t, h, s, "queue_counter", 4*8+3); d.GetPacketCount() != 11 || d.GetByteCount() != 11000 {
+	if d := readCounter(t, h, s, contract.QueueCounter, 4*8+3); d.GetPacketCount() != 11 || d.GetByteCount() != 11000 {
 		t.Errorf("queue_counter[4*8+3] = %v, want 11 packets", d)
 	}
-	if d := readCounter(t, h, s, "queue_counter", 4*8+2); d.GetPacketCount() != 6 || d.GetByteCount() != 6000 {
+	if d := readCounter(t, h, s, contract.QueueCounter, 4*8+2); d.GetPacketCount() != 6 || d.GetByteCount() != 6000 {
 		t.Errorf("queue_counter[4*8+2] = %v, want 6 packets", d)
 	}
 }
@@ -157,9 +158,9 @@ func TestTrafficTwiceCIRLongRun(t *testing.T) {
 		t.Run(fmt.Sprintf("%d steps", steps), func(t *testing.T) {
 			h, s := qosHarness(t)
 			routeAll(t, h, s)
-			h.mustWrite(1, insert(te(t, s, "classifier", []tables.Match{tables.Ternary("ipv4_dst", "10.0.0.0", "255.0.0.0")},
-				tables.Action("trust_dscp", tables.Param("class_id", 2)), tables.Priority(1))))
-			me, err := s.MeterEntry("class_meter", 2, &tables.MeterConfig{CIR: 1_000_000, CBurst: 10_000, PIR: 2_000_000, PBurst: 10_000})
+			h.mustWrite(1, insert(te(t, s, contract.Classifier, []tables.Match{tables.Ternary(contract.KeyIPv4Dst, "10.0.0.0", "255.0.0.0")},
+				tables.Action(contract.TrustDSCP, tables.Param(contract.ParamClassID, 2)), tables.Priority(1))))
+			me, err := s.MeterEntry(contract.ClassMeter, 2, &tables.MeterConfig{CIR: 1_000_000, CBurst: 10_000, PIR: 2_000_000, PBurst: 10_000})
 			h.mustWrite(1, modify(ent(t)(me, err)))
 			if err := h.sw.SetFlows([]Flow{udpFlow("192.168.1.1", "10.1.2.3", 80, 16e6, 1000)}); err != nil {
 				t.Fatal(err)
@@ -187,8 +188,8 @@ func TestTrafficTwiceCIRLongRun(t *testing.T) {
 func TestTrafficSharedMeterCell(t *testing.T) {
 	h, s := qosHarness(t)
 	routeAll(t, h, s)
-	h.mustWrite(1, insert(te(t, s, "classifier", nil, tables.Action("set_class", tables.Param("class_id", 5), tables.Param("dscp", 0)), tables.Priority(1))))
-	me, err := s.MeterEntry("class_meter", 5, &tables.MeterConfig{CIR: 1_000_000, CBurst: 1000, PIR: 1_000_000, PBurst: 1000})
+	h.mustWrite(1, insert(te(t, s, contract.Classifier, nil, tables.Action(contract.SetClass, tables.Param(contract.ParamClassID, 5), tables.Param(contract.ParamDSCP, 0)), tables.Priority(1))))
+	me, err := s.MeterEntry(contract.ClassMeter, 5, &tables.MeterConfig{CIR: 1_000_000, CBurst: 1000, PIR: 1_000_000, PBurst: 1000})
 	h.mustWrite(1, modify(ent(t)(me, err)))
 	if err := h.sw.SetFlows([]Flow{
 		udpFlow("192.168.1.1", "10.1.2.3", 80, 8e6, 1000),
@@ -202,7 +203,7 @@ func TestTrafficSharedMeterCell(t *testing.T) {
 		t.Errorf("A %+v, B %+v; want A all green, B all red", fs[0].Colors, fs[1].Colors)
 	}
 	// Red is not dropped here (no color_action entry): both are delivered.
-	if d := readCounter(t, h, s, "class_counter", 5); d.GetPacketCount() != 20 {
+	if d := readCounter(t, h, s, contract.ClassCounter, 5); d.GetPacketCount() != 20 {
 		t.Errorf("class_counter[5] = %v, want 20 packets", d)
 	}
 }
@@ -211,12 +212,12 @@ func TestTrafficClassifierSemantics(t *testing.T) {
 	h, s := qosHarness(t)
 	routeAll(t, h, s)
 	h.mustWrite(1,
-		insert(te(t, s, "classifier", []tables.Match{tables.Ternary("ipv4_src", "10.0.0.0", "255.0.0.0")},
-			tables.Action("set_class", tables.Param("class_id", 2), tables.Param("dscp", 18)), tables.Priority(10))),
-		insert(te(t, s, "classifier", []tables.Match{tables.Ternary("ipv4_src", "10.1.0.0", "255.255.0.0"), tables.Ternary("ip_proto", 17, 0xff)},
-			tables.Action("trust_dscp", tables.Param("class_id", 3)), tables.Priority(20))),
-		insert(te(t, s, "classifier", []tables.Match{tables.Range("l4_dst_port", 80, 80)},
-			tables.Action("set_class", tables.Param("class_id", 4), tables.Param("dscp", 26)), tables.Priority(5))),
+		insert(te(t, s, contract.Classifier, []tables.Match{tables.Ternary(contract.KeyIPv4Src, "10.0.0.0", "255.0.0.0")},
+			tables.Action(contract.SetClass, tables.Param(contract.ParamClassID, 2), tables.Param(contract.ParamDSCP, 18)), tables.Priority(10))),
+		insert(te(t, s, contract.Classifier, []tables.Match{tables.Ternary(contract.KeyIPv4Src, "10.1.0.0", "255.255.0.0"), tables.Ternary(contract.KeyIPProto, 17, 0xff)},
+			tables.Action(contract.TrustDSCP, tables.Param(contract.ParamClassID, 3)), tables.Priority(20))),
+		insert(te(t, s, contract.Classifier, []tables.Match{tables.Range(contract.KeyL4DstPort, 80, 80)},
+			tables.Action(contract.SetClass, tables.Param(contract.ParamClassID, 4), tables.Param(contract.ParamDSCP, 26)), tables.Priority(5))),
 	)
 	flow := func(name, src string, proto uint8, dport uint16, dscp uint8) Flow {
 		return Flow{Name: name, SrcIP: netip.MustParseAddr(src), DstIP: netip.MustParseAddr("10.9.9.9"), Proto: proto, SrcPort: 999, DstPort: dport, DSCP: dscp, RateBps: 8e3, PacketSize: 100}
@@ -256,14 +257,14 @@ func TestTrafficClassifierSemantics(t *testing.T) {
 func TestTrafficRoutingLPMAndWCMP(t *testing.T) {
 	h, s := qosHarness(t)
 	for id, port := range map[uint32]int{1: 1, 2: 2, 3: 3} {
-		m, err := s.ActionProfileMember("ecmp_selector", id, nextHop(port))
+		m, err := s.ActionProfileMember(contract.ECMPSelector, id, nextHop(port))
 		h.mustWrite(1, insert(ent(t)(m, err)))
 	}
-	g, err := s.ActionProfileGroup("ecmp_selector", 10, []tables.GroupMember{{ID: 2, Weight: 1}, {ID: 3, Weight: 3}}, 4)
+	g, err := s.ActionProfileGroup(contract.ECMPSelector, 10, []tables.GroupMember{{ID: 2, Weight: 1}, {ID: 3, Weight: 3}}, 4)
 	h.mustWrite(1, insert(ent(t)(g, err)))
 	h.mustWrite(1,
-		insert(te(t, s, "ipv4_lpm", []tables.Match{tables.LPM("ipv4_dst", "10.0.0.0/8")}, tables.Member(1))),
-		insert(te(t, s, "ipv4_lpm", []tables.Match{tables.LPM("ipv4_dst", "10.1.0.0/16")}, tables.Group(10))),
+		insert(te(t, s, contract.IPv4LPM, []tables.Match{tables.LPM(contract.KeyIPv4Dst, "10.0.0.0/8")}, tables.Member(1))),
+		insert(te(t, s, contract.IPv4LPM, []tables.Match{tables.LPM(contract.KeyIPv4Dst, "10.1.0.0/16")}, tables.Group(10))),
 	)
 	flows := []Flow{
 		udpFlow("192.168.0.1", "10.2.0.1", 80, 8e3, 100), // /8 only: port 1
@@ -305,11 +306,11 @@ func TestTrafficRoutingLPMAndWCMP(t *testing.T) {
 
 func TestTrafficIPv6(t *testing.T) {
 	h, s := qosHarness(t)
-	m, err := s.ActionProfileMember("ecmp_selector", 1, nextHop(7))
+	m, err := s.ActionProfileMember(contract.ECMPSelector, 1, nextHop(7))
 	h.mustWrite(1, insert(ent(t)(m, err)))
-	h.mustWrite(1, insert(te(t, s, "ipv6_lpm", []tables.Match{tables.LPM("ipv6_dst", "2001:db8::/32")}, tables.Member(1))))
-	h.mustWrite(1, insert(te(t, s, "classifier", []tables.Match{tables.Ternary("ip_version", 6, 0xf)},
-		tables.Action("set_class", tables.Param("class_id", 7), tables.Param("dscp", 46)), tables.Priority(1))))
+	h.mustWrite(1, insert(te(t, s, contract.IPv6LPM, []tables.Match{tables.LPM(contract.KeyIPv6Dst, "2001:db8::/32")}, tables.Member(1))))
+	h.mustWrite(1, insert(te(t, s, contract.Classifier, []tables.Match{tables.Ternary(contract.KeyIPVersion, 6, 0xf)},
+		tables.Action(contract.SetClass, tables.Param(contract.ParamClassID, 7), tables.Param(contract.ParamDSCP, 46)), tables.Priority(1))))
 	if err := h.sw.SetFlows([]Flow{udpFlow("2001:db8::1", "2001:db8:1::1", 80, 8e3, 100)}); err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +367,7 @@ func BenchmarkAdvanceMeteredFlows(b *testing.B) {
 	}
 	p := &pipeline{schema: sc, state: newState(sc), model: newQosModel(sc)}
 	sw.fwd, sw.dp = p, p
-	cm := sc.meterNamed("class_meter")
+	cm := sc.meterNamed(contract.ClassMeter)
 	p.state.meters[cm.id][0].configure(&p4v1.MeterConfig{Cir: 1_000_000, Cburst: 10_000, Pir: 2_000_000, Pburst: 20_000})
 	var flows []Flow
 	for i := 0; i < 10; i++ {
@@ -400,11 +401,11 @@ func TestTrafficPortRateStrictPriority(t *testing.T) {
 			h, s := qosHarness(t)
 			routeAll(t, h, s)
 			h.mustWrite(1,
-				insert(te(t, s, "classifier", []tables.Match{tables.Range("l4_dst_port", 5001, 5001)},
-					tables.Action("set_class", tables.Param("class_id", 1), tables.Param("dscp", 46)), tables.Priority(1))),
-				insert(te(t, s, "classifier", []tables.Match{tables.Range("l4_dst_port", 5002, 5002)},
-					tables.Action("set_class", tables.Param("class_id", 2), tables.Param("dscp", 0)), tables.Priority(1))),
-				insert(te(t, s, "phb", []tables.Match{tables.Exact("dscp", 46)}, tables.Action("set_queue", tables.Param("queue", 7)))),
+				insert(te(t, s, contract.Classifier, []tables.Match{tables.Range(contract.KeyL4DstPort, 5001, 5001)},
+					tables.Action(contract.SetClass, tables.Param(contract.ParamClassID, 1), tables.Param(contract.ParamDSCP, 46)), tables.Priority(1))),
+				insert(te(t, s, contract.Classifier, []tables.Match{tables.Range(contract.KeyL4DstPort, 5002, 5002)},
+					tables.Action(contract.SetClass, tables.Param(contract.ParamClassID, 2), tables.Param(contract.ParamDSCP, 0)), tables.Priority(1))),
+				insert(te(t, s, contract.PHB, []tables.Match{tables.Exact(contract.KeyDSCP, 46)}, tables.Action(contract.SetQueue, tables.Param(contract.ParamQueue, 7)))),
 			)
 			h.sw.SetPortRate(4, 8e6)
 			if err := h.sw.SetFlows([]Flow{
@@ -423,7 +424,7 @@ func TestTrafficPortRateStrictPriority(t *testing.T) {
 			if b := fs[1]; b.DeliveredPackets != 50 || b.QueueDroppedPackets != 50 || b.OfferedPackets != 100 {
 				t.Errorf("B: offered %d delivered %d dropped %d, want 100, 50, 50", b.OfferedPackets, b.DeliveredPackets, b.QueueDroppedPackets)
 			}
-			if d := readCounter(t, h, s, "class_counter", 2); d.GetPacketCount() != 50 {
+			if d := readCounter(t, h, s, contract.ClassCounter, 2); d.GetPacketCount() != 50 {
 				t.Errorf("class_counter[2] = %v, want 50 packets (only what left the queue)", d)
 			}
 			h.sw.SetPortRate(4, 0) // unlimited again

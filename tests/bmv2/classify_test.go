@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/tables"
 )
 
@@ -23,26 +24,26 @@ func TestClassifierMatchKinds(t *testing.T) {
 	b.routeAll(3)
 
 	rule := func(prio int32, m []tables.Match, a tables.ActionCall) proto.Message {
-		return get(b.schema.TableEntry("classifier", m, a, tables.Priority(prio)))(t)
+		return get(b.schema.TableEntry(contract.Classifier, m, a, tables.Priority(prio)))(t)
 	}
 	class := func(id, dscp int) tables.ActionCall {
-		return tables.Action("set_class", tables.Param("class_id", id), tables.Param("dscp", dscp))
+		return tables.Action(contract.SetClass, tables.Param(contract.ParamClassID, id), tables.Param(contract.ParamDSCP, dscp))
 	}
 	b.insert(
-		rule(10, []tables.Match{tables.Ternary("ingress_port", 2, 0x1ff)}, class(1, 1)),
-		rule(20, []tables.Match{tables.Ternary("ipv4_src", "10.1.0.0", "255.255.0.0")}, class(2, 2)),
-		rule(20, []tables.Match{tables.Ternary("ipv6_dst", "2001:db8:2::", "ffff:ffff:ffff::")}, class(3, 3)),
-		rule(30, []tables.Match{tables.Ternary("ip_proto", 6, 0xff)}, class(4, 4)),
-		rule(40, []tables.Match{tables.Range("l4_dst_port", 5000, 5099)}, class(5, 5)),
-		rule(40, []tables.Match{tables.Range("l4_src_port", 7000, 7000)}, class(6, 6)),
-		rule(50, []tables.Match{tables.Ternary("dscp", 46, 0x3f)}, tables.Action("trust_dscp", tables.Param("class_id", 7))),
+		rule(10, []tables.Match{tables.Ternary(contract.KeyIngressPort, 2, 0x1ff)}, class(1, 1)),
+		rule(20, []tables.Match{tables.Ternary(contract.KeyIPv4Src, "10.1.0.0", "255.255.0.0")}, class(2, 2)),
+		rule(20, []tables.Match{tables.Ternary(contract.KeyIPv6Dst, "2001:db8:2::", "ffff:ffff:ffff::")}, class(3, 3)),
+		rule(30, []tables.Match{tables.Ternary(contract.KeyIPProto, 6, 0xff)}, class(4, 4)),
+		rule(40, []tables.Match{tables.Range(contract.KeyL4DstPort, 5000, 5099)}, class(5, 5)),
+		rule(40, []tables.Match{tables.Range(contract.KeyL4SrcPort, 7000, 7000)}, class(6, 6)),
+		rule(50, []tables.Match{tables.Ternary(contract.KeyDSCP, 46, 0x3f)}, tables.Action(contract.TrustDSCP, tables.Param(contract.ParamClassID, 7))),
 		// Overlaps: priority, not prefix length, decides (P4Runtime §9.1.1).
-		rule(60, []tables.Match{tables.Ternary("ipv4_dst", "10.9.0.0", "255.255.0.0")}, class(8, 8)),
-		rule(70, []tables.Match{tables.Ternary("ipv4_dst", "10.9.9.0", "255.255.255.0")}, class(9, 9)),
-		rule(65, []tables.Match{tables.Ternary("ipv4_dst", "10.9.9.9", "255.255.255.255")}, class(10, 10)),
-		rule(5, []tables.Match{tables.Ternary("ip_version", 6, 0xf)}, class(11, 11)),
-		rule(80, []tables.Match{tables.Ternary("ipv4_src", "10.1.0.0", "255.255.0.0"), tables.Ternary("ip_proto", 17, 0xff),
-			tables.Range("l4_dst_port", 6000, 6010)}, class(12, 12)),
+		rule(60, []tables.Match{tables.Ternary(contract.KeyIPv4Dst, "10.9.0.0", "255.255.0.0")}, class(8, 8)),
+		rule(70, []tables.Match{tables.Ternary(contract.KeyIPv4Dst, "10.9.9.0", "255.255.255.0")}, class(9, 9)),
+		rule(65, []tables.Match{tables.Ternary(contract.KeyIPv4Dst, "10.9.9.9", "255.255.255.255")}, class(10, 10)),
+		rule(5, []tables.Match{tables.Ternary(contract.KeyIPVersion, 6, 0xf)}, class(11, 11)),
+		rule(80, []tables.Match{tables.Ternary(contract.KeyIPv4Src, "10.1.0.0", "255.255.0.0"), tables.Ternary(contract.KeyIPProto, 17, 0xff),
+			tables.Range(contract.KeyL4DstPort, 6000, 6010)}, class(12, 12)),
 	)
 
 	type probe struct {
@@ -95,10 +96,10 @@ func TestClassifierMatchKinds(t *testing.T) {
 	// trust_dscp classifies without remarking: the class shows in the
 	// egress class counter. Class 0 saw the three default-class probes
 	// (5100, 4999, no rule); class 7 the trusted EF probe.
-	if pkts, _ := b.readCounter("class_counter", 7); pkts != 1 {
+	if pkts, _ := b.readCounter(contract.ClassCounter, 7); pkts != 1 {
 		t.Errorf("class_counter[7] = %d packets, want 1", pkts)
 	}
-	if pkts, _ := b.readCounter("class_counter", 0); pkts != 3 {
+	if pkts, _ := b.readCounter(contract.ClassCounter, 0); pkts != 3 {
 		t.Errorf("class_counter[0] = %d packets, want 3", pkts)
 	}
 }

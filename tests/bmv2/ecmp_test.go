@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/tables"
 )
 
@@ -47,15 +48,15 @@ func TestECMP(t *testing.T) {
 	}
 	b.insert(members...)
 	b.insert(
-		get(b.schema.ActionProfileGroup("ecmp_selector", 1, []tables.GroupMember{
+		get(b.schema.ActionProfileGroup(contract.ECMPSelector, 1, []tables.GroupMember{
 			{ID: 2, Weight: 1}, {ID: 3, Weight: 1}, {ID: 4, Weight: 1}, {ID: 5, Weight: 1}}, 64))(t),
-		get(b.schema.ActionProfileGroup("ecmp_selector", 2, []tables.GroupMember{
+		get(b.schema.ActionProfileGroup(contract.ECMPSelector, 2, []tables.GroupMember{
 			{ID: 2, Weight: 3}, {ID: 3, Weight: 1}}, 64))(t),
 	)
 	b.insert(
-		get(b.schema.TableEntry("ipv4_lpm", []tables.Match{tables.LPM("ipv4_dst", "10.2.0.0/16")}, tables.Group(1)))(t),
-		get(b.schema.TableEntry("ipv4_lpm", []tables.Match{tables.LPM("ipv4_dst", "10.200.0.0/16")}, tables.Group(2)))(t),
-		get(b.schema.TableEntry("ipv6_lpm", []tables.Match{tables.LPM("ipv6_dst", "2001:db8:2::/48")}, tables.Group(1)))(t),
+		get(b.schema.TableEntry(contract.IPv4LPM, []tables.Match{tables.LPM(contract.KeyIPv4Dst, "10.2.0.0/16")}, tables.Group(1)))(t),
+		get(b.schema.TableEntry(contract.IPv4LPM, []tables.Match{tables.LPM(contract.KeyIPv4Dst, "10.200.0.0/16")}, tables.Group(2)))(t),
+		get(b.schema.TableEntry(contract.IPv6LPM, []tables.Match{tables.LPM(contract.KeyIPv6Dst, "2001:db8:2::/48")}, tables.Group(1)))(t),
 	)
 
 	spread := func(t *testing.T, frames [][]byte) map[int]int {

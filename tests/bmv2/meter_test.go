@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/tests/internal/bmv2env"
 )
@@ -50,17 +51,17 @@ func TestMeterColorShares(t *testing.T) {
 	b.routeAll(2)
 
 	const af11, af12, af13 = 10, 12, 14
-	b.insert(get(b.schema.TableEntry("classifier",
-		[]tables.Match{tables.Range("l4_dst_port", 9000, 9000)},
-		tables.Action("set_class", tables.Param("class_id", 1), tables.Param("dscp", af11)),
+	b.insert(get(b.schema.TableEntry(contract.Classifier,
+		[]tables.Match{tables.Range(contract.KeyL4DstPort, 9000, 9000)},
+		tables.Action(contract.SetClass, tables.Param(contract.ParamClassID, 1), tables.Param(contract.ParamDSCP, af11)),
 		tables.Priority(10)))(t))
 	b.insert(
-		get(b.schema.TableEntry("color_action", []tables.Match{tables.Exact("class_id", 1), tables.Exact("color", 1)},
-			tables.Action("remark_dscp", tables.Param("dscp", af12))))(t),
-		get(b.schema.TableEntry("color_action", []tables.Match{tables.Exact("class_id", 1), tables.Exact("color", 2)},
-			tables.Action("remark_dscp", tables.Param("dscp", af13))))(t),
+		get(b.schema.TableEntry(contract.ColorAction, []tables.Match{tables.Exact(contract.KeyClassID, 1), tables.Exact(contract.KeyColor, 1)},
+			tables.Action(contract.RemarkDSCP, tables.Param(contract.ParamDSCP, af12))))(t),
+		get(b.schema.TableEntry(contract.ColorAction, []tables.Match{tables.Exact(contract.KeyClassID, 1), tables.Exact(contract.KeyColor, 2)},
+			tables.Action(contract.RemarkDSCP, tables.Param(contract.ParamDSCP, af13))))(t),
 	)
-	b.modify(get(b.schema.MeterEntry("class_meter", 1,
+	b.modify(get(b.schema.MeterEntry(contract.ClassMeter, 1,
 		&tables.MeterConfig{CIR: meterCIR, CBurst: meterCBS, PIR: meterPIR, PBurst: meterPBS}))(t))
 
 	frame := pkt{src: v4a, dst: v4b, l4: udpL4, sport: 4000, dport: 9000, frameLen: meterFrame}.bytes()

@@ -10,6 +10,7 @@ import (
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/tests/internal/bmv2env"
 )
@@ -145,9 +146,9 @@ var routerMAC = []byte{0x02, 0x00, 0x00, 0x00, 0xfe, 0x01}
 // member writes action profile member id: next hop out of port.
 func (b *bed) member(id uint32, port int) proto.Message {
 	b.t.Helper()
-	return get(b.schema.ActionProfileMember("ecmp_selector", id,
-		tables.Action("set_next_hop", tables.Param("port", port), tables.Param("smac", routerMAC),
-			tables.Param("dmac", nextHopMAC(port)))))(b.t)
+	return get(b.schema.ActionProfileMember(contract.ECMPSelector, id,
+		tables.Action(contract.SetNextHop, tables.Param(contract.ParamPort, port), tables.Param(contract.ParamSMAC, routerMAC),
+			tables.Param(contract.ParamDMAC, nextHopMAC(port)))))(b.t)
 }
 
 // routeAll routes 10.0.0.0/8 and 2001:db8::/32 out of port through member
@@ -157,8 +158,8 @@ func (b *bed) routeAll(port int) {
 	mid := uint32(1000 + port)
 	b.insert(b.member(mid, port))
 	b.insert(
-		get(b.schema.TableEntry("ipv4_lpm", []tables.Match{tables.LPM("ipv4_dst", "10.0.0.0/8")}, tables.Member(mid)))(b.t),
-		get(b.schema.TableEntry("ipv6_lpm", []tables.Match{tables.LPM("ipv6_dst", "2001:db8::/32")}, tables.Member(mid)))(b.t),
+		get(b.schema.TableEntry(contract.IPv4LPM, []tables.Match{tables.LPM(contract.KeyIPv4Dst, "10.0.0.0/8")}, tables.Member(mid)))(b.t),
+		get(b.schema.TableEntry(contract.IPv6LPM, []tables.Match{tables.LPM(contract.KeyIPv6Dst, "2001:db8::/32")}, tables.Member(mid)))(b.t),
 	)
 }
 

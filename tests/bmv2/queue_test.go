@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/tests/internal/bmv2env"
 )
@@ -64,8 +65,8 @@ func TestEFBeforeBE(t *testing.T) {
 	b.routeAll(2)
 	b.routePort3()
 	b.insert(
-		get(b.schema.TableEntry("phb", []tables.Match{tables.Exact("dscp", dscpEF)}, tables.Action("set_queue", tables.Param("queue", 7))))(t),
-		get(b.schema.TableEntry("phb", []tables.Match{tables.Exact("dscp", dscpBE)}, tables.Action("set_queue", tables.Param("queue", 0))))(t),
+		get(b.schema.TableEntry(contract.PHB, []tables.Match{tables.Exact(contract.KeyDSCP, dscpEF)}, tables.Action(contract.SetQueue, tables.Param(contract.ParamQueue, 7))))(t),
+		get(b.schema.TableEntry(contract.PHB, []tables.Match{tables.Exact(contract.KeyDSCP, dscpBE)}, tables.Action(contract.SetQueue, tables.Param(contract.ParamQueue, 0))))(t),
 	)
 	const (
 		rate     = 10 // pps, per queue of port 2
@@ -157,7 +158,7 @@ func TestEFBeforeBE(t *testing.T) {
 func (b *bed) routePort3() {
 	b.t.Helper()
 	b.insert(b.member(2003, 3))
-	b.insert(get(b.schema.TableEntry("ipv4_lpm", []tables.Match{tables.LPM("ipv4_dst", "10.33.0.0/16")}, tables.Member(2003)))(b.t))
+	b.insert(get(b.schema.TableEntry(contract.IPv4LPM, []tables.Match{tables.LPM(contract.KeyIPv4Dst, "10.33.0.0/16")}, tables.Member(2003)))(b.t))
 }
 
 // TestECNMarking limits egress ports 2 and 3 to 50 pps and sends a burst,
@@ -176,8 +177,8 @@ func TestECNMarking(t *testing.T) {
 	b.routeAll(2)
 	b.routePort3()
 	const threshold = 4
-	b.insert(get(b.schema.TableEntry("ecn_threshold", []tables.Match{tables.Exact("egress_port", 2), tables.Exact("queue", 0)},
-		tables.Action("set_ecn_threshold", tables.Param("threshold", threshold))))(t))
+	b.insert(get(b.schema.TableEntry(contract.ECNThreshold, []tables.Match{tables.Exact(contract.KeyEgressPort, 2), tables.Exact(contract.KeyQueue, 0)},
+		tables.Action(contract.SetECNThreshold, tables.Param(contract.ParamThreshold, threshold))))(t))
 	b.sw.SetQueueRate(t, 2, 50)
 	b.sw.SetQueueRate(t, 3, 50)
 

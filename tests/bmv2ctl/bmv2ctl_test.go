@@ -12,6 +12,7 @@ import (
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 
 	"github.com/p4qos/p4qos/compiler"
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/controlplane"
 	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/target/bmv2"
@@ -179,7 +180,7 @@ func TestBMv2BackupCannotWrite(t *testing.T) {
 		if _, err := hi.EnsurePipeline(ctx, p); err != nil {
 			t.Fatal(err)
 		}
-		te, err := schema.TableEntry("phb", []tables.Match{tables.Exact("dscp", 46)}, tables.Action("set_queue", tables.Param("queue", 7)))
+		te, err := schema.TableEntry(contract.PHB, []tables.Match{tables.Exact(contract.KeyDSCP, 46)}, tables.Action(contract.SetQueue, tables.Param(contract.ParamQueue, 7)))
 		if err != nil {
 			t.Fatal(err)
 		}

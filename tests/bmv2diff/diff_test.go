@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/target/sim"
 	"github.com/p4qos/p4qos/tests/internal/bmv2env"
@@ -110,41 +111,41 @@ func program(t *testing.T, s *tables.Schema) [][]*p4v1.Update {
 		return &p4v1.Update{Type: p4v1.Update_MODIFY, Entity: tables.EntityOf(m)}
 	}
 	hop := func(port int) tables.ActionCall {
-		return tables.Action("set_next_hop", tables.Param("port", port), tables.Param("smac", "02:00:00:00:ff:01"), tables.Param("dmac", "02:00:00:00:00:02"))
+		return tables.Action(contract.SetNextHop, tables.Param(contract.ParamPort, port), tables.Param(contract.ParamSMAC, "02:00:00:00:ff:01"), tables.Param(contract.ParamDMAC, "02:00:00:00:00:02"))
 	}
 	class := func(id, dscp int) tables.ActionCall {
-		return tables.Action("set_class", tables.Param("class_id", id), tables.Param("dscp", dscp))
+		return tables.Action(contract.SetClass, tables.Param(contract.ParamClassID, id), tables.Param(contract.ParamDSCP, dscp))
 	}
 	rule := func(prio int32, m []tables.Match, a tables.ActionCall) *p4v1.Update {
-		return ins(s.TableEntry("classifier", m, a, tables.Priority(prio)))
+		return ins(s.TableEntry(contract.Classifier, m, a, tables.Priority(prio)))
 	}
 	return [][]*p4v1.Update{
-		{ins(s.ActionProfileMember("ecmp_selector", 1, hop(2))), ins(s.ActionProfileMember("ecmp_selector", 2, hop(3))), ins(s.ActionProfileMember("ecmp_selector", 3, hop(4)))},
-		{ins(s.ActionProfileGroup("ecmp_selector", 10, []tables.GroupMember{{ID: 3, Weight: 1}}, 4))},
+		{ins(s.ActionProfileMember(contract.ECMPSelector, 1, hop(2))), ins(s.ActionProfileMember(contract.ECMPSelector, 2, hop(3))), ins(s.ActionProfileMember(contract.ECMPSelector, 3, hop(4)))},
+		{ins(s.ActionProfileGroup(contract.ECMPSelector, 10, []tables.GroupMember{{ID: 3, Weight: 1}}, 4))},
 		{
-			ins(s.TableEntry("ipv4_lpm", []tables.Match{tables.LPM("ipv4_dst", "10.2.0.0/16")}, tables.Member(1))),
-			ins(s.TableEntry("ipv4_lpm", []tables.Match{tables.LPM("ipv4_dst", "10.3.0.0/16")}, tables.Member(2))),
-			ins(s.TableEntry("ipv4_lpm", []tables.Match{tables.LPM("ipv4_dst", "10.3.3.0/24")}, tables.Group(10))),
+			ins(s.TableEntry(contract.IPv4LPM, []tables.Match{tables.LPM(contract.KeyIPv4Dst, "10.2.0.0/16")}, tables.Member(1))),
+			ins(s.TableEntry(contract.IPv4LPM, []tables.Match{tables.LPM(contract.KeyIPv4Dst, "10.3.0.0/16")}, tables.Member(2))),
+			ins(s.TableEntry(contract.IPv4LPM, []tables.Match{tables.LPM(contract.KeyIPv4Dst, "10.3.3.0/24")}, tables.Group(10))),
 
-			rule(10, []tables.Match{tables.Range("l4_dst_port", 5000, 5099)}, class(1, 10)),
-			rule(10, []tables.Match{tables.Range("l4_dst_port", 6000, 6099)}, class(2, 10)),
-			rule(10, []tables.Match{tables.Range("l4_dst_port", 7000, 7099)}, class(3, 10)),
-			rule(20, []tables.Match{tables.Ternary("dscp", 46, 0x3f)}, tables.Action("trust_dscp", tables.Param("class_id", 4))),
-			rule(30, []tables.Match{tables.Ternary("ipv4_src", "10.1.7.0", "255.255.255.0"), tables.Ternary("ip_proto", 6, 0xff)}, class(5, 18)),
-			rule(25, []tables.Match{tables.Ternary("ipv4_src", "10.1.7.7", "255.255.255.255")}, class(6, 26)),
+			rule(10, []tables.Match{tables.Range(contract.KeyL4DstPort, 5000, 5099)}, class(1, 10)),
+			rule(10, []tables.Match{tables.Range(contract.KeyL4DstPort, 6000, 6099)}, class(2, 10)),
+			rule(10, []tables.Match{tables.Range(contract.KeyL4DstPort, 7000, 7099)}, class(3, 10)),
+			rule(20, []tables.Match{tables.Ternary(contract.KeyDSCP, 46, 0x3f)}, tables.Action(contract.TrustDSCP, tables.Param(contract.ParamClassID, 4))),
+			rule(30, []tables.Match{tables.Ternary(contract.KeyIPv4Src, "10.1.7.0", "255.255.255.0"), tables.Ternary(contract.KeyIPProto, 6, 0xff)}, class(5, 18)),
+			rule(25, []tables.Match{tables.Ternary(contract.KeyIPv4Src, "10.1.7.7", "255.255.255.255")}, class(6, 26)),
 
 			// Class 2: CBS of 1 byte, always yellow; class 3: both bursts 1
 			// byte, always red (RFC 2698: a packet larger than a full bucket
 			// never fits).
-			mod(s.MeterEntry("class_meter", 2, &tables.MeterConfig{CIR: 1, CBurst: 1, PIR: 1_000_000_000, PBurst: 1_000_000})),
-			mod(s.MeterEntry("class_meter", 3, &tables.MeterConfig{CIR: 1, CBurst: 1, PIR: 1, PBurst: 1})),
-			ins(s.TableEntry("color_action", []tables.Match{tables.Exact("class_id", 2), tables.Exact("color", 1)}, tables.Action("remark_dscp", tables.Param("dscp", 12)))),
-			ins(s.TableEntry("color_action", []tables.Match{tables.Exact("class_id", 3), tables.Exact("color", 2)}, tables.Action("drop"))),
+			mod(s.MeterEntry(contract.ClassMeter, 2, &tables.MeterConfig{CIR: 1, CBurst: 1, PIR: 1_000_000_000, PBurst: 1_000_000})),
+			mod(s.MeterEntry(contract.ClassMeter, 3, &tables.MeterConfig{CIR: 1, CBurst: 1, PIR: 1, PBurst: 1})),
+			ins(s.TableEntry(contract.ColorAction, []tables.Match{tables.Exact(contract.KeyClassID, 2), tables.Exact(contract.KeyColor, 1)}, tables.Action(contract.RemarkDSCP, tables.Param(contract.ParamDSCP, 12)))),
+			ins(s.TableEntry(contract.ColorAction, []tables.Match{tables.Exact(contract.KeyClassID, 3), tables.Exact(contract.KeyColor, 2)}, tables.Action(contract.Drop))),
 
-			ins(s.TableEntry("phb", []tables.Match{tables.Exact("dscp", 10)}, tables.Action("set_queue", tables.Param("queue", 1)))),
-			ins(s.TableEntry("phb", []tables.Match{tables.Exact("dscp", 12)}, tables.Action("set_queue", tables.Param("queue", 2)))),
-			ins(s.TableEntry("phb", []tables.Match{tables.Exact("dscp", 18)}, tables.Action("set_queue", tables.Param("queue", 3)))),
-			ins(s.TableEntry("phb", []tables.Match{tables.Exact("dscp", 46)}, tables.Action("set_queue", tables.Param("queue", 7)))),
+			ins(s.TableEntry(contract.PHB, []tables.Match{tables.Exact(contract.KeyDSCP, 10)}, tables.Action(contract.SetQueue, tables.Param(contract.ParamQueue, 1)))),
+			ins(s.TableEntry(contract.PHB, []tables.Match{tables.Exact(contract.KeyDSCP, 12)}, tables.Action(contract.SetQueue, tables.Param(contract.ParamQueue, 2)))),
+			ins(s.TableEntry(contract.PHB, []tables.Match{tables.Exact(contract.KeyDSCP, 18)}, tables.Action(contract.SetQueue, tables.Param(contract.ParamQueue, 3)))),
+			ins(s.TableEntry(contract.PHB, []tables.Match{tables.Exact(contract.KeyDSCP, 46)}, tables.Action(contract.SetQueue, tables.Param(contract.ParamQueue, 7)))),
 		},
 	}
 }
@@ -293,8 +294,8 @@ func TestSimMatchesBMv2(t *testing.T) {
 
 	// BMv2: one probe at a time, counters read around it.
 	for i, pr := range ps {
-		beforeClass := bmv2.counters(t, schema, "class_counter")
-		beforeQueue := bmv2.counters(t, schema, "queue_counter")
+		beforeClass := bmv2.counters(t, schema, contract.ClassCounter)
+		beforeQueue := bmv2.counters(t, schema, contract.QueueCounter)
 		if err := sw.Port(1).Send(pr.p.frame()); err != nil {
 			t.Fatal(err)
 		}
@@ -327,12 +328,12 @@ func TestSimMatchesBMv2(t *testing.T) {
 		}
 		if !got.dropped {
 			got.class, got.queue = -1, -1
-			for idx, n := range bmv2.counters(t, schema, "class_counter") {
+			for idx, n := range bmv2.counters(t, schema, contract.ClassCounter) {
 				if n != beforeClass[idx] {
 					got.class = idx
 				}
 			}
-			for idx, n := range bmv2.counters(t, schema, "queue_counter") {
+			for idx, n := range bmv2.counters(t, schema, contract.QueueCounter) {
 				if n != beforeQueue[idx] {
 					if idx/8 != got.port {
 						t.Errorf("%s: queue_counter moved at port %d, frame left on %d", pr.name, idx/8, got.port)

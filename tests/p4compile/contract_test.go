@@ -1,14 +1,23 @@
 package p4compile
 
 import (
+	"strings"
 	"testing"
 
 	p4configv1 "github.com/p4lang/p4runtime/go/p4/config/v1"
+
+	"github.com/p4qos/p4qos/compiler/contract"
 )
 
-// The expectations below are transcribed by hand from docs/pipeline.md, not
-// from the P4Info, so that a change to either side that breaks the contract
-// fails here.
+// The names come from compiler/contract, the one place the controller, the
+// compiler and the embedded switch take them from; the sizes, widths, match
+// kinds and action lists are transcribed by hand from docs/pipeline.md, not
+// from the P4Info, so that a change to any side that breaks the contract
+// fails here. In the P4Info the names carry their control's prefix.
+
+// ingress and egress give a contract name its v1model P4Info name.
+func ingress(name string) string { return "QosIngress." + name }
+func egress(name string) string  { return "QosEgress." + name }
 
 type wantField struct {
 	name  string
@@ -35,45 +44,45 @@ const (
 
 var contractTables = []wantTable{
 	{
-		name: "QosIngress.classifier", size: 1024,
+		name: ingress(contract.Classifier), size: 1024,
 		fields: []wantField{
-			{"ingress_port", 9, ternary}, {"ip_version", 4, ternary},
-			{"ipv4_src", 32, ternary}, {"ipv4_dst", 32, ternary},
-			{"ipv6_src", 128, ternary}, {"ipv6_dst", 128, ternary},
-			{"ip_proto", 8, ternary}, {"l4_src_port", 16, rng}, {"l4_dst_port", 16, rng},
-			{"dscp", 6, ternary},
+			{contract.KeyIngressPort, 9, ternary}, {contract.KeyIPVersion, 4, ternary},
+			{contract.KeyIPv4Src, 32, ternary}, {contract.KeyIPv4Dst, 32, ternary},
+			{contract.KeyIPv6Src, 128, ternary}, {contract.KeyIPv6Dst, 128, ternary},
+			{contract.KeyIPProto, 8, ternary}, {contract.KeyL4SrcPort, 16, rng}, {contract.KeyL4DstPort, 16, rng},
+			{contract.KeyDSCP, 6, ternary},
 		},
-		actions:       []string{"QosIngress.set_class", "QosIngress.trust_dscp", "QosIngress.set_default_class"},
-		defaultAction: "QosIngress.set_default_class",
+		actions:       []string{ingress(contract.SetClass), ingress(contract.TrustDSCP), ingress(contract.SetDefaultClass)},
+		defaultAction: ingress(contract.SetDefaultClass),
 	},
 	{
-		name: "QosIngress.color_action", size: 1024,
-		fields:        []wantField{{"class_id", 8, exact}, {"color", 2, exact}},
-		actions:       []string{"QosIngress.remark_dscp", "QosIngress.drop", "NoAction"},
+		name: ingress(contract.ColorAction), size: 1024,
+		fields:        []wantField{{contract.KeyClassID, 8, exact}, {contract.KeyColor, 2, exact}},
+		actions:       []string{ingress(contract.RemarkDSCP), ingress(contract.Drop), "NoAction"},
 		defaultAction: "NoAction",
 	},
 	{
-		name: "QosIngress.phb", size: 64,
-		fields:        []wantField{{"dscp", 6, exact}},
-		actions:       []string{"QosIngress.set_queue", "NoAction"},
+		name: ingress(contract.PHB), size: 64,
+		fields:        []wantField{{contract.KeyDSCP, 6, exact}},
+		actions:       []string{ingress(contract.SetQueue), "NoAction"},
 		defaultAction: "NoAction",
 	},
 	{
-		name: "QosIngress.ipv4_lpm", size: 1024,
-		fields:        []wantField{{"ipv4_dst", 32, lpm}},
-		actions:       []string{"QosIngress.set_next_hop", "QosIngress.drop"},
-		defaultAction: "QosIngress.drop", selector: true,
+		name: ingress(contract.IPv4LPM), size: 1024,
+		fields:        []wantField{{contract.KeyIPv4Dst, 32, lpm}},
+		actions:       []string{ingress(contract.SetNextHop), ingress(contract.Drop)},
+		defaultAction: ingress(contract.Drop), selector: true,
 	},
 	{
-		name: "QosIngress.ipv6_lpm", size: 1024,
-		fields:        []wantField{{"ipv6_dst", 128, lpm}},
-		actions:       []string{"QosIngress.set_next_hop", "QosIngress.drop"},
-		defaultAction: "QosIngress.drop", selector: true,
+		name: ingress(contract.IPv6LPM), size: 1024,
+		fields:        []wantField{{contract.KeyIPv6Dst, 128, lpm}},
+		actions:       []string{ingress(contract.SetNextHop), ingress(contract.Drop)},
+		defaultAction: ingress(contract.Drop), selector: true,
 	},
 	{
-		name: "QosEgress.ecn_threshold", size: 512,
-		fields:        []wantField{{"egress_port", 9, exact}, {"queue", 3, exact}},
-		actions:       []string{"QosEgress.set_ecn_threshold", "NoAction"},
+		name: egress(contract.ECNThreshold), size: 512,
+		fields:        []wantField{{contract.KeyEgressPort, 9, exact}, {contract.KeyQueue, 3, exact}},
+		actions:       []string{egress(contract.SetECNThreshold), "NoAction"},
 		defaultAction: "NoAction",
 	},
 }
@@ -84,15 +93,15 @@ type wantParam struct {
 }
 
 var contractActions = map[string][]wantParam{
-	"NoAction":                     nil,
-	"QosIngress.drop":              nil,
-	"QosIngress.set_class":         {{"class_id", 8}, {"dscp", 6}},
-	"QosIngress.trust_dscp":        {{"class_id", 8}},
-	"QosIngress.set_default_class": nil,
-	"QosIngress.remark_dscp":       {{"dscp", 6}},
-	"QosIngress.set_queue":         {{"queue", 3}},
-	"QosIngress.set_next_hop":      {{"port", 9}, {"smac", 48}, {"dmac", 48}},
-	"QosEgress.set_ecn_threshold":  {{"threshold", 19}},
+	"NoAction":                        nil,
+	ingress(contract.Drop):            nil,
+	ingress(contract.SetClass):        {{contract.ParamClassID, 8}, {contract.ParamDSCP, 6}},
+	ingress(contract.TrustDSCP):       {{contract.ParamClassID, 8}},
+	ingress(contract.SetDefaultClass): nil,
+	ingress(contract.RemarkDSCP):      {{contract.ParamDSCP, 6}},
+	ingress(contract.SetQueue):        {{contract.ParamQueue, 3}},
+	ingress(contract.SetNextHop):      {{contract.ParamPort, 9}, {contract.ParamSMAC, 48}, {contract.ParamDMAC, 48}},
+	egress(contract.SetECNThreshold):  {{contract.ParamThreshold, 19}},
 }
 
 func TestCommittedP4InfoHonoursContract(t *testing.T) {
@@ -152,6 +161,34 @@ func TestCommittedP4InfoHonoursContract(t *testing.T) {
 		})
 	}
 
+	// The tables of the contract package are the P4Info's tables, each
+	// found by its short name as the controller resolves it (a unique
+	// suffix), and each is described above.
+	t.Run("contract.Tables", func(t *testing.T) {
+		described := map[string]bool{}
+		for _, want := range contractTables {
+			described[want.name] = true
+		}
+		for _, name := range contract.Tables {
+			var found []string
+			for full := range tables {
+				if strings.HasSuffix(full, "."+name) {
+					found = append(found, full)
+				}
+			}
+			if len(found) != 1 {
+				t.Errorf("contract table %s matches P4Info tables %v, want exactly one", name, found)
+				continue
+			}
+			if !described[found[0]] {
+				t.Errorf("contract table %s (%s) has no expectations here", name, found[0])
+			}
+		}
+		if len(tables) != len(contract.Tables) || len(contractTables) != len(contract.Tables) {
+			t.Errorf("P4Info has %d tables, %d described here, contract.Tables has %d", len(tables), len(contractTables), len(contract.Tables))
+		}
+	})
+
 	t.Run("actions", func(t *testing.T) {
 		for _, a := range info.GetActions() {
 			name := a.GetPreamble().GetName()
@@ -175,12 +212,12 @@ func TestCommittedP4InfoHonoursContract(t *testing.T) {
 		}
 	})
 
-	t.Run("ecmp_selector", func(t *testing.T) {
+	t.Run(contract.ECMPSelector, func(t *testing.T) {
 		if len(info.GetActionProfiles()) != 1 {
 			t.Fatalf("%d action profiles, want 1", len(info.GetActionProfiles()))
 		}
 		ap := info.GetActionProfiles()[0]
-		if ap.GetPreamble().GetName() != "QosIngress.ecmp_selector" || !ap.GetWithSelector() ||
+		if ap.GetPreamble().GetName() != ingress(contract.ECMPSelector) || !ap.GetWithSelector() ||
 			ap.GetSize() != 1024 || ap.GetMaxGroupSize() != 64 {
 			t.Errorf("action profile = %s selector=%v size=%d max_group_size=%d, want QosIngress.ecmp_selector true 1024 64",
 				ap.GetPreamble().GetName(), ap.GetWithSelector(), ap.GetSize(), ap.GetMaxGroupSize())
@@ -189,7 +226,7 @@ func TestCommittedP4InfoHonoursContract(t *testing.T) {
 		for _, id := range ap.GetTableIds() {
 			users = append(users, tableName[id])
 		}
-		if !sameSet(users, []string{"QosIngress.ipv4_lpm", "QosIngress.ipv6_lpm"}) {
+		if !sameSet(users, []string{ingress(contract.IPv4LPM), ingress(contract.IPv6LPM)}) {
 			t.Errorf("selector tables = %v, want ipv4_lpm and ipv6_lpm", users)
 		}
 		for _, tb := range info.GetTables() {
@@ -204,7 +241,7 @@ func TestCommittedP4InfoHonoursContract(t *testing.T) {
 			t.Fatalf("%d meters, want 1", len(info.GetMeters()))
 		}
 		m := info.GetMeters()[0]
-		if m.GetPreamble().GetName() != "QosIngress.class_meter" || m.GetSize() != 256 ||
+		if m.GetPreamble().GetName() != ingress(contract.ClassMeter) || m.GetSize() != 256 ||
 			m.GetSpec().GetUnit() != p4configv1.MeterSpec_BYTES {
 			t.Errorf("meter = %s size=%d unit=%v, want QosIngress.class_meter 256 BYTES", m.GetPreamble().GetName(), m.GetSize(), m.GetSpec().GetUnit())
 		}
@@ -212,7 +249,7 @@ func TestCommittedP4InfoHonoursContract(t *testing.T) {
 		if m.GetSpec().GetType() != p4configv1.MeterSpec_TWO_RATE_THREE_COLOR {
 			t.Errorf("meter type = %v, want TWO_RATE_THREE_COLOR", m.GetSpec().GetType())
 		}
-		want := map[string]int64{"QosEgress.class_counter": 256, "QosEgress.queue_counter": 4096}
+		want := map[string]int64{egress(contract.ClassCounter): 256, egress(contract.QueueCounter): 4096}
 		for _, c := range info.GetCounters() {
 			size, ok := want[c.GetPreamble().GetName()]
 			if !ok {
