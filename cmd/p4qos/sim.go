@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -55,23 +53,13 @@ BMv2's. It runs until SIGINT or SIGTERM. See docs/sim.md.`,
 	return cmd
 }
 
-// simInstance is one switch to serve.
-type simInstance struct {
-	name, addr, thrift string
-	deviceID           uint64
-	// portRate is the egress capacity per port, bits/s.
-	portRate map[uint32]float64
-	flows    []sim.Flow
-}
-
 func runSim(cmd *cobra.Command, e *env) error {
-	v := newViper(cmd)
 	log := e.logger(cmd)
 	opts, err := simOptions(cmd.Flags())
 	if err != nil {
 		return err
 	}
-	tick := v.GetDuration("tick")
+	tick, _ := cmd.Flags().GetDuration("tick")
 	if tick <= 0 {
 		return invalidInputf("--tick must be positive, got %v", tick)
 	}
@@ -79,43 +67,17 @@ func runSim(cmd *cobra.Command, e *env) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(cmd.Context())
-	defer cancel()
-	var wg sync.WaitGroup
-	serveErr := make(chan error, 2*len(instances))
-	serve := func(f func() error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(); err != nil {
-				serveErr <- err
-				cancel()
-			}
-		}()
+	opts = append(opts, sim.WithLogger(log))
+	err = sim.RunFleet(cmd.Context(), instances, tick, opts, func(in *sim.Instance, what, addr string) {
+		fmt.Fprintf(e.stdout, "sim %s: %s %s\n", in.Name, what, addr)
+	})
+	if errors.Is(err, sim.ErrFlows) {
+		return invalidInput(err)
 	}
-	var switches []*sim.Switch
-	for _, in := range instances {
-		sw, err := startSim(ctx, e, in, append(opts, sim.WithLogger(log.With("switch", in.name))), serve)
-		if err != nil {
-			cancel()
-			wg.Wait()
-			return err
-		}
-		switches = append(switches, sw)
+	if err == nil {
+		log.Info("sim stopped")
 	}
-	serve(func() error { advance(ctx, tick, switches); return nil })
-	<-ctx.Done()
-	wg.Wait()
-	close(serveErr)
-	var errs []error
-	for err := range serveErr {
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-	log.Info("sim stopped")
-	return nil
+	return err
 }
 
 // simOptions are the options every instance shares.
@@ -147,13 +109,13 @@ func simOptions(f *pflag.FlagSet) ([]sim.Option, error) {
 
 // simInstances lists the switches to serve, with their port rates, thrift
 // addresses and flows.
-func simInstances(f *pflag.FlagSet) ([]*simInstance, error) {
+func simInstances(f *pflag.FlagSet) ([]*sim.Instance, error) {
 	path, _ := f.GetString("topology")
-	var instances []*simInstance
+	var instances []*sim.Instance
 	if path == "" {
 		listen, _ := f.GetString("listen")
 		id, _ := f.GetUint64("device-id")
-		instances = []*simInstance{{name: "sim", addr: listen, deviceID: id, portRate: map[uint32]float64{}}}
+		instances = []*sim.Instance{{Name: "sim", Addr: listen, DeviceID: id, PortRates: map[uint32]float64{}}}
 	} else {
 		if f.Changed("listen") || f.Changed("device-id") {
 			return nil, invalidInputf("--listen and --device-id come from the topology when -t is given")
@@ -167,10 +129,10 @@ func simInstances(f *pflag.FlagSet) ([]*simInstance, error) {
 			if s.Target != topo.TargetSim {
 				continue
 			}
-			in := &simInstance{name: s.Name, addr: s.Address, deviceID: s.DeviceID, portRate: map[uint32]float64{}}
+			in := &sim.Instance{Name: s.Name, Addr: s.Address, DeviceID: s.DeviceID, PortRates: map[uint32]float64{}}
 			for _, e := range t.Edges(s.Name) {
 				if !noRates {
-					in.portRate[e.FromPort] = e.Capacity
+					in.PortRates[e.FromPort] = e.Capacity
 				}
 			}
 			instances = append(instances, in)
@@ -188,7 +150,7 @@ func simInstances(f *pflag.FlagSet) ([]*simInstance, error) {
 	return instances, simFlows(f, instances)
 }
 
-func simThriftAddrs(f *pflag.FlagSet, instances []*simInstance) error {
+func simThriftAddrs(f *pflag.FlagSet, instances []*sim.Instance) error {
 	addr, _ := f.GetString("thrift-listen")
 	if addr == "" {
 		return nil
@@ -203,12 +165,12 @@ func simThriftAddrs(f *pflag.FlagSet, instances []*simInstance) error {
 		if base != 0 {
 			p += uint64(i)
 		}
-		in.thrift = net.JoinHostPort(host, strconv.FormatUint(p, 10))
+		in.ThriftAddr = net.JoinHostPort(host, strconv.FormatUint(p, 10))
 	}
 	return nil
 }
 
-func simPortRates(f *pflag.FlagSet, instances []*simInstance) error {
+func simPortRates(f *pflag.FlagSet, instances []*sim.Instance) error {
 	rates, _ := f.GetStringArray("port-rate")
 	for _, kv := range rates {
 		p, r, ok := strings.Cut(kv, "=")
@@ -218,14 +180,14 @@ func simPortRates(f *pflag.FlagSet, instances []*simInstance) error {
 			return invalidInputf("--port-rate %q: want PORT=RATE with a port 0..511 and a positive rate such as 10Mbps", kv)
 		}
 		for _, in := range instances {
-			in.portRate[uint32(port)] = bps
+			in.PortRates[uint32(port)] = bps
 		}
 	}
 	return nil
 }
 
 // simFlows reads --flows and gives each flow to the sim it enters.
-func simFlows(f *pflag.FlagSet, instances []*simInstance) error {
+func simFlows(f *pflag.FlagSet, instances []*sim.Instance) error {
 	path, _ := f.GetString("flows")
 	if path == "" {
 		return nil
@@ -235,69 +197,8 @@ func simFlows(f *pflag.FlagSet, instances []*simInstance) error {
 		return invalidInput(err)
 	}
 	flows, err := sim.ParseFlowFile(path, data)
-	if err != nil {
-		return invalidInput(err)
+	if err == nil {
+		err = sim.AssignFlows(path, flows, instances)
 	}
-	byName := map[string]*simInstance{}
-	for _, in := range instances {
-		byName[in.name] = in
-	}
-	for i, ff := range flows {
-		in := byName[ff.Switch]
-		switch {
-		case len(instances) == 1 && (ff.Switch == "" || instances[0].name == "sim"):
-			in = instances[0] // one sim: the switch name is informational
-		case ff.Switch == "":
-			return invalidInputf("flows %s: flow %d (%s): switch is required when several sims run", path, i+1, ff.Flow.Name)
-		case in == nil:
-			return invalidInputf("flows %s: flow %d (%s): no sim switch %q", path, i+1, ff.Flow.Name, ff.Switch)
-		}
-		in.flows = append(in.flows, ff.Flow)
-	}
-	return nil
-}
-
-// startSim listens, prints the addresses, and serves one instance.
-func startSim(ctx context.Context, e *env, in *simInstance, opts []sim.Option, serve func(func() error)) (*sim.Switch, error) {
-	lis, err := net.Listen("tcp", in.addr)
-	if err != nil {
-		return nil, fmt.Errorf("sim %s: listen on %s: %w", in.name, in.addr, err)
-	}
-	opts = append(opts, sim.WithDeviceID(in.deviceID))
-	for port, bps := range in.portRate {
-		opts = append(opts, sim.WithPortRate(port, bps))
-	}
-	sw := sim.New(opts...)
-	if err := sw.SetFlows(in.flows); err != nil {
-		lis.Close()
-		return nil, invalidInput(fmt.Errorf("sim %s: %w", in.name, err))
-	}
-	var tl net.Listener
-	if in.thrift != "" {
-		if tl, err = net.Listen("tcp", in.thrift); err != nil {
-			lis.Close()
-			return nil, fmt.Errorf("sim %s: thrift listen on %s: %w", in.name, in.thrift, err)
-		}
-		fmt.Fprintf(e.stdout, "sim %s: queue interface (thrift) on %s\n", in.name, tl.Addr())
-		serve(func() error { return sw.ServeThrift(ctx, tl) })
-	}
-	fmt.Fprintf(e.stdout, "sim %s: device %d listening on %s\n", in.name, in.deviceID, lis.Addr())
-	serve(func() error { return sw.Serve(ctx, lis) })
-	return sw, nil
-}
-
-// advance steps every sim's traffic model by tick, every tick.
-func advance(ctx context.Context, tick time.Duration, switches []*sim.Switch) {
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			for _, sw := range switches {
-				sw.Advance(tick)
-			}
-		}
-	}
+	return invalidInput(err)
 }
