@@ -61,7 +61,8 @@ type Result struct {
 	Problem    *allocator.Problem
 	Allocation *allocator.Result
 	// QueueSettings are per-port queue rates and depths, which P4Runtime
-	// cannot set; the lab applies them with simple_switch_CLI.
+	// cannot set; the controller applies them through each target's
+	// queue interface (docs/controller.md, "Queues").
 	QueueSettings []QueueSetting
 }
 
