@@ -32,6 +32,10 @@ type Config struct {
 	TofinoBin     string `yaml:"tofino-bin,omitempty"`
 	TofinoContext string `yaml:"tofino-context,omitempty"`
 	TofinoProgram string `yaml:"tofino-program,omitempty"`
+	TofinoBfrt    string `yaml:"tofino-bfrt,omitempty"`
+	// TofinoDeviceConfig is how tofino switches' device config is packed:
+	// "pi" (PI / stratum_bf) or "stratum-bfrt" (BfPipelineConfig).
+	TofinoDeviceConfig string `yaml:"tofino-device-config,omitempty"`
 
 	Switches []SwitchEntry `yaml:"switches,omitempty"`
 
@@ -68,22 +72,25 @@ type SwitchEntry struct {
 	// `p4qos sim --thrift-listen`); BMv2 defaults to port 9090 of the
 	// switch's host, the sim has none unless given.
 	ThriftAddress string `yaml:"thrift-address,omitempty"`
+	// DeviceConfigFormat overrides tofino-device-config for this switch.
+	DeviceConfigFormat string `yaml:"device-config-format,omitempty"`
 }
 
 // Default returns the configuration before any file, variable or flag.
 func Default() Config {
 	return Config{
-		TofinoProgram:     "qos",
-		ElectionID:        1,
-		BatchSize:         controlplane.DefaultBatchSize,
-		ReconcileInterval: 30 * time.Second,
-		LoopInterval:      time.Second,
-		Hysteresis:        0.05,
-		PolicyPoll:        time.Second,
-		MetricsAddr:       controlplane.DefaultMetricsAddr,
-		Keepalive:         30 * time.Second,
-		Timeout:           30 * time.Second,
-		LogLevel:          "info",
+		TofinoProgram:      "qos",
+		TofinoDeviceConfig: "pi",
+		ElectionID:         1,
+		BatchSize:          controlplane.DefaultBatchSize,
+		ReconcileInterval:  30 * time.Second,
+		LoopInterval:       time.Second,
+		Hysteresis:         0.05,
+		PolicyPoll:         time.Second,
+		MetricsAddr:        controlplane.DefaultMetricsAddr,
+		Keepalive:          30 * time.Second,
+		Timeout:            30 * time.Second,
+		LogLevel:           "info",
 	}
 }
 
@@ -132,6 +139,8 @@ var settings = []setting{
 	{"tofino-bin", kindPath, "tofino.bin, for tofino switches", func(c *Config) any { return &c.TofinoBin }},
 	{"tofino-context", kindPath, "context.json, for tofino switches", func(c *Config) any { return &c.TofinoContext }},
 	{"tofino-program", kindString, "P4 program name packed into the Tofino device config", func(c *Config) any { return &c.TofinoProgram }},
+	{"tofino-bfrt", kindPath, "bf-rt.json, for tofino switches packed for stratum-bfrt", func(c *Config) any { return &c.TofinoBfrt }},
+	{"tofino-device-config", kindString, "Tofino device-config packing: pi (PI, stratum_bf) or stratum-bfrt (Stratum's BfPipelineConfig)", func(c *Config) any { return &c.TofinoDeviceConfig }},
 	{"election-id", kindUint64, "P4Runtime election id (low 64 bits)", func(c *Config) any { return &c.ElectionID }},
 	{"election-id-high", kindUint64, "P4Runtime election id (high 64 bits)", func(c *Config) any { return &c.ElectionIDHigh }},
 	{"role", kindString, "P4Runtime role name (empty: the default role)", func(c *Config) any { return &c.Role }},
@@ -150,7 +159,7 @@ var settings = []setting{
 	{"log-level", kindString, "log level: debug, info, warn or error", func(c *Config) any { return &c.LogLevel }},
 }
 
-var switchKeys = []string{"name", "address", "device-id", "target", "thrift-address"}
+var switchKeys = []string{"name", "address", "device-id", "target", "thrift-address", "device-config-format"}
 
 func lookup(key string) (setting, bool) {
 	for _, s := range settings {
@@ -308,6 +317,8 @@ func decodeSwitches(path string, v *yaml.Node) ([]SwitchEntry, []string) {
 				err = scalarString(val, &e.Target)
 			case "thrift-address":
 				err = scalarString(val, &e.ThriftAddress)
+			case "device-config-format":
+				err = scalarString(val, &e.DeviceConfigFormat)
 			case "device-id":
 				var id uint64
 				if err = scalarUint(val, &id); err == nil {
@@ -580,6 +591,9 @@ func (c *Config) Validate() []string {
 			bad("metrics-addr", "%v", err)
 		}
 	}
+	if !validFormat(c.TofinoDeviceConfig) {
+		bad("tofino-device-config", "must be pi or stratum-bfrt, got %s", quote(c.TofinoDeviceConfig))
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		bad("tls-cert", "tls-cert and tls-key go together")
 	}
@@ -607,6 +621,9 @@ func (c *Config) validateSwitches() []string {
 			if err := checkHostPort(s.ThriftAddress); err != nil {
 				errs = append(errs, fmt.Sprintf("%s (%s): thrift-address: %v", where, s.Name, err))
 			}
+		}
+		if s.DeviceConfigFormat != "" && !validFormat(s.DeviceConfigFormat) {
+			errs = append(errs, fmt.Sprintf("%s (%s): device-config-format must be pi or stratum-bfrt, got %s", where, s.Name, quote(s.DeviceConfigFormat)))
 		}
 		switch topo.Target(s.Target) {
 		case "", topo.TargetBMv2, topo.TargetTofino, topo.TargetSim:
@@ -755,3 +772,5 @@ func (c Config) MarshalYAML() (any, error) {
 	}
 	return root, nil
 }
+
+func validFormat(f string) bool { return f == "pi" || f == "stratum-bfrt" }

@@ -38,8 +38,12 @@ type Fabric struct {
 	topologyData []byte
 	switches     []controlplane.SwitchConfig
 	targets      map[string]topo.Target
-	drivers      map[topo.Target]target.Driver
-	pipelines    map[topo.Target]*controlplane.Pipeline
+	// formats are the switches' Tofino device-config formats.
+	formats map[string]tofino.Format
+	// drivers and pipelines are per driver kind (driverKind): one per
+	// target and device-config format in use.
+	drivers   map[string]target.Driver
+	pipelines map[string]*controlplane.Pipeline
 	// queues are kept across reloads: each remembers what it applied, so a
 	// queue a new policy no longer sets goes back to the default.
 	queues map[string]target.QueueConfigurator
@@ -76,7 +80,7 @@ func loadFabric(cfg *Config, dial func(context.Context, string) (net.Conn, error
 		return nil, inputErr(err)
 	}
 	f := &Fabric{cfg: cfg, topology: t, topologyData: data, targets: map[string]topo.Target{},
-		drivers: map[topo.Target]target.Driver{}, pipelines: map[topo.Target]*controlplane.Pipeline{},
+		formats: map[string]tofino.Format{}, drivers: map[string]target.Driver{}, pipelines: map[string]*controlplane.Pipeline{},
 		queues: map[string]target.QueueConfigurator{}}
 	thrift := map[string]string{}
 	for _, sw := range t.Switches {
@@ -97,6 +101,9 @@ func loadFabric(cfg *Config, dial func(context.Context, string) (net.Conn, error
 		if se.Target != "" {
 			f.targets[se.Name] = topo.Target(se.Target)
 		}
+		if se.DeviceConfigFormat != "" {
+			f.formats[se.Name] = tofino.Format(se.DeviceConfigFormat)
+		}
 		thrift[se.Name] = se.ThriftAddress
 	}
 	if len(f.switches) == 0 {
@@ -109,7 +116,10 @@ func loadFabric(cfg *Config, dial func(context.Context, string) (net.Conn, error
 		if sw.Address == "" {
 			return nil, inputErr(fmt.Errorf("switch %s has no address: give one in the topology or the switches list", sw.Name))
 		}
-		drv, err := f.driver(f.targets[sw.Name])
+		if f.formats[sw.Name] == "" {
+			f.formats[sw.Name] = tofino.Format(cfg.TofinoDeviceConfig)
+		}
+		drv, err := f.driver(sw.Name)
 		if err != nil {
 			return nil, inputErr(fmt.Errorf("switch %s: %w", sw.Name, err))
 		}
@@ -130,12 +140,22 @@ func (f *Fabric) index(name string) int {
 	return -1
 }
 
-// driver loads (once per target) the target's driver and pipeline.
-func (f *Fabric) driver(t topo.Target) (target.Driver, error) {
-	if d := f.drivers[t]; d != nil {
+// driverKind names the driver a switch needs: its target, and for Tofino
+// the device-config format.
+func (f *Fabric) driverKind(sw string) string {
+	if t := f.targets[sw]; t == topo.TargetTofino {
+		return string(t) + "/" + string(f.formats[sw])
+	}
+	return string(f.targets[sw])
+}
+
+// driver loads (once per kind) a switch's driver and pipeline.
+func (f *Fabric) driver(sw string) (target.Driver, error) {
+	kind := f.driverKind(sw)
+	if d := f.drivers[kind]; d != nil {
 		return d, nil
 	}
-	d, err := loadDriver(f.cfg, t)
+	d, err := loadDriver(f.cfg, f.targets[sw], f.formats[sw])
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +163,7 @@ func (f *Fabric) driver(t topo.Target) (target.Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	f.drivers[t], f.pipelines[t] = d, p
+	f.drivers[kind], f.pipelines[kind] = d, p
 	return d, nil
 }
 
@@ -158,7 +178,7 @@ func loadSchema(path, what string) (*tables.Schema, error) {
 	return s, nil
 }
 
-func loadDriver(cfg *Config, t topo.Target) (target.Driver, error) {
+func loadDriver(cfg *Config, t topo.Target, format tofino.Format) (target.Driver, error) {
 	schema, err := loadSchema(cfg.P4Info, "p4info")
 	if err != nil {
 		return nil, err
@@ -192,7 +212,22 @@ func loadDriver(cfg *Config, t topo.Target) (target.Driver, error) {
 		if err != nil {
 			return nil, err
 		}
-		return tofino.New(schema, cfg.TofinoProgram, bin, ctxJSON)
+		var opts []tofino.Option
+		switch format {
+		case tofino.FormatPI:
+		case tofino.FormatStratumBfrt:
+			if cfg.TofinoBfrt == "" {
+				return nil, errors.New("the stratum-bfrt device config needs tofino-bfrt (bf-rt.json)")
+			}
+			bfrt, err := readInput(cfg.TofinoBfrt, "tofino-bfrt", maxPipelineBytes)
+			if err != nil {
+				return nil, err
+			}
+			opts = append(opts, tofino.WithStratumBfrt(bfrt))
+		default:
+			return nil, fmt.Errorf("unknown device-config format %q (pi or stratum-bfrt)", format)
+		}
+		return tofino.New(schema, cfg.TofinoProgram, bin, ctxJSON, opts...)
 	}
 	return nil, fmt.Errorf("unknown target %q (bmv2, tofino or sim)", t)
 }
@@ -204,7 +239,7 @@ func (f *Fabric) Topology() *topo.Topology { return f.topology }
 func (f *Fabric) Switches() []controlplane.SwitchConfig { return f.switches }
 
 // Driver is the target driver of a switch.
-func (f *Fabric) Driver(sw string) target.Driver { return f.drivers[f.targets[sw]] }
+func (f *Fabric) Driver(sw string) target.Driver { return f.drivers[f.driverKind(sw)] }
 
 // Reload returns the fabric with the topology parsed from data. The
 // sessions stay as they are, so the managed switches (name, address, device
@@ -288,7 +323,7 @@ func (f *Fabric) Compile(ctx context.Context, data []byte) (c *Compiled, err err
 		c.Queues[q.Switch] = append(c.Queues[q.Switch], target.QueueSetting{Port: q.Port, Queue: uint8(q.Queue), Rate: q.Rate, Depth: q.Depth})
 	}
 	for _, sw := range f.switches {
-		in := &controlplane.Intent{Schema: f.Driver(sw.Name).Schema(), Pipeline: f.pipelines[f.targets[sw.Name]], Entities: ents[sw.Name]}
+		in := &controlplane.Intent{Schema: f.Driver(sw.Name).Schema(), Pipeline: f.pipelines[f.driverKind(sw.Name)], Entities: ents[sw.Name]}
 		if q := f.queues[sw.Name]; q != nil {
 			in.Side = &queueSide{conf: q, settings: c.Queues[sw.Name]}
 		}

@@ -17,24 +17,62 @@ import (
 	"github.com/p4qos/p4qos/target"
 )
 
+// Format is how the device config is packed.
+type Format string
+
+// Device config formats.
+const (
+	// FormatPI is the PI / stratum_bf packing (Pack).
+	FormatPI Format = "pi"
+	// FormatStratumBfrt is stratum_bfrt's BfPipelineConfig protobuf
+	// (StratumConfig), which also carries bf-rt.json.
+	FormatStratumBfrt Format = "stratum-bfrt"
+)
+
+// AllPipes is the pipe scope of a profile that runs on every pipe of a
+// four-pipe Tofino (bf-p4c's default, in its .conf file).
+var AllPipes = []uint32{0, 1, 2, 3}
+
 // Driver is the Tofino target.
 type Driver struct {
 	schema          *tables.Schema
 	program         string
 	binary, context []byte
+	format          Format
+	bfrt            []byte
+}
+
+// Option configures a Driver.
+type Option func(*Driver)
+
+// WithStratumBfrt packs the device config for stratum_bfrt, with bf-p4c's
+// bf-rt.json.
+func WithStratumBfrt(bfrt []byte) Option {
+	return func(d *Driver) { d.format, d.bfrt = FormatStratumBfrt, bfrt }
 }
 
 // New returns the driver for the TNA pipeline: its P4Info, the P4 program
-// name, and bf-p4c's tofino.bin and context.json.
-func New(schema *tables.Schema, program string, bin, context []byte) (*Driver, error) {
+// name, and bf-p4c's tofino.bin and context.json. The device config is
+// packed for PI / stratum_bf unless an option says otherwise.
+func New(schema *tables.Schema, program string, bin, context []byte, opts ...Option) (*Driver, error) {
 	if schema == nil {
 		return nil, errors.New("tofino: no P4Info")
 	}
 	if program == "" || len(bin) == 0 || len(context) == 0 {
 		return nil, errors.New("tofino: program name, tofino.bin and context.json are all required")
 	}
-	return &Driver{schema: schema, program: program, binary: bin, context: context}, nil
+	d := &Driver{schema: schema, program: program, binary: bin, context: context, format: FormatPI}
+	for _, o := range opts {
+		o(d)
+	}
+	if d.format == FormatStratumBfrt && len(d.bfrt) == 0 {
+		return nil, errors.New("tofino: the stratum-bfrt packing needs bf-rt.json")
+	}
+	return d, nil
 }
+
+// Format says how DeviceConfig packs.
+func (d *Driver) Format() Format { return d.format }
 
 // Name implements target.Driver.
 func (*Driver) Name() string { return "tofino" }
@@ -42,8 +80,16 @@ func (*Driver) Name() string { return "tofino" }
 // Schema implements target.Driver.
 func (d *Driver) Schema() *tables.Schema { return d.schema }
 
-// DeviceConfig packs the device config as Pack does.
-func (d *Driver) DeviceConfig() ([]byte, error) { return Pack(d.program, d.binary, d.context) }
+// DeviceConfig packs the device config in the driver's format.
+func (d *Driver) DeviceConfig() ([]byte, error) {
+	if d.format == FormatStratumBfrt {
+		c := &StratumConfig{P4Name: d.program, BfRuntimeInfo: d.bfrt, Profiles: []Profile{
+			{Name: "pipe", Context: d.context, Binary: d.binary, PipeScope: AllPipes},
+		}}
+		return c.Marshal(), nil
+	}
+	return Pack(d.program, d.binary, d.context)
+}
 
 // SameMeter compares exactly. Tofino rounds meter rates and bursts to its
 // mantissa/exponent encoding, but how it reports them back has not been
