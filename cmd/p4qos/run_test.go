@@ -240,3 +240,43 @@ func flowGroupSources(t *testing.T, path string) map[string]string {
 	walk(pol.Tenants)
 	return out
 }
+
+// Arbitration as users meet it (issue #10 item 6): a second `p4qos run`
+// with the same election id as a live primary exits 2, naming the conflict
+// and the flag to change.
+func TestRunSameElectionIDExits2(t *testing.T) {
+	sims, switches := fabricSims(t)
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "p4qos.yaml", baseConfig(t, repoFile(t, "topo/examples/fabric-policy.yaml"), switches)+"loop-interval: 0s\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	firstDone := make(chan error, 1)
+	go func() {
+		var out, errb bytes.Buffer
+		root := newRootCmd(strings.NewReader(""), &out, &errb)
+		root.SetArgs([]string{"run", "-c", cfg})
+		firstDone <- root.ExecuteContext(ctx)
+	}()
+	// Wait until the first controller is leaf1's primary.
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		primary := false
+		for _, r := range sims["leaf1"].Roles() {
+			primary = primary || (r.Name == "" && r.Primary)
+		}
+		if primary {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first controller did not become primary")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	code, _, stderr := runCLI(t, "run", "-c", cfg)
+	if code != 2 || !strings.Contains(stderr, "--election-id") || !strings.Contains(stderr, "already used") {
+		t.Fatalf("second run: exit %d, stderr %q; want 2 naming the conflict and --election-id", code, stderr)
+	}
+	cancel()
+	if err := <-firstDone; err != nil {
+		t.Errorf("the first controller returned %v", err)
+	}
+}
