@@ -1,17 +1,15 @@
 package controlplane
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"log/slog"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+	"google.golang.org/grpc/codes"
 
 	"github.com/p4qos/p4qos/allocator"
 	"github.com/p4qos/p4qos/compiler/contract"
@@ -174,8 +172,7 @@ func TestSimUndoOnTableFull(t *testing.T) {
 	_, addr := startSim(t, sim.WithTableSizeOverride(contract.Classifier, 2))
 	schema := qosSchema(t)
 	ctx := testCtx(t)
-	var logs syncBuffer
-	s := primarySession(t, addr, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	s := primarySession(t, addr)
 	rec := NewReconciler(s)
 	small := qosIntent(t, schema, 1, 125000)
 	if _, err := rec.Reconcile(ctx, small); err != nil {
@@ -200,18 +197,16 @@ func TestSimUndoOnTableFull(t *testing.T) {
 	if plan.Len() != 0 {
 		t.Fatalf("switch not back at the previous intent: %d differences, e.g. %v", plan.Len(), plan.Updates()[0])
 	}
-	// The log names the rejected entity by table and match, with the
-	// switch's code and message.
-	var line string
-	for _, l := range strings.Split(logs.String(), "\n") {
-		if strings.Contains(l, "switch rejected update") {
-			line = l
-		}
+	// The error carries the rejected update, the switch's code and its
+	// message (observed through the API, not the log).
+	var ue *UpdateError
+	if !errors.As(err, &ue) {
+		t.Fatalf("no UpdateError in %v", err)
 	}
-	for _, want := range []string{"QosIngress.classifier", "code=ResourceExhausted", "5003", "is full"} {
-		if !strings.Contains(line, want) {
-			t.Errorf("rejection log line lacks %q: %s", want, line)
-		}
+	desc := schema.Describe(ue.Update.GetEntity())
+	if !strings.Contains(desc, "QosIngress.classifier") || !strings.Contains(desc, "5003") ||
+		ue.Code != codes.ResourceExhausted || !strings.Contains(ue.Message, "is full") {
+		t.Errorf("update error: %s, %v, %q", desc, ue.Code, ue.Message)
 	}
 	if IsRetryable(&TerminalError{Err: err}) {
 		t.Error("a terminal error must not be retryable")
@@ -408,24 +403,6 @@ func TestSimClosedLoopReactsWithinTwoIntervals(t *testing.T) {
 		t.Errorf("meter CIR %d B/s after the loop, want above the initial 125000", cir)
 	}
 	cancel()
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers (loggers).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // The daemon re-programs a restarted switch by itself: the stream breaks,
