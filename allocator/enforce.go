@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
 // MeterConfig is a two-rate three-color meter (RFC 2698 trTCM) enforcing an
@@ -207,7 +209,7 @@ func WCMPWeights(fg FlowGroupResult, maxGroupSize int) (Quantized, error) {
 	}
 	q, err := QuantizeWeights(rates, maxGroupSize)
 	if err != nil {
-		return q, fmt.Errorf("flow group %q: %w", fg.Name, err)
+		return q, fmt.Errorf("flow group %s: %w", yamlerr.Quote(fg.Name), err)
 	}
 	return q, nil
 }

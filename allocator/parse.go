@@ -2,6 +2,7 @@ package allocator
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -10,7 +11,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/p4qos/p4qos/internal/inputfile"
 	"github.com/p4qos/p4qos/internal/units"
+	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
 // ParseProblem reads a problem in YAML or JSON (JSON is read as YAML, so one
@@ -31,10 +34,18 @@ import (
 //	    paths:
 //	      - {links: [s1-s2, s2-s3], weight: 1}
 //	    children: [{name: a, weight: 1}, {name: b, function: [[0,0],[1,2Gbps]], demand: 1Gbps}]
+//
+// At most inputfile.Problem.Limit() bytes are read from r; a larger input is
+// a *ValidationError (the parser's memory grows with the input: about 80
+// bytes per byte of YAML in the worst case). Parsing stops collecting issues
+// after yamlerr.MaxErrors.
 func ParseProblem(r io.Reader, name string) (*Problem, error) {
-	data, err := io.ReadAll(r)
+	data, err := inputfile.ReadFrom(r, name, inputfile.Problem)
+	if errors.Is(err, inputfile.ErrTooLarge) {
+		return nil, &ValidationError{File: name, Issues: []Issue{{Msg: err.Error()}}}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("read problem %s: %w", name, err)
+		return nil, fmt.Errorf("read problem: %w", err)
 	}
 	if t := bytes.TrimSpace(data); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
 		// JSON allows tabs as whitespace and YAML does not; outside strings
@@ -77,8 +88,28 @@ type item func() string
 func fixed(s string) item { return func() string { return s } }
 
 func (ps *parser) fail(n *yaml.Node, it item, format string, args ...any) {
-	ps.issues = append(ps.issues, Issue{Line: n.Line, Item: it(), Msg: fmt.Sprintf(format, args...)})
+	if full(ps.issues) {
+		return
+	}
+	ps.issues = addIssue(ps.issues, Issue{Line: n.Line, Item: it(), Msg: fmt.Sprintf(format, args...)})
 }
+
+// addIssue appends is to issues up to yamlerr.MaxErrors, then one issue
+// saying more were found, then nothing: a hostile problem can have an issue
+// per byte, and listing them all costs memory and prints megabytes.
+func addIssue(issues []Issue, is Issue) []Issue {
+	switch {
+	case len(issues) < yamlerr.MaxErrors:
+		return append(issues, is)
+	case len(issues) == yamlerr.MaxErrors:
+		return append(issues, Issue{Msg: fmt.Sprintf("more than %d issues: only the first %d are listed", yamlerr.MaxErrors, yamlerr.MaxErrors)})
+	}
+	return issues
+}
+
+// full reports whether no more issues are kept, so that callers can skip
+// formatting them.
+func full(issues []Issue) bool { return len(issues) > yamlerr.MaxErrors }
 
 // fields checks that n is a mapping with only the allowed keys and returns
 // the values in the order of allowed (nil where absent).
@@ -94,9 +125,9 @@ func (ps *parser) fields(n *yaml.Node, it item, allowed ...string) ([]*yaml.Node
 		j := slices.Index(allowed, k.Value)
 		switch {
 		case j < 0:
-			ps.fail(k, it, "unknown key %q (allowed: %s)", k.Value, strings.Join(allowed, ", "))
+			ps.fail(k, it, "unknown key %s (allowed: %s)", yamlerr.Quote(k.Value), strings.Join(allowed, ", "))
 		case out[j] != nil:
-			ps.fail(k, it, "duplicate key %q", k.Value)
+			ps.fail(k, it, "duplicate key %s", yamlerr.Quote(k.Value))
 		default:
 			out[j] = deref(v)
 		}
@@ -111,7 +142,7 @@ func kindName(n *yaml.Node) string {
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.ScalarNode:
-		return fmt.Sprintf("%q", n.Value)
+		return yamlerr.Quote(n.Value)
 	}
 	return "nothing"
 }
@@ -286,7 +317,7 @@ func (ps *parser) children(n *yaml.Node, parent item) []Child {
 			if c.Name == "" {
 				return fmt.Sprintf("%s: children[%d]", parent(), i)
 			}
-			return fmt.Sprintf("%s: children[%d] %q", parent(), i, c.Name)
+			return fmt.Sprintf("%s: children[%d] %s", parent(), i, yamlerr.Quote(c.Name))
 		}
 		f, ok := ps.fields(cn, it, "name", "demand", "function", "weight", "children")
 		if !ok {

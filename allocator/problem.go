@@ -3,10 +3,13 @@ package allocator
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
 // Mode says how a flow group's rate is spread over its paths.
@@ -147,7 +150,9 @@ type validator struct {
 }
 
 func (v *validator) add(loc, item, format string, args ...any) {
-	v.issues = append(v.issues, Issue{Line: lineOf(v.p.root, loc), Item: item, Msg: fmt.Sprintf(format, args...)})
+	if !full(v.issues) {
+		v.issues = addIssue(v.issues, Issue{Line: lineOf(v.p.root, loc), Item: item, Msg: fmt.Sprintf(format, args...)})
+	}
 }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
@@ -170,14 +175,14 @@ func linkItem(i int, name string) string {
 	if name == "" {
 		return linkLoc(i)
 	}
-	return fmt.Sprintf("links[%d] %q", i, name)
+	return fmt.Sprintf("links[%d] %s", i, yamlerr.Quote(name))
 }
 func fgLoc(i int) string { return fmt.Sprintf("flow_groups[%d]", i) }
 func fgItem(i int, name string) string {
 	if name == "" {
 		return fgLoc(i)
 	}
-	return fmt.Sprintf("flow_groups[%d] %q", i, name)
+	return fmt.Sprintf("flow_groups[%d] %s", i, yamlerr.Quote(name))
 }
 func pathLoc(i, j int) string { return fmt.Sprintf("flow_groups[%d].paths[%d]", i, j) }
 func pathItem(i int, name string, j int) string {
@@ -204,7 +209,7 @@ func (p *Problem) flatten(build bool) (*filler, error) {
 	switch p.Mode {
 	case "", Split, Preferred:
 	default:
-		v.add("mode", "mode", "unknown mode %q (want split or preferred)", p.Mode)
+		v.add("mode", "mode", "unknown mode %s (want split or preferred)", yamlerr.Quote(string(p.Mode)))
 	}
 	s := &filler{mode: p.Mode}
 	if s.mode == "" {
@@ -251,6 +256,7 @@ func (p *Problem) flatten(build bool) (*filler, error) {
 		s.bps = make([]breakpointEvent, 0, nbp)
 	}
 	var scratch []float64
+	var seen linkMarks
 	building := build && len(v.issues) == 0
 	for i := range p.FlowGroups {
 		fg := &p.FlowGroups[i]
@@ -275,17 +281,17 @@ func (p *Problem) flatten(build bool) (*filler, error) {
 				v.add(pathLoc(i, j), pathItem(i, fg.Name, j), "path has no links")
 			}
 			first := int32(len(s.plLink))
+			long := len(pa.Links) > shortPath
+			if long {
+				seen.next(nl)
+			}
 			for k, ln := range pa.Links {
 				li := linkIdx.lookup(ln)
-				if li < 0 {
-					v.add(fmt.Sprintf("%s.links[%d]", pathLoc(i, j), k), pathItem(i, fg.Name, j), "unknown link %q", ln)
-				} else {
-					for _, prev := range s.plLink[first:] {
-						if prev == li {
-							v.add(fmt.Sprintf("%s.links[%d]", pathLoc(i, j), k), pathItem(i, fg.Name, j), "link %q appears twice", ln)
-							break
-						}
-					}
+				switch {
+				case li < 0:
+					v.add(fmt.Sprintf("%s.links[%d]", pathLoc(i, j), k), pathItem(i, fg.Name, j), "unknown link %s", yamlerr.Quote(ln))
+				case long && seen.mark(li) || !long && slices.Contains(s.plLink[first:], li):
+					v.add(fmt.Sprintf("%s.links[%d]", pathLoc(i, j), k), pathItem(i, fg.Name, j), "link %s appears twice", yamlerr.Quote(ln))
 				}
 				s.plLink = append(s.plLink, li)
 			}
@@ -314,7 +320,7 @@ func (v *validator) checkChildren(loc, item string, cs []Child) {
 	names := make(map[string]int, len(cs))
 	for i, c := range cs {
 		cloc := fmt.Sprintf("%s.children[%d]", loc, i)
-		citem := fmt.Sprintf("%s: children[%d] %q", item, i, c.Name)
+		citem := fmt.Sprintf("%s: children[%d] %s", item, i, yamlerr.Quote(c.Name))
 		if c.Name == "" {
 			citem = fmt.Sprintf("%s: children[%d]", item, i)
 			v.add(cloc, citem, "missing name")
@@ -492,4 +498,34 @@ func (fg *FlowGroup) RateAt(f float64) float64 {
 func (fg *FlowGroup) Breakpoints() []float64 {
 	c := newCurve(fg.Function, fg.Demand)
 	return append([]float64(nil), c.xs...)
+}
+
+// shortPath is the path length up to which flatten finds a repeated link
+// by scanning the path's earlier links (cheapest for real paths of a few
+// hops); longer paths use linkMarks, so that a path of n links costs n and
+// not n²/2 (a hostile path listing 100,000 distinct links).
+const shortPath = 8
+
+// linkMarks finds repeated links in long paths: stamp[l] is the number of
+// the path that last listed link l.
+type linkMarks struct {
+	stamp []int32
+	path  int32
+}
+
+// next starts a path over nl links.
+func (m *linkMarks) next(nl int) {
+	if m.stamp == nil {
+		m.stamp = make([]int32, nl)
+	}
+	m.path++
+}
+
+// mark records link li and reports whether this path listed it before.
+func (m *linkMarks) mark(li int32) bool {
+	if m.stamp[li] == m.path {
+		return true
+	}
+	m.stamp[li] = m.path
+	return false
 }

@@ -215,6 +215,7 @@ func (p *Policy) check(errs *Errors) {
 		bad("classify_at", "expected edge or all, got %s", yamlerr.Quote(p.ClassifyAt))
 	}
 	names := map[string]string{}
+	matchAll := []*Match{{}}
 	for i, c := range p.Classes {
 		path := yamlerr.Index("classes", i)
 		if c == nil {
@@ -239,7 +240,9 @@ func (p *Policy) check(errs *Errors) {
 			bad(path+".precedence", "expected a precedence 1..%d, got %d", MaxPrecedence, c.Precedence)
 		}
 		if len(c.Match) == 0 {
-			c.Match = []*Match{{}}
+			// One shared match-everything list: nothing writes to it, and
+			// a policy of many classes without matches costs less.
+			c.Match = matchAll
 		}
 		for j, m := range c.Match {
 			mp := yamlerr.Index(path+".match", j)
@@ -249,12 +252,14 @@ func (p *Policy) check(errs *Errors) {
 			}
 			checkMatch(m, mp, bad)
 		}
-		seenSw := map[string]bool{}
-		for j, s := range c.Switches {
-			if seenSw[s] {
-				bad(yamlerr.Index(path+".switches", j), "switch %s listed twice", yamlerr.Quote(s))
+		if len(c.Switches) > 1 {
+			seenSw := make(map[string]bool, len(c.Switches))
+			for j, s := range c.Switches {
+				if seenSw[s] {
+					bad(yamlerr.Index(path+".switches", j), "switch %s listed twice", yamlerr.Quote(s))
+				}
+				seenSw[s] = true
 			}
-			seenSw[s] = true
 		}
 		if c.Meter != nil {
 			checkMeter(c.Meter, path+".meter", bad, missing)

@@ -6,6 +6,8 @@ import (
 	p4configv1 "github.com/p4lang/p4runtime/go/p4/config/v1"
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
 // Match is one key field of a table entry, built by Exact, LPM, LPMValue,
@@ -76,7 +78,7 @@ func Range(field string, low, high any) Match { return rangeMatch{matchBase{fiel
 func Optional(field string, v any) Match { return optionalMatch{matchBase{field}, v} }
 
 func kindErr(f *p4configv1.MatchField, used string) error {
-	return invalidArg("match field %q is %s, not %s", f.Name, f.GetMatchType(), used)
+	return invalidArg("match field %s is %s, not %s", yamlerr.Quote(f.Name), f.GetMatchType(), used)
 }
 
 func (m exactMatch) encode(f *p4configv1.MatchField) (*p4v1.FieldMatch, error) {
@@ -118,19 +120,19 @@ func (m lpmMatch) encode(f *p4configv1.MatchField) (*p4v1.FieldMatch, error) {
 	}
 	v := Canonical(raw)
 	if n := BitLen(v); n > int(f.Bitwidth) {
-		return nil, outOfRange("prefix value 0x%x needs %d bits, field %q has %d", v, n, f.Name, f.Bitwidth)
+		return nil, outOfRange("prefix value 0x%x needs %d bits, field %s has %d", v, n, yamlerr.Quote(f.Name), f.Bitwidth)
 	}
 	if plen < 0 || plen > f.Bitwidth {
-		return nil, invalidArg("prefix length %d outside 0..%d for field %q", plen, f.Bitwidth, f.Name)
+		return nil, invalidArg("prefix length %d outside 0..%d for field %s", plen, f.Bitwidth, yamlerr.Quote(f.Name))
 	}
 	if plen == 0 {
 		if !isZero(v) {
-			return nil, invalidArg("field %q: /0 prefix with non-zero value 0x%x", f.Name, v)
+			return nil, invalidArg("field %s: /0 prefix with non-zero value 0x%x", yamlerr.Quote(f.Name), v)
 		}
 		return nil, nil
 	}
 	if trailingZeros(v) < int(f.Bitwidth-plen) && !isZero(v) {
-		return nil, invalidArg("field %q: prefix 0x%x/%d has host bits set", f.Name, v, plen)
+		return nil, invalidArg("field %s: prefix 0x%x/%d has host bits set", yamlerr.Quote(f.Name), v, plen)
 	}
 	return &p4v1.FieldMatch{FieldId: f.Id, FieldMatchType: &p4v1.FieldMatch_Lpm{Lpm: &p4v1.FieldMatch_LPM{Value: v, PrefixLen: plen}}}, nil
 }
@@ -149,12 +151,12 @@ func (m ternaryMatch) encode(f *p4configv1.MatchField) (*p4v1.FieldMatch, error)
 	}
 	if isZero(mask) {
 		if !isZero(v) {
-			return nil, invalidArg("field %q: mask 0 with non-zero value 0x%x", f.Name, v)
+			return nil, invalidArg("field %s: mask 0 with non-zero value 0x%x", yamlerr.Quote(f.Name), v)
 		}
 		return nil, nil
 	}
 	if !withinMask(v, mask) {
-		return nil, invalidArg("field %q: value 0x%x has bits outside mask 0x%x", f.Name, v, mask)
+		return nil, invalidArg("field %s: value 0x%x has bits outside mask 0x%x", yamlerr.Quote(f.Name), v, mask)
 	}
 	x := &struct {
 		fm p4v1.FieldMatch
@@ -180,7 +182,7 @@ func (m rangeMatch) encode(f *p4configv1.MatchField) (*p4v1.FieldMatch, error) {
 		return nil, prefix("field "+f.Name+" high", err)
 	}
 	if cmpBytes(lo, hi) > 0 {
-		return nil, invalidArg("field %q: range low 0x%x > high 0x%x", f.Name, lo, hi)
+		return nil, invalidArg("field %s: range low 0x%x > high 0x%x", yamlerr.Quote(f.Name), lo, hi)
 	}
 	if isZero(lo) && isAllOnes(hi, f.Bitwidth) {
 		return nil, nil
@@ -255,23 +257,23 @@ func (c ActionCall) build(s *Schema) (*p4v1.Action, error) {
 	for i, p := range c.Params {
 		pi, ok := ai.paramByNam[p.Name]
 		if !ok {
-			return nil, invalidArg("action %q has no parameter %q", a.Preamble.Name, p.Name)
+			return nil, invalidArg("action %s has no parameter %s", yamlerr.Quote(a.Preamble.Name), yamlerr.Quote(p.Name))
 		}
 		pos := ai.paramPos[pi.Id]
 		if seen[pos] {
-			return nil, invalidArg("action %q: parameter %q given twice", a.Preamble.Name, p.Name)
+			return nil, invalidArg("action %s: parameter %s given twice", yamlerr.Quote(a.Preamble.Name), yamlerr.Quote(p.Name))
 		}
 		seen[pos] = true
 		v, err := EncodeValue(p.Value, pi.Bitwidth)
 		if err != nil {
-			return nil, prefix(fmt.Sprintf("action %q parameter %q", a.Preamble.Name, p.Name), err)
+			return nil, prefix(fmt.Sprintf("action %s parameter %s", yamlerr.Quote(a.Preamble.Name), yamlerr.Quote(p.Name)), err)
 		}
 		params[i].ParamId, params[i].Value = pi.Id, v
 		out.Params = append(out.Params, &params[i])
 	}
 	for i, pi := range a.Params {
 		if !seen[i] {
-			return nil, invalidArg("action %q: missing parameter %q", a.Preamble.Name, pi.Name)
+			return nil, invalidArg("action %s: missing parameter %s", yamlerr.Quote(a.Preamble.Name), yamlerr.Quote(pi.Name))
 		}
 	}
 	return out, nil
@@ -444,7 +446,7 @@ func (s *Schema) tableKey(table string, matches []Match, opts ...EntryOption) (*
 			}
 			pos := ti.fieldPos[f.Id]
 			if given[pos] {
-				return nil, invalidArg("table %q: match field %q given twice", t.Preamble.Name, f.Name)
+				return nil, invalidArg("table %s: match field %s given twice", yamlerr.Quote(t.Preamble.Name), yamlerr.Quote(f.Name))
 			}
 			given[pos] = true
 			if slots[pos], err = m.encode(f); err != nil {

@@ -3,7 +3,6 @@ package tables
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -11,6 +10,9 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/p4qos/p4qos/internal/inputfile"
+	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
 // ErrNotFound is wrapped by every lookup of an unknown name or ID.
@@ -47,6 +49,14 @@ func (f Format) String() string {
 		return "auto"
 	}
 }
+
+// MaxBitwidth is the widest match field or action parameter a P4Info may
+// declare. Real header fields are at most 128 bits (IPv6 addresses); 2048
+// leaves room for custom keys. Without a bound, a P4Info field of 100,000
+// bits was accepted and every entry for it failed later with a misleading
+// message ("prefix ... has host bits set"), and values of such widths cost
+// kilobytes each.
+const MaxBitwidth = 2048
 
 // Schema is a P4Info with name and ID indexes. It is immutable after New and
 // safe for concurrent use.
@@ -103,13 +113,13 @@ func (ix *index[T]) add(p *p4configv1.Preamble, v T) error {
 		return fmt.Errorf("%s without preamble", ix.kind)
 	}
 	if p.Id == 0 {
-		return fmt.Errorf("%s %q has id 0", ix.kind, p.Name)
+		return fmt.Errorf("%s %s has id 0", ix.kind, yamlerr.Quote(p.Name))
 	}
 	if _, dup := ix.byID[p.Id]; dup {
-		return fmt.Errorf("duplicate %s id %#x (%q)", ix.kind, p.Id, p.Name)
+		return fmt.Errorf("duplicate %s id %#x (%s)", ix.kind, p.Id, yamlerr.Quote(p.Name))
 	}
 	if _, dup := ix.byName[p.Name]; dup {
-		return fmt.Errorf("duplicate %s name %q", ix.kind, p.Name)
+		return fmt.Errorf("duplicate %s name %s", ix.kind, yamlerr.Quote(p.Name))
 	}
 	ix.byID[p.Id] = v
 	ix.byName[p.Name] = v
@@ -142,11 +152,11 @@ func (ix *index[T]) get(name string) (T, error) {
 	}
 	switch c := ix.short[name]; len(c) {
 	case 0:
-		return zero, fmt.Errorf("%s %q: %w", ix.kind, name, ErrNotFound)
+		return zero, fmt.Errorf("%s %s: %w", ix.kind, yamlerr.Quote(name), ErrNotFound)
 	case 1:
 		return c[0], nil
 	default:
-		return zero, fmt.Errorf("%s %q matches %d objects, use the full name: %w", ix.kind, name, len(c), ErrAmbiguous)
+		return zero, fmt.Errorf("%s %s matches %d objects, use the full name: %w", ix.kind, yamlerr.Quote(name), len(c), ErrAmbiguous)
 	}
 }
 
@@ -160,9 +170,10 @@ func (ix *index[T]) getID(id uint32) (T, error) {
 
 // Load reads a P4Info file; the extension chooses the format: .json is JSON,
 // .pb and .bin are binary, anything else (.txt, .txtpb, .pb.txt, .p4info) is
-// text.
+// text. The file must be a regular file of at most inputfile.P4Info.Limit()
+// bytes.
 func Load(path string) (*Schema, error) {
-	data, err := os.ReadFile(path)
+	data, err := inputfile.Read(path, inputfile.P4Info)
 	if err != nil {
 		return nil, fmt.Errorf("load p4info: %w", err)
 	}
@@ -175,7 +186,7 @@ func Load(path string) (*Schema, error) {
 	}
 	s, err := Parse(data, f)
 	if err != nil {
-		return nil, fmt.Errorf("load p4info %s: %w", path, err)
+		return nil, fmt.Errorf("load p4info %s: %w", yamlerr.Path(path), err)
 	}
 	return s, nil
 }
@@ -208,7 +219,8 @@ func Parse(data []byte, format Format) (*Schema, error) {
 		return nil, fmt.Errorf("parse p4info: unknown format %d", format)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("parse p4info (%s): %w", format, err)
+		// The protobuf parsers quote the input in their messages.
+		return nil, fmt.Errorf("parse p4info (%s): %s", format, yamlerr.Brief(err.Error()))
 	}
 	return New(info)
 }
@@ -233,20 +245,33 @@ func New(info *p4configv1.P4Info) (*Schema, error) {
 		actionInfo:     map[uint32]*actionInfo{},
 		names:          map[uint32]string{},
 	}
+	// The first yamlerr.MaxErrors problems, then a count: a hostile P4Info
+	// has a problem per few bytes, and an error per table once printed 8 MB.
 	var errs []error
+	more := 0
 	add := func(err error) {
-		if err != nil {
+		switch {
+		case err == nil:
+		case len(errs) < yamlerr.MaxErrors:
 			errs = append(errs, err)
+		default:
+			more++
 		}
 	}
 	for _, a := range info.Actions {
-		add(s.actions.add(a.GetPreamble(), a))
+		if err := s.actions.add(a.GetPreamble(), a); err != nil {
+			add(err)
+			continue // the schema is invalid: indexing the rest of it is wasted
+		}
 		ai := &actionInfo{a: a, params: map[uint32]*p4configv1.Action_Param{},
 			paramByNam: map[string]*p4configv1.Action_Param{}, paramPos: map[uint32]int{}}
 		for i, p := range a.Params {
+			if p.Bitwidth < 0 || p.Bitwidth > MaxBitwidth { // 0: a translated (string) type
+				add(fmt.Errorf("action %s: parameter %s has bitwidth %d (expected 0..%d)", yamlerr.Quote(a.GetPreamble().GetName()), yamlerr.Quote(p.Name), p.Bitwidth, MaxBitwidth))
+			}
 			ai.paramPos[p.Id] = i
 			if _, dup := ai.params[p.Id]; dup {
-				add(fmt.Errorf("action %q: duplicate param id %d", a.GetPreamble().GetName(), p.Id))
+				add(fmt.Errorf("action %s: duplicate param id %d", yamlerr.Quote(a.GetPreamble().GetName()), p.Id))
 			}
 			ai.params[p.Id] = p
 			ai.paramByNam[p.Name] = p
@@ -269,7 +294,10 @@ func New(info *p4configv1.P4Info) (*Schema, error) {
 		add(s.directCounters.add(c.GetPreamble(), c))
 	}
 	for _, t := range info.Tables {
-		add(s.tables.add(t.GetPreamble(), t))
+		if err := s.tables.add(t.GetPreamble(), t); err != nil {
+			add(err)
+			continue // the schema is invalid: indexing the rest of it is wasted
+		}
 		ti := &tableInfo{
 			t:           t,
 			fields:      map[uint32]*p4configv1.MatchField{},
@@ -281,10 +309,10 @@ func New(info *p4configv1.P4Info) (*Schema, error) {
 		for i, f := range t.MatchFields {
 			ti.fieldPos[f.Id] = i
 			if _, dup := ti.fields[f.Id]; dup {
-				add(fmt.Errorf("table %q: duplicate match field id %d", name, f.Id))
+				add(fmt.Errorf("table %s: duplicate match field id %d", yamlerr.Quote(name), f.Id))
 			}
-			if f.Bitwidth <= 0 {
-				add(fmt.Errorf("table %q: match field %q has bitwidth %d", name, f.Name, f.Bitwidth))
+			if f.Bitwidth <= 0 || f.Bitwidth > MaxBitwidth {
+				add(fmt.Errorf("table %s: match field %s has bitwidth %d (expected 1..%d)", yamlerr.Quote(name), yamlerr.Quote(f.Name), f.Bitwidth, MaxBitwidth))
 			}
 			ti.fields[f.Id] = f
 			ti.fieldByName[f.Name] = f
@@ -295,14 +323,14 @@ func New(info *p4configv1.P4Info) (*Schema, error) {
 		}
 		for _, ref := range t.ActionRefs {
 			if _, ok := s.actions.byID[ref.Id]; !ok {
-				add(fmt.Errorf("table %q references unknown action id %d", name, ref.Id))
+				add(fmt.Errorf("table %s references unknown action id %d", yamlerr.Quote(name), ref.Id))
 			}
 			ti.actions[ref.Id] = ref.Scope
 		}
 		if t.ImplementationId != 0 {
 			p, err := s.profiles.getID(t.ImplementationId)
 			if err != nil {
-				add(fmt.Errorf("table %q implementation: %w", name, err))
+				add(fmt.Errorf("table %s implementation: %w", yamlerr.Quote(name), err))
 			}
 			ti.profile = p
 		}
@@ -336,6 +364,9 @@ func New(info *p4configv1.P4Info) (*Schema, error) {
 	}
 	for id, v := range s.directCounters.byID {
 		s.names[id] = v.Preamble.Name
+	}
+	if more > 0 {
+		errs = append(errs, fmt.Errorf("and %d more problems", more))
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("invalid p4info: %w", errors.Join(errs...))
@@ -428,9 +459,9 @@ func (ti *tableInfo) field(name string) (*p4configv1.MatchField, error) {
 	case 1:
 		return found[0], nil
 	case 0:
-		return nil, fmt.Errorf("table %q has no match field %q: %w", ti.t.Preamble.Name, name, ErrNotFound)
+		return nil, fmt.Errorf("table %s has no match field %s: %w", yamlerr.Quote(ti.t.Preamble.Name), yamlerr.Quote(name), ErrNotFound)
 	default:
-		return nil, fmt.Errorf("table %q: match field %q: %w", ti.t.Preamble.Name, name, ErrAmbiguous)
+		return nil, fmt.Errorf("table %s: match field %s: %w", yamlerr.Quote(ti.t.Preamble.Name), yamlerr.Quote(name), ErrAmbiguous)
 	}
 }
 
@@ -442,7 +473,7 @@ func (s *Schema) ActionParam(action, param string) (*p4configv1.Action_Param, er
 	}
 	p, ok := s.actionInfo[a.Preamble.Id].paramByNam[param]
 	if !ok {
-		return nil, fmt.Errorf("action %q has no parameter %q: %w", a.Preamble.Name, param, ErrNotFound)
+		return nil, fmt.Errorf("action %s has no parameter %s: %w", yamlerr.Quote(a.Preamble.Name), yamlerr.Quote(param), ErrNotFound)
 	}
 	return p, nil
 }

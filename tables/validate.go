@@ -6,6 +6,8 @@ import (
 	p4configv1 "github.com/p4lang/p4runtime/go/p4/config/v1"
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/grpc/codes"
+
+	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
 // ValidateEntity checks the shape of an entity to be written with INSERT or
@@ -90,17 +92,17 @@ func (s *Schema) ValidateUpdate(u *p4v1.Update) error {
 		if te.IsDefaultAction {
 			// Even a reset (no action) is a modification attempt (§9.1.3).
 			if !defaultModifiable(ti) {
-				return &ValidationError{Code: codes.PermissionDenied, Msg: fmt.Sprintf("table %q: the default action is constant (§9.1.3)", ti.t.Preamble.Name)}
+				return &ValidationError{Code: codes.PermissionDenied, Msg: fmt.Sprintf("table %s: the default action is constant (§9.1.3)", yamlerr.Quote(ti.t.Preamble.Name))}
 			}
 			return nil
 		}
 		if ti.t.IsConstTable {
 			if u.Type == p4v1.Update_INSERT || te.Action != nil {
-				return &ValidationError{Code: codes.PermissionDenied, Msg: fmt.Sprintf("table %q is const", ti.t.Preamble.Name)}
+				return &ValidationError{Code: codes.PermissionDenied, Msg: fmt.Sprintf("table %s is const", yamlerr.Quote(ti.t.Preamble.Name))}
 			}
 		}
 		if u.Type == p4v1.Update_INSERT && te.Action == nil {
-			return invalidArg("table %q: INSERT needs an action", ti.t.Preamble.Name)
+			return invalidArg("table %s: INSERT needs an action", yamlerr.Quote(ti.t.Preamble.Name))
 		}
 		return nil
 	case *p4v1.Entity_ActionProfileMember:
@@ -156,24 +158,24 @@ func (s *Schema) validateTableEntry(te *p4v1.TableEntry, keyOnly bool) error {
 	}
 	if te.MeterConfig != nil {
 		if ti.directMeter == 0 {
-			return invalidArg("table %q has no direct meter but the entry sets meter_config", name)
+			return invalidArg("table %s has no direct meter but the entry sets meter_config", yamlerr.Quote(name))
 		}
 		if err := checkMeterConfig(s.directMeters.byID[ti.directMeter].GetSpec(), te.MeterConfig); err != nil {
 			return prefix("table "+name, err)
 		}
 	}
 	if te.MeterCounterData != nil && ti.directMeter == 0 {
-		return invalidArg("table %q has no direct meter but the entry sets meter_counter_data", name)
+		return invalidArg("table %s has no direct meter but the entry sets meter_counter_data", yamlerr.Quote(name))
 	}
 	if te.CounterData != nil && ti.directCount == 0 {
-		return invalidArg("table %q has no direct counter but the entry sets counter_data", name)
+		return invalidArg("table %s has no direct counter but the entry sets counter_data", yamlerr.Quote(name))
 	}
 	if te.IdleTimeoutNs != 0 {
 		if ti.t.IdleTimeoutBehavior != p4configv1.Table_NOTIFY_CONTROL {
-			return invalidArg("table %q does not support idle timeout", name)
+			return invalidArg("table %s does not support idle timeout", yamlerr.Quote(name))
 		}
 		if te.IdleTimeoutNs < 0 {
-			return invalidArg("table %q: negative idle_timeout_ns", name)
+			return invalidArg("table %s: negative idle_timeout_ns", yamlerr.Quote(name))
 		}
 	}
 	return nil
@@ -185,28 +187,28 @@ func (s *Schema) validateKey(ti *tableInfo, te *p4v1.TableEntry) error {
 	name := ti.t.Preamble.Name
 	if te.IsDefaultAction {
 		if len(te.Match) != 0 || te.Priority != 0 {
-			return invalidArg("table %q: the default entry must have no match and priority 0", name)
+			return invalidArg("table %s: the default entry must have no match and priority 0", yamlerr.Quote(name))
 		}
 		return nil
 	}
 	if len(ti.t.MatchFields) == 0 {
-		return invalidArg("table %q is keyless: only its default entry can be written", name)
+		return invalidArg("table %s is keyless: only its default entry can be written", yamlerr.Quote(name))
 	}
 	var seen [8]uint32 // most tables have few fields; avoids a map per entry
 	seenIDs := seen[:0]
 	for _, fm := range te.Match {
 		f := ti.fields[fm.GetFieldId()]
 		if f == nil {
-			return invalidArg("table %q has no match field id %d", name, fm.GetFieldId())
+			return invalidArg("table %s has no match field id %d", yamlerr.Quote(name), fm.GetFieldId())
 		}
 		for _, id := range seenIDs {
 			if id == f.Id {
-				return invalidArg("table %q: match field %q given twice", name, f.Name)
+				return invalidArg("table %s: match field %s given twice", yamlerr.Quote(name), yamlerr.Quote(f.Name))
 			}
 		}
 		seenIDs = append(seenIDs, f.Id)
 		if err := checkFieldMatch(f, fm); err != nil {
-			return prefix(fmt.Sprintf("table %q field %q", name, f.Name), err)
+			return prefix(fmt.Sprintf("table %s field %s", yamlerr.Quote(name), yamlerr.Quote(f.Name)), err)
 		}
 	}
 	for _, f := range ti.t.MatchFields {
@@ -221,14 +223,14 @@ func (s *Schema) validateKey(ti *tableInfo, te *p4v1.TableEntry) error {
 			}
 		}
 		if !found {
-			return invalidArg("table %q: exact field %q must be present (§9.1.1)", name, f.Name)
+			return invalidArg("table %s: exact field %s must be present (§9.1.1)", yamlerr.Quote(name), yamlerr.Quote(f.Name))
 		}
 	}
 	if ti.needsPrio && te.Priority <= 0 {
-		return invalidArg("table %q has ternary/range/optional fields: priority must be > 0, got %d", name, te.Priority)
+		return invalidArg("table %s has ternary/range/optional fields: priority must be > 0, got %d", yamlerr.Quote(name), te.Priority)
 	}
 	if !ti.needsPrio && te.Priority != 0 {
-		return invalidArg("table %q has no ternary/range/optional fields: priority must be 0, got %d", name, te.Priority)
+		return invalidArg("table %s has no ternary/range/optional fields: priority must be 0, got %d", yamlerr.Quote(name), te.Priority)
 	}
 	return nil
 }
@@ -365,7 +367,7 @@ func (s *Schema) validateTableAction(ti *tableInfo, ta *p4v1.TableAction, isDefa
 func checkWeight(p *p4configv1.ActionProfile, w int32) error {
 	if p.WeightsDisallowed {
 		if w != 0 {
-			return invalidArg("weight %d: profile %q disallows weights", w, p.Preamble.Name)
+			return invalidArg("weight %d: profile %s disallows weights", w, yamlerr.Quote(p.Preamble.Name))
 		}
 		return nil
 	}
@@ -389,30 +391,30 @@ func (s *Schema) checkAction(ti *tableInfo, a *p4v1.Action, isDefault bool) erro
 	if ti != nil {
 		scope, ok := ti.actions[a.ActionId]
 		if !ok {
-			return invalidArg("action %q is not an action of the table", aname)
+			return invalidArg("action %s is not an action of the table", yamlerr.Quote(aname))
 		}
 		if isDefault && scope == p4configv1.ActionRef_TABLE_ONLY {
-			return &ValidationError{Code: codes.PermissionDenied, Msg: fmt.Sprintf("action %q is TABLE_ONLY, cannot be the default", aname)}
+			return &ValidationError{Code: codes.PermissionDenied, Msg: fmt.Sprintf("action %s is TABLE_ONLY, cannot be the default", yamlerr.Quote(aname))}
 		}
 		if !isDefault && scope == p4configv1.ActionRef_DEFAULT_ONLY {
-			return &ValidationError{Code: codes.PermissionDenied, Msg: fmt.Sprintf("action %q is DEFAULT_ONLY", aname)}
+			return &ValidationError{Code: codes.PermissionDenied, Msg: fmt.Sprintf("action %s is DEFAULT_ONLY", yamlerr.Quote(aname))}
 		}
 	}
 	if len(a.Params) != len(ai.a.Params) {
-		return invalidArg("action %q takes %d parameters, got %d", aname, len(ai.a.Params), len(a.Params))
+		return invalidArg("action %s takes %d parameters, got %d", yamlerr.Quote(aname), len(ai.a.Params), len(a.Params))
 	}
 	for i, p := range a.Params {
 		pi := ai.params[p.ParamId]
 		if pi == nil {
-			return invalidArg("action %q has no parameter id %d", aname, p.ParamId)
+			return invalidArg("action %s has no parameter id %d", yamlerr.Quote(aname), p.ParamId)
 		}
 		for _, q := range a.Params[:i] {
 			if q.ParamId == p.ParamId {
-				return invalidArg("action %q: parameter %q given twice", aname, pi.Name)
+				return invalidArg("action %s: parameter %s given twice", yamlerr.Quote(aname), yamlerr.Quote(pi.Name))
 			}
 		}
 		if err := checkBytestring("value", p.Value, pi.Bitwidth); err != nil {
-			return prefix(fmt.Sprintf("action %q parameter %q", aname, pi.Name), err)
+			return prefix(fmt.Sprintf("action %s parameter %s", yamlerr.Quote(aname), yamlerr.Quote(pi.Name)), err)
 		}
 	}
 	return nil
@@ -468,10 +470,10 @@ func checkIndex(kind, name string, idx *p4v1.Index, size int64) error {
 		return nil
 	}
 	if idx.Index < 0 {
-		return invalidArg("%s %q: negative index %d", kind, name, idx.Index)
+		return invalidArg("%s %s: negative index %d", kind, yamlerr.Quote(name), idx.Index)
 	}
 	if idx.Index >= size {
-		return outOfRange("%s %q: index %d, size %d", kind, name, idx.Index, size)
+		return outOfRange("%s %s: index %d, size %d", kind, yamlerr.Quote(name), idx.Index, size)
 	}
 	return nil
 }
@@ -499,7 +501,7 @@ func (s *Schema) validateCounterEntry(e *p4v1.CounterEntry) error {
 		return err
 	}
 	if d := e.Data; d != nil && (d.ByteCount < 0 || d.PacketCount < 0) {
-		return invalidArg("counter %q: negative counts", c.Preamble.Name)
+		return invalidArg("counter %s: negative counts", yamlerr.Quote(c.Preamble.Name))
 	}
 	return nil
 }
@@ -511,7 +513,7 @@ func (s *Schema) validateDirectMeterEntry(e *p4v1.DirectMeterEntry) error {
 	}
 	ti := s.tableInfo[te.TableId]
 	if ti.directMeter == 0 {
-		return invalidArg("table %q has no direct meter", ti.t.Preamble.Name)
+		return invalidArg("table %s has no direct meter", yamlerr.Quote(ti.t.Preamble.Name))
 	}
 	if err := checkMeterConfig(s.directMeters.byID[ti.directMeter].GetSpec(), e.Config); err != nil {
 		return prefix("direct meter of "+ti.t.Preamble.Name, err)
@@ -526,10 +528,10 @@ func (s *Schema) validateDirectCounterEntry(e *p4v1.DirectCounterEntry) error {
 	}
 	ti := s.tableInfo[te.TableId]
 	if ti.directCount == 0 {
-		return invalidArg("table %q has no direct counter", ti.t.Preamble.Name)
+		return invalidArg("table %s has no direct counter", yamlerr.Quote(ti.t.Preamble.Name))
 	}
 	if d := e.Data; d != nil && (d.ByteCount < 0 || d.PacketCount < 0) {
-		return invalidArg("direct counter of %q: negative counts", ti.t.Preamble.Name)
+		return invalidArg("direct counter of %s: negative counts", yamlerr.Quote(ti.t.Preamble.Name))
 	}
 	return nil
 }
@@ -543,7 +545,7 @@ func (s *Schema) validateMemberKey(m *p4v1.ActionProfileMember) error {
 		return unknownID("unknown action profile id %d", m.ActionProfileId)
 	}
 	if m.MemberId == 0 {
-		return invalidArg("action profile %q: member id must be non-zero", p.Preamble.Name)
+		return invalidArg("action profile %s: member id must be non-zero", yamlerr.Quote(p.Preamble.Name))
 	}
 	return nil
 }
@@ -567,8 +569,8 @@ func (s *Schema) validateMember(m *p4v1.ActionProfileMember) error {
 			continue
 		}
 		if _, ok := ti.actions[m.Action.ActionId]; !ok {
-			return invalidArg("action profile %q: action %q is not an action of table %q",
-				p.Preamble.Name, s.Name(m.Action.ActionId), ti.t.Preamble.Name)
+			return invalidArg("action profile %s: action %s is not an action of table %s",
+				yamlerr.Quote(p.Preamble.Name), yamlerr.Quote(s.Name(m.Action.ActionId)), yamlerr.Quote(ti.t.Preamble.Name))
 		}
 	}
 	return nil
@@ -583,10 +585,10 @@ func (s *Schema) selectorForGroup(g *p4v1.ActionProfileGroup) (*p4configv1.Actio
 		return nil, unknownID("unknown action profile id %d", g.ActionProfileId)
 	}
 	if !p.WithSelector {
-		return nil, invalidArg("action profile %q has no selector: groups are not allowed", p.Preamble.Name)
+		return nil, invalidArg("action profile %s has no selector: groups are not allowed", yamlerr.Quote(p.Preamble.Name))
 	}
 	if g.GroupId == 0 {
-		return nil, invalidArg("action profile %q: group id must be non-zero", p.Preamble.Name)
+		return nil, invalidArg("action profile %s: group id must be non-zero", yamlerr.Quote(p.Preamble.Name))
 	}
 	return p, nil
 }
@@ -602,24 +604,24 @@ func (s *Schema) validateGroup(g *p4v1.ActionProfileGroup) error {
 	name := p.Preamble.Name
 	if p.MaxGroupSize > 0 {
 		if g.MaxSize <= 0 || g.MaxSize > p.MaxGroupSize {
-			return invalidArg("action profile %q: max_size %d must be in 1..%d", name, g.MaxSize, p.MaxGroupSize)
+			return invalidArg("action profile %s: max_size %d must be in 1..%d", yamlerr.Quote(name), g.MaxSize, p.MaxGroupSize)
 		}
 	} else if g.MaxSize < 0 {
-		return invalidArg("action profile %q: negative max_size %d", name, g.MaxSize)
+		return invalidArg("action profile %s: negative max_size %d", yamlerr.Quote(name), g.MaxSize)
 	}
 	var total int64
 	sumOfMembers := p.GetSumOfMembers() != nil
 	for i, m := range g.Members {
 		if m.MemberId == 0 {
-			return invalidArg("action profile %q group %d: member id 0", name, g.GroupId)
+			return invalidArg("action profile %s group %d: member id 0", yamlerr.Quote(name), g.GroupId)
 		}
 		for _, q := range g.Members[:i] {
 			if q.MemberId == m.MemberId {
-				return invalidArg("action profile %q group %d: member %d listed twice", name, g.GroupId, m.MemberId)
+				return invalidArg("action profile %s group %d: member %d listed twice", yamlerr.Quote(name), g.GroupId, m.MemberId)
 			}
 		}
 		if err := checkWeight(p, m.Weight); err != nil {
-			return prefix(fmt.Sprintf("action profile %q group %d member %d", name, g.GroupId, m.MemberId), err)
+			return prefix(fmt.Sprintf("action profile %s group %d member %d", yamlerr.Quote(name), g.GroupId, m.MemberId), err)
 		}
 		if sumOfMembers || p.WeightsDisallowed {
 			total++
@@ -629,7 +631,7 @@ func (s *Schema) validateGroup(g *p4v1.ActionProfileGroup) error {
 	}
 	if g.MaxSize > 0 && total > int64(g.MaxSize) {
 		return &ValidationError{Code: codes.ResourceExhausted,
-			Msg: fmt.Sprintf("action profile %q group %d: members size %d exceeds max_size %d", name, g.GroupId, total, g.MaxSize)}
+			Msg: fmt.Sprintf("action profile %s group %d: members size %d exceeds max_size %d", yamlerr.Quote(name), g.GroupId, total, g.MaxSize)}
 	}
 	return nil
 }

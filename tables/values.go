@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"google.golang.org/grpc/codes"
+
+	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
 // EncodeValue converts a human value to the canonical P4Runtime bytestring
@@ -172,24 +174,24 @@ func parseString(s string) ([]byte, error) {
 	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
 		h := s[2:]
 		if h == "" {
-			return nil, fmt.Errorf("bad hex %q", s)
+			return nil, fmt.Errorf("bad hex %s", yamlerr.Quote(s))
 		}
 		if len(h)%2 == 1 {
 			h = "0" + h
 		}
 		b, err := hex.DecodeString(h)
 		if err != nil {
-			return nil, fmt.Errorf("bad hex %q", s)
+			return nil, fmt.Errorf("bad hex %s", yamlerr.Quote(s))
 		}
 		return b, nil
 	}
 	if strings.ContainsAny(s, ".:") {
 		a, err := netip.ParseAddr(s)
 		if err != nil {
-			return nil, fmt.Errorf("bad address %q", s)
+			return nil, fmt.Errorf("bad address %s", yamlerr.Quote(s))
 		}
 		if a.Zone() != "" {
-			return nil, fmt.Errorf("address %q has a zone", s)
+			return nil, fmt.Errorf("address %s has a zone", yamlerr.Quote(s))
 		}
 		return a.AsSlice(), nil
 	}
@@ -198,7 +200,7 @@ func parseString(s string) ([]byte, error) {
 	}
 	n, ok := new(big.Int).SetString(s, 10)
 	if !ok || n.Sign() < 0 {
-		return nil, fmt.Errorf("cannot parse %q as a number, address or MAC", s)
+		return nil, fmt.Errorf("cannot parse %s as a number, address or MAC", yamlerr.Quote(s))
 	}
 	return n.Bytes(), nil
 }
@@ -232,15 +234,15 @@ func parseMAC(s string) ([]byte, bool) {
 func parsePrefix(s string) ([]byte, int32, error) {
 	i := strings.LastIndexByte(s, '/')
 	if i < 0 {
-		return nil, 0, fmt.Errorf("prefix %q has no /length", s)
+		return nil, 0, fmt.Errorf("prefix %s has no /length", yamlerr.Quote(s))
 	}
 	n, err := strconv.ParseInt(strings.TrimSpace(s[i+1:]), 10, 32)
 	if err != nil || n < 0 {
-		return nil, 0, fmt.Errorf("prefix %q: bad length", s)
+		return nil, 0, fmt.Errorf("prefix %s: bad length", yamlerr.Quote(s))
 	}
 	v, err := parseString(s[:i])
 	if err != nil {
-		return nil, 0, fmt.Errorf("prefix %q: %w", s, err)
+		return nil, 0, fmt.Errorf("prefix %s: %w", yamlerr.Quote(s), err)
 	}
 	return v, int32(n), nil
 }

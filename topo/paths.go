@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
 // ErrNoPath is wrapped when two nodes are not connected.
@@ -125,7 +127,7 @@ func (h *distHeap) Pop() any {
 func (t *Topology) checkNodes(names ...string) error {
 	for _, n := range names {
 		if t.nodes[n] == (node{}) {
-			return fmt.Errorf("%w %q", ErrUnknownNode, n)
+			return fmt.Errorf("%w %s", ErrUnknownNode, yamlerr.Quote(n))
 		}
 	}
 	return nil

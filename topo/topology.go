@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/p4qos/p4qos/internal/inputfile"
 	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
@@ -135,11 +135,11 @@ func (e *Endpoint) UnmarshalYAMLNode(n *yaml.Node) error {
 	}
 	i := strings.LastIndexByte(n.Value, ':')
 	if i <= 0 {
-		return fmt.Errorf("%s, got %q", want, n.Value)
+		return fmt.Errorf("%s, got %s", want, yamlerr.Quote(n.Value))
 	}
 	p, err := strconv.ParseUint(n.Value[i+1:], 10, 32)
 	if err != nil || p > MaxPort {
-		return fmt.Errorf("%s with port 0..%d, got %q", want, MaxPort, n.Value)
+		return fmt.Errorf("%s with port 0..%d, got %s", want, MaxPort, yamlerr.Quote(n.Value))
 	}
 	*e = Endpoint{Switch: n.Value[:i], Port: uint32(p)}
 	return nil
@@ -190,9 +190,10 @@ func (e Edge) Name() string {
 	return from + "->" + to
 }
 
-// Load reads and validates a topology file.
+// Load reads and validates a topology file. The file must be a regular file
+// of at most inputfile.Topology.Limit() bytes.
 func Load(path string) (*Topology, error) {
-	data, err := os.ReadFile(path)
+	data, err := inputfile.Read(path, inputfile.Topology)
 	if err != nil {
 		return nil, fmt.Errorf("read topology: %w", err)
 	}
@@ -223,7 +224,11 @@ func Parse(file string, data []byte) (*Topology, error) {
 
 func (t *Topology) validate(doc *yamlerr.Document, decoded bool) yamlerr.List {
 	var errs yamlerr.List
-	bad := func(path, format string, args ...any) { errs.Add(doc.Errorf(path, format, args...)) }
+	bad := func(path, format string, args ...any) {
+		if len(errs) <= yamlerr.MaxErrors { // a full list takes no more: skip positioning
+			errs.Add(doc.Errorf(path, format, args...))
+		}
+	}
 	// missing reports an absent required key; a key that is present but
 	// did not decode has its own error already.
 	missing := func(path, key, format string, args ...any) {
@@ -252,15 +257,15 @@ func (t *Topology) validate(doc *yamlerr.Document, decoded bool) yamlerr.List {
 		case s.Name == "":
 			missing(p, "name", "missing name")
 		case !validName(s.Name):
-			bad(p+".name", "expected a name of letters, digits, '-', '_' or '.', got %q", s.Name)
+			bad(p+".name", "expected a name of letters, digits, '-', '_' or '.', got %s", yamlerr.Quote(s.Name))
 		case t.nodes[s.Name] != (node{}):
-			bad(p+".name", "duplicate node name %q", s.Name)
+			bad(p+".name", "duplicate node name %s", yamlerr.Quote(s.Name))
 		default:
 			t.nodes[s.Name] = node{sw: s}
 		}
 		_, dupID := ids[s.DeviceID]
 		if dupID {
-			bad(p+".device_id", "device_id %d is already used by switch %q", s.DeviceID, ids[s.DeviceID])
+			bad(p+".device_id", "device_id %d is already used by switch %s", s.DeviceID, yamlerr.Quote(ids[s.DeviceID]))
 		}
 		ids[s.DeviceID] = s.Name
 		switch s.Target {
@@ -268,14 +273,14 @@ func (t *Topology) validate(doc *yamlerr.Document, decoded bool) yamlerr.List {
 		case "":
 			missing(p, "target", "missing target (expected bmv2, tofino or sim)")
 		default:
-			bad(p+".target", "expected bmv2, tofino or sim, got %q", s.Target)
+			bad(p+".target", "expected bmv2, tofino or sim, got %s", yamlerr.Quote(string(s.Target)))
 		}
 		if s.Address == "" {
 			missing(p, "address", "missing address (the P4Runtime gRPC address, e.g. 127.0.0.1:50051)")
 		} else if host, port, err := net.SplitHostPort(s.Address); err != nil || host == "" || !validPort(port) {
-			bad(p+".address", "expected host:port such as 127.0.0.1:50051, got %q", s.Address)
+			bad(p+".address", "expected host:port such as 127.0.0.1:50051, got %s", yamlerr.Quote(s.Address))
 		} else if other, dup := addrs[s.Address]; dup {
-			bad(p+".address", "address %s is already used by switch %q", s.Address, other)
+			bad(p+".address", "address %s is already used by switch %s", s.Address, yamlerr.Quote(other))
 		} else {
 			addrs[s.Address] = s.Name
 		}
@@ -291,7 +296,7 @@ func (t *Topology) validate(doc *yamlerr.Document, decoded bool) yamlerr.List {
 		if other, dup := macs[m]; dup && !(dupID && s.MAC.IsZero()) {
 			// A derived MAC repeats when the device id does; that is
 			// already reported.
-			bad(p+".mac", "MAC %s is already used by %q", m, other)
+			bad(p+".mac", "MAC %s is already used by %s", m, yamlerr.Quote(other))
 		}
 		macs[m] = s.Name
 		t.mac[s.Name] = m
@@ -308,9 +313,9 @@ func (t *Topology) validate(doc *yamlerr.Document, decoded bool) yamlerr.List {
 		case h.Name == "":
 			missing(p, "name", "missing name")
 		case !validName(h.Name):
-			bad(p+".name", "expected a name of letters, digits, '-', '_' or '.', got %q", h.Name)
+			bad(p+".name", "expected a name of letters, digits, '-', '_' or '.', got %s", yamlerr.Quote(h.Name))
 		case t.nodes[h.Name] != (node{}):
-			bad(p+".name", "duplicate node name %q", h.Name)
+			bad(p+".name", "duplicate node name %s", yamlerr.Quote(h.Name))
 		default:
 			t.nodes[h.Name] = node{host: h}
 		}
@@ -334,7 +339,7 @@ func (t *Topology) validate(doc *yamlerr.Document, decoded bool) yamlerr.List {
 				bad(p+"."+a.key, "%s is the subnet's network address, not a host address", a.ifc)
 			}
 			if other, dup := ips[a.ifc.Addr().String()]; dup {
-				bad(p+"."+a.key, "address %s is already used by host %q", a.ifc.Addr(), other)
+				bad(p+"."+a.key, "address %s is already used by host %s", a.ifc.Addr(), yamlerr.Quote(other))
 			}
 			ips[a.ifc.Addr().String()] = h.Name
 		}
@@ -343,7 +348,7 @@ func (t *Topology) validate(doc *yamlerr.Document, decoded bool) yamlerr.List {
 		} else if h.MAC.IsMulticast() {
 			bad(p+".mac", "expected a unicast MAC (group bit clear), got %s", h.MAC)
 		} else if other, dup := macs[h.MAC]; dup {
-			bad(p+".mac", "MAC %s is already used by %q", h.MAC, other)
+			bad(p+".mac", "MAC %s is already used by %s", h.MAC, yamlerr.Quote(other))
 		} else {
 			macs[h.MAC] = h.Name
 		}
@@ -376,7 +381,7 @@ func (t *Topology) validate(doc *yamlerr.Document, decoded bool) yamlerr.List {
 			continue
 		}
 		if n := t.nodes[h.Switch]; n.sw == nil {
-			bad(p+".switch", "unknown switch %q", h.Switch)
+			bad(p+".switch", "unknown switch %s", yamlerr.Quote(h.Switch))
 			continue
 		}
 		if !doc.Has(p + ".port") {
@@ -418,9 +423,9 @@ func (t *Topology) validate(doc *yamlerr.Document, decoded bool) yamlerr.List {
 				ok = false
 			case t.nodes[end.ep.Switch].sw == nil:
 				if t.nodes[end.ep.Switch].host != nil {
-					bad(p+"."+end.key, "%q is a host; attach hosts with hosts[].switch and hosts[].port", end.ep.Switch)
+					bad(p+"."+end.key, "%s is a host; attach hosts with hosts[].switch and hosts[].port", yamlerr.Quote(end.ep.Switch))
 				} else {
-					bad(p+"."+end.key, "unknown switch %q", end.ep.Switch)
+					bad(p+"."+end.key, "unknown switch %s", yamlerr.Quote(end.ep.Switch))
 				}
 				ok = false
 			default:
@@ -433,7 +438,7 @@ func (t *Topology) validate(doc *yamlerr.Document, decoded bool) yamlerr.List {
 			}
 		}
 		if ok && l.A.Switch == l.B.Switch {
-			bad(p, "link connects switch %q to itself", l.A.Switch)
+			bad(p, "link connects switch %s to itself", yamlerr.Quote(l.A.Switch))
 			ok = false
 		}
 		if l.Capacity <= 0 {
@@ -492,7 +497,7 @@ func (t *Topology) checkConnected(doc *yamlerr.Document, errs *yamlerr.List) {
 	}
 	for i, h := range t.Hosts {
 		if !seen[h.Name] {
-			errs.Add(doc.Errorf(yamlerr.Index("hosts", i), "host %q cannot reach host %q: no chain of links connects their switches", h.Name, t.Hosts[0].Name))
+			errs.Add(doc.Errorf(yamlerr.Index("hosts", i), "host %s cannot reach host %s: no chain of links connects their switches", yamlerr.Quote(h.Name), yamlerr.Quote(t.Hosts[0].Name)))
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/p4qos/p4qos/internal/units"
+	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
 // Bitrate is a rate in bits per second, written with units in YAML
@@ -57,7 +58,7 @@ type MAC [6]byte
 func ParseMAC(s string) (MAC, error) {
 	hw, err := net.ParseMAC(s)
 	if err != nil || len(hw) != 6 {
-		return MAC{}, fmt.Errorf("expected a MAC address such as 00:00:0a:00:01:01, got %q", s)
+		return MAC{}, fmt.Errorf("expected a MAC address such as 00:00:0a:00:01:01, got %s", yamlerr.Quote(s))
 	}
 	var m MAC
 	copy(m[:], hw)

@@ -15,7 +15,9 @@ import (
 
 	"github.com/p4qos/p4qos/allocator"
 	"github.com/p4qos/p4qos/allocator/plot"
+	"github.com/p4qos/p4qos/internal/inputfile"
 	"github.com/p4qos/p4qos/internal/units"
+	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
 func init() { subcommands = append(subcommands, newAllocateCmd) }
@@ -36,11 +38,12 @@ Rates in the problem are numbers (bits/s) or strings with units (10Gbps).
   cat problem.yaml | p4qos allocate -f -`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return invalidInputf("allocate: unexpected argument %q (the problem file goes after -f)", args[0])
+				return invalidInputf("allocate: unexpected argument %s (the problem file goes after -f)", yamlerr.Quote(args[0]))
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			defer limitMemory()()
 			v := newViper(cmd)
 			return runAllocate(cmd, e, v.GetString("file"), v.GetString("output"), v.GetString("plot"))
 		},
@@ -57,7 +60,7 @@ func runAllocate(cmd *cobra.Command, e *env, file, output, plotPath string) erro
 		return invalidInputf("allocate: missing -f problem file (use -f - for stdin)")
 	}
 	if output != "table" && output != "json" {
-		return invalidInputf("allocate: unknown output format %q (want table or json)", output)
+		return invalidInputf("allocate: unknown output format %s (want table or json)", yamlerr.Quote(output))
 	}
 	plotFormat := ""
 	if plotPath != "" {
@@ -68,19 +71,18 @@ func runAllocate(cmd *cobra.Command, e *env, file, output, plotPath string) erro
 		plotFormat = f
 	}
 
-	var in io.Reader
-	name := file
-	if file == "-" {
-		in, name = e.stdin, "<stdin>"
-	} else {
-		f, err := os.Open(file)
-		if err != nil {
-			return invalidInputf("allocate: %w", err)
-		}
-		defer f.Close()
-		in = f
+	// Read through the bounded reader: a directory, FIFO or device, or a
+	// file above the limit, is invalid input (exit 2) with a message, not a
+	// read error, a hang or an out-of-memory death.
+	data, err := inputfile.ReadArg(file, e.stdin, inputfile.Problem)
+	if err != nil {
+		return invalidInputf("allocate: %w", err)
 	}
-	p, err := allocator.ParseProblem(in, name)
+	name := file
+	if file == inputfile.Stdin {
+		name = "<stdin>"
+	}
+	p, err := allocator.ParseProblem(bytes.NewReader(data), yamlerr.Path(name))
 	if err != nil {
 		var ve *allocator.ValidationError
 		if errors.As(err, &ve) {

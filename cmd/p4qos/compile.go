@@ -12,8 +12,10 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/p4qos/p4qos/compiler"
+	"github.com/p4qos/p4qos/internal/inputfile"
 	"github.com/p4qos/p4qos/internal/units"
 	"github.com/p4qos/p4qos/internal/yamlerr"
 	"github.com/p4qos/p4qos/tables"
@@ -50,11 +52,11 @@ Exit status 2 lists every problem in the input as file:line:col: path: message.`
 	f.String("switch", "", "only this switch")
 	f.String("config", "", "config file (YAML, JSON or TOML) with the same keys as the flags")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		defer limitMemory()()
 		v := newViper(cmd)
 		if cfg := v.GetString("config"); cfg != "" {
-			v.SetConfigFile(cfg)
-			if err := v.ReadInConfig(); err != nil {
-				return invalidInputf("config %s: %v", cfg, err)
+			if err := readConfigFile(v, cfg); err != nil {
+				return invalidInputf("--config: %w", err)
 			}
 		}
 		opts := compileOptions{
@@ -68,6 +70,30 @@ Exit status 2 lists every problem in the input as file:line:col: path: message.`
 		return runCompile(cmd, e.stdout, opts, e.logger(cmd))
 	}
 	return cmd
+}
+
+// readConfigFile loads a config file into v through the bounded reader
+// (viper's ReadInConfig reads any path in full: /dev/zero until the
+// runtime runs out of memory, a FIFO until a writer comes). The extension
+// says the format (.yaml, .json, .toml; none means YAML).
+func readConfigFile(v *viper.Viper, path string) error {
+	data, err := inputfile.Read(path, inputfile.Config)
+	if err != nil {
+		return err
+	}
+	if err := inputfile.CheckNesting(yamlerr.Path(path), data); err != nil {
+		return err // go-toml has no depth limit of its own
+	}
+	format := strings.ToLower(strings.TrimPrefix(filepath.Ext(path), "."))
+	if format == "" {
+		format = "yaml"
+	}
+	v.SetConfigType(format)
+	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
+		// Parser messages may quote the input (go-toml prints the line).
+		return fmt.Errorf("%s: %s", yamlerr.Path(path), yamlerr.Brief(err.Error()))
+	}
+	return nil
 }
 
 type compileOptions struct {
@@ -101,7 +127,7 @@ func runCompile(cmd *cobra.Command, stdout io.Writer, o compileOptions, log *slo
 	}
 	ext := map[string]string{"table": ".txt", "text": ".txtpb", "json": ".json"}[o.output]
 	if ext == "" {
-		return invalidInputf("--output: expected table, text or json, got %q", o.output)
+		return invalidInputf("--output: expected table, text or json, got %s", yamlerr.Quote(o.output))
 	}
 	// Read both files before reporting, so that one run lists the
 	// problems of both.
@@ -129,7 +155,7 @@ func runCompile(cmd *cobra.Command, stdout io.Writer, o compileOptions, log *slo
 	}
 	if o.only != "" {
 		if _, ok := tp.Switch(o.only); !ok {
-			return invalidInputf("--switch: no switch %q in %s", o.only, o.topology)
+			return invalidInputf("--switch: no switch %s in %s", yamlerr.Quote(o.only), yamlerr.Path(o.topology))
 		}
 	}
 	res, err := compiler.Compile(cmd.Context(), pol, tp, schema, compiler.WithLogger(log))
@@ -138,7 +164,7 @@ func runCompile(cmd *cobra.Command, stdout io.Writer, o compileOptions, log *slo
 		case isPositionedList(err):
 			return compileProblems(err)
 		case errors.Is(err, compiler.ErrSchema):
-			return invalidInputf("--p4info %s: %v", o.p4info, err)
+			return invalidInputf("--p4info %s: %v", yamlerr.Path(o.p4info), err)
 		}
 		return err
 	}

@@ -20,10 +20,12 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+
+	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
 // Kind is one kind of input file; it sets the size cap and names the kind
-// in messages ("the limit for a policy is 4 MB").
+// in messages ("the limit for a policy is 2 MB").
 type Kind int
 
 // The kinds of input and their caps (Kind.Limit). The caps are far above
@@ -32,19 +34,19 @@ type Kind int
 // docs/policy.md ("Input limits") lists them with the measured cost of a
 // file at the cap.
 const (
-	// Policy is a policy file (docs/policy.md): 4 MB.
+	// Policy is a policy file (docs/policy.md): 2 MB.
 	Policy Kind = iota
-	// Topology is a topology file (docs/topology.md): 4 MB.
+	// Topology is a topology file (docs/topology.md): 2 MB.
 	Topology
-	// P4Info is a P4Info in text, binary or JSON form: 16 MB.
+	// P4Info is a P4Info in text, binary or JSON form: 4 MB.
 	P4Info
-	// Problem is an allocation problem for p4qos allocate: 8 MB.
+	// Problem is an allocation problem for p4qos allocate: 2 MB.
 	Problem
 	// Config is a p4qos config file (compile --config, run -c): 1 MB.
 	Config
-	// BMv2JSON is a BMv2 pipeline JSON from p4c-bm2-ss: 64 MB.
+	// BMv2JSON is a BMv2 pipeline JSON from p4c-bm2-ss: 16 MB.
 	BMv2JSON
-	// Flows is a flow file for the embedded switch (sim --flows): 4 MB.
+	// Flows is a flow file for the embedded switch (sim --flows): 2 MB.
 	Flows
 )
 
@@ -53,16 +55,16 @@ const (
 const MB = 1000 * 1000
 
 var kinds = [...]struct {
-	name  string
-	limit int64
+	name, article string
+	limit         int64
 }{
-	Policy:   {"policy", 4 * MB},
-	Topology: {"topology", 4 * MB},
-	P4Info:   {"P4Info", 16 * MB},
-	Problem:  {"allocation problem", 8 * MB},
-	Config:   {"config file", 1 * MB},
-	BMv2JSON: {"BMv2 JSON", 64 * MB},
-	Flows:    {"flow file", 4 * MB},
+	Policy:   {"policy", "a", 2 * MB},
+	Topology: {"topology", "a", 2 * MB},
+	P4Info:   {"P4Info", "a", 4 * MB},
+	Problem:  {"allocation problem", "an", 2 * MB},
+	Config:   {"config file", "a", 1 * MB},
+	BMv2JSON: {"BMv2 JSON file", "a", 16 * MB},
+	Flows:    {"flow file", "a", 2 * MB},
 }
 
 // String names the kind ("policy", "allocation problem").
@@ -71,6 +73,13 @@ func (k Kind) String() string {
 		return "input"
 	}
 	return kinds[k].name
+}
+
+func (k Kind) article() string {
+	if k < 0 || int(k) >= len(kinds) {
+		return "an"
+	}
+	return kinds[k].article
 }
 
 // Limit is the largest file of this kind Read accepts, in bytes.
@@ -96,40 +105,52 @@ const Stdin = "-"
 // without reading (a FIFO is opened non-blocking, so Read never waits for a
 // writer); a file above the limit is refused with its size, and a file
 // that grows past the limit while being read is cut off and refused too.
-// Every error names path.
+// Every error names path (cut short if it is long: yamlerr.Path).
 func Read(path string, k Kind) ([]byte, error) {
 	// Stat before opening: opening a device can have effects of its own
 	// (a tape rewinds, a watchdog starts), so such paths are never opened.
+	name := yamlerr.Path(path) // the path is input too: never echoed in full
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, err // *fs.PathError: "stat PATH: no such file or directory"
+		return nil, pathError(name, err)
 	}
-	if err := checkRegular(path, fi, k); err != nil {
+	if err := checkRegular(name, fi, k); err != nil {
 		return nil, err
 	}
 	f, err := openNonBlocking(path)
 	if err != nil {
-		return nil, err
+		return nil, pathError(name, err)
 	}
 	defer f.Close()
 	// Again on what was opened: the path may have been replaced since.
 	if fi, err = f.Stat(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, pathError(name, err)
 	}
-	if err := checkRegular(path, fi, k); err != nil {
+	if err := checkRegular(name, fi, k); err != nil {
 		return nil, err
 	}
 	// Size the buffer from the file so that reading does not double it;
 	// files under /proc report 0 and grow the buffer as they are read.
-	return readCapped(f, path, fi.Size(), k)
+	return readCapped(f, name, fi.Size(), k)
 }
 
-func checkRegular(path string, fi fs.FileInfo, k Kind) error {
+// pathError is "NAME: no such file or directory", keeping the cause for
+// errors.Is (fs.ErrNotExist, fs.ErrPermission) but not the full path that
+// *fs.PathError would print.
+func pathError(name string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+func checkRegular(name string, fi fs.FileInfo, k Kind) error {
 	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s is %s; the %s must be a regular file: %w", path, describeMode(fi.Mode()), k, ErrNotRegular)
+		return fmt.Errorf("%s is %s; the %s must be a regular file: %w", name, describeMode(fi.Mode()), k, ErrNotRegular)
 	}
 	if size := fi.Size(); size > k.Limit() {
-		return tooLarge(path, size, k)
+		return tooLarge(name, size, k)
 	}
 	return nil
 }
@@ -137,7 +158,7 @@ func checkRegular(path string, fi fs.FileInfo, k Kind) error {
 // ReadFrom reads r (standard input, a pipe) up to k.Limit() bytes; name is
 // used in errors ("<stdin>").
 func ReadFrom(r io.Reader, name string, k Kind) ([]byte, error) {
-	return readCapped(r, name, 0, k)
+	return readCapped(r, yamlerr.Path(name), 0, k)
 }
 
 // ReadArg reads path, or stdin when path is "-" (for commands that accept
@@ -183,7 +204,7 @@ func tooLarge(name string, size int64, k Kind) error {
 	if size >= 0 {
 		is = "is " + FormatSize(size)
 	}
-	return fmt.Errorf("%s %s; the limit for a %s is %s: %w", name, is, k, FormatSize(k.Limit()), ErrTooLarge)
+	return fmt.Errorf("%s %s; the limit for %s %s is %s: %w", name, is, k.article(), k, FormatSize(k.Limit()), ErrTooLarge)
 }
 
 // FormatSize renders a byte count for people: "12.3 MB", "4 MB", "512 KB",

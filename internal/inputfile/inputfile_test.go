@@ -121,3 +121,39 @@ func TestFormatSize(t *testing.T) {
 		}
 	}
 }
+
+// A hostile path (from a config file) is not echoed in full.
+func TestReadClipsLongPaths(t *testing.T) {
+	long := strings.Repeat("x", 300_000)
+	_, err := Read(long, Policy)
+	if err == nil || len(err.Error()) > 200 || !strings.Contains(err.Error(), "…(300000 bytes)") {
+		t.Fatalf("got %.300v (%d bytes)", err, len(err.Error()))
+	}
+}
+
+func TestCheckNesting(t *testing.T) {
+	deep := func(open, close string, n int) []byte {
+		return []byte("a = " + strings.Repeat(open, n) + strings.Repeat(close, n) + "\n")
+	}
+	tests := []struct {
+		name string
+		data []byte
+		ok   bool
+	}{
+		{"flat", []byte("policy = \"p.yaml\"\n[section]\nx = [1, [2, 3]]\n"), true},
+		{"at the limit", deep("[", "]", MaxNesting), true},
+		{"arrays", deep("[", "]", MaxNesting+1), false},
+		{"tables", deep("{b=", "}", MaxNesting+1), false},
+		{"brackets in strings", []byte("a = \"" + strings.Repeat("[", 5000) + "\"\nb = '" + strings.Repeat("{", 5000) + "'\n"), true},
+		{"escaped quote", []byte(`a = "\"` + strings.Repeat("[", 5000) + `"`), true},
+		{"dotted key", []byte(strings.Repeat("a.", MaxNesting+1) + "b = 1\n"), false},
+		{"dotted header", []byte("[" + strings.Repeat("a.", MaxNesting+1) + "b]\n"), false},
+		{"dots in values", []byte("a = \"" + strings.Repeat("x.", 5000) + "\"\nb = " + strings.Repeat("1.", 5000) + "\n"), true},
+	}
+	for _, tc := range tests {
+		err := CheckNesting("c.toml", tc.data)
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrTooDeep)) {
+			t.Errorf("%s: got %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
 // ErrSyntax is wrapped by every parse error, so callers can tell a malformed
@@ -35,11 +37,11 @@ func split(s string) (float64, string, error) {
 		i++
 	}
 	if i == 0 {
-		return 0, "", fmt.Errorf("%w: %q does not start with a number", ErrSyntax, s)
+		return 0, "", fmt.Errorf("%w: %s does not start with a number", ErrSyntax, yamlerr.Quote(s))
 	}
 	v, err := strconv.ParseFloat(s[:i], 64)
 	if err != nil {
-		return 0, "", fmt.Errorf("%w: %q: bad number", ErrSyntax, s)
+		return 0, "", fmt.Errorf("%w: %s: bad number", ErrSyntax, yamlerr.Quote(s))
 	}
 	return v, strings.ToLower(strings.TrimSpace(s[i:])), nil
 }
@@ -55,13 +57,13 @@ func ParseBitrate(s string) (float64, error) {
 	if unit != "" {
 		m, ok := rateUnits[unit]
 		if !ok {
-			return 0, fmt.Errorf("%w: %q: unknown rate unit %q (want bps, Kbps, Mbps, Gbps or Tbps)", ErrSyntax, s, unit)
+			return 0, fmt.Errorf("%w: %s: unknown rate unit %s (want bps, Kbps, Mbps, Gbps or Tbps)", ErrSyntax, yamlerr.Quote(s), yamlerr.Quote(unit))
 		}
 		mult = m
 	}
 	r := v * mult
 	if r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
-		return 0, fmt.Errorf("%w: %q: rate must be a finite number ≥ 0", ErrSyntax, s)
+		return 0, fmt.Errorf("%w: %s: rate must be a finite number ≥ 0", ErrSyntax, yamlerr.Quote(s))
 	}
 	return r, nil
 }
@@ -77,13 +79,13 @@ func ParseBytes(s string) (uint64, error) {
 	if unit != "" {
 		m, ok := sizeUnits[unit]
 		if !ok {
-			return 0, fmt.Errorf("%w: %q: unknown size unit %q (want B, KB, KiB, MB, MiB, GB or GiB)", ErrSyntax, s, unit)
+			return 0, fmt.Errorf("%w: %s: unknown size unit %s (want B, KB, KiB, MB, MiB, GB or GiB)", ErrSyntax, yamlerr.Quote(s), yamlerr.Quote(unit))
 		}
 		mult = m
 	}
 	b := math.Round(v * mult)
 	if b < 0 || math.IsNaN(b) || b >= math.MaxUint64 {
-		return 0, fmt.Errorf("%w: %q: size must be a finite number ≥ 0", ErrSyntax, s)
+		return 0, fmt.Errorf("%w: %s: size must be a finite number ≥ 0", ErrSyntax, yamlerr.Quote(s))
 	}
 	return uint64(b), nil
 }

@@ -20,7 +20,7 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	if e.File != "" {
-		b.WriteString(e.File)
+		b.WriteString(Path(e.File))
 		b.WriteByte(':')
 	}
 	if e.Line > 0 {
