@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/p4qos/p4qos/internal/bmv2json"
+	"github.com/p4qos/p4qos/internal/inputfile"
 )
 
 func main() {
@@ -16,7 +17,7 @@ func main() {
 		os.Exit(2)
 	}
 	path := os.Args[1]
-	in, err := os.ReadFile(path)
+	in, err := inputfile.Read(path, inputfile.BMv2JSON)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bmv2fix:", err)
 		os.Exit(2)
