@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/p4qos/p4qos/controlplane"
+	"github.com/p4qos/p4qos/internal/inputfile"
 	"github.com/p4qos/p4qos/topo"
 )
 
@@ -195,7 +195,7 @@ func Load(src Sources) (Config, error) {
 	cfg := Default()
 	var errs configErrors
 	if src.File != "" {
-		data, err := readInput(src.File, "config", maxConfigBytes)
+		data, err := inputfile.Read(src.File, inputfile.Config)
 		if err != nil {
 			return cfg, &ConfigError{Problems: []string{err.Error()}}
 		}
@@ -227,9 +227,6 @@ func (e configErrors) err() error {
 	}
 	return &ConfigError{Problems: e}
 }
-
-// maxConfigBytes bounds a config file: a real one is a few hundred bytes.
-const maxConfigBytes = 1 << 20
 
 // resolvePaths makes the file's relative paths relative to its directory,
 // so a config works from any working directory. (Paths from variables and
@@ -711,40 +708,6 @@ func quote(s string) string {
 		r = r[:max]
 	}
 	return fmt.Sprintf("%s…(%d bytes)", strconv.Quote(string(r)), len(s))
-}
-
-// readInput reads one of the daemon's input files: a regular file of at
-// most limit bytes. FIFOs and devices are refused: a read from them may
-// never end or never stop growing.
-func readInput(path, what string, limit int64) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s %s: not a regular file (%s)", what, path, fi.Mode().Type())
-	}
-	if fi.Size() > limit {
-		return nil, fmt.Errorf("%s %s: %d bytes, over the limit of %d", what, path, fi.Size(), limit)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	defer f.Close()
-	data := make([]byte, 0, fi.Size())
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := f.Read(buf)
-		data = append(data, buf[:n]...)
-		if int64(len(data)) > limit {
-			return nil, fmt.Errorf("%s %s: grew over the limit of %d bytes while read", what, path, limit)
-		}
-		if err != nil {
-			break
-		}
-	}
-	return data, nil
 }
 
 // MarshalYAML writes the settings that differ from Default(), in the

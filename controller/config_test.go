@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -111,5 +112,24 @@ func TestConfigRoundTrip(t *testing.T) {
 	}
 	if !reflect.DeepEqual(back, cfg) {
 		t.Errorf("round trip\n got %+v\nwant %+v\n%s", back, cfg, out)
+	}
+}
+
+// Finding 5 for the daemon: every input file goes through the bounded
+// reader, so /dev/zero, a FIFO or a directory is refused with a message
+// instead of exhausting memory or hanging.
+func TestReliability_DaemonInputsAreBounded(t *testing.T) {
+	if _, err := Load(Sources{File: "/dev/zero"}); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("config /dev/zero: %v", err)
+	}
+	_, entries := fabricSims(t)
+	for _, bad := range []string{"/dev/zero", t.TempDir()} {
+		cfg, _ := testConfig(t, entries)
+		cfg.Policy = bad
+		_, err := New(testCtx(t), cfg)
+		var ie *InputError
+		if !errors.As(err, &ie) || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("policy %s: %v, want an input error", bad, err)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/p4qos/p4qos/allocator"
 	"github.com/p4qos/p4qos/controlplane"
+	"github.com/p4qos/p4qos/internal/inputfile"
 )
 
 // Controller is the p4qos daemon as a library: it keeps the fabric's
@@ -94,7 +95,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Controller, error) {
 	if err != nil {
 		return nil, err
 	}
-	policy, err := readInput(cfg.Policy, "policy", maxPolicyBytes)
+	policy, err := inputfile.Read(cfg.Policy, inputfile.Policy)
 	if err != nil {
 		return nil, inputErr(err)
 	}
@@ -107,8 +108,10 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Controller, error) {
 		return nil, err
 	}
 	c.daemon.SetIntent(comp.Intents)
-	c.watcher = NewWatcher(cfg.PolicyPoll, map[string][]byte{cfg.Policy: policy, cfg.Topology: f.topologyData},
-		maxTopologyBytes, c.onFiles, c.onUnreadable())
+	c.watcher = NewWatcher(cfg.PolicyPoll, []WatchedInput{
+		{Path: cfg.Policy, Kind: inputfile.Policy, Current: policy},
+		{Path: cfg.Topology, Kind: inputfile.Topology, Current: f.topologyData},
+	}, c.onFiles, c.onUnreadable())
 	return c, nil
 }
 

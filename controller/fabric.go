@@ -12,20 +12,13 @@ import (
 	"github.com/p4qos/p4qos/allocator"
 	"github.com/p4qos/p4qos/compiler"
 	"github.com/p4qos/p4qos/controlplane"
+	"github.com/p4qos/p4qos/internal/inputfile"
 	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/target"
 	"github.com/p4qos/p4qos/target/bmv2"
 	"github.com/p4qos/p4qos/target/sim"
 	"github.com/p4qos/p4qos/target/tofino"
 	"github.com/p4qos/p4qos/topo"
-)
-
-// Input limits of the daemon's files: far above any real file (the largest
-// example policy is 3 KB), far below what would exhaust memory.
-const (
-	maxPolicyBytes   = 4 << 20
-	maxTopologyBytes = 16 << 20
-	maxPipelineBytes = 64 << 20 // BMv2 JSON, tofino.bin, context.json
 )
 
 // Fabric is everything loaded from files before anything is written: the
@@ -71,7 +64,7 @@ func inputErr(err error) error {
 func LoadFabric(cfg *Config) (*Fabric, error) { return loadFabric(cfg, nil) }
 
 func loadFabric(cfg *Config, dial func(context.Context, string) (net.Conn, error)) (*Fabric, error) {
-	data, err := readInput(cfg.Topology, "topology", maxTopologyBytes)
+	data, err := inputfile.Read(cfg.Topology, inputfile.Topology)
 	if err != nil {
 		return nil, inputErr(err)
 	}
@@ -168,9 +161,6 @@ func (f *Fabric) driver(sw string) (target.Driver, error) {
 }
 
 func loadSchema(path, what string) (*tables.Schema, error) {
-	if _, err := readInput(path, what, maxPipelineBytes); err != nil {
-		return nil, err
-	}
 	s, err := tables.Load(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
@@ -190,7 +180,7 @@ func loadDriver(cfg *Config, t topo.Target, format tofino.Format) (target.Driver
 		if cfg.BMv2JSON == "" {
 			return nil, errors.New("target bmv2 needs bmv2-json")
 		}
-		js, err := readInput(cfg.BMv2JSON, "bmv2-json", maxPipelineBytes)
+		js, err := inputfile.Read(cfg.BMv2JSON, inputfile.BMv2JSON)
 		if err != nil {
 			return nil, err
 		}
@@ -204,11 +194,11 @@ func loadDriver(cfg *Config, t topo.Target, format tofino.Format) (target.Driver
 		if cfg.TofinoBin == "" || cfg.TofinoContext == "" {
 			return nil, errors.New("target tofino needs tofino-bin and tofino-context")
 		}
-		bin, err := readInput(cfg.TofinoBin, "tofino-bin", maxPipelineBytes)
+		bin, err := inputfile.Read(cfg.TofinoBin, inputfile.TofinoOutput)
 		if err != nil {
 			return nil, err
 		}
-		ctxJSON, err := readInput(cfg.TofinoContext, "tofino-context", maxPipelineBytes)
+		ctxJSON, err := inputfile.Read(cfg.TofinoContext, inputfile.TofinoOutput)
 		if err != nil {
 			return nil, err
 		}
@@ -219,7 +209,7 @@ func loadDriver(cfg *Config, t topo.Target, format tofino.Format) (target.Driver
 			if cfg.TofinoBfrt == "" {
 				return nil, errors.New("the stratum-bfrt device config needs tofino-bfrt (bf-rt.json)")
 			}
-			bfrt, err := readInput(cfg.TofinoBfrt, "tofino-bfrt", maxPipelineBytes)
+			bfrt, err := inputfile.Read(cfg.TofinoBfrt, inputfile.TofinoOutput)
 			if err != nil {
 				return nil, err
 			}

@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"sync"
 	"time"
+
+	"github.com/p4qos/p4qos/internal/inputfile"
 )
 
 // Watcher polls the policy and topology files and hands a changed, settled
@@ -22,17 +24,25 @@ type Watcher struct {
 
 type watchedFile struct {
 	path    string
-	limit   int64
+	kind    inputfile.Kind
 	sum     [sha256.Size]byte // the content in use
 	pending [sha256.Size]byte // a new content seen once, not yet taken
 }
 
-// NewWatcher watches files (path → current content) every interval.
-func NewWatcher(interval time.Duration, current map[string][]byte, limit int64,
+// WatchedInput is one file to watch: its kind (which sets its size cap)
+// and the content in use.
+type WatchedInput struct {
+	Path    string
+	Kind    inputfile.Kind
+	Current []byte
+}
+
+// NewWatcher watches the files every interval.
+func NewWatcher(interval time.Duration, files []WatchedInput,
 	onChange func(ctx context.Context, changed map[string][]byte), onError func(path string, err error)) *Watcher {
 	w := &Watcher{interval: interval, onChange: onChange, onError: onError}
-	for p, data := range current {
-		w.files = append(w.files, &watchedFile{path: p, limit: limit, sum: sha256.Sum256(data)})
+	for _, in := range files {
+		w.files = append(w.files, &watchedFile{path: in.Path, kind: in.Kind, sum: sha256.Sum256(in.Current)})
 	}
 	return w
 }
@@ -68,21 +78,20 @@ func (w *Watcher) Run(ctx context.Context) {
 // applied through another route (a reload by API), the file takes over
 // again only when it changes next.
 func (w *Watcher) Seen(path string) {
-	data, err := readInput(path, "watched file", maxTopologyBytes)
-	if err != nil {
-		return
-	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, f := range w.files {
-		if f.path == path {
+		if f.path != path {
+			continue
+		}
+		if data, err := inputfile.Read(path, f.kind); err == nil {
 			f.sum, f.pending = sha256.Sum256(data), [sha256.Size]byte{}
 		}
 	}
 }
 
 func (w *Watcher) poll(f *watchedFile) ([]byte, bool) {
-	data, err := readInput(f.path, "watched file", f.limit)
+	data, err := inputfile.Read(f.path, f.kind)
 	if err != nil {
 		if w.onError != nil {
 			w.onError(f.path, err)

@@ -48,6 +48,10 @@ const (
 	BMv2JSON
 	// Flows is a flow file for the embedded switch (sim --flows): 2 MB.
 	Flows
+	// TofinoOutput is one of bf-p4c's outputs the controller pushes
+	// (tofino.bin, context.json, bf-rt.json): 64 MB. Large programs' context
+	// files run to tens of MB; they are not parsed, only sent.
+	TofinoOutput
 )
 
 // MB is the unit limits are written and reported in (decimal, like every
@@ -58,13 +62,14 @@ var kinds = [...]struct {
 	name, article string
 	limit         int64
 }{
-	Policy:   {"policy", "a", 2 * MB},
-	Topology: {"topology", "a", 2 * MB},
-	P4Info:   {"P4Info", "a", 4 * MB},
-	Problem:  {"allocation problem", "an", 2 * MB},
-	Config:   {"config file", "a", 1 * MB},
-	BMv2JSON: {"BMv2 JSON file", "a", 16 * MB},
-	Flows:    {"flow file", "a", 2 * MB},
+	Policy:       {"policy", "a", 2 * MB},
+	Topology:     {"topology", "a", 2 * MB},
+	P4Info:       {"P4Info", "a", 4 * MB},
+	Problem:      {"allocation problem", "an", 2 * MB},
+	Config:       {"config file", "a", 1 * MB},
+	BMv2JSON:     {"BMv2 JSON file", "a", 16 * MB},
+	Flows:        {"flow file", "a", 2 * MB},
+	TofinoOutput: {"Tofino compiler output", "a", 64 * MB},
 }
 
 // String names the kind ("policy", "allocation problem").
