@@ -248,7 +248,7 @@ func (c ActionCall) build(s *Schema) (*p4v1.Action, error) {
 	// seen is indexed by parameter position; a stack array covers actions
 	// of up to 16 parameters without allocating.
 	var seenBuf [16]bool
-	seen := seenBuf[:0]
+	var seen []bool
 	if len(a.Params) > len(seenBuf) {
 		seen = make([]bool, len(a.Params))
 	} else {
@@ -433,7 +433,7 @@ func (s *Schema) tableKey(table string, matches []Match, opts ...EntryOption) (*
 		// named twice even when its match is a don't-care (nil slot).
 		slots := make([]*p4v1.FieldMatch, len(t.MatchFields))
 		var givenBuf [16]bool
-		given := givenBuf[:0]
+		var given []bool
 		if len(slots) > len(givenBuf) {
 			given = make([]bool, len(slots))
 		} else {

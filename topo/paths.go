@@ -4,7 +4,6 @@ import (
 	"container/heap"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/p4qos/p4qos/internal/yamlerr"
@@ -45,8 +44,6 @@ func (p Path) LinkNames() []string {
 
 // String is "h1->leaf1:1 leaf1:3->spine1:1 ...".
 func (p Path) String() string { return strings.Join(p.LinkNames(), " ") }
-
-const unreachable = math.MaxInt
 
 // distances returns every node's cost to reach dst. Hosts other than dst
 // are reached but never transited.

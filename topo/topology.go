@@ -1,6 +1,7 @@
 package topo
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -131,7 +132,7 @@ type Endpoint struct {
 func (e *Endpoint) UnmarshalYAMLNode(n *yaml.Node) error {
 	const want = "expected switch:port such as leaf1:3"
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf(want)
+		return errors.New(want)
 	}
 	i := strings.LastIndexByte(n.Value, ':')
 	if i <= 0 {

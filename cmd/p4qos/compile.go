@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/p4qos/p4qos/compiler"
 	"github.com/p4qos/p4qos/internal/inputfile"
-	"github.com/p4qos/p4qos/internal/units"
 	"github.com/p4qos/p4qos/internal/yamlerr"
 	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/topo"
@@ -52,7 +50,7 @@ Exit status 2 lists every problem in the input as file:line:col: path: message.`
 	f.String("switch", "", "only this switch")
 	f.String("config", "", "config file (YAML, JSON or TOML) with the same keys as the flags")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		defer limitMemory()()
+		defer inputfile.LimitMemory()()
 		v := newViper(cmd)
 		if cfg := v.GetString("config"); cfg != "" {
 			if err := readConfigFile(v, cfg); err != nil {
@@ -179,7 +177,7 @@ func runCompile(cmd *cobra.Command, stdout io.Writer, o compileOptions, log *slo
 		}
 		for _, n := range names {
 			var buf bytes.Buffer
-			if err := renderCompiled(&buf, schema, o.output, res, []string{n}); err != nil {
+			if err := compiler.Render(&buf, schema, o.output, res, []string{n}); err != nil {
 				return err
 			}
 			path := filepath.Join(o.outDir, n+ext)
@@ -190,134 +188,10 @@ func runCompile(cmd *cobra.Command, stdout io.Writer, o compileOptions, log *slo
 		}
 		return nil
 	}
-	return renderCompiled(stdout, schema, o.output, res, names)
+	return compiler.Render(stdout, schema, o.output, res, names)
 }
 
 func isPositionedList(err error) bool {
 	var list yamlerr.List
 	return errors.As(err, &list)
-}
-
-func renderCompiled(w io.Writer, s *tables.Schema, format string, res *compiler.Result, names []string) error {
-	switch format {
-	case "json":
-		type sw struct {
-			Name     string          `json:"name"`
-			Entities json.RawMessage `json:"entities"`
-		}
-		out := struct {
-			Switches []sw `json:"switches"`
-		}{}
-		for _, n := range names {
-			var buf bytes.Buffer
-			if err := s.FormatJSON(&buf, res.Switches[n]); err != nil {
-				return err
-			}
-			out.Switches = append(out.Switches, sw{Name: n, Entities: bytes.TrimSpace(buf.Bytes())})
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
-	case "text":
-		for _, n := range names {
-			fmt.Fprintf(w, "# switch %s: %d entities\n", n, len(res.Switches[n]))
-			if err := s.FormatText(w, res.Switches[n]); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if len(names) > 1 || len(res.Classes) > 0 {
-		writeCompileSummary(w, res)
-	}
-	for _, n := range names {
-		fmt.Fprintf(w, "\n# switch %s: %d entities\n", n, len(res.Switches[n]))
-		if err := s.FormatTable(w, res.Switches[n]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// writeCompileSummary prints the classes and the allocation, for people.
-func writeCompileSummary(w io.Writer, res *compiler.Result) {
-	fmt.Fprintln(w, "# classes")
-	tw := newCompileColumns(w)
-	tw.row("ID", "CLASS", "PHB", "DSCP", "QUEUE", "PRECEDENCE", "METER (CIR/PIR)", "SWITCHES")
-	for _, c := range res.Classes {
-		meter := "-"
-		if c.Meter != nil {
-			meter = units.FormatBitrate(float64(c.Meter.CIR)*8) + "/" + units.FormatBitrate(float64(c.Meter.PIR)*8)
-		}
-		phb := c.PHB
-		if c.TrustDSCP {
-			phb += " (trust)"
-		}
-		tw.row(fmt.Sprint(c.ID), c.Name, phb, fmt.Sprint(uint8(c.DSCP)), fmt.Sprint(c.Queue), fmt.Sprint(c.Precedence), meter, strings.Join(c.Switches, ","))
-	}
-	tw.flush()
-	if res.Allocation != nil {
-		fmt.Fprintln(w, "\n# allocation")
-		tw := newCompileColumns(w)
-		tw.row("FLOW GROUP", "RATE", "PATHS")
-		for _, fg := range res.Allocation.FlowGroups {
-			var ps []string
-			for _, p := range fg.Paths {
-				if p.Rate > 0 {
-					ps = append(ps, units.FormatBitrate(p.Rate)+" via "+strings.Join(p.Links, " "))
-				}
-			}
-			tw.row(fg.Name, units.FormatBitrate(fg.Rate), strings.Join(ps, "; "))
-		}
-		tw.flush()
-	}
-	if len(res.QueueSettings) > 0 {
-		fmt.Fprintln(w, "\n# queue settings (not P4Runtime; applied by the lab)")
-		tw := newCompileColumns(w)
-		tw.row("SWITCH", "PORT", "QUEUE", "RATE", "DEPTH")
-		for _, q := range res.QueueSettings {
-			rate, depth := "-", "-"
-			if q.Rate > 0 {
-				rate = units.FormatBitrate(q.Rate)
-			}
-			if q.Depth > 0 {
-				depth = fmt.Sprint(q.Depth)
-			}
-			tw.row(q.Switch, fmt.Sprint(q.Port), fmt.Sprint(q.Queue), rate, depth)
-		}
-		tw.flush()
-	}
-}
-
-// compileColumns aligns rows of cells with two spaces between columns.
-type compileColumns struct {
-	w    io.Writer
-	rows [][]string
-}
-
-func newCompileColumns(w io.Writer) *compileColumns { return &compileColumns{w: w} }
-
-func (c *compileColumns) row(cells ...string) { c.rows = append(c.rows, cells) }
-
-func (c *compileColumns) flush() {
-	var widths []int
-	for _, r := range c.rows {
-		for i, cell := range r {
-			if i >= len(widths) {
-				widths = append(widths, 0)
-			}
-			widths[i] = max(widths[i], len([]rune(cell)))
-		}
-	}
-	for _, r := range c.rows {
-		var b strings.Builder
-		for i, cell := range r {
-			b.WriteString(cell)
-			if i < len(r)-1 {
-				b.WriteString(strings.Repeat(" ", widths[i]-len([]rune(cell))+2))
-			}
-		}
-		fmt.Fprintln(c.w, b.String())
-	}
-	c.rows = nil
 }

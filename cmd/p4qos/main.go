@@ -18,7 +18,7 @@
 //     Behind the cap, memory is proportional to the input: error lists stop
 //     at yamlerr.MaxErrors, decoding allocates nothing for values of the
 //     wrong kind, and compile and allocate set a soft memory limit
-//     (softMemoryLimit) so the heap does not double past the live data.
+//     (inputfile.LimitMemory) so the heap does not double past the live data.
 //     The worst file at each cap keeps under 600 MB resident, and
 //     tests/hostile runs every command on hostile files under a 2 GB
 //     address-space limit. (Under such a limit a cgo build reserves a
@@ -45,7 +45,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 )
 
@@ -81,26 +80,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	}
 	fmt.Fprintf(stderr, "p4qos: %v\n", err)
 	return exitCode(err)
-}
-
-// softMemoryLimit is the heap size from which compile and allocate make the
-// garbage collector run more often rather than let the heap grow to twice
-// the live data (GOGC=100). Parsing a file at its cap keeps 100-250 MB live
-// for a moment, and under an address-space limit (ulimit -v 2000000) the
-// Go runtime's own reservations (~1.2 GB, more with cgo's per-thread malloc
-// arenas) leave about 500 MB for the heap: without the limit, the doubling
-// alone overran it. A soft limit slows the collector's pacing only; it
-// never fails an allocation. GOMEMLIMIT in the environment wins.
-const softMemoryLimit = 384 << 20
-
-// limitMemory sets softMemoryLimit for one command and returns the function
-// that restores the previous limit.
-func limitMemory() (restore func()) {
-	if os.Getenv("GOMEMLIMIT") != "" {
-		return func() {}
-	}
-	prev := debug.SetMemoryLimit(softMemoryLimit)
-	return func() { debug.SetMemoryLimit(prev) }
 }
 
 // invalidInputError marks an error caused by the user's input (exit 2).

@@ -31,7 +31,6 @@ type wantTable struct {
 	fields        []wantField
 	actions       []string
 	defaultAction string
-	constDefault  bool
 	selector      bool
 }
 

@@ -1,0 +1,141 @@
+package compiler
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/p4qos/p4qos/internal/units"
+	"github.com/p4qos/p4qos/tables"
+)
+
+// Render writes the compiled entities of the named switches: "json" (one
+// object per switch with its entities in P4Runtime JSON), "text" (P4Runtime
+// text format, one switch after the other) or "table" (for people: the
+// classes, allocation and queue settings, then each switch's entities).
+func Render(w io.Writer, s *tables.Schema, format string, res *Result, names []string) error {
+	switch format {
+	case "json":
+		type sw struct {
+			Name     string          `json:"name"`
+			Entities json.RawMessage `json:"entities"`
+		}
+		out := struct {
+			Switches []sw `json:"switches"`
+		}{}
+		for _, n := range names {
+			var buf bytes.Buffer
+			if err := s.FormatJSON(&buf, res.Switches[n]); err != nil {
+				return err
+			}
+			out.Switches = append(out.Switches, sw{Name: n, Entities: bytes.TrimSpace(buf.Bytes())})
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	case "text":
+		for _, n := range names {
+			fmt.Fprintf(w, "# switch %s: %d entities\n", n, len(res.Switches[n]))
+			if err := s.FormatText(w, res.Switches[n]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(names) > 1 || len(res.Classes) > 0 {
+		res.WriteSummary(w)
+	}
+	for _, n := range names {
+		fmt.Fprintf(w, "\n# switch %s: %d entities\n", n, len(res.Switches[n]))
+		if err := s.FormatTable(w, res.Switches[n]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteSummary prints the classes, the allocation and the queue settings,
+// for people.
+func (res *Result) WriteSummary(w io.Writer) {
+	fmt.Fprintln(w, "# classes")
+	tw := newColumns(w)
+	tw.row("ID", "CLASS", "PHB", "DSCP", "QUEUE", "PRECEDENCE", "METER (CIR/PIR)", "SWITCHES")
+	for _, c := range res.Classes {
+		meter := "-"
+		if c.Meter != nil {
+			meter = units.FormatBitrate(float64(c.Meter.CIR)*8) + "/" + units.FormatBitrate(float64(c.Meter.PIR)*8)
+		}
+		phb := c.PHB
+		if c.TrustDSCP {
+			phb += " (trust)"
+		}
+		tw.row(fmt.Sprint(c.ID), c.Name, phb, fmt.Sprint(uint8(c.DSCP)), fmt.Sprint(c.Queue), fmt.Sprint(c.Precedence), meter, strings.Join(c.Switches, ","))
+	}
+	tw.flush()
+	if res.Allocation != nil {
+		fmt.Fprintln(w, "\n# allocation")
+		tw := newColumns(w)
+		tw.row("FLOW GROUP", "RATE", "PATHS")
+		for _, fg := range res.Allocation.FlowGroups {
+			var ps []string
+			for _, p := range fg.Paths {
+				if p.Rate > 0 {
+					ps = append(ps, units.FormatBitrate(p.Rate)+" via "+strings.Join(p.Links, " "))
+				}
+			}
+			tw.row(fg.Name, units.FormatBitrate(fg.Rate), strings.Join(ps, "; "))
+		}
+		tw.flush()
+	}
+	if len(res.QueueSettings) > 0 {
+		fmt.Fprintln(w, "\n# queue settings (not P4Runtime; the controller applies them through each target's queue interface)")
+		tw := newColumns(w)
+		tw.row("SWITCH", "PORT", "QUEUE", "RATE", "DEPTH")
+		for _, q := range res.QueueSettings {
+			rate, depth := "-", "-"
+			if q.Rate > 0 {
+				rate = units.FormatBitrate(q.Rate)
+			}
+			if q.Depth > 0 {
+				depth = fmt.Sprint(q.Depth)
+			}
+			tw.row(q.Switch, fmt.Sprint(q.Port), fmt.Sprint(q.Queue), rate, depth)
+		}
+		tw.flush()
+	}
+}
+
+// columns aligns rows of cells with two spaces between columns.
+type columns struct {
+	w    io.Writer
+	rows [][]string
+}
+
+func newColumns(w io.Writer) *columns { return &columns{w: w} }
+
+func (c *columns) row(cells ...string) { c.rows = append(c.rows, cells) }
+
+func (c *columns) flush() {
+	var widths []int
+	for _, r := range c.rows {
+		for i, cell := range r {
+			if i >= len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], len([]rune(cell)))
+		}
+	}
+	for _, r := range c.rows {
+		var b strings.Builder
+		for i, cell := range r {
+			b.WriteString(cell)
+			if i < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-len([]rune(cell))+2))
+			}
+		}
+		fmt.Fprintln(c.w, b.String())
+	}
+	c.rows = nil
+}
