@@ -149,8 +149,16 @@ func readPipeline(s *tables.Schema) (*pipeline, error) {
 		}
 		return p.Bitwidth
 	}
+	// Class ids are written into set_class, trust_dscp and color_action's
+	// key: the narrowest bounds them.
 	w := width(contract.SetClass, contract.ParamClassID)
-	pl.maxClassID = int(min(uint64(1)<<min(w, 31)-1, math.MaxInt32))
+	if p, err := s.ActionParam(contract.TrustDSCP, contract.ParamClassID); err == nil {
+		w = min(w, p.Bitwidth)
+	}
+	if f, err := s.MatchField(contract.ColorAction, contract.KeyClassID); err == nil {
+		w = min(w, f.Bitwidth)
+	}
+	pl.maxClassID = int(min(uint64(1)<<min(max(w, 0), 31)-1, math.MaxInt32))
 	m, err := s.Meter(contract.ClassMeter)
 	if err != nil {
 		missing = append(missing, "meter class_meter")
@@ -175,6 +183,9 @@ func readPipeline(s *tables.Schema) (*pipeline, error) {
 	pl.ecnMax = uint64(1)<<min(ew, 63) - 1
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%w: missing %s", ErrSchema, strings.Join(missing, ", "))
+	}
+	if problems := checkContract(s); len(problems) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrSchema, strings.Join(problems, "; "))
 	}
 	return pl, nil
 }

@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	p4configv1 "github.com/p4lang/p4runtime/go/p4/config/v1"
+	"google.golang.org/protobuf/proto"
+
 	"github.com/p4qos/p4qos/internal/inputfile"
 	"github.com/p4qos/p4qos/internal/yamlerr"
+	"github.com/p4qos/p4qos/tables"
 )
 
 // parseAndCompile runs what p4qos compile runs on src for the demo fabric
@@ -175,5 +180,79 @@ func TestReliability_ManyBadKeysRejectedQuickly(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("ParsePolicy took more than 20 s")
+	}
+}
+
+// A P4Info that names every object of the contract but differs in what
+// Compile writes (a parameter missing, a key of another kind or width, an
+// action a table lacks, routes without the selector) is a schema error
+// (exit 2), not an internal error from building the first entry (exit 1).
+func TestReliability_P4InfoContractMismatchIsASchemaError(t *testing.T) {
+	field := func(info *p4configv1.P4Info, table, name string) *p4configv1.MatchField {
+		for _, tb := range info.Tables {
+			if strings.HasSuffix(tb.Preamble.Name, "."+table) {
+				for _, f := range tb.MatchFields {
+					if f.Name == name {
+						return f
+					}
+				}
+			}
+		}
+		t.Fatalf("no %s.%s", table, name)
+		return nil
+	}
+	action := func(info *p4configv1.P4Info, name string) *p4configv1.Action {
+		for _, a := range info.Actions {
+			if strings.HasSuffix(a.Preamble.Name, "."+name) {
+				return a
+			}
+		}
+		t.Fatalf("no action %s", name)
+		return nil
+	}
+	table := func(info *p4configv1.P4Info, name string) *p4configv1.Table {
+		for _, tb := range info.Tables {
+			if strings.HasSuffix(tb.Preamble.Name, "."+name) {
+				return tb
+			}
+		}
+		t.Fatalf("no table %s", name)
+		return nil
+	}
+	tests := []struct {
+		name string
+		edit func(*p4configv1.P4Info)
+		want string
+	}{
+		{"parameter missing", func(info *p4configv1.P4Info) {
+			a := action(info, "set_next_hop")
+			a.Params = a.Params[:1]
+		}, "no parameter set_next_hop.smac"},
+		{"parameter renamed", func(info *p4configv1.P4Info) { action(info, "set_queue").Params[0].Name = "q" }, "no parameter set_queue.queue"},
+		{"key of another kind", func(info *p4configv1.P4Info) {
+			field(info, "classifier", "dscp").Match = &p4configv1.MatchField_MatchType_{MatchType: p4configv1.MatchField_EXACT}
+		}, "match field classifier.dscp is EXACT, not TERNARY"},
+		{"address of another width", func(info *p4configv1.P4Info) { field(info, "ipv4_lpm", "ipv4_dst").Bitwidth = 64 }, "match field ipv4_lpm.ipv4_dst has 64 bits, not 32"},
+		{"key too narrow", func(info *p4configv1.P4Info) { field(info, "classifier", "ingress_port").Bitwidth = 8 }, "classifier.ingress_port has 8 bits, fewer than 9"},
+		{"action missing from table", func(info *p4configv1.P4Info) { table(info, "phb").ActionRefs = nil }, "table phb lacks action set_queue"},
+		{"routes without selector", func(info *p4configv1.P4Info) { table(info, "ipv6_lpm").ImplementationId = 0 }, "table ipv6_lpm is not implemented by ecmp_selector"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			info := proto.Clone(loadSchema(t).P4Info()).(*p4configv1.P4Info)
+			tc.edit(info)
+			s, err := tables.New(info)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := LoadPolicy(filepath.Join(examplesPath, "fabric-policy.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Compile(context.Background(), p, loadTopo(t, "fabric.yaml"), s)
+			if !errors.Is(err, ErrSchema) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v; want ErrSchema with %q", err, tc.want)
+			}
+		})
 	}
 }
