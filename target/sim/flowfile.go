@@ -1,16 +1,14 @@
 package sim
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/p4qos/p4qos/internal/units"
+	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
 // FileFlow is one flow of a flow file (docs/sim.md, `p4qos sim --flows`)
@@ -38,22 +36,29 @@ type flowSpec struct {
 	PacketSize  string `yaml:"packet_size"` // e.g. 1500 or 1500B; default 1500
 }
 
-// ParseFlowFile parses a flow file; unknown keys are errors, and every
-// error names the flow.
+// ParseFlowFile parses a flow file. Every problem is reported with its
+// position (file:line:col: path: message), as for policies, at most
+// yamlerr.MaxErrors of them: a hostile file cannot flood the terminal.
 func ParseFlowFile(path string, data []byte) ([]FileFlow, error) {
-	var file flowFile
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&file); err != nil {
-		return nil, fmt.Errorf("flows %s: %w", path, err)
+	doc, err := yamlerr.Parse(path, data)
+	if err != nil {
+		return nil, err
 	}
+	var file flowFile
+	errs := doc.Decode(&file)
 	out := make([]FileFlow, 0, len(file.Flows))
 	for i, spec := range file.Flows {
 		f, err := spec.flow()
 		if err != nil {
-			return nil, fmt.Errorf("flows %s: flow %d (%s): %w", path, i+1, spec.Name, err)
+			if len(errs) <= yamlerr.MaxErrors {
+				errs.Add(doc.Errorf(yamlerr.Index("flows", i), "flow %s: %v", yamlerr.Quote(spec.Name), err))
+			}
+			continue
 		}
 		out = append(out, FileFlow{Switch: spec.Switch, Flow: f})
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -100,7 +105,7 @@ func parseProto(s string) (uint8, error) {
 	default:
 		n, err := strconv.ParseUint(p, 10, 8)
 		if err != nil {
-			return 0, fmt.Errorf("proto %q: want udp, tcp, icmp or 0..255", s)
+			return 0, fmt.Errorf("proto %s: want udp, tcp, icmp or 0..255", yamlerr.Quote(s))
 		}
 		return uint8(n), nil
 	}
