@@ -10,8 +10,10 @@ P4TEST    ?= $(shell command -v p4test 2>/dev/null || ls /opt/p4/bin/p4test 2>/d
 
 all: build
 
+# -buildvcs=auto overrides a GOFLAGS=-buildvcs=false so that p4qos version
+# can report the revision (internal/buildinfo).
 build:
-	$(GO) build -o $(BIN) ./cmd/p4qos
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/p4qos
 
 vet:
 	$(GO) vet ./...
@@ -30,7 +32,7 @@ e2e:
 # Short fuzzing of everything that parses outside input (CI runs this after
 # make test). Seed corpora live in each package's testdata/fuzz/.
 FUZZ_TARGETS = ./compiler:FuzzParsePolicy ./topo:FuzzParseTopology \
-	./allocator:FuzzParseProblem ./tables:FuzzEntity ./internal/units:FuzzParseBitrate \
+	./allocator:FuzzParseProblem ./tables:FuzzEntity ./internal/units:FuzzParseBitrate ./internal/units:FuzzParseBytes \
 	./controlplane:FuzzDecodeWriteError ./target/sim:FuzzWriteAndRead \
 	./controller:FuzzApplyPolicy ./internal/thrift:FuzzReadMessage ./target/tofino:FuzzUnmarshalStratumConfig
 fuzz:

@@ -16,7 +16,7 @@ import (
 )
 
 // Bytes is a size in bytes written with units in YAML ("64KB", "1500";
-// KB = 1000 B, KiB = 1024 B).
+// KB = 1000 B, KiB = 1024 B, Kb = 1000 bits), read by internal/units.
 type Bytes uint64
 
 // UnmarshalYAMLNode implements yamlerr.Unmarshaler.

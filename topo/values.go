@@ -13,7 +13,8 @@ import (
 )
 
 // Bitrate is a rate in bits per second, written with units in YAML
-// ("10Gbps", "2.5 Mbps"; a bare number is bits/s).
+// ("10Gbps", "2.5 Mbps", "10MBps" for bytes/s; a bare number is bits/s),
+// read by internal/units (case-sensitive; docs/policy.md lists the spellings).
 type Bitrate float64
 
 // UnmarshalYAMLNode implements yamlerr.Unmarshaler.

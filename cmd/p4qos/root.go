@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
+
+	"github.com/p4qos/p4qos/internal/buildinfo"
 )
 
 // newRootCmd builds the command tree. Every subcommand gets its streams from
@@ -18,7 +20,9 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		Long:          "p4qos compiles QoS policy into P4Runtime entities, allocates bandwidth BwE-style,\nand keeps P4 switches (BMv2, Tofino, or the embedded sim) converged with the intent.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       buildinfo.Read().String(),
 	}
+	root.SetVersionTemplate("{{.Version}}")
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)

@@ -176,7 +176,10 @@ func simPortRates(f *pflag.FlagSet, instances []*sim.Instance) error {
 		p, r, ok := strings.Cut(kv, "=")
 		port, perr := strconv.ParseUint(p, 10, 9)
 		bps, rerr := units.ParseBitrate(r)
-		if !ok || perr != nil || rerr != nil || bps <= 0 {
+		if ok && rerr != nil { // the units error carries a hint (10mbps, 10MB, ...)
+			return invalidInputf("--port-rate %q: %w", kv, rerr)
+		}
+		if !ok || perr != nil || bps <= 0 {
 			return invalidInputf("--port-rate %q: want PORT=RATE with a port 0..511 and a positive rate such as 10Mbps", kv)
 		}
 		for _, in := range instances {

@@ -14,17 +14,59 @@ import (
 // quantity from other failures.
 var ErrSyntax = errors.New("invalid quantity")
 
-var rateUnits = map[string]float64{
-	"bps": 1, "kbps": 1e3, "mbps": 1e6, "gbps": 1e9, "tbps": 1e12,
-	"bit/s": 1, "kbit/s": 1e3, "mbit/s": 1e6, "gbit/s": 1e9, "tbit/s": 1e12,
+// ParseBitrate parses a rate such as "10Mbps", "1.5 Gbps", "10MBps" (bytes/s)
+// or "2500" (bit/s) and returns bits per second. Units are case-sensitive
+// (see the package comment); negative, NaN and infinite rates are errors.
+func ParseBitrate(s string) (float64, error) {
+	v, unit, err := split(s)
+	if err != nil {
+		return 0, err
+	}
+	mult := 1.0
+	if unit != "" {
+		u, ok := lookup(rateUnits, unit)
+		if !ok {
+			return 0, fmt.Errorf("%w: %s: %s", ErrSyntax, yamlerr.Quote(s), rateHint(v, unit))
+		}
+		mult = u.mult
+	}
+	r := v * mult
+	if r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
+		return 0, fmt.Errorf("%w: %s: rate must be a finite number ≥ 0", ErrSyntax, yamlerr.Quote(s))
+	}
+	return r, nil
 }
 
-var sizeUnits = map[string]float64{
-	"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
-	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+// ParseBytes parses a size such as "64KB", "1.5MiB", "3Kb" (kilobits) or
+// "1500" (bytes) and returns bytes. The size must come to a whole number of
+// bytes: a fraction would be silently rounded by whoever programs it.
+func ParseBytes(s string) (uint64, error) {
+	v, unit, err := split(s)
+	if err != nil {
+		return 0, err
+	}
+	mult := 1.0
+	if unit != "" {
+		u, ok := lookup(sizeUnits, unit)
+		if !ok {
+			return 0, fmt.Errorf("%w: %s: %s", ErrSyntax, yamlerr.Quote(s), sizeHint(v, unit))
+		}
+		mult = u.mult
+	}
+	b := v * mult
+	if b < 0 || math.IsNaN(b) || b >= math.MaxUint64 {
+		return 0, fmt.Errorf("%w: %s: size must be a finite number ≥ 0", ErrSyntax, yamlerr.Quote(s))
+	}
+	whole := math.Round(b)
+	// Float arithmetic leaves crumbs ("1.1KB" is 1100.0000000000002), so
+	// compare with a tolerance far below one byte and far above the crumbs.
+	if math.Abs(b-whole) > math.Max(1e-9, b*1e-12) {
+		return 0, fmt.Errorf("%w: %s is %s bytes: a size must be a whole number of bytes", ErrSyntax, yamlerr.Quote(s), num(b))
+	}
+	return uint64(whole), nil
 }
 
-// split separates "12.5 Mbps" into 12.5 and "mbps".
+// split separates "12.5 Mbps" into 12.5 and "Mbps" (case kept).
 func split(s string) (float64, string, error) {
 	s = strings.TrimSpace(s)
 	i := 0
@@ -43,52 +85,75 @@ func split(s string) (float64, string, error) {
 	if err != nil {
 		return 0, "", fmt.Errorf("%w: %s: bad number", ErrSyntax, yamlerr.Quote(s))
 	}
-	return v, strings.ToLower(strings.TrimSpace(s[i:])), nil
+	return v, strings.TrimSpace(s[i:]), nil
 }
 
-// ParseBitrate parses a rate such as "10Mbps", "1.5 Gbps" or "2500" (bit/s)
-// and returns bits per second. Negative, NaN and infinite rates are errors.
-func ParseBitrate(s string) (float64, error) {
-	v, unit, err := split(s)
-	if err != nil {
-		return 0, err
+// rateHint explains why unit is not a rate unit and what to write instead.
+func rateHint(v float64, unit string) string {
+	if alts := readings(rateUnits, unit); len(alts) > 0 {
+		return fmt.Sprintf("ambiguous unit %s (case matters: b is bits, B is bytes): write %s", yamlerr.Quote(unit), rateChoices(v, alts))
 	}
-	mult := 1.0
-	if unit != "" {
-		m, ok := rateUnits[unit]
-		if !ok {
-			return 0, fmt.Errorf("%w: %s: unknown rate unit %s (want bps, Kbps, Mbps, Gbps or Tbps)", ErrSyntax, yamlerr.Quote(s), yamlerr.Quote(unit))
+	if alts := readings(rateUnits, unit+"bps"); isPrefix(unit) && len(alts) > 0 {
+		return fmt.Sprintf("%s needs a unit: write %s", yamlerr.Quote(unit), rateChoices(v, alts))
+	}
+	if isUnit(sizeUnits, unit) {
+		msg := fmt.Sprintf("%s is a size, not a rate", yamlerr.Quote(unit))
+		if alts := readings(rateUnits, unit+"ps"); len(alts) > 0 {
+			msg += ": write " + rateChoices(v, alts)
 		}
-		mult = m
+		return msg
 	}
-	r := v * mult
-	if r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
-		return 0, fmt.Errorf("%w: %s: rate must be a finite number ≥ 0", ErrSyntax, yamlerr.Quote(s))
-	}
-	return r, nil
+	return fmt.Sprintf("unknown rate unit %s (want bps, Kbps, Mbps, Gbps or Tbps for bits/s, Bps, KBps, MBps or GBps for bytes/s, or tc's kbit, mbit, gbit)", yamlerr.Quote(unit))
 }
 
-// ParseBytes parses a size such as "64KB", "1.5MiB" or "1500" (bytes).
-// Fractions of a byte are rounded to the nearest byte.
-func ParseBytes(s string) (uint64, error) {
-	v, unit, err := split(s)
-	if err != nil {
-		return 0, err
+// sizeHint explains why unit is not a size unit and what to write instead.
+func sizeHint(v float64, unit string) string {
+	if alts := readings(sizeUnits, unit); len(alts) > 0 {
+		return fmt.Sprintf("ambiguous unit %s (case matters: b is bits, B is bytes): write %s", yamlerr.Quote(unit), sizeChoices(v, alts))
 	}
-	mult := 1.0
-	if unit != "" {
-		m, ok := sizeUnits[unit]
-		if !ok {
-			return 0, fmt.Errorf("%w: %s: unknown size unit %s (want B, KB, KiB, MB, MiB, GB or GiB)", ErrSyntax, yamlerr.Quote(s), yamlerr.Quote(unit))
-		}
-		mult = m
+	if alts := readings(sizeUnits, unit+"b"); isPrefix(unit) && len(alts) > 0 {
+		return fmt.Sprintf("%s needs a unit: write %s", yamlerr.Quote(unit), sizeChoices(v, alts))
 	}
-	b := math.Round(v * mult)
-	if b < 0 || math.IsNaN(b) || b >= math.MaxUint64 {
-		return 0, fmt.Errorf("%w: %s: size must be a finite number ≥ 0", ErrSyntax, yamlerr.Quote(s))
+	if isUnit(rateUnits, unit) {
+		return fmt.Sprintf("%s is a rate, not a size (want B, KB, KiB, MB, MiB, GB or GiB)", yamlerr.Quote(unit))
 	}
-	return uint64(b), nil
+	return fmt.Sprintf("unknown size unit %s (want B, KB, KiB, MB, MiB, GB or GiB for bytes, or b, Kb, Mb for bits)", yamlerr.Quote(unit))
 }
+
+// rateChoices lists "10Mbps for megabits/s or 10MBps for megabytes/s (= 80Mbps)".
+func rateChoices(v float64, alts []unitDef) string {
+	parts := make([]string, len(alts))
+	for i, u := range alts {
+		written := num(v) + u.name
+		parts[i] = written + " for " + u.what
+		// Spell out the conversion, which is what the user may not expect.
+		if strings.Contains(u.what, "bytes") {
+			parts[i] += " (= " + FormatBitrate(v*u.mult) + ")"
+		}
+	}
+	return strings.Join(parts, " or ")
+}
+
+// sizeChoices lists "64KB for kilobytes or 64Kb for kilobits (= 8KB)".
+func sizeChoices(v float64, alts []unitDef) string {
+	parts := make([]string, len(alts))
+	for i, u := range alts {
+		written := num(v) + u.name
+		parts[i] = written + " for " + u.what
+		// Spell out the conversion, which is what the user may not expect.
+		switch b := v * u.mult; {
+		case !strings.Contains(u.what, "bits"):
+		case b != math.Trunc(b) || b >= math.MaxUint64:
+			parts[i] += " (= " + num(b) + " bytes)"
+		default:
+			parts[i] += " (= " + FormatBytes(uint64(b)) + ")"
+		}
+	}
+	return strings.Join(parts, " or ")
+}
+
+// num prints a number briefly, however the user wrote it.
+func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 // FormatBitrate renders bits per second with the largest decimal unit that
 // keeps the value ≥ 1, with up to three significant decimals: "12.5Mbps".
