@@ -15,6 +15,7 @@ import (
 
 	"github.com/p4qos/p4qos/controlplane"
 	"github.com/p4qos/p4qos/internal/inputfile"
+	"github.com/p4qos/p4qos/internal/yamlerr"
 	"github.com/p4qos/p4qos/topo"
 )
 
@@ -206,7 +207,7 @@ func Load(src Sources) (Config, error) {
 	if src.Flags != nil {
 		errs.add(applyFlags(&cfg, src.Flags)...)
 	}
-	if len(errs) == 0 {
+	if len(errs.list) == 0 {
 		errs.add(cfg.Validate()...)
 	}
 	return cfg, errs.err()
@@ -217,15 +218,31 @@ type ConfigError struct{ Problems []string }
 
 func (e *ConfigError) Error() string { return strings.Join(e.Problems, "\n") }
 
-type configErrors []string
+// configErrors collects problems, keeping at most yamlerr.MaxErrors of
+// them: a hostile file of a million bad keys gets a short answer.
+type configErrors struct {
+	list  []string
+	extra int
+}
 
-func (e *configErrors) add(p ...string) { *e = append(*e, p...) }
+func (e *configErrors) add(p ...string) {
+	room := max(yamlerr.MaxErrors-len(e.list), 0)
+	if len(p) > room {
+		e.extra += len(p) - room
+		p = p[:room]
+	}
+	e.list = append(e.list, p...)
+}
 
-func (e configErrors) err() error {
-	if len(e) == 0 {
+func (e *configErrors) err() error {
+	if len(e.list) == 0 {
 		return nil
 	}
-	return &ConfigError{Problems: e}
+	problems := e.list
+	if e.extra > 0 {
+		problems = append(problems, fmt.Sprintf("… and %d more problems", e.extra))
+	}
+	return &ConfigError{Problems: problems}
 }
 
 // resolvePaths makes the file's relative paths relative to its directory,
@@ -263,10 +280,14 @@ func decodeFile(cfg *Config, path string, data []byte) []string {
 	var errs []string
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
+		if len(errs) > yamlerr.MaxErrors {
+			errs = append(errs, fmt.Sprintf("%s: stopped after %d problems", path, yamlerr.MaxErrors))
+			break
+		}
 		k, v := root.Content[i], root.Content[i+1]
 		pos := fmt.Sprintf("%s:%d:%d", path, k.Line, k.Column)
 		if seen[k.Value] {
-			errs = append(errs, fmt.Sprintf("%s: %s is set twice", pos, quote(k.Value)))
+			errs = append(errs, fmt.Sprintf("%s: %s is set twice", pos, yamlerr.Quote(k.Value)))
 			continue
 		}
 		seen[k.Value] = true
@@ -278,7 +299,7 @@ func decodeFile(cfg *Config, path string, data []byte) []string {
 		}
 		s, ok := lookup(k.Value)
 		if !ok {
-			errs = append(errs, fmt.Sprintf("%s: unknown key %s%s", pos, quote(k.Value), suggest(k.Value, allKeys())))
+			errs = append(errs, fmt.Sprintf("%s: unknown key %s%s", pos, yamlerr.Quote(k.Value), suggest(k.Value, allKeys())))
 			continue
 		}
 		vpos := fmt.Sprintf("%s:%d:%d: %s", path, v.Line, v.Column, s.key)
@@ -296,6 +317,9 @@ func decodeSwitches(path string, v *yaml.Node) ([]SwitchEntry, []string) {
 	var out []SwitchEntry
 	var errs []string
 	for _, item := range v.Content {
+		if len(errs) > yamlerr.MaxErrors {
+			break
+		}
 		if item.Kind != yaml.MappingNode {
 			errs = append(errs, fmt.Sprintf("%s:%d:%d: a switch must be a mapping", path, item.Line, item.Column))
 			continue
@@ -322,7 +346,7 @@ func decodeSwitches(path string, v *yaml.Node) ([]SwitchEntry, []string) {
 					e.DeviceID = &id
 				}
 			default:
-				err = fmt.Errorf("unknown switch key %s%s (known: %s)", quote(k.Value), suggest(k.Value, switchKeys), strings.Join(switchKeys, ", "))
+				err = fmt.Errorf("unknown switch key %s%s (known: %s)", yamlerr.Quote(k.Value), suggest(k.Value, switchKeys), strings.Join(switchKeys, ", "))
 				pos = fmt.Sprintf("%s:%d:%d", path, k.Line, k.Column)
 			}
 			if err != nil {
@@ -351,22 +375,22 @@ func setNode(s setting, cfg *Config, v *yaml.Node) error {
 		return scalarUint(v, p)
 	case *int:
 		if v.Tag != "!!int" {
-			return fmt.Errorf("expected an integer, got %s", quote(v.Value))
+			return fmt.Errorf("expected an integer, got %s", yamlerr.Quote(v.Value))
 		}
 		return parseInto(s, v.Value, cfg)
 	case *float64:
 		if v.Tag != "!!int" && v.Tag != "!!float" {
-			return fmt.Errorf("expected a number, got %s", quote(v.Value))
+			return fmt.Errorf("expected a number, got %s", yamlerr.Quote(v.Value))
 		}
 		return parseInto(s, v.Value, cfg)
 	case *bool:
 		if v.Tag != "!!bool" {
-			return fmt.Errorf("expected true or false, got %s", quote(v.Value))
+			return fmt.Errorf("expected true or false, got %s", yamlerr.Quote(v.Value))
 		}
 		return parseInto(s, v.Value, cfg)
 	case *time.Duration:
 		if v.Tag != "!!str" {
-			return fmt.Errorf("expected a duration with a unit (e.g. 30s, 500ms), got %s", quote(v.Value))
+			return fmt.Errorf("expected a duration with a unit (e.g. 30s, 500ms), got %s", yamlerr.Quote(v.Value))
 		}
 		return parseInto(s, v.Value, cfg)
 	}
@@ -375,7 +399,7 @@ func setNode(s setting, cfg *Config, v *yaml.Node) error {
 
 func scalarString(v *yaml.Node, p *string) error {
 	if v.Kind != yaml.ScalarNode || v.Tag != "!!str" {
-		return fmt.Errorf("expected a string, got %s", quote(v.Value))
+		return fmt.Errorf("expected a string, got %s", yamlerr.Quote(v.Value))
 	}
 	*p = v.Value
 	return nil
@@ -383,7 +407,7 @@ func scalarString(v *yaml.Node, p *string) error {
 
 func scalarUint(v *yaml.Node, p *uint64) error {
 	if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
-		return fmt.Errorf("expected a non-negative integer, got %s", quote(v.Value))
+		return fmt.Errorf("expected a non-negative integer, got %s", yamlerr.Quote(v.Value))
 	}
 	n, err := parseUint(v.Value)
 	if err != nil {
@@ -395,11 +419,11 @@ func scalarUint(v *yaml.Node, p *uint64) error {
 
 func parseUint(s string) (uint64, error) {
 	if strings.HasPrefix(strings.TrimSpace(s), "-") {
-		return 0, fmt.Errorf("must not be negative, got %s", quote(s))
+		return 0, fmt.Errorf("must not be negative, got %s", yamlerr.Quote(s))
 	}
 	n, err := strconv.ParseUint(strings.ReplaceAll(s, "_", ""), 0, 64)
 	if err != nil {
-		return 0, fmt.Errorf("expected an integer from 0 to %d, got %s", uint64(math.MaxUint64), quote(s))
+		return 0, fmt.Errorf("expected an integer from 0 to %d, got %s", uint64(math.MaxUint64), yamlerr.Quote(s))
 	}
 	return n, nil
 }
@@ -419,25 +443,25 @@ func parseInto(s setting, text string, cfg *Config) error {
 	case *int:
 		n, err := strconv.ParseInt(strings.ReplaceAll(text, "_", ""), 0, 64)
 		if err != nil || n < math.MinInt32 || n > math.MaxInt32 {
-			return fmt.Errorf("expected an integer, got %s", quote(text))
+			return fmt.Errorf("expected an integer, got %s", yamlerr.Quote(text))
 		}
 		*p = int(n)
 	case *float64:
 		f, err := strconv.ParseFloat(text, 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return fmt.Errorf("expected a finite number, got %s", quote(text))
+			return fmt.Errorf("expected a finite number, got %s", yamlerr.Quote(text))
 		}
 		*p = f
 	case *bool:
 		b, err := strconv.ParseBool(text)
 		if err != nil {
-			return fmt.Errorf("expected true or false, got %s", quote(text))
+			return fmt.Errorf("expected true or false, got %s", yamlerr.Quote(text))
 		}
 		*p = b
 	case *time.Duration:
 		d, err := time.ParseDuration(text)
 		if err != nil {
-			return fmt.Errorf("expected a duration with a unit (e.g. 30s, 500ms), got %s", quote(text))
+			return fmt.Errorf("expected a duration with a unit (e.g. 30s, 500ms), got %s", yamlerr.Quote(text))
 		}
 		*p = d
 	}
@@ -581,7 +605,7 @@ func (c *Config) Validate() []string {
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":
 	default:
-		bad("log-level", "must be debug, info, warn or error, got %s", quote(c.LogLevel))
+		bad("log-level", "must be debug, info, warn or error, got %s", yamlerr.Quote(c.LogLevel))
 	}
 	if c.MetricsAddr != "" && c.MetricsAddr != "off" {
 		if err := checkHostPort(c.MetricsAddr); err != nil {
@@ -589,7 +613,7 @@ func (c *Config) Validate() []string {
 		}
 	}
 	if !validFormat(c.TofinoDeviceConfig) {
-		bad("tofino-device-config", "must be pi or stratum-bfrt, got %s", quote(c.TofinoDeviceConfig))
+		bad("tofino-device-config", "must be pi or stratum-bfrt, got %s", yamlerr.Quote(c.TofinoDeviceConfig))
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		bad("tls-cert", "tls-cert and tls-key go together")
@@ -606,7 +630,7 @@ func (c *Config) validateSwitches() []string {
 		if s.Name == "" {
 			errs = append(errs, where+": name is missing")
 		} else if seen[s.Name] {
-			errs = append(errs, fmt.Sprintf("%s: switch %s is listed twice", where, quote(s.Name)))
+			errs = append(errs, fmt.Sprintf("%s: switch %s is listed twice", where, yamlerr.Quote(s.Name)))
 		}
 		seen[s.Name] = true
 		if s.Address != "" {
@@ -620,12 +644,12 @@ func (c *Config) validateSwitches() []string {
 			}
 		}
 		if s.DeviceConfigFormat != "" && !validFormat(s.DeviceConfigFormat) {
-			errs = append(errs, fmt.Sprintf("%s (%s): device-config-format must be pi or stratum-bfrt, got %s", where, s.Name, quote(s.DeviceConfigFormat)))
+			errs = append(errs, fmt.Sprintf("%s (%s): device-config-format must be pi or stratum-bfrt, got %s", where, s.Name, yamlerr.Quote(s.DeviceConfigFormat)))
 		}
 		switch topo.Target(s.Target) {
 		case "", topo.TargetBMv2, topo.TargetTofino, topo.TargetSim:
 		default:
-			errs = append(errs, fmt.Sprintf("%s (%s): target must be bmv2, tofino or sim, got %s", where, s.Name, quote(s.Target)))
+			errs = append(errs, fmt.Sprintf("%s (%s): target must be bmv2, tofino or sim, got %s", where, s.Name, yamlerr.Quote(s.Target)))
 		}
 	}
 	return errs
@@ -636,14 +660,14 @@ func (c *Config) validateSwitches() []string {
 func checkHostPort(addr string) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("expected host:port, got %s", quote(addr))
+		return fmt.Errorf("expected host:port, got %s", yamlerr.Quote(addr))
 	}
 	if host == "" {
-		return fmt.Errorf("no host in %s (use 127.0.0.1:PORT for this machine)", quote(addr))
+		return fmt.Errorf("no host in %s (use 127.0.0.1:PORT for this machine)", yamlerr.Quote(addr))
 	}
 	n, err := strconv.ParseUint(port, 10, 16)
 	if err != nil {
-		return fmt.Errorf("port %s of %s is not a number from 0 to 65535", quote(port), quote(addr))
+		return fmt.Errorf("port %s of %s is not a number from 0 to 65535", yamlerr.Quote(port), yamlerr.Quote(addr))
 	}
 	_ = n
 	return nil
@@ -694,20 +718,6 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
-}
-
-// quote quotes a user's value for a message, cut to a readable length: a
-// hostile config must not fill the terminal.
-func quote(s string) string {
-	const max = 64
-	if len(s) <= max {
-		return strconv.Quote(s)
-	}
-	r := []rune(s)
-	if len(r) > max {
-		r = r[:max]
-	}
-	return fmt.Sprintf("%s…(%d bytes)", strconv.Quote(string(r)), len(s))
 }
 
 // MarshalYAML writes the settings that differ from Default(), in the

@@ -13,6 +13,7 @@ import (
 	"github.com/p4qos/p4qos/compiler"
 	"github.com/p4qos/p4qos/controlplane"
 	"github.com/p4qos/p4qos/internal/inputfile"
+	"github.com/p4qos/p4qos/internal/yamlerr"
 	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/target"
 	"github.com/p4qos/p4qos/target/bmv2"
@@ -83,7 +84,7 @@ func loadFabric(cfg *Config, dial func(context.Context, string) (net.Conn, error
 	for _, se := range cfg.Switches {
 		i := f.index(se.Name)
 		if i < 0 {
-			return nil, inputErr(fmt.Errorf("switches: %q is not a switch of topology %s", se.Name, cfg.Topology))
+			return nil, inputErr(fmt.Errorf("switches: %s is not a switch of topology %s", yamlerr.Quote(se.Name), yamlerr.Path(cfg.Topology)))
 		}
 		if se.Address != "" {
 			f.switches[i].Address = se.Address
@@ -215,11 +216,11 @@ func loadDriver(cfg *Config, t topo.Target, format tofino.Format) (target.Driver
 			}
 			opts = append(opts, tofino.WithStratumBfrt(bfrt))
 		default:
-			return nil, fmt.Errorf("unknown device-config format %q (pi or stratum-bfrt)", format)
+			return nil, fmt.Errorf("unknown device-config format %s (pi or stratum-bfrt)", yamlerr.Quote(string(format)))
 		}
 		return tofino.New(schema, cfg.TofinoProgram, bin, ctxJSON, opts...)
 	}
-	return nil, fmt.Errorf("unknown target %q (bmv2, tofino or sim)", t)
+	return nil, fmt.Errorf("unknown target %s (bmv2, tofino or sim)", yamlerr.Quote(string(t)))
 }
 
 // Topology is the fabric's topology.

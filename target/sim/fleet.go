@@ -7,6 +7,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
 // Instance is one switch of a fleet that RunFleet serves.
@@ -37,9 +39,9 @@ func AssignFlows(path string, flows []FileFlow, instances []*Instance) error {
 		case len(instances) == 1 && (ff.Switch == "" || instances[0].Name == "sim"):
 			in = instances[0]
 		case ff.Switch == "":
-			return fmt.Errorf("flows %s: flow %d (%s): switch is required when several sims run", path, i+1, ff.Flow.Name)
+			return fmt.Errorf("flows %s: flow %d (%s): switch is required when several sims run", path, i+1, yamlerr.Quote(ff.Flow.Name))
 		case in == nil:
-			return fmt.Errorf("flows %s: flow %d (%s): no sim switch %q", path, i+1, ff.Flow.Name, ff.Switch)
+			return fmt.Errorf("flows %s: flow %d (%s): no sim switch %s", path, i+1, yamlerr.Quote(ff.Flow.Name), yamlerr.Quote(ff.Switch))
 		}
 		in.Flows = append(in.Flows, ff.Flow)
 	}

@@ -99,11 +99,25 @@ func slots(root string) []slot {
 			}},
 		{name: "allocate -f", base: "allocator/testdata/example.yaml", ext: ".yaml", kind: inputfile.Problem, denseKey: "links",
 			args: func(f string) []string { return []string{"allocate", "-f", f} }, stdin: true},
+		// The daemon's slots: with --once and a switch address nothing
+		// listens on, a valid input ends in exit 1 after --timeout.
+		{name: "run -c", base: "", ext: ".yaml", kind: inputfile.Config, denseKey: "switches",
+			args: func(f string) []string { return []string{"run", "-c", f} }},
+		{name: "run --policy", base: "topo/examples/fabric-policy.yaml", ext: ".yaml", kind: inputfile.Policy, denseKey: "classes",
+			args: func(f string) []string { return runArgs(f, topology, p4info) }},
+		{name: "run --topology", base: "topo/examples/fabric.yaml", ext: ".yaml", kind: inputfile.Topology, denseKey: "switches",
+			args: func(f string) []string { return runArgs(policy, f, p4info) }},
 		{name: "sim --flows", base: "", ext: ".yaml", kind: inputfile.Flows, denseKey: "flows",
 			args: func(f string) []string {
 				return []string{"sim", "--listen", "127.0.0.1:0", "--tick", "10ms", "--flows", f}
 			}, serves: true},
 	}
+}
+
+// runArgs runs the daemon once against switches that are not there, so
+// that only the input decides the outcome (2 when it is bad, else 1).
+func runArgs(policy, topology, p4info string) []string {
+	return []string{"run", "--once", "--timeout", "300ms", "--metrics-addr", "off", "--policy", policy, "--topology", topology, "--p4info", p4info}
 }
 
 // baseInput is the slot's valid input.
@@ -117,6 +131,9 @@ func baseInput(t *testing.T, root string, s slot) []byte {
 		return b
 	}
 	switch {
+	case s.name == "run -c":
+		return []byte(fmt.Sprintf("policy: %s\ntopology: %s\np4info: %s\nonce: true\ntimeout: 300ms\nmetrics-addr: \"off\"\nswitches:\n  - {name: leaf1, address: \"127.0.0.1:1\"}\n",
+			filepath.Join(root, "topo/examples/fabric-policy.yaml"), filepath.Join(root, "topo/examples/fabric.yaml"), filepath.Join(root, "p4src/build/qos.p4info.txtpb")))
 	case strings.HasPrefix(s.name, "compile --config (toml)"):
 		return []byte(fmt.Sprintf("policy = %q\ntopology = %q\np4info = %q\noutput = \"text\"\nswitch = \"leaf1\"\n",
 			filepath.Join(root, "topo/examples/fabric-policy.yaml"), filepath.Join(root, "topo/examples/fabric.yaml"), filepath.Join(root, "p4src/build/qos.p4info.txtpb")))
