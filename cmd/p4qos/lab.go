@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,13 +43,6 @@ func (lc *labCmd) load(cmd *cobra.Command) (*mininet.Lab, error) {
 func (lc *labCmd) lab(cmd *cobra.Command, t *topo.Topology, opts ...mininet.Option) *mininet.Lab {
 	opts = append([]mininet.Option{mininet.WithStateRoot(lc.stateRoot), mininet.WithLogger(lc.e.logger(cmd)), mininet.WithProgress(lc.e.stderr)}, opts...)
 	return mininet.New(t, opts...)
-}
-
-func needRoot(what string) error {
-	if os.Geteuid() != 0 {
-		return invalidInputf("%s needs root: run it with sudo", what)
-	}
-	return nil
 }
 
 func newLabCmd(e *env) *cobra.Command {
@@ -104,7 +96,7 @@ rates and depths the policy asks for, over each switch's BMv2 thrift port.`,
 					return fmt.Errorf("find the p4qos binary: %w", err)
 				}
 				if policy == "" {
-					ctl = withDefaultPolicy(ctl, lc.topoFile, t)
+					ctl.Policy = mininet.DefaultPolicyFile(lc.topoFile, t)
 				}
 				opts = append(opts, mininet.WithController(ctl))
 			}
@@ -128,24 +120,14 @@ rates and depths the policy asks for, over each switch's BMv2 thrift port.`,
 	return up
 }
 
-// withDefaultPolicy gives the controller <topology dir>/<name>-policy.yaml
-// when that file exists (else the lab writes a best-effort policy).
-func withDefaultPolicy(ctl mininet.Controller, topoFile string, t *topo.Topology) mininet.Controller {
-	guess := filepath.Join(filepath.Dir(topoFile), t.Name+"-policy.yaml")
-	if _, err := os.Stat(guess); err == nil {
-		ctl.Policy = guess
-	}
-	return ctl
-}
-
 func (lc *labCmd) downCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "down",
 		Short: "Stop the lab and remove everything it made",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := needRoot("lab down"); err != nil {
-				return err
+			if err := mininet.RequireRoot("lab down"); err != nil {
+				return labErr(err)
 			}
 			l, err := lc.load(cmd)
 			if err != nil {
@@ -215,8 +197,8 @@ Until the controller has reacted, traffic hashed onto the failed link is lost
 			if err := ep.UnmarshalYAMLNode(&yaml.Node{Kind: yaml.ScalarNode, Value: args[1]}); err != nil {
 				return invalidInputf("link: %v", err)
 			}
-			if err := needRoot("lab link"); err != nil {
-				return err
+			if err := mininet.RequireRoot("lab link"); err != nil {
+				return labErr(err)
 			}
 			l, err := lc.load(cmd)
 			if err != nil {
@@ -292,11 +274,8 @@ func (lc *labCmd) recordInNamespace(cmd *cobra.Command, l *mininet.Lab, out stri
 	if err != nil {
 		return err
 	}
-	abs, err := filepath.Abs(out)
-	if err != nil {
-		return err
-	}
-	args := []string{self, "lab", "record", "-t", lc.topoFile, "--state-dir", lc.stateRoot, "-o", abs, "-i", interval.String(), "-d", duration.String()}
+	// ip netns exec keeps the working directory: relative paths still hold.
+	args := []string{self, "lab", "record", "-t", lc.topoFile, "--state-dir", lc.stateRoot, "-o", out, "-i", interval.String(), "-d", duration.String()}
 	for _, s := range switches {
 		args = append(args, "--switch", s)
 	}

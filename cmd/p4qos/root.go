@@ -33,7 +33,32 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	for _, add := range subcommands {
 		root.AddCommand(add(&env{stdin: stdin, stdout: stdout, stderr: stderr}))
 	}
+	usageErrorsAreInvalidInput(root)
 	return root
+}
+
+// usageErrorsAreInvalidInput makes argument errors (an unexpected argument,
+// an unknown subcommand) exit 2 like flag errors: the user's input, not a
+// failure of p4qos.
+func usageErrorsAreInvalidInput(c *cobra.Command) {
+	switch {
+	case c.HasSubCommands() && !c.Runnable():
+		// A group (p4qos, p4qos lab): an argument that names no
+		// subcommand is an error; none shows the help.
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, a []string) error {
+			if len(a) > 0 {
+				return invalidInputf("unknown command %q for %q (see %s --help)", a[0], cmd.CommandPath(), cmd.CommandPath())
+			}
+			return cmd.Help()
+		}
+	case c.Args != nil:
+		args := c.Args
+		c.Args = func(cmd *cobra.Command, a []string) error { return invalidInput(args(cmd, a)) }
+	}
+	for _, sub := range c.Commands() {
+		usageErrorsAreInvalidInput(sub)
+	}
 }
 
 // env carries the streams into subcommands; there is no global state.

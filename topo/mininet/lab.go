@@ -625,3 +625,22 @@ func (l *Lab) ExecInNamespace(ctx context.Context, stdin io.Reader, stdout, stde
 	c.Stdin, c.Stdout, c.Stderr = stdin, stdout, stderr
 	return c.Run()
 }
+
+// RequireRoot says, as a precondition error, that what needs root.
+func RequireRoot(what string) error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("%w: %s needs root: run it with sudo", ErrPrecondition, what)
+	}
+	return nil
+}
+
+// DefaultPolicyFile is the policy a lab of topology t (read from topoFile)
+// runs when none is given: <topology dir>/<topology name>-policy.yaml when
+// that file exists, else "" (the lab then writes a best-effort policy).
+func DefaultPolicyFile(topoFile string, t *topo.Topology) string {
+	guess := filepath.Join(filepath.Dir(topoFile), t.Name+"-policy.yaml")
+	if _, err := os.Stat(guess); err == nil {
+		return guess
+	}
+	return ""
+}
