@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/p4qos/p4qos/controlplane"
+	"github.com/p4qos/p4qos/internal/assets"
 	"github.com/p4qos/p4qos/internal/inputfile"
 	"github.com/p4qos/p4qos/internal/yamlerr"
 	"github.com/p4qos/p4qos/topo"
@@ -207,6 +209,7 @@ func Load(src Sources) (Config, error) {
 	if src.Flags != nil {
 		errs.add(applyFlags(&cfg, src.Flags)...)
 	}
+	resolveEmbedded(&cfg)
 	if len(errs.list) == 0 {
 		errs.add(cfg.Validate()...)
 	}
@@ -255,8 +258,27 @@ func resolvePaths(cfg *Config, dir string) {
 			continue
 		}
 		p := s.ptr(cfg).(*string)
-		if *p != "" && !filepath.IsAbs(*p) {
-			*p = filepath.Join(dir, *p)
+		if *p == "" || filepath.IsAbs(*p) {
+			continue
+		}
+		joined := filepath.Join(dir, *p)
+		if _, err := os.Stat(joined); err != nil && assets.Embedded(*p) {
+			joined = *p // a repository path the binary carries (parseInto-style)
+		}
+		*p = joined
+	}
+	resolveEmbedded(cfg)
+}
+
+// resolveEmbedded replaces repository paths that are not on disk by the
+// binary's own copies (internal/assets), so that a config naming
+// p4src/build/qos.p4info.txtpb works from any directory.
+func resolveEmbedded(cfg *Config) {
+	for _, s := range settings {
+		if p, ok := s.ptr(cfg).(*string); ok && s.kind == kindPath {
+			if r, err := assets.Path(*p); err == nil {
+				*p = r
+			}
 		}
 	}
 }

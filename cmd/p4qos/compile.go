@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/p4qos/p4qos/compiler"
+	"github.com/p4qos/p4qos/internal/assets"
 	"github.com/p4qos/p4qos/internal/inputfile"
 	"github.com/p4qos/p4qos/internal/yamlerr"
 	"github.com/p4qos/p4qos/tables"
@@ -57,13 +58,10 @@ Exit status 2 lists every problem in the input as file:line:col: path: message.`
 				return invalidInputf("--config: %w", err)
 			}
 		}
-		opts := compileOptions{
-			policy:   v.GetString("policy"),
-			topology: v.GetString("topology"),
-			p4info:   v.GetString("p4info"),
-			output:   v.GetString("output"),
-			outDir:   v.GetString("out"),
-			only:     v.GetString("switch"),
+		opts := compileOptions{policy: v.GetString("policy"), topology: v.GetString("topology"), p4info: v.GetString("p4info"),
+			output: v.GetString("output"), outDir: v.GetString("out"), only: v.GetString("switch")}
+		if err := assets.Resolve(&opts.policy, &opts.topology, &opts.p4info); err != nil { // the binary's own copies
+			return err
 		}
 		return runCompile(cmd, e.stdout, opts, e.logger(cmd))
 	}

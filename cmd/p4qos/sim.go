@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/p4qos/p4qos/internal/assets"
 	"github.com/p4qos/p4qos/internal/inputfile"
 	"github.com/p4qos/p4qos/internal/units"
 	"github.com/p4qos/p4qos/target/sim"
@@ -111,6 +112,9 @@ func simOptions(f *pflag.FlagSet) ([]sim.Option, error) {
 // addresses and flows.
 func simInstances(f *pflag.FlagSet) ([]*sim.Instance, error) {
 	path, _ := f.GetString("topology")
+	if err := assets.Resolve(&path); err != nil {
+		return nil, err
+	}
 	var instances []*sim.Instance
 	if path == "" {
 		listen, _ := f.GetString("listen")

@@ -19,6 +19,7 @@ import (
 
 	"github.com/p4qos/p4qos/controller"
 	"github.com/p4qos/p4qos/controlplane"
+	"github.com/p4qos/p4qos/internal/assets"
 	"github.com/p4qos/p4qos/internal/units"
 	"github.com/p4qos/p4qos/target/sim"
 	"github.com/p4qos/p4qos/topo"
@@ -72,6 +73,10 @@ func Run(ctx context.Context, out io.Writer, opt Options) error {
 	}
 	if opt.Interval <= 0 {
 		return fmt.Errorf("%w: --interval must be positive, got %v", ErrInput, opt.Interval)
+	}
+	// Outside the repository the binary's own copies serve.
+	if err := assets.Resolve(&opt.Topology, &opt.Policy, &opt.P4Info); err != nil {
+		return err
 	}
 	t, err := topo.Load(opt.Topology)
 	if err != nil {
