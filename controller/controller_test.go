@@ -18,13 +18,7 @@ func TestReloadAcceptedAndRejected(t *testing.T) {
 	sims, entries := fabricSims(t)
 	cfg, _ := testConfig(t, entries)
 	ctx := testCtx(t)
-	ev := newEvents()
-	c, err := New(ctx, cfg, WithEvents(ev.add))
-	if err != nil {
-		t.Fatal(err)
-	}
-	start(t, c)
-	next := ev.waitConverged(t, ctx, 0)
+	c, ev, next, _ := running(t, ctx, cfg)
 	_ = sims
 	schema := must(tables.Load(cfg.P4Info))
 	obs := observer(t, entries[0].Address, 1)
@@ -69,13 +63,7 @@ func TestReliability_ReloadOfCrashingPolicyKeepsDaemon(t *testing.T) {
 	_, entries := fabricSims(t)
 	cfg, _ := testConfig(t, entries)
 	ctx := testCtx(t)
-	ev := newEvents()
-	c, err := New(ctx, cfg, WithEvents(ev.add))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := start(t, c)
-	next := ev.waitConverged(t, ctx, 0)
+	c, ev, next, stop := running(t, ctx, cfg)
 	bad := []byte("version: 1\nclasses: [{name: x, precedence: 1, phb: AF11, meter: {cir: null}}]\n")
 	if err := c.ApplyPolicy(ctx, bad); err == nil {
 		t.Fatal("a policy with cir: null was applied")
@@ -97,13 +85,7 @@ func TestReliability_CommentOnlyPolicyIsRejected(t *testing.T) {
 	_, entries := fabricSims(t)
 	cfg, _ := testConfig(t, entries)
 	ctx := testCtx(t)
-	ev := newEvents()
-	c, err := New(ctx, cfg, WithEvents(ev.add))
-	if err != nil {
-		t.Fatal(err)
-	}
-	start(t, c)
-	next := ev.waitConverged(t, ctx, 0)
+	c, ev, next, _ := running(t, ctx, cfg)
 	schema := must(tables.Load(cfg.P4Info))
 	obs := observer(t, entries[0].Address, 1)
 	initial := classifierCount(ctx, obs, schema)
@@ -134,13 +116,7 @@ func TestReloadTopology(t *testing.T) {
 	_, entries := fabricSims(t)
 	cfg, _ := testConfig(t, entries)
 	ctx := testCtx(t)
-	ev := newEvents()
-	c, err := New(ctx, cfg, WithEvents(ev.add))
-	if err != nil {
-		t.Fatal(err)
-	}
-	start(t, c)
-	next := ev.waitConverged(t, ctx, 0)
+	c, ev, next, _ := running(t, ctx, cfg)
 	full := string(must(os.ReadFile(cfg.Topology)))
 	failed := strings.Replace(full, "  - {a: leaf2:3, b: spine1:2, capacity: 40Mbps, delay: 1ms}\n", "", 1)
 	if failed == full {
@@ -178,13 +154,7 @@ func TestSameElectionIDExits(t *testing.T) {
 	_, entries := fabricSims(t)
 	cfg, _ := testConfig(t, entries)
 	ctx := testCtx(t)
-	ev := newEvents()
-	first, err := New(ctx, cfg, WithEvents(ev.add))
-	if err != nil {
-		t.Fatal(err)
-	}
-	start(t, first)
-	ev.waitConverged(t, ctx, 0)
+	running(t, ctx, cfg)
 	second, err := New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -207,14 +177,8 @@ func TestReliability_BackupNeverWrites(t *testing.T) {
 	sims, entries := fabricSims(t)
 	cfg, dir := testConfig(t, entries)
 	ctx := testCtx(t)
-	ev := newEvents()
 	cfg.ElectionID = 10
-	primary, err := New(ctx, cfg, WithEvents(ev.add))
-	if err != nil {
-		t.Fatal(err)
-	}
-	start(t, primary)
-	ev.waitConverged(t, ctx, 0)
+	running(t, ctx, cfg)
 	schema := must(tables.Load(cfg.P4Info))
 	obs := observer(t, entries[0].Address, 1)
 	initial := classifierCount(ctx, obs, schema)

@@ -237,3 +237,17 @@ func testCtx(t testing.TB) context.Context {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// running starts a controller with cfg, records its events, and waits
+// until every switch has converged once. next is the index of the first
+// event after that.
+func running(t testing.TB, ctx context.Context, cfg Config, opts ...Option) (c *Controller, ev *events, next int, stop func() error) {
+	t.Helper()
+	ev = newEvents()
+	c, err := New(ctx, cfg, append([]Option{WithEvents(ev.add)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop = start(t, c)
+	return c, ev, ev.waitConverged(t, ctx, 0), stop
+}

@@ -71,14 +71,10 @@ func TestQueuesOwnedByController(t *testing.T) {
 	cfg.ReconcileInterval = 200 * time.Millisecond
 	writeFile(t, "", cfg.Policy, string(queuePolicy(t, "12Mbps")))
 	ctx := testCtx(t)
-	ev := newEvents()
-	c, err := New(ctx, cfg, WithEvents(ev.add))
-	if err != nil {
-		t.Fatal(err)
+	c, ev, next, _ := running(t, ctx, cfg) // the first reconcile applies the queues
+	if _, n := ev.wait(t, ctx, 0, "queues applied on leaf1", func(e Event) bool { return e.Kind == QueuesApplied && e.Switch == "leaf1" }); n > next {
+		t.Fatalf("queues applied after the switches converged, at event %d", n)
 	}
-	start(t, c)
-	_, next := ev.wait(t, ctx, 0, "queues applied on leaf1", func(e Event) bool { return e.Kind == QueuesApplied && e.Switch == "leaf1" })
-	next = ev.waitConverged(t, ctx, next)
 	leaf1 := sims["leaf1"]
 	if got := queueRate(leaf1); got != target.PacketsPerSecond(12e6) {
 		t.Fatalf("leaf1 port 1 queue 1 rate %d pps, want %d", got, target.PacketsPerSecond(12e6))
