@@ -110,7 +110,7 @@ func newBed(t *testing.T, rate string, reconcile time.Duration) *bed {
 	cfg.ReconcileInterval = reconcile
 
 	ctx, cancel := context.WithCancel(context.Background())
-	log := &lockedBuffer{}
+	log := &bmv2env.LockedBuffer{}
 	ev := &eventLog{changed: make(chan struct{})}
 	c, err := controller.New(ctx, cfg,
 		controller.WithDialer(sw.Dial),
@@ -269,23 +269,6 @@ func (l *eventLog) String() string {
 		sb.WriteByte('\n')
 	}
 	return sb.String()
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // Frames. Every frame the tests send is h1 → h2 IPv4/UDP with a 1500-byte

@@ -78,7 +78,7 @@ type Switch struct {
 	grpcAddr   string
 	thriftPort int
 	ports      map[int]*PacketSocket
-	log        *lockedBuffer
+	log        *LockedBuffer
 
 	mu   sync.Mutex
 	proc *process
@@ -97,7 +97,7 @@ func Start(t testing.TB, opts ...Option) *Switch {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &Switch{bin: Require(t), cfg: cfg, ports: map[int]*PacketSocket{}, log: &lockedBuffer{}}
+	s := &Switch{bin: Require(t), cfg: cfg, ports: map[int]*PacketSocket{}, log: &LockedBuffer{}}
 	if cfg.ports > 0 {
 		s.ns = NewNetns(t, cfg.netnsPrefix)
 		for p := 1; p <= cfg.ports; p++ {
@@ -332,18 +332,20 @@ func (s *Switch) SetQueueRate(t testing.TB, port, pps int) {
 	s.CLI(t, fmt.Sprintf("set_queue_rate %d %d", pps, port))
 }
 
-type lockedBuffer struct {
+// LockedBuffer is a bytes.Buffer safe for concurrent writers (a process
+// writing its output while a test reads it, a logger).
+type LockedBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+func (b *LockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
+func (b *LockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
