@@ -1,0 +1,1074 @@
+package allocator
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// α-fair network utility maximisation, a code path separate from the
+// max-min water-fill of Allocate (which it does not touch).
+//
+// Problem (path formulation). FG i has paths p, each a set of links; x_ip ≥ 0
+// is FG i's rate on path p and s_i = Σ_p x_ip its rate. With the FG's weight
+// w_i (bits/s per unit of fair share, as in Allocate) the objective is
+//
+//	maximise Σ_i w_i · U_α(s_i / w_i)
+//	s.t.     Σ_{paths p ∋ l} x_ip ≤ c_l   for every link l
+//	         s_i ≤ d_i                    for every FG with a cap
+//
+// with U_α(f) = f^(1−α)/(1−α) for α ≠ 1 and log f for α = 1. s_i/w_i is the
+// FG's fair share, so the objective is the weighted α-fair utility of the
+// fair shares. Up to a constant it equals Σ_i w_i^α · U_α(s_i): for α = 1 it
+// is Σ w_i log s_i (proportional fairness, one link shared ∝ w), for α = 0
+// total throughput, and as α → ∞ its optimum tends to the weighted max-min
+// allocation (equal fair shares s_i/w_i at each bottleneck), i.e. to what
+// Allocate computes. (With Σ w_i U_α(s_i) instead, the weights would fade as
+// w_i^(1/α) and large α would give unweighted max-min.)
+//
+// Solver: a primal log-barrier interior-point method on x with Newton
+// steps (Boyd & Vandenberghe, Convex Optimization, §11.3). Each Newton
+// system H Δ = −g has H = B + Aᵀ diag(1/slack²) A with B block-diagonal per
+// FG (diagonal plus rank one), solved by the Woodbury identity through one
+// dense Cholesky factorisation of an m×m matrix over the m links that carry
+// paths: O(m³ + Σ_FG (links of the FG)²) per step. After each centring the
+// barrier gives dual prices λ_l = 1/(t·slack_l) and μ_i = 1/(t·(d_i − s_i));
+// the Lagrange dual function at (λ, μ) has a closed form, so the reported
+// duality gap is a certificate (an upper bound on the distance to the
+// optimal objective), not an estimate. The method stops when that gap,
+// relative to |objective| (to Σ w_i for α = 1, whose objective has no
+// natural scale), is ≤ the tolerance (default 1e-6).
+
+// MaxAlpha is the largest α AlphaFair accepts. Beyond it the utilities
+// (fair shares to the power −α) leave float64 range on ordinary problems,
+// and the allocation is within about log(FGs)/α of max-min anyway.
+const MaxAlpha = 100
+
+// ErrNotConverged is returned (wrapped) when AlphaFair reaches its Newton
+// step limit before the duality gap reaches the tolerance.
+var ErrNotConverged = errors.New("allocator: α-fair solver did not converge")
+
+// AlphaOption changes how AlphaFair runs.
+type AlphaOption func(*alphaOptions)
+
+type alphaOptions struct {
+	tol      float64
+	maxSteps int
+}
+
+// WithGapTolerance sets the relative duality gap at which AlphaFair stops
+// (default 1e-6).
+func WithGapTolerance(rel float64) AlphaOption { return func(o *alphaOptions) { o.tol = rel } }
+
+// WithMaxNewtonSteps bounds the total number of Newton steps (default 3000).
+func WithMaxNewtonSteps(n int) AlphaOption { return func(o *alphaOptions) { o.maxSteps = n } }
+
+// AlphaResult is an α-fair allocation with its optimality certificate.
+//
+// Prices and marginal utilities are those of the normalised problem the
+// solver works on: rates in units of RateScale bits/s, fair shares in units
+// of ShareScale. An FG's marginal utility is (f_i/ShareScale)^(−α) with f_i =
+// Rate/Weight its fair share, and at the optimum (KKT), for every path p of
+// FG i: MarginalUtility_i ≤ Σ_{l∈p} Price_l + DemandPrice_i, with equality
+// on the paths it uses.
+type AlphaResult struct {
+	Alpha      float64
+	FlowGroups []AlphaGroupResult
+	Links      []AlphaLinkResult
+	// Objective is Σ_i ŵ_i U_α(f_i/ShareScale) with ŵ_i = w_i/WeightScale.
+	Objective float64
+	// Gap is the certified duality gap (dual bound − Objective) in the same
+	// units; RelGap is Gap/|Objective| (Gap/Σŵ_i for α = 1).
+	Gap, RelGap float64
+	// FGGap is Gap relative to the smallest FG utility scale ŵ_i·f_i^(1−α)
+	// (s_i times its marginal utility; the throughput for α = 0). AlphaFair
+	// aims for FGGap ≤ the tolerance too, which bounds every FG's
+	// deviation, but for large α with widely spread fair shares float64
+	// runs out first (f^(−α) spans more than 16 digits); it then returns
+	// the iterate with the smallest FGGap among those with RelGap ≤ tol.
+	FGGap float64
+	// Iterations is the number of Newton steps; Centerings the number of
+	// barrier parameter values used.
+	Iterations, Centerings             int
+	RateScale, ShareScale, WeightScale float64
+}
+
+type afSnapshot struct {
+	x, om, od, op []float64
+	t, fgGap      float64
+}
+
+// AlphaGroupResult is one FG's α-fair rate.
+type AlphaGroupResult struct {
+	Name  string
+	Rate  float64 // bits/s
+	Paths []PathResult
+	// Children share Rate by Allocate's max-min water-fill.
+	Children []ChildResult
+	// Weight is the α-fair weight used (bits/s per unit of fair share): the
+	// bandwidth function's weight, or the slope of its first segment.
+	Weight float64
+	// Cap is the upper bound used: min(demand, top of the bandwidth
+	// function); +Inf for none.
+	Cap float64
+	// MarginalUtility and DemandPrice are in normalised units (see
+	// AlphaResult). Both are 0 for an FG fixed at 0 (cap 0 or no path with
+	// capacity).
+	MarginalUtility, DemandPrice float64
+}
+
+// AlphaLinkResult is a link's load and congestion price.
+type AlphaLinkResult struct {
+	Name     string
+	Load     float64 // bits/s
+	Capacity float64
+	// Price is the link's dual variable (congestion price) in normalised
+	// units; 0 for a link no path uses.
+	Price float64
+}
+
+// alphaWeight is the α-fair weight of f: its weight, or for a
+// piecewise-linear function the slope of its first segment (its weight
+// near 0); and the top of f (+Inf if unbounded).
+func alphaWeight(f BandwidthFunction) (w, top float64) {
+	if len(f.Points) == 0 {
+		if f.Weight == 0 {
+			return 1, math.Inf(1)
+		}
+		return f.Weight, math.Inf(1)
+	}
+	for _, pt := range f.Points {
+		if pt.Share > 0 {
+			w = pt.Rate / pt.Share
+			break
+		}
+	}
+	return w, f.Points[len(f.Points)-1].Rate
+}
+
+// afSolver is the normalised problem: only FGs that can get a positive
+// rate, only paths whose links all have capacity, only links some path uses.
+type afSolver struct {
+	alpha float64
+	grp   []int     // problem FG index of each solver FG
+	w     []float64 // normalised weights
+	d     []float64 // normalised caps, +Inf for none
+	gPath []int     // paths of solver FG g: gPath[g]..gPath[g+1]-1
+	pOrig []int     // path index within its problem FG
+	pLink [][]int32 // solver link indices of each path
+	c     []float64 // normalised capacities of solver links
+	m     int
+
+	x, s, load []float64
+	t          float64
+
+	// Newton scratch: 1/slack per link, β and γ per FG, work vectors.
+	invSl, beta, gamma, tmpY, tmpR, tmpZ []float64
+	// Barrier weights of the link, demand and x ≥ 0 constraints (see
+	// reweight).
+	om, od, op            []float64
+	linkPaths             [][]int32 // paths on each link (direct solves)
+	H                     []float64
+	woodbury, directSteps int
+}
+
+func (a *afSolver) util(f float64) float64 {
+	switch a.alpha {
+	case 0:
+		return f
+	case 1:
+		return math.Log(f)
+	}
+	return math.Pow(f, 1-a.alpha) / (1 - a.alpha)
+}
+
+// fill computes s and the link loads of x.
+func (a *afSolver) fill(x []float64) {
+	clear(a.load)
+	for g := range a.w {
+		sum := 0.0
+		for p := a.gPath[g]; p < a.gPath[g+1]; p++ {
+			sum += x[p]
+			for _, l := range a.pLink[p] {
+				a.load[l] += x[p]
+			}
+		}
+		a.s[g] = sum
+	}
+}
+
+// objective is Σ ŵ U(s/ŵ) at the current s.
+func (a *afSolver) objective() float64 {
+	v := 0.0
+	for g, w := range a.w {
+		v += w * a.util(a.s[g]/w)
+	}
+	return v
+}
+
+// barrier is F = −t·objective − Σ log slacks at x, or +Inf outside the
+// domain.
+func (a *afSolver) barrier(x []float64) float64 {
+	for _, v := range x {
+		if !(v > 0) {
+			return math.Inf(1)
+		}
+	}
+	a.fill(x)
+	F := -a.t * a.objective()
+	for l, c := range a.c {
+		sl := c - a.load[l]
+		if !(sl > 0) {
+			return math.Inf(1)
+		}
+		F -= a.om[l] * math.Log(sl)
+	}
+	for g, d := range a.d {
+		if !math.IsInf(d, 1) {
+			sl := d - a.s[g]
+			if !(sl > 0) {
+				return math.Inf(1)
+			}
+			F -= a.od[g] * math.Log(sl)
+		}
+	}
+	for p, v := range x {
+		F -= a.op[p] * math.Log(v)
+	}
+	if math.IsNaN(F) {
+		return math.Inf(1)
+	}
+	return F
+}
+
+// newton computes the Newton step Δ at a.x (a.fill must be current) and
+// returns gᵀΔ (= −λ², the Newton decrement squared). H = B + Aᵀ·diag(1/sl²)·A
+// with B_g = diag(1/x²) + γ_g·11ᵀ per FG; H⁻¹ is applied by the Woodbury
+// identity through the Cholesky factor of M = diag(sl²) + A·B⁻¹·Aᵀ (m×m),
+// and the solution is refined twice against H itself (the Woodbury form
+// subtracts nearly equal vectors once links are almost full).
+func (a *afSolver) newton(grad, delta []float64, M []float64, scratch []float64, touched []int32) (float64, error) {
+	m := a.m
+	if a.invSl == nil {
+		a.invSl = make([]float64, m)
+		a.beta = make([]float64, len(a.w))
+		a.gamma = make([]float64, len(a.w))
+		a.tmpY = make([]float64, len(a.x))
+		a.tmpR = make([]float64, len(a.x))
+		a.tmpZ = make([]float64, m)
+	}
+	for l := range a.c {
+		a.invSl[l] = 1 / (a.c[l] - a.load[l])
+	}
+	clear(M)
+	for l := 0; l < m; l++ {
+		sl := a.c[l] - a.load[l]
+		M[l*m+l] = sl * sl / a.om[l]
+	}
+	for g, w := range a.w {
+		f := a.s[g] / w
+		dphi := math.Pow(f, -a.alpha)
+		gamma := 0.0
+		if a.alpha > 0 {
+			gamma = a.t * a.alpha * math.Pow(f, -a.alpha-1) / w
+		}
+		dinv := 0.0
+		if !math.IsInf(a.d[g], 1) {
+			dinv = 1 / (a.d[g] - a.s[g])
+			gamma += a.od[g] * dinv * dinv
+			dinv *= a.od[g]
+		}
+		a.gamma[g] = gamma
+		sx2 := 0.0 // σ = Σx²
+		for p := a.gPath[g]; p < a.gPath[g+1]; p++ {
+			gp := -a.t*dphi + dinv - a.op[p]/a.x[p]
+			for _, l := range a.pLink[p] {
+				gp += a.om[l] * a.invSl[l]
+			}
+			grad[p] = gp
+			sx2 += a.x[p] * a.x[p] / a.op[p]
+		}
+		// B_g⁻¹ = D − k·D11ᵀD with D = diag(x²), k = γ/(1+γσ). Written as
+		// (D − D11ᵀD/σ) + (β/σ)·D11ᵀD with β = 1/(1+γσ), both terms PSD, to
+		// avoid the cancellation of D − k·D11ᵀD when γσ ≫ 1.
+		beta := 1 / (1 + gamma*sx2)
+		a.beta[g] = beta
+		lo, hi := a.gPath[g], a.gPath[g+1]
+		touched = touched[:0]
+		for p := lo; p < hi; p++ {
+			x2 := a.x[p] * a.x[p] / a.op[p]
+			for _, l := range a.pLink[p] {
+				if scratch[l] == 0 {
+					touched = append(touched, l)
+				}
+				scratch[l] += x2
+			}
+		}
+		// (β/σ)·u uᵀ, u = Σ_p x_p² a_p.
+		for _, l := range touched {
+			ul := scratch[l] * beta / sx2
+			for _, l2 := range touched {
+				M[int(l)*m+int(l2)] += ul * scratch[l2]
+			}
+		}
+		for _, l := range touched {
+			scratch[l] = 0
+		}
+		// A(D − D11ᵀD/σ)Aᵀ = Σ_{p<q} x_p²x_q²/σ · (a_p − a_q)(a_p − a_q)ᵀ.
+		for p := lo; p < hi; p++ {
+			for q := p + 1; q < hi; q++ {
+				c := a.x[p] * a.x[p] / a.op[p] * a.x[q] * a.x[q] / a.op[q] / sx2
+				addDiffOuter(M, m, a.pLink[p], a.pLink[q], c)
+			}
+		}
+	}
+	clear(delta)
+	if cholFactor(M, m) != nil {
+		return a.direct(grad, delta)
+	}
+	for p := range delta {
+		a.tmpR[p] = -grad[p]
+	}
+	for round := 0; round < 3; round++ {
+		if round > 0 {
+			a.applyH(delta, a.tmpR)
+			for p := range delta {
+				a.tmpR[p] = -grad[p] - a.tmpR[p]
+			}
+		}
+		a.solveH(M, a.tmpR)
+		for p := range delta {
+			delta[p] += a.tmpR[p]
+		}
+	}
+	// Residual of the refined solution; if the Woodbury form has lost the
+	// step, solve H directly.
+	a.applyH(delta, a.tmpR)
+	rn, gn := 0.0, 0.0
+	for p := range delta {
+		r := a.tmpR[p] + grad[p]
+		rn += r * r
+		gn += grad[p] * grad[p]
+	}
+	dec := 0.0
+	for p := range delta {
+		dec += grad[p] * delta[p]
+	}
+	if !(rn <= 1e-20*gn) || !(dec < 0) {
+		return a.direct(grad, delta)
+	}
+	a.woodbury++
+	return dec, nil
+}
+
+// buildH writes the path-space Hessian into H (n×n), its diagonal raised
+// by the relative amount reg.
+func (a *afSolver) buildH(H []float64, reg float64) {
+	n := len(a.x)
+	for g := range a.w {
+		lo, hi := a.gPath[g], a.gPath[g+1]
+		for p := lo; p < hi; p++ {
+			H[p*n+p] += a.op[p] / (a.x[p] * a.x[p])
+			for q := lo; q < hi; q++ {
+				H[p*n+q] += a.gamma[g]
+			}
+		}
+	}
+	for l, ps := range a.linkPaths {
+		wl := a.om[l] * a.invSl[l] * a.invSl[l]
+		for _, p := range ps {
+			for _, q := range ps {
+				H[int(p)*n+int(q)] += wl
+			}
+		}
+	}
+	for p := 0; p < n; p++ {
+		H[p*n+p] *= 1 + reg
+	}
+}
+
+// direct solves H Δ = −g by a dense Cholesky factorisation of H in path
+// space (n×n for n paths): O(n³), used when the Woodbury solve is not
+// accurate enough (late iterations, links nearly full).
+func (a *afSolver) direct(grad, delta []float64) (float64, error) {
+	n := len(a.x)
+	if a.linkPaths == nil {
+		a.linkPaths = make([][]int32, a.m)
+		for p, pl := range a.pLink {
+			for _, l := range pl {
+				a.linkPaths[l] = append(a.linkPaths[l], int32(p))
+			}
+		}
+	}
+	if len(a.H) != n*n {
+		a.H = make([]float64, n*n)
+	}
+	H := a.H
+	clear(H)
+	a.buildH(H, 0)
+	if err := cholFactor(H, n); err != nil {
+		// Positive definite in exact arithmetic, but not numerically: add
+		// a relative 1e-12 to the diagonal (a tiny proximal term) and retry.
+		clear(H)
+		a.buildH(H, 1e-12)
+		if err := cholFactor(H, n); err != nil {
+			return 0, err
+		}
+	}
+	for p := range delta {
+		delta[p] = -grad[p]
+	}
+	cholSolve(H, n, delta)
+	a.directSteps++
+	dec := 0.0
+	for p := range delta {
+		dec += grad[p] * delta[p]
+	}
+	return dec, nil
+}
+
+// applyB overwrites v (per path) with B⁻¹v.
+func (a *afSolver) applyBinv(v []float64) {
+	for g := range a.w {
+		lo, hi := a.gPath[g], a.gPath[g+1]
+		sxv, sx2 := 0.0, 0.0
+		for p := lo; p < hi; p++ {
+			x2 := a.x[p] * a.x[p] / a.op[p]
+			sxv += x2 * v[p]
+			sx2 += x2
+		}
+		vbar := sxv / sx2
+		for p := lo; p < hi; p++ {
+			v[p] = a.x[p] * a.x[p] / a.op[p] * (v[p] - vbar + a.beta[g]*vbar)
+		}
+	}
+}
+
+// solveH overwrites r with H⁻¹r (M holds the Cholesky factor).
+func (a *afSolver) solveH(M []float64, r []float64) {
+	a.applyBinv(r) // y = B⁻¹ r
+	z := a.tmpZ
+	clear(z)
+	for p, pl := range a.pLink {
+		for _, l := range pl {
+			z[l] += r[p]
+		}
+	}
+	cholSolve(M, a.m, z)
+	v := a.tmpY
+	for p, pl := range a.pLink {
+		s := 0.0
+		for _, l := range pl {
+			s += z[l]
+		}
+		v[p] = s
+	}
+	a.applyBinv(v)
+	for p := range r {
+		r[p] -= v[p]
+	}
+}
+
+// applyH sets out = H v.
+func (a *afSolver) applyH(v, out []float64) {
+	z := a.tmpZ
+	clear(z)
+	for p, pl := range a.pLink {
+		for _, l := range pl {
+			z[l] += v[p]
+		}
+	}
+	for l := range z {
+		z[l] *= a.om[l] * a.invSl[l] * a.invSl[l]
+	}
+	for g := range a.w {
+		lo, hi := a.gPath[g], a.gPath[g+1]
+		sv := 0.0
+		for p := lo; p < hi; p++ {
+			sv += v[p]
+		}
+		for p := lo; p < hi; p++ {
+			s := v[p]*a.op[p]/(a.x[p]*a.x[p]) + a.gamma[g]*sv
+			for _, l := range a.pLink[p] {
+				s += z[l]
+			}
+			out[p] = s
+		}
+	}
+}
+
+// addDiffOuter adds c·(a_p − a_q)(a_p − a_q)ᵀ to M, where a_p, a_q are the
+// link indicator vectors of paths lp and lq (links in both cancel).
+func addDiffOuter(M []float64, m int, lp, lq []int32, c float64) {
+	var buf [16]struct {
+		l int32
+		s float64
+	}
+	d := buf[:0]
+	for _, l := range lp {
+		if !slices.Contains(lq, l) {
+			d = append(d, struct {
+				l int32
+				s float64
+			}{l, 1})
+		}
+	}
+	for _, l := range lq {
+		if !slices.Contains(lp, l) {
+			d = append(d, struct {
+				l int32
+				s float64
+			}{l, -1})
+		}
+	}
+	for _, e := range d {
+		for _, e2 := range d {
+			M[int(e.l)*m+int(e2.l)] += c * e.s * e2.s
+		}
+	}
+}
+
+// cholFactor overwrites the symmetric positive definite n×n row-major
+// matrix M with its Cholesky factor L (lower triangle).
+func cholFactor(M []float64, n int) error {
+	for j := 0; j < n; j++ {
+		row := M[j*n : j*n+n]
+		d := row[j]
+		for k := 0; k < j; k++ {
+			d -= row[k] * row[k]
+		}
+		if !(d > 0) {
+			return fmt.Errorf("%w: Newton system not positive definite", ErrInternal)
+		}
+		d = math.Sqrt(d)
+		row[j] = d
+		for i := j + 1; i < n; i++ {
+			ri := M[i*n : i*n+n]
+			v := ri[j]
+			for k := 0; k < j; k++ {
+				v -= ri[k] * row[k]
+			}
+			ri[j] = v / d
+		}
+	}
+	return nil
+}
+
+// cholSolve solves L·Lᵀ z = b in place for the factor of cholFactor.
+func cholSolve(M []float64, n int, b []float64) {
+	for i := 0; i < n; i++ {
+		v := b[i]
+		row := M[i*n : i*n+i]
+		for k, mk := range row {
+			v -= mk * b[k]
+		}
+		b[i] = v / M[i*n+i]
+	}
+	for i := n - 1; i >= 0; i-- {
+		v := b[i]
+		for k := i + 1; k < n; k++ {
+			v -= M[k*n+i] * b[k]
+		}
+		b[i] = v / M[i*n+i]
+	}
+}
+
+// scales returns each FG's utility scale σ_g = ŵ_g·f_g^(1−α) (= s_g times
+// its marginal utility) and the per-FG relative gap: the duality gap splits
+// into nonnegative terms, λ_l·slack_l per link and, per FG,
+// h_g(q_g) − ŵU(f_g) + Σ_p x_p(π_p + μ_g) + μ_g·(d_g − s_g); the result is
+// the largest FG term over σ_g and link term over max(λ_l c_l, min σ on l).
+func (a *afSolver) scales(lam, mu []float64) (sig []float64, fgGap float64) {
+	sig = make([]float64, len(a.w))
+	for g, w := range a.w {
+		if a.alpha == 0 {
+			sig[g] = a.s[g]
+		} else {
+			sig[g] = w * math.Pow(a.s[g]/w, 1-a.alpha)
+		}
+	}
+	minSig := make([]float64, a.m)
+	for l := range minSig {
+		minSig[l] = math.Inf(1)
+	}
+	for g := range a.w {
+		q := math.Inf(1)
+		term := 0.0
+		for p := a.gPath[g]; p < a.gPath[g+1]; p++ {
+			pi := mu[g]
+			for _, l := range a.pLink[p] {
+				pi += lam[l]
+				minSig[l] = min(minSig[l], sig[g])
+			}
+			q = min(q, pi)
+			term += a.x[p] * pi
+		}
+		if !math.IsInf(a.d[g], 1) {
+			term += mu[g] * (a.d[g] - a.s[g])
+		}
+		term += a.h(g, q) - a.w[g]*a.util(a.s[g]/a.w[g])
+		fgGap = max(fgGap, term/sig[g])
+	}
+	for l, c := range a.c {
+		fgGap = max(fgGap, lam[l]*(c-a.load[l])/max(lam[l]*c, minSig[l]))
+	}
+	return sig, fgGap
+}
+
+// h is sup_{s≥0} ŵ_g U(s/ŵ_g) − q·s.
+func (a *afSolver) h(g int, q float64) float64 {
+	w := a.w[g]
+	switch a.alpha {
+	case 0:
+		if q >= 1 {
+			return 0
+		}
+		return math.Inf(1)
+	case 1:
+		return w * (-math.Log(q) - 1)
+	}
+	return w * math.Pow(q, (a.alpha-1)/a.alpha) * a.alpha / (1 - a.alpha)
+}
+
+// reweight sets the barrier weights for the next centring in proportion to
+// each constraint's scale: λ_l·c_l for a link (at least the smallest σ of
+// its FGs), μ_g·d_g for a demand (at least σ_g), σ_g for x ≥ 0, normalised
+// to sum to nCons. On the weighted central path every complementarity
+// product is its weight over t, so each constraint's is the same fraction
+// of its own scale; with unit weights (the plain barrier) the FGs whose
+// utility terms are small (large α, f^(1−α)) would need t beyond what
+// float64 can follow.
+func (a *afSolver) reweight(nCons float64) {
+	lam, mu, _, _ := a.duals()
+	sig, _ := a.scales(lam, mu)
+	minSig := make([]float64, a.m)
+	for l := range minSig {
+		minSig[l] = math.Inf(1)
+	}
+	for g := range a.w {
+		for p := a.gPath[g]; p < a.gPath[g+1]; p++ {
+			a.op[p] = sig[g]
+			for _, l := range a.pLink[p] {
+				minSig[l] = min(minSig[l], sig[g])
+			}
+		}
+		if !math.IsInf(a.d[g], 1) {
+			a.od[g] = max(mu[g]*a.d[g], sig[g])
+		}
+	}
+	for l, c := range a.c {
+		a.om[l] = max(lam[l]*c, minSig[l])
+	}
+	sum := 0.0
+	for _, ws := range [][]float64{a.om, a.od, a.op} {
+		for _, v := range ws {
+			sum += v
+		}
+	}
+	k := nCons / sum
+	for _, ws := range [][]float64{a.om, a.od, a.op} {
+		for i := range ws {
+			ws[i] *= k
+		}
+	}
+}
+
+// duals returns the barrier's dual prices at the current point (a.fill
+// current), the dual bound and the primal objective.
+func (a *afSolver) duals() (lam, mu []float64, dual, primal float64) {
+	lam = make([]float64, a.m)
+	mu = make([]float64, len(a.w))
+	for l, c := range a.c {
+		lam[l] = a.om[l] / (a.t * (c - a.load[l]))
+	}
+	for g, d := range a.d {
+		if !math.IsInf(d, 1) {
+			mu[g] = a.od[g] / (a.t * (d - a.s[g]))
+		}
+	}
+	q := make([]float64, len(a.w))
+	minQ := math.Inf(1)
+	for g := range a.w {
+		best := math.Inf(1)
+		for p := a.gPath[g]; p < a.gPath[g+1]; p++ {
+			v := 0.0
+			for _, l := range a.pLink[p] {
+				v += lam[l]
+			}
+			best = min(best, v)
+		}
+		q[g] = best + mu[g]
+		minQ = min(minQ, q[g])
+	}
+	if a.alpha == 0 && minQ < 1 {
+		// The dual function is finite only where every path price is ≥ the
+		// marginal utility 1: scale the prices up to a valid dual point.
+		k := 1 / minQ
+		for l := range lam {
+			lam[l] *= k
+		}
+		for g := range mu {
+			mu[g] *= k
+			q[g] *= k
+		}
+	}
+	for l, c := range a.c {
+		dual += lam[l] * c
+	}
+	for g, d := range a.d {
+		if mu[g] > 0 {
+			dual += mu[g] * d
+		}
+		// sup_{s≥0} ŵ U(s/ŵ) − q s
+		w := a.w[g]
+		switch a.alpha {
+		case 0:
+		case 1:
+			dual += w * (-math.Log(q[g]) - 1)
+		default:
+			dual += w * math.Pow(q[g], (a.alpha-1)/a.alpha) * a.alpha / (1 - a.alpha)
+		}
+	}
+	return lam, mu, dual, a.objective()
+}
+
+// AlphaFair computes the weighted α-fair allocation of p (see the formulation
+// above) to a certified relative duality gap of 1e-6 (WithGapTolerance).
+//
+// Weights: a weight function's weight; for a piecewise-linear bandwidth
+// function, the slope of its first segment. Caps: the demand and, for a
+// piecewise-linear function, its top rate (the smaller). The problem's Mode
+// and path weights are ignored: every path of an FG is a free variable
+// (multipath routing is part of the optimisation). Children share their
+// parent's α-fair rate by Allocate's max-min water-fill; the hierarchy is not
+// part of the α-fair objective. For α = 0 (throughput, a linear program) the
+// optimum need not be unique: the interior-point method converges to the
+// analytic centre of the optimal face, so ties are split evenly among
+// symmetric FGs and paths, deterministically.
+//
+// It returns a *ValidationError for an invalid problem, and an error for α
+// outside [0, MaxAlpha] or an FG whose function has a flat first segment
+// (weight 0).
+func AlphaFair(p *Problem, alpha float64, opts ...AlphaOption) (*AlphaResult, error) {
+	o := alphaOptions{tol: 1e-6, maxSteps: 3000}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if !(alpha >= 0 && alpha <= MaxAlpha) {
+		return nil, fmt.Errorf("allocator: α must be a number from 0 to %d, got %v", MaxAlpha, alpha)
+	}
+	if !(o.tol > 0) {
+		return nil, fmt.Errorf("allocator: gap tolerance must be positive, got %v", o.tol)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	linkIdx := make(map[string]int, len(p.Links))
+	for i, l := range p.Links {
+		linkIdx[l.Name] = i
+	}
+	res := &AlphaResult{Alpha: alpha, FlowGroups: make([]AlphaGroupResult, len(p.FlowGroups)), Links: make([]AlphaLinkResult, len(p.Links))}
+	for i, l := range p.Links {
+		res.Links[i] = AlphaLinkResult{Name: l.Name, Capacity: l.Capacity}
+	}
+	a := &afSolver{alpha: alpha}
+	solverLink := make([]int32, len(p.Links))
+	for i := range solverLink {
+		solverLink[i] = -1
+	}
+	var origLink []int
+	var wRaw, dRaw []float64
+	maxW := 0.0
+	for i := range p.FlowGroups {
+		fg := &p.FlowGroups[i]
+		w, top := alphaWeight(fg.Function)
+		if !(w > 0) {
+			return nil, fmt.Errorf("allocator: %s: α-fair needs a positive weight, but the bandwidth function's first segment is flat", fgItem(i, fg.Name))
+		}
+		cp := top
+		if fg.Demand != nil {
+			cp = min(cp, *fg.Demand)
+		}
+		gr := &res.FlowGroups[i]
+		*gr = AlphaGroupResult{Name: fg.Name, Weight: w, Cap: cp, Paths: make([]PathResult, len(fg.Paths))}
+		for j, pa := range fg.Paths {
+			gr.Paths[j].Links = pa.Links
+		}
+		if cp == 0 {
+			continue
+		}
+		start := len(a.pLink)
+		for j, pa := range fg.Paths {
+			usable := true
+			for _, ln := range pa.Links {
+				if p.Links[linkIdx[ln]].Capacity == 0 {
+					usable = false
+				}
+			}
+			if !usable {
+				continue
+			}
+			ls := make([]int32, len(pa.Links))
+			for k, ln := range pa.Links {
+				li := linkIdx[ln]
+				if solverLink[li] < 0 {
+					solverLink[li] = int32(len(origLink))
+					origLink = append(origLink, li)
+				}
+				ls[k] = solverLink[li]
+			}
+			a.pLink = append(a.pLink, ls)
+			a.pOrig = append(a.pOrig, j)
+		}
+		if len(a.pLink) == start {
+			continue
+		}
+		a.gPath = append(a.gPath, start)
+		a.grp = append(a.grp, i)
+		wRaw = append(wRaw, w)
+		dRaw = append(dRaw, cp)
+		maxW = max(maxW, w)
+	}
+	a.gPath = append(a.gPath, len(a.pLink))
+	a.m = len(origLink)
+	if len(a.grp) == 0 {
+		return res, nil
+	}
+	// Scales: weights by the largest; rates so that the first link to fill
+	// under equal fair shares (weight per path split evenly) fills at
+	// share 1.
+	wl := make([]float64, a.m)
+	for g := range a.grp {
+		np := float64(a.gPath[g+1] - a.gPath[g])
+		for p := a.gPath[g]; p < a.gPath[g+1]; p++ {
+			for _, l := range a.pLink[p] {
+				wl[l] += wRaw[g] / maxW / np
+			}
+		}
+	}
+	f0 := math.Inf(1)
+	for l, li := range origLink {
+		f0 = min(f0, p.Links[li].Capacity/wl[l])
+	}
+	R := f0
+	res.RateScale, res.WeightScale, res.ShareScale = R, maxW, R/maxW
+	a.c = make([]float64, a.m)
+	for l, li := range origLink {
+		a.c[l] = p.Links[li].Capacity / R
+		wl[l] *= 1 // normalised weight load: c_l/wl_l ≥ 1
+	}
+	a.w = make([]float64, len(a.grp))
+	a.d = make([]float64, len(a.grp))
+	for g := range a.grp {
+		a.w[g] = wRaw[g] / maxW
+		a.d[g] = dRaw[g] / R
+	}
+	// Strictly feasible start: half of each link shared by path weight.
+	const theta = 0.5
+	a.x = make([]float64, len(a.pLink))
+	for g := range a.grp {
+		np := float64(a.gPath[g+1] - a.gPath[g])
+		for p := a.gPath[g]; p < a.gPath[g+1]; p++ {
+			v := math.Inf(1)
+			for _, l := range a.pLink[p] {
+				v = min(v, a.c[l]*a.w[g]/np/wl[l])
+			}
+			v = min(v, a.d[g]/np)
+			a.x[p] = theta * v
+		}
+	}
+	a.s = make([]float64, len(a.grp))
+	a.om, a.od, a.op = make([]float64, a.m), make([]float64, len(a.grp)), make([]float64, len(a.x))
+	for _, ws := range [][]float64{a.om, a.od, a.op} {
+		for i := range ws {
+			ws[i] = 1
+		}
+	}
+	for g, d := range a.d {
+		if math.IsInf(d, 1) {
+			a.od[g] = 0
+		}
+	}
+	a.load = make([]float64, a.m)
+	a.fill(a.x)
+	nCons := a.m + len(a.x)
+	for _, d := range a.d {
+		if !math.IsInf(d, 1) {
+			nCons++
+		}
+	}
+	// The gap is measured twice. RelGap: against |objective| (Σŵ for
+	// α = 1, whose objective has no natural scale); the solver stops when it
+	// is ≤ tol. FGGap: against the smallest per-FG utility scale
+	// ŵ_i·f_i^(1−α) = s_i·MU_i (the throughput for α = 0). For large α the
+	// objective is a sum of terms of very different sizes (f^(1−α)), and a
+	// gap small against the sum says little about the FGs with small terms;
+	// a gap small against every FG's own scale bounds each FG's deviation.
+	// The solver goes on until FGGap ≤ tol too, or until float64 precision
+	// runs out (the iterate with the smallest FGGap is returned).
+	relDen := func(obj float64) float64 {
+		if alpha == 1 {
+			s := 0.0
+			for _, w := range a.w {
+				s += w
+			}
+			return s
+		}
+		return math.Abs(obj)
+	}
+	a.t = float64(nCons) / max(relDen(a.objective()), 1e-300)
+	grad := make([]float64, len(a.x))
+	delta := make([]float64, len(a.x))
+	trial := make([]float64, len(a.x))
+	M := make([]float64, a.m*a.m)
+	scratch := make([]float64, a.m)
+	touched := make([]int32, 0, 16)
+	const mu = 10.0
+	const maxInner = 50
+	var lam, muD []float64
+	var best *afSnapshot
+	restore := func() {
+		copy(a.x, best.x)
+		copy(a.om, best.om)
+		copy(a.od, best.od)
+		copy(a.op, best.op)
+		a.t = best.t
+		a.fill(a.x)
+	}
+outer:
+	for {
+		res.Centerings++
+		inner := 0
+		// Centring: damped Newton until the decrement is tiny.
+		for {
+			var err error
+			F := a.barrier(a.x)
+			switch {
+			case res.Iterations >= o.maxSteps:
+				err = fmt.Errorf("%w after %d Newton steps (relative gap %.3g)", ErrNotConverged, res.Iterations, res.RelGap)
+			case math.IsInf(F, 0):
+				err = fmt.Errorf("%w: iterate left float64 range (α = %v too large for this problem?)", ErrNotConverged, alpha)
+			}
+			var dec float64
+			if err == nil {
+				dec, err = a.newton(grad, delta, M, scratch, touched)
+			}
+			if err != nil {
+				if best != nil {
+					restore()
+					break outer
+				}
+				return nil, err
+			}
+			res.Iterations++
+			inner++
+			// A centring need not be exact: the duals of any feasible point
+			// bound the optimum (the gap below is a certificate either way).
+			if -dec/2 <= 1e-9 || inner > maxInner {
+				break
+			}
+			// Largest step keeping x > 0, then backtracking.
+			step := 1.0
+			for p, dx := range delta {
+				if dx < 0 {
+					step = min(step, -0.99*a.x[p]/dx)
+				}
+			}
+			maxStep := step
+			improved := false
+			if lam := math.Sqrt(-dec); lam < 0.25 {
+				// Quadratic convergence region: take the full step. Comparing
+				// barrier values here would be lost in rounding (F ≈ t·objective).
+				for p := range trial {
+					trial[p] = a.x[p] + step*delta[p]
+				}
+				if !math.IsInf(a.barrier(trial), 1) {
+					copy(a.x, trial)
+					improved = true
+				}
+			}
+			for k := 0; k < 60 && !improved; k++ {
+				for p := range trial {
+					trial[p] = a.x[p] + step*delta[p]
+				}
+				if Ft := a.barrier(trial); Ft <= F+0.25*step*dec {
+					copy(a.x, trial)
+					improved = true
+					break
+				}
+				step /= 2
+			}
+			if !improved {
+				// Barrier values differing by less than their rounding
+				// (F ≈ t·objective): the damped step 1/(1+λ) of
+				// self-concordance theory, which decreases F.
+				step = min(maxStep, 1/(1+math.Sqrt(-dec)))
+				for p := range trial {
+					trial[p] = a.x[p] + step*delta[p]
+				}
+				if !math.IsInf(a.barrier(trial), 1) {
+					copy(a.x, trial)
+					improved = true
+				}
+			}
+			a.fill(a.x)
+			if !improved {
+				break // no progress at float64 precision: as centred as it gets
+			}
+		}
+		_, _, dual, primal := a.duals()
+		gap := max(dual-primal, 0)
+		lamC, muC, _, _ := a.duals()
+		_, fg := a.scales(lamC, muC)
+		rel := gap / max(relDen(primal), 1e-300)
+		if rel <= o.tol && (best == nil || fg < best.fgGap) {
+			best = &afSnapshot{x: slices.Clone(a.x), om: slices.Clone(a.om), od: slices.Clone(a.od), op: slices.Clone(a.op), t: a.t, fgGap: fg}
+		}
+		res.RelGap = rel
+		if rel <= o.tol && (fg <= o.tol || alpha == 0) {
+			break
+		}
+		if best != nil && (fg > 100*best.fgGap || a.t > 1e6*best.t) {
+			// float64 precision exhausted: the Newton systems are too
+			// ill-conditioned to follow the central path further.
+			restore()
+			break
+		}
+		if alpha > 0 {
+			a.reweight(float64(nCons))
+		}
+		a.t *= mu
+	}
+	lam, muD, dual, primal := a.duals()
+	res.Objective = primal
+	res.Gap = max(dual-primal, 0)
+	res.RelGap = res.Gap / max(relDen(primal), 1e-300)
+	_, res.FGGap = a.scales(lam, muD)
+	// Result in physical units.
+	for g, i := range a.grp {
+		gr := &res.FlowGroups[i]
+		rate := 0.0
+		for p := a.gPath[g]; p < a.gPath[g+1]; p++ {
+			r := a.x[p] * R
+			gr.Paths[a.pOrig[p]].Rate = r
+			rate += r
+		}
+		gr.Rate = rate
+		gr.MarginalUtility = math.Pow(a.s[g]/a.w[g], -alpha)
+		gr.DemandPrice = muD[g]
+	}
+	for i := range p.FlowGroups {
+		gr := &res.FlowGroups[i]
+		gr.Children = shareAmongChildren(p.FlowGroups[i].Children, gr.Rate)
+		for j := range gr.Paths {
+			for _, ln := range gr.Paths[j].Links {
+				res.Links[linkIdx[ln]].Load += gr.Paths[j].Rate
+			}
+		}
+	}
+	for l, li := range origLink {
+		res.Links[li].Price = lam[l]
+	}
+	return res, nil
+}
