@@ -27,18 +27,25 @@ import (
 // Allocate computes. (With Σ w_i U_α(s_i) instead, the weights would fade as
 // w_i^(1/α) and large α would give unweighted max-min.)
 //
-// Solver: a primal log-barrier interior-point method on x with Newton
-// steps (Boyd & Vandenberghe, Convex Optimization, §11.3). Each Newton
-// system H Δ = −g has H = B + Aᵀ diag(1/slack²) A with B block-diagonal per
-// FG (diagonal plus rank one), solved by the Woodbury identity through one
-// dense Cholesky factorisation of an m×m matrix over the m links that carry
-// paths: O(m³ + Σ_FG (links of the FG)²) per step. After each centring the
-// barrier gives dual prices λ_l = 1/(t·slack_l) and μ_i = 1/(t·(d_i − s_i));
-// the Lagrange dual function at (λ, μ) has a closed form, so the reported
-// duality gap is a certificate (an upper bound on the distance to the
-// optimal objective), not an estimate. The method stops when that gap,
-// relative to |objective| (to Σ w_i for α = 1, whose objective has no
-// natural scale), is ≤ the tolerance (default 1e-6).
+// Solver: a primal barrier interior-point method on x with Newton steps
+// (Boyd & Vandenberghe, Convex Optimization, §11.3), feasible from the start.
+// Each Newton system H Δ = −g has H = B + Aᵀ diag(ω_l/slack_l²) A with B
+// block-diagonal per FG (diagonal plus rank one). It is solved by the
+// Woodbury identity through one dense Cholesky factorisation of an m×m
+// matrix over the m links that carry paths, O(m³ + Σ_FG (links of the FG)²),
+// refined twice against H; when that loses accuracy (late iterations, links
+// nearly full) the step falls back to a dense Cholesky factorisation of H
+// over the n paths, O(n³). After each centring the barrier gives dual
+// prices λ_l = ω_l/(t·slack_l) and μ_i = ω_i/(t·(d_i − s_i)); the Lagrange
+// dual function at (λ, μ) has a closed form, so the reported duality gap is
+// a certificate (an upper bound on the distance to the optimal objective),
+// not an estimate. The barrier weights ω are re-set after each centring in
+// proportion to each constraint's scale (see reweight), so that FGs whose
+// utility terms are tiny (large α) are solved to the same relative accuracy
+// as the others. The method stops when the gap relative to |objective| (to
+// Σ ŵ_i for α = 1, whose objective has no natural scale) is ≤ the tolerance
+// (default 1e-6) and, for α > 0, the gap relative to each FG's own utility
+// scale is too, or float64 precision runs out (AlphaResult.FGGap).
 
 // MaxAlpha is the largest α AlphaFair accepts. Beyond it the utilities
 // (fair shares to the power −α) leave float64 range on ordinary problems,
