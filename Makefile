@@ -5,8 +5,11 @@ BIN       ?= bin/p4qos
 FUZZTIME  ?= 10s
 P4C_BM2   ?= $(shell command -v p4c-bm2-ss 2>/dev/null || ls /opt/p4/bin/p4c-bm2-ss 2>/dev/null)
 P4TEST    ?= $(shell command -v p4test 2>/dev/null || ls /opt/p4/bin/p4test 2>/dev/null)
+BF_P4C    ?= $(shell command -v bf-p4c 2>/dev/null || ls /opt/p4/bin/bf-p4c 2>/dev/null)
+# bf-p4c's full output goes here; `make p4` copies what p4src/build keeps.
+BF_WORK   ?= $(or $(TMPDIR),/tmp)/p4qos-bf-p4c
 
-.PHONY: all build test e2e vet fuzz bench demo p4 lab lab-down clean
+.PHONY: all build test e2e vet fuzz bench demo p4 p4-bmv2 p4-tofino lab lab-down clean
 
 all: build
 
@@ -50,14 +53,61 @@ bench:
 demo:
 	$(GO) run ./cmd/p4qos demo
 
-# Regenerates the committed BMv2 JSON and P4Info from the P4 sources (needs p4c).
-p4:
+# Regenerates the committed compiler outputs from the P4 sources: the BMv2
+# JSON and P4Info (needs p4c-bm2-ss) and, when bf-p4c is on PATH or in
+# /opt/p4/bin, the Tofino 1 and 2 outputs in p4src/build/tofino*/
+# (docs/targets.md; tests/p4compile uses the same bf-p4c flags).
+p4: p4-bmv2 p4-tofino
+
+p4-bmv2:
 	@test -n "$(P4C_BM2)" || { echo "p4c-bm2-ss not found (PATH or /opt/p4/bin): see docs/targets.md" >&2; exit 2; }
 	$(P4C_BM2) --arch v1model --std p4-16 -I p4src/include \
 		--p4runtime-files p4src/build/qos.p4info.txtpb -o p4src/build/qos.json p4src/v1model/qos.p4
 	# p4c gives ipv4_lpm and ipv6_lpm their own copies of the actions of the
 	# selector they share, which crashes BMv2 (internal/bmv2json explains).
 	$(GO) run ./internal/bmv2json/cmd/bmv2fix p4src/build/qos.json
+
+# --p4runtime-force-std-externs: standard P4Runtime meters, counters and
+# action profiles in the P4Info, as Stratum and PI serve them (docs/targets.md).
+# -g makes bf-p4c write pipe/logs/resources.json.
+BF_P4C_FLAGS = --std p4-16 -g --p4runtime-force-std-externs
+
+# bf-p4c up to p4lang/p4c#5753 (v1.2.5.16 included) loses the match
+# registers of parser selects on Tofino: every transition of such a state is
+# emitted as an unconditional "*" and the first one is always taken. This
+# awk program fails on a .bfa whose parser has a state with several
+# transitions and no "match:" line; its tofino.bin and context.json are then
+# not kept (docs/targets.md, "Compiler defect").
+BFA_PARSER_CHECK = '/^parser /{p=1;next} /^[^ ]/{if(p&&n>1&&!m)b++;p=0;n=0;m=0;next} \
+	p&&/^    [^ ].*:$$/{if(n>1&&!m)b++;n=0;m=0;next} p&&/^      match:/{m=1} p&&/^      [^ ].*:$$/{n++} \
+	END{if(p&&n>1&&!m)b++;exit b>0}'
+
+# $(call bf_p4c,target,arch): compile for one chip and keep the P4Info, the
+# BF-RT schema and the resource summaries; tofino.bin / tofino2.bin and
+# context.json too when the parser check passes and the binary is under 4 MB.
+define bf_p4c
+	rm -rf $(BF_WORK)/$(1) && mkdir -p $(BF_WORK)/$(1) p4src/build/$(1)
+	$(BF_P4C) --target $(1) --arch $(2) $(BF_P4C_FLAGS) \
+		--p4runtime-files $(BF_WORK)/$(1)/qos.p4info.txtpb --bf-rt-schema $(BF_WORK)/$(1)/bf-rt.json \
+		-o $(BF_WORK)/$(1) p4src/tna/qos.p4
+	cp $(BF_WORK)/$(1)/qos.p4info.txtpb $(BF_WORK)/$(1)/bf-rt.json p4src/build/$(1)/
+	cp $(BF_WORK)/$(1)/pipe/logs/resources.json $(BF_WORK)/$(1)/pipe/logs/mau.resources.log \
+		$(BF_WORK)/$(1)/pipe/logs/metrics.json p4src/build/$(1)/
+	@rm -f p4src/build/$(1)/context.json p4src/build/$(1)/$(1).bin; \
+	if ! awk $(BFA_PARSER_CHECK) $(BF_WORK)/$(1)/pipe/qos.bfa; then \
+		echo "$(1): parser selects lost their match registers (p4lang/p4c#5753): context.json and $(1).bin not kept"; \
+	elif [ $$(stat -c %s $(BF_WORK)/$(1)/pipe/$(1).bin) -ge 4000000 ]; then \
+		echo "$(1): $(1).bin is 4 MB or more: not kept (left in $(BF_WORK)/$(1)/pipe)"; \
+	else cp $(BF_WORK)/$(1)/pipe/context.json $(BF_WORK)/$(1)/pipe/$(1).bin p4src/build/$(1)/; fi
+endef
+
+p4-tofino:
+ifeq ($(BF_P4C),)
+	@echo "bf-p4c not found (PATH or /opt/p4/bin): p4src/build/tofino* left as they are; see docs/targets.md"
+else
+	$(call bf_p4c,tofino,tna)
+	$(call bf_p4c,tofino2,t2na)
+endif
 
 lab: build
 	$(BIN) lab up -t topo/examples/fabric.yaml

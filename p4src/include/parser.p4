@@ -7,9 +7,11 @@
  *   - truncated headers: extract() fails with error.PacketTooShort, the
  *     parser rejects, and ingress drops the packet on the parser error;
  *   - IPv4 with IHL != 5 (options, or a length below the minimum):
- *     rejected with error.Ipv4HeaderLength and dropped; options are rare on
- *     the paths this product serves and a checksum over options would need
- *     variable-length fields that TNA does not offer;
+ *     dropped; options are rare on the paths this product serves and a
+ *     checksum over options would need variable-length fields that TNA does
+ *     not offer. v1model rejects them with error.Ipv4HeaderLength; on Tofino
+ *     (__TARGET_TOFINO__, defined by bf-p4c), whose parser cannot verify(),
+ *     ingress drops an IPv4 header with ihl != 5;
  *   - IPv4 non-first fragments and IPv6 with extension headers: no L4 header
  *     is parsed (its ports read as 0), the packet is forwarded normally;
  *   - non-IP packets: parsed, then dropped by ingress.
@@ -43,11 +45,18 @@ parser QosHeaderParser(packet_in pkt, inout qos_headers_t hdr) {
 
     state parse_ipv4 {
         pkt.extract(hdr.ipv4);
+#ifndef __TARGET_TOFINO__
         verify(hdr.ipv4.ihl == 5, error.Ipv4HeaderLength);
-        /* Only the first fragment carries the L4 header. */
-        transition select(hdr.ipv4.frag_offset, hdr.ipv4.protocol) {
-            (0, IP_PROTO_TCP): parse_tcp;
-            (0, IP_PROTO_UDP): parse_udp;
+#endif
+        /* Only the first fragment carries the L4 header, and only an IHL of
+         * 5 says where it starts. On v1model the verify above has already
+         * rejected IHL != 5. bf-p4c ignores verify() (it warns "Parser
+         * verify is currently unsupported"), so on Tofino a packet with
+         * IHL != 5 leaves the parser here, IPv4 valid and nothing after
+         * it parsed, and the TNA ingress drops it on hdr.ipv4.ihl != 5. */
+        transition select(hdr.ipv4.ihl, hdr.ipv4.frag_offset, hdr.ipv4.protocol) {
+            (5, 0, IP_PROTO_TCP): parse_tcp;
+            (5, 0, IP_PROTO_UDP): parse_udp;
             default: accept;
         }
     }

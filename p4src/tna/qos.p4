@@ -194,6 +194,13 @@ control QosIngress(inout qos_headers_t hdr, inout qos_meta_t meta,
             drop();
             exit;
         }
+        /* IPv4 options (IHL != 5): the Tofino parser cannot verify() the
+         * IHL as v1model's does, so it stops after the IPv4 header
+         * (include/parser.p4) and the packet is dropped here. */
+        if (hdr.ipv4.isValid() && hdr.ipv4.ihl != 5) {
+            drop();
+            exit;
+        }
         normalize.apply(hdr, meta);
 
         classifier.apply();
@@ -291,10 +298,26 @@ control QosEgress(inout qos_headers_t hdr, inout qos_meta_t meta,
                   inout egress_intrinsic_metadata_for_output_port_t eg_oport_md) {
     Counter<bit<64>, bit<8>>(QOS_CLASSES, CounterType_t.PACKETS_AND_BYTES) class_counter;
     Counter<bit<64>, bit<12>>(QUEUE_COUNTERS, CounterType_t.PACKETS_AND_BYTES) queue_counter;
+    bit<32> ecn_depth;
+    bit<19> ecn_margin;
 
+    /* "depth >= threshold", as v1model tests it, in a form Tofino can run.
+     * A gateway compares PHV bits with constants: bf-p4c rejects
+     * "enq_qdepth >= ecn_threshold" ("condition too complex, one operand
+     * ... must be constant"), and a saturating difference computed in the
+     * apply block is propagated back into the condition ("condition
+     * expression too complex"). So this action's ALU computes
+     * threshold |-| depth, 0 exactly when depth >= threshold, and the apply
+     * block tests it for 0. The ALU subtracts whole 32-bit containers: the
+     * parser fills the upper bits of enq_qdepth's container with the
+     * neighbouring intrinsic metadata (egress_port), which would saturate
+     * the difference to 0, so the subtrahend is ecn_depth, a zero-extended
+     * copy made in the apply block (docs/targets.md, "What bf-p4c made the
+     * TNA program change"). */
     action set_ecn_threshold(bit<19> threshold) {
         meta.ecn_enabled = 1;
         meta.ecn_threshold = threshold;
+        ecn_margin = threshold |-| ecn_depth[18:0];
     }
 
     table ecn_threshold {
@@ -320,9 +343,12 @@ control QosEgress(inout qos_headers_t hdr, inout qos_meta_t meta,
 
         meta.ecn_enabled = 0;
         meta.ecn_threshold = 0;
+        ecn_margin = 0;
+        ecn_depth = (bit<32>)eg_intr_md.enq_qdepth; /* zero-extended: see set_ecn_threshold */
         ecn_threshold.apply();
-        /* RFC 3168 section 5: only ECN-capable packets may be marked. */
-        if (meta.ecn_enabled == 1 && eg_intr_md.enq_qdepth >= meta.ecn_threshold) {
+        /* Enqueue depth >= threshold (set_ecn_threshold). RFC 3168 section
+         * 5: only ECN-capable packets may be marked. */
+        if (meta.ecn_enabled == 1 && ecn_margin == 0) {
             if (hdr.ipv4.isValid() && hdr.ipv4.ecn != ECN_NOT_ECT) {
                 hdr.ipv4.ecn = ECN_CE;
             } else if (hdr.ipv6.isValid() && hdr.ipv6.ecn != ECN_NOT_ECT) {
