@@ -40,7 +40,7 @@ e2e:
 FUZZ_TARGETS = ./compiler:FuzzParsePolicy ./topo:FuzzParseTopology \
 	./allocator:FuzzParseProblem ./tables:FuzzEntity ./internal/units:FuzzParseBitrate ./internal/units:FuzzParseBytes \
 	./controlplane:FuzzDecodeWriteError ./target/sim:FuzzWriteAndRead \
-	./controller:FuzzApplyPolicy ./internal/thrift:FuzzReadMessage ./target/tofino:FuzzUnmarshalStratumConfig
+	./controller:FuzzApplyPolicy ./internal/thrift:FuzzReadMessage
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
