@@ -263,11 +263,10 @@ func resolvePaths(cfg *Config, dir string) {
 		}
 		joined := filepath.Join(dir, *p)
 		if _, err := os.Stat(joined); err != nil && assets.Embedded(*p) {
-			joined = *p // a repository path the binary carries (parseInto-style)
+			joined = *p // a repository path the binary carries: Load resolves it
 		}
 		*p = joined
 	}
-	resolveEmbedded(cfg)
 }
 
 // resolveEmbedded replaces repository paths that are not on disk by the
@@ -687,11 +686,9 @@ func checkHostPort(addr string) error {
 	if host == "" {
 		return fmt.Errorf("no host in %s (use 127.0.0.1:PORT for this machine)", yamlerr.Quote(addr))
 	}
-	n, err := strconv.ParseUint(port, 10, 16)
-	if err != nil {
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		return fmt.Errorf("port %s of %s is not a number from 0 to 65535", yamlerr.Quote(port), yamlerr.Quote(addr))
 	}
-	_ = n
 	return nil
 }
 
