@@ -102,7 +102,12 @@ func slots(root string) []slot {
 		// The daemon's slots: with --once and a switch address nothing
 		// listens on, a valid input ends in exit 1 after --timeout.
 		{name: "run -c", base: "", ext: ".yaml", kind: inputfile.Config, denseKey: "switches",
-			args: func(f string) []string { return []string{"run", "-c", f} }},
+			// The flags repeat once/timeout/metrics-addr: a truncation that
+			// cuts them off but leaves a valid config would otherwise start
+			// a daemon that rightly runs until stopped.
+			args: func(f string) []string {
+				return []string{"run", "-c", f, "--once", "--timeout", "300ms", "--metrics-addr", "off"}
+			}},
 		{name: "run --policy", base: "topo/examples/fabric-policy.yaml", ext: ".yaml", kind: inputfile.Policy, denseKey: "classes",
 			args: func(f string) []string { return runArgs(f, topology, p4info) }},
 		{name: "run --topology", base: "topo/examples/fabric.yaml", ext: ".yaml", kind: inputfile.Topology, denseKey: "switches",
