@@ -362,7 +362,7 @@ func TestAllocateHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	// Big enough to pass the first context check (every 1024 events).
-	_, err := Allocate(ctx, benchProblem(5000, 100, Split, 1))
+	_, err := Allocate(ctx, RandomProblem(5000, 100, Split, 1))
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}

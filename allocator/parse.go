@@ -16,8 +16,9 @@ import (
 	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
-// ParseProblem reads a problem in YAML or JSON (JSON is read as YAML, so one
-// parser serves both and every error can name its line). name is used in
+// ParseProblem reads a problem in YAML or JSON. Valid JSON is decoded
+// directly (decodeJSON); everything else, and JSON with any problem, is read
+// as YAML, so one parser reports every error with its line. name is used in
 // error messages only. Rates are numbers (bits/s) or strings with units
 // ("10Gbps"); unknown keys are errors. The problem is validated; the error
 // is a *ValidationError naming each offending item.
@@ -35,9 +36,9 @@ import (
 //	      - {links: [s1-s2, s2-s3], weight: 1}
 //	    children: [{name: a, weight: 1}, {name: b, function: [[0,0],[1,2Gbps]], demand: 1Gbps}]
 //
-// At most inputfile.Problem.Limit() bytes are read from r; a larger input is
-// a *ValidationError (the parser's memory grows with the input: about 80
-// bytes per byte of YAML in the worst case). Parsing stops collecting issues
+// At most inputfile.Problem.Limit() bytes are read from r, and YAML only up
+// to YAMLLimit (its parser's memory grows with the input: about 80 bytes
+// per byte in the worst case); a larger input is a *ValidationError. Parsing stops collecting issues
 // after yamlerr.MaxErrors.
 func ParseProblem(r io.Reader, name string) (*Problem, error) {
 	data, err := inputfile.ReadFrom(r, name, inputfile.Problem)
@@ -47,6 +48,60 @@ func ParseProblem(r io.Reader, name string) (*Problem, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read problem: %w", err)
 	}
+	isJSON := false
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
+		isJSON = true
+		// Valid JSON takes the fast path; anything it is unsure of is
+		// read again below, so errors keep their lines (see decodeJSON).
+		p, at := decodeJSON(data)
+		if p != nil {
+			p.file = name
+			err := p.Validate()
+			if err == nil || len(data) > YAMLLimit {
+				return p, err
+			}
+		} else if len(data) > YAMLLimit {
+			line, col := lineCol(data, at)
+			return nil, &ValidationError{File: name, Issues: []Issue{{Line: line, Msg: fmt.Sprintf(
+				"column %d: not a valid problem here (near %s); a JSON problem over %d MB is read as strict JSON only: "+
+					"known keys, once each, strings without escapes, numbers or rates with units (split it, or fix this one)",
+				col, yamlerr.Quote(excerpt(data, at)), YAMLLimit/inputfile.MB)}}}
+		}
+	}
+	if len(data) > YAMLLimit {
+		what := "a YAML problem"
+		if isJSON {
+			what = "this problem"
+		}
+		return nil, &ValidationError{File: name, Issues: []Issue{{Msg: fmt.Sprintf(
+			"%s is %.1f MB; %s is read up to %d MB (its parser needs ~80 bytes per byte): write it as JSON, which is read up to %d MB",
+			name, float64(len(data))/inputfile.MB, what, YAMLLimit/inputfile.MB, inputfile.Problem.Limit()/inputfile.MB)}}}
+	}
+	return parseYAML(data, name)
+}
+
+// YAMLLimit is the largest problem ParseProblem reads as YAML (and the
+// largest JSON whose errors it reports the YAML way, every problem with its
+// line): YAML's node tree costs up to ~80 bytes per byte of input. Larger
+// JSON, up to inputfile.Problem's limit, is decoded directly.
+const YAMLLimit = 2 * inputfile.MB
+
+// lineCol converts a byte offset to a 1-based line and column.
+func lineCol(data []byte, at int) (line, col int) {
+	at = min(max(at, 0), len(data))
+	line = 1 + bytes.Count(data[:at], []byte{'\n'})
+	col = at - bytes.LastIndexByte(data[:at], '\n')
+	return line, col
+}
+
+// excerpt returns up to 24 bytes of data from at, for an error message.
+func excerpt(data []byte, at int) string {
+	at = min(max(at, 0), len(data))
+	return string(data[at:min(len(data), at+24)])
+}
+
+// parseYAML is ParseProblem's general path: YAML, and JSON read as YAML.
+func parseYAML(data []byte, name string) (*Problem, error) {
 	if t := bytes.TrimSpace(data); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
 		// JSON allows tabs as whitespace and YAML does not; outside strings
 		// (where JSON forbids raw tabs anyway) a space means the same.

@@ -17,7 +17,7 @@ func BenchmarkPhases(b *testing.B) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, mode := range []Mode{Split, Preferred} {
 		for _, n := range []int{10000, 100000} {
-			p := benchProblem(n, 2000, mode, 42)
+			p := RandomProblem(n, 2000, mode, 42)
 			name := fmt.Sprintf("%s/fgs=%d", mode, n)
 			b.Run(name+"/flatten", func(b *testing.B) {
 				for b.Loop() {
@@ -74,7 +74,7 @@ func BenchmarkPhases(b *testing.B) {
 // input it must read.
 func BenchmarkWalkProblem(b *testing.B) {
 	for _, n := range []int{10000, 100000} {
-		p := benchProblem(n, 2000, Split, 42)
+		p := RandomProblem(n, 2000, Split, 42)
 		b.Run(fmt.Sprintf("fgs=%d", n), func(b *testing.B) {
 			var sum int
 			for b.Loop() {

@@ -288,6 +288,9 @@ func (p *Problem) flatten(build bool) (*filler, error) {
 			for k, ln := range pa.Links {
 				li := linkIdx.lookup(ln)
 				switch {
+				case full(v.issues):
+					// Formatting the arguments below costs memory even
+					// when add drops them: a path can be millions long.
 				case li < 0:
 					v.add(fmt.Sprintf("%s.links[%d]", pathLoc(i, j), k), pathItem(i, fg.Name, j), "unknown link %s", yamlerr.Quote(ln))
 				case long && seen.mark(li) || !long && slices.Contains(s.plLink[first:], li):

@@ -533,7 +533,7 @@ func TestAgreesWithReference(t *testing.T) {
 // load is the sum of its path rates.
 func TestLargeInstanceNeverOverloads(t *testing.T) {
 	for _, mode := range []Mode{Split, Preferred} {
-		p := benchProblem(5000, 200, mode, 3)
+		p := RandomProblem(5000, 200, mode, 3)
 		r, err := Allocate(context.Background(), p)
 		if err != nil {
 			t.Fatal(err)

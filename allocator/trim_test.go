@@ -91,7 +91,7 @@ func TestTrimOverloadMatchesReference(t *testing.T) {
 		for _, size := range []struct{ fgs, links int }{{50, 10}, {500, 60}, {3000, 200}} {
 			for seed := uint64(1); seed <= 3; seed++ {
 				t.Run(fmt.Sprintf("%s/%d/%d/%d", mode, size.fgs, size.links, seed), func(t *testing.T) {
-					p := benchProblem(size.fgs, size.links, mode, seed)
+					p := RandomProblem(size.fgs, size.links, mode, seed)
 					s, err := p.flatten(true)
 					if err != nil {
 						t.Fatal(err)

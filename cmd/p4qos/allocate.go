@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -109,9 +108,7 @@ func runAllocate(cmd *cobra.Command, e *env, file, output, plotPath string) erro
 	}
 
 	if output == "json" {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(r); err != nil {
+		if err := r.WriteJSON(e.stdout); err != nil {
 			return fmt.Errorf("allocate: encode json: %w", err)
 		}
 		return nil

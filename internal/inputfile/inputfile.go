@@ -40,7 +40,8 @@ const (
 	Topology
 	// P4Info is a P4Info in text, binary or JSON form: 4 MB.
 	P4Info
-	// Problem is an allocation problem for p4qos allocate: 2 MB.
+	// Problem is an allocation problem for p4qos allocate: 32 MB, for JSON
+	// (the allocator reads YAML only up to 2 MB: YAMLProblemLimit).
 	Problem
 	// Config is a p4qos config file (compile --config, run -c): 1 MB.
 	Config
@@ -65,7 +66,7 @@ var kinds = [...]struct {
 	Policy:       {"policy", "a", 2 * MB},
 	Topology:     {"topology", "a", 2 * MB},
 	P4Info:       {"P4Info", "a", 4 * MB},
-	Problem:      {"allocation problem", "an", 2 * MB},
+	Problem:      {"allocation problem", "an", 32 * MB},
 	Config:       {"config file", "a", 1 * MB},
 	BMv2JSON:     {"BMv2 JSON file", "a", 16 * MB},
 	Flows:        {"flow file", "a", 2 * MB},
@@ -162,8 +163,14 @@ func checkRegular(name string, fi fs.FileInfo, k Kind) error {
 
 // ReadFrom reads r (standard input, a pipe) up to k.Limit() bytes; name is
 // used in errors ("<stdin>").
+// A reader that knows its length (bytes.Reader, strings.Reader) is read
+// into a buffer of that size, with no growing copies.
 func ReadFrom(r io.Reader, name string, k Kind) ([]byte, error) {
-	return readCapped(r, yamlerr.Path(name), 0, k)
+	var hint int64
+	if l, ok := r.(interface{ Len() int }); ok {
+		hint = int64(l.Len())
+	}
+	return readCapped(r, yamlerr.Path(name), hint, k)
 }
 
 // ReadArg reads path, or stdin when path is "-" (for commands that accept

@@ -98,7 +98,17 @@ func slots(root string) []slot {
 				{"toml-long-line", func([]byte) []byte { return repeat("policy = \"", "x", "\n", 500_000) }},
 			}},
 		{name: "allocate -f", base: "allocator/testdata/example.yaml", ext: ".yaml", kind: inputfile.Problem, denseKey: "links",
-			args: func(f string) []string { return []string{"allocate", "-f", f} }, stdin: true},
+			args: func(f string) []string { return []string{"allocate", "-f", f} }, stdin: true,
+			// JSON above 2 MB skips the YAML reader (allocator/parsejson.go):
+			// the worst shapes it can be given at the 32 MB cap.
+			extraMuts: []mutation{
+				{"json-one-path-of-8M-links", func([]byte) []byte {
+					return repeat(`{"links":[{"name":"l","capacity":1}],"flow_groups":[{"name":"a","weight":1,"paths":[{"links":["l"`, `,"l"`, `]}]}]}`, 7_999_900)
+				}},
+				{"json-800k-flow-groups", func([]byte) []byte {
+					return repeat(`{"links":[{"name":"l","capacity":1e9}],"flow_groups":[{"name":"a","weight":1,"paths":[{"links":["l"]}]}`, `,{"name":"a","paths":[{"links":["l"]}]}`, "]}", 800_000)
+				}},
+			}},
 		// The daemon's slots: with --once and a switch address nothing
 		// listens on, a valid input ends in exit 1 after --timeout.
 		{name: "run -c", base: "", ext: ".yaml", kind: inputfile.Config, denseKey: "switches",
