@@ -22,8 +22,8 @@ import (
 // P4Runtime counters (the qos pipeline counts no colours): cumulative
 // packets per meter colour and dropped packets. The sim reports them.
 type ClassCount struct {
-	Switch, Class             string
-	Green, Yellow, Red        uint64
+	Switch, Class              string
+	Green, Yellow, Red         uint64
 	MeterDropped, QueueDropped uint64
 }
 
@@ -48,6 +48,7 @@ type status struct {
 	demand   map[string]float64
 	alloc    map[string]float64
 	result   *allocator.Result
+	history  []statusapi.Round
 	linkLoad map[string]float64 // directed edge name → bits/s
 	prev     map[cell]cellSample
 	colors   map[string]*[3]uint64 // class → fabric-wide packets per colour
@@ -120,31 +121,40 @@ func apiEvent(e Event) statusapi.Event {
 	return ev
 }
 
-// afterRound records a closed-loop round at now, reads the switches'
-// class and queue counters into the metrics and link loads, and tells the
-// event streams.
+// afterRound records a closed-loop round at now: it reads the switches'
+// class and queue counters into the metrics and link loads, then records
+// the round in one step (a snapshot that shows the round shows all of it),
+// and tells the event streams.
 func (c *Controller) afterRound(ctx context.Context, now time.Time, res controlplane.TickResult) {
-	s := c.status
-	s.mu.Lock()
-	s.rounds++
-	s.at, s.usage, s.demand = now, res.Usage, res.Demand
-	if res.Allocation != nil {
-		s.alloc = res.Allocation
-	}
-	s.mu.Unlock()
 	for fg, u := range res.Usage {
 		c.metrics.Usage.WithLabelValues(fg).Set(u)
 	}
-	c.readCounters(ctx, now)
+	load := c.readCounters(ctx, now)
+	var counts []ClassCount
 	if c.classCounts != nil {
-		c.recordClassCounts(c.classCounts())
+		counts = c.classCounts()
 	}
-	c.api.Publish(statusapi.Event{Kind: "loop-round", Time: time.Now(), Count: s.rounds})
+	s := c.status
+	s.mu.Lock()
+	s.rounds++
+	s.at, s.usage, s.demand, s.linkLoad = now, res.Usage, res.Demand, load
+	if res.Allocation != nil {
+		s.alloc = res.Allocation
+		if len(s.history) == statusapi.MaxHistory {
+			s.history = append(s.history[:0], s.history[1:]...)
+		}
+		s.history = append(s.history, statusapi.Round{Round: s.rounds, Time: now, Allocation: res.Allocation})
+	}
+	c.recordClassCountsLocked(counts)
+	n := s.rounds
+	s.mu.Unlock()
+	c.api.Publish(statusapi.Event{Kind: "loop-round", Time: time.Now(), Count: n})
 }
 
 // readCounters reads class_counter and queue_counter on every primary or
-// backup switch with an intent.
-func (c *Controller) readCounters(ctx context.Context, now time.Time) {
+// backup switch with an intent into the metrics, and returns the load of
+// each directed link (bits/s).
+func (c *Controller) readCounters(ctx context.Context, now time.Time) map[string]float64 {
 	f, comp := c.Fabric(), c.Compiled()
 	className := map[int64]string{}
 	for _, cl := range comp.Classes {
@@ -200,9 +210,7 @@ func (c *Controller) readCounters(ctx context.Context, now time.Time) {
 			}
 		}
 	}
-	c.status.mu.Lock()
-	c.status.linkLoad = load
-	c.status.mu.Unlock()
+	return load
 }
 
 // delta is a counter cell's growth since its previous reading (a smaller
@@ -226,10 +234,10 @@ func grow(prev, cur uint64) uint64 {
 	return cur - prev
 }
 
-func (c *Controller) recordClassCounts(counts []ClassCount) {
+// recordClassCountsLocked adds a target's class counts to the metrics and
+// the colour totals; c.status.mu is held.
+func (c *Controller) recordClassCountsLocked(counts []ClassCount) {
 	s := c.status
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, n := range counts {
 		k := n.Switch + "/" + n.Class
 		p := s.prevCnt[k]
@@ -273,6 +281,7 @@ func (src statusSource) Status() statusapi.Status {
 		a.Time = &at
 	}
 	a.FlowGroups = flowGroups(comp.Policy, s, enforced)
+	a.History = append([]statusapi.Round(nil), s.history...)
 	for fg, v := range enforced {
 		c.metrics.Enforced.WithLabelValues(fg).Set(v)
 	}

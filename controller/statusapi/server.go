@@ -14,6 +14,9 @@ import (
 //go:embed ui
 var uiFiles embed.FS
 
+// recent is how many of the latest events a new stream gets first.
+const recent = 50
+
 // maxQueued bounds the events queued for one slow stream client; beyond it
 // the oldest are dropped (the status snapshot that follows is complete).
 const maxQueued = 256
@@ -26,6 +29,7 @@ type Server struct {
 
 	mu     sync.Mutex
 	subs   map[*subscriber]struct{}
+	recent []Event
 	closed chan struct{}
 	once   sync.Once
 }
@@ -60,6 +64,10 @@ func New(src Source, opts ...Option) *Server {
 func (s *Server) Publish(e Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.recent) == recent {
+		s.recent = append(s.recent[:0], s.recent[1:]...)
+	}
+	s.recent = append(s.recent, e)
 	for sub := range s.subs {
 		sub.mu.Lock()
 		if len(sub.queue) == maxQueued {
@@ -124,6 +132,9 @@ func (s *Server) status() Status {
 	if st.Allocation.Links == nil {
 		st.Allocation.Links = []Link{}
 	}
+	if st.Allocation.History == nil {
+		st.Allocation.History = []Round{}
+	}
 	if st.Classes == nil {
 		st.Classes = []ClassShare{}
 	}
@@ -145,9 +156,9 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, code, map[string]any{"ready": st.Ready, "waiting": waiting})
 }
 
-// events streams Server-Sent Events: a "status" snapshot on connect, then
-// per controller event a "controller" event followed by a fresh "status"
-// (one per burst).
+// events streams Server-Sent Events: on connect the latest events (up to
+// 50) as "controller" events and a "status" snapshot, then per controller
+// event a "controller" event followed by a fresh "status" (one per burst).
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -157,6 +168,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	sub := &subscriber{wake: make(chan struct{}, 1)}
 	s.mu.Lock()
 	s.subs[sub] = struct{}{}
+	replay := append([]Event(nil), s.recent...)
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
@@ -169,6 +181,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "retry: 1000\n\n")
+	for _, e := range replay {
+		if writeEvent(w, "controller", e) != nil {
+			return
+		}
+	}
 	if writeEvent(w, "status", s.status()) != nil {
 		return
 	}

@@ -168,6 +168,7 @@ func TestEventStream(t *testing.T) {
 	s := New(src)
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
+	s.Publish(Event{Kind: "reload-accepted", What: "policy"}) // before anyone listens
 	resp, err := http.Get(srv.URL + "/api/v1/events")
 	if err != nil {
 		t.Fatal(err)
@@ -177,6 +178,9 @@ func TestEventStream(t *testing.T) {
 		t.Fatalf("Content-Type %q", ct)
 	}
 	r := bufio.NewReader(resp.Body)
+	if name, data := sse(t, r); name != "controller" || !strings.Contains(data, `"kind":"reload-accepted"`) {
+		t.Fatalf("first message %s %s, want the latest event replayed", name, data)
+	}
 	if name, data := sse(t, r); name != "status" || !strings.Contains(data, `"ready":false`) {
 		t.Fatalf("first message %s %s, want the status snapshot", name, data)
 	}

@@ -73,6 +73,19 @@ type Allocation struct {
 	Rounds     int         `json:"rounds"`
 	FlowGroups []FlowGroup `json:"flow_groups"`
 	Links      []Link      `json:"links"`
+	// History is the allocation of the latest rounds that allocated
+	// (at most MaxHistory), oldest first: the dashboard's chart.
+	History []Round `json:"history"`
+}
+
+// MaxHistory bounds Allocation.History.
+const MaxHistory = 120
+
+// Round is one closed-loop round's allocation per flow group (bits/s).
+type Round struct {
+	Round      int                `json:"round"`
+	Time       time.Time          `json:"time"`
+	Allocation map[string]float64 `json:"allocation_bps"`
 }
 
 // FlowGroup is one flow group's share. Rates are bits per second.

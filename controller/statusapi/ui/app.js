@@ -5,9 +5,6 @@
 
 const SVG = 'http://www.w3.org/2000/svg';
 const COLORS = ['#1e88e5', '#8e24aa', '#00897b', '#f4511e', '#6d4c41', '#3949ab', '#c0ca33', '#d81b60'];
-const HISTORY = 60; // allocation rounds kept for the chart
-
-const history = []; // [{round, alloc: {flowGroup: bps}}]
 let source = null;
 
 function $(id) { return document.getElementById(id); }
@@ -53,14 +50,7 @@ function render(st) {
   renderSwitches(st.switches);
   renderFlowGroups(st.allocation.flow_groups);
   renderTopology(st.switches, st.allocation.links);
-  const last = history[history.length - 1];
-  if (st.allocation.rounds > 0 && (!last || last.round !== st.allocation.rounds)) {
-    const alloc = {};
-    for (const fg of st.allocation.flow_groups) alloc[fg.name] = fg.allocation_bps;
-    history.push({ round: st.allocation.rounds, alloc });
-    if (history.length > HISTORY) history.shift();
-  }
-  renderChart(st.allocation.flow_groups.map((fg) => fg.name));
+  renderChart(st.allocation.flow_groups.map((fg) => fg.name), st.allocation.history);
   renderColors(st.classes);
 }
 
@@ -121,8 +111,13 @@ function renderTopology(switches, links) {
     g.push(el('svg:line', { x1: a.x, y1: a.y, x2: b.x, y2: b.y, stroke: color, 'stroke-width': 2 + 8 * Math.min(p.util, 1),
       'stroke-dasharray': p.down ? '6 4' : '', class: 'link', 'data-link': key, 'data-util': p.util, 'data-load': p.load,
       'data-capacity': p.capacity, 'data-down': p.down }));
-    const label = p.down ? 'down' : Math.round(p.util * 100) + '% of ' + rate(p.capacity);
-    g.push(el('svg:text', { x: (a.x + b.x) / 2 + 4, y: (a.y + b.y) / 2 - 4, class: 'link-label' }, label));
+    // Labels sit a third of the way from the upper end, so that crossing
+    // links and links to neighbouring hosts keep theirs apart.
+    const [up, down] = a.y <= b.y ? [a, b] : [b, a];
+    const label = el('svg:text', { x: up.x + (down.x - up.x) / 3, y: up.y + (down.y - up.y) / 3, class: 'link-label',
+      'text-anchor': 'middle' }, p.down ? 'down' : Math.round(p.util * 100) + '%');
+    label.append(el('svg:title', {}, `${key.replace('|', ' – ')}: ${rate(p.load)} of ${rate(p.capacity)}`));
+    g.push(label);
   }
   for (const n of nodes) {
     const sw = isSwitch.has(n);
@@ -133,15 +128,17 @@ function renderTopology(switches, links) {
   svg.replaceChildren(...g);
 }
 
-// renderChart stacks each flow group's allocation over the rounds kept.
-function renderChart(names) {
+// renderChart stacks each flow group's allocation over the rounds the
+// controller keeps (allocation.history).
+function renderChart(names, history) {
   const svg = $('alloc-chart');
+  svg.dataset.rounds = history.length;
   const W = 900, H = 260, L = 70, B = 25, T = 10;
   if (history.length === 0) {
     svg.replaceChildren(el('svg:text', { x: L, y: H / 2 }, 'waiting for the first allocation round…'));
     return;
   }
-  const total = (h) => names.reduce((s, n) => s + (h.alloc[n] || 0), 0);
+  const total = (h) => names.reduce((s, n) => s + (h.allocation_bps[n] || 0), 0);
   const ymax = Math.max(1, ...history.map(total)) * 1.1;
   const x = (i) => L + (history.length === 1 ? (W - L) / 2 : ((W - L - 10) * i) / (history.length - 1));
   const y = (v) => H - B - ((H - B - T) * v) / ymax;
@@ -152,7 +149,7 @@ function renderChart(names) {
   const base = history.map(() => 0);
   const legend = [];
   names.forEach((n, k) => {
-    const top = history.map((h, i) => base[i] + (h.alloc[n] || 0));
+    const top = history.map((h, i) => base[i] + (h.allocation_bps[n] || 0));
     let pts = top.map((v, i) => x(i) + ',' + y(v));
     let bottom = base.map((v, i) => x(i) + ',' + y(v)).reverse();
     if (history.length === 1) { // one round: a bar
@@ -160,7 +157,7 @@ function renderChart(names) {
       bottom = [(x(0) + 20) + ',' + y(base[0]), (x(0) - 20) + ',' + y(base[0])];
     }
     const color = COLORS[k % COLORS.length];
-    const cur = history[history.length - 1].alloc[n] || 0;
+    const cur = history[history.length - 1].allocation_bps[n] || 0;
     g.push(el('svg:polygon', { points: pts.concat(bottom).join(' '), fill: color, 'fill-opacity': 0.75,
       class: 'area', 'data-fg': n, 'data-bps': cur }));
     top.forEach((v, i) => { base[i] = v; });
