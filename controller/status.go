@@ -198,15 +198,16 @@ func (c *Controller) readCounters(ctx context.Context, now time.Time) map[string
 			}
 			if name, ok := edges[uint32(idx>>3)]; ok && dt > 0 {
 				load[name] += float64(db) * 8 / dt.Seconds()
+				c.metrics.LinkBytes.WithLabelValues(name).Add(float64(db))
 			}
 		}
 	}
 	for _, sw := range f.Switches() {
 		for _, ed := range f.Topology().Edges(sw.Name) {
-			l := load[ed.Name()]
-			c.metrics.LinkLoad.WithLabelValues(ed.Name()).Set(l)
+			c.metrics.LinkBytes.WithLabelValues(ed.Name()).Add(0)
+			c.metrics.LinkCapacity.WithLabelValues(ed.Name()).Set(ed.Capacity / 8)
 			if ed.Capacity > 0 {
-				c.metrics.LinkUtil.WithLabelValues(ed.Name()).Set(l / ed.Capacity)
+				c.metrics.LinkUtil.WithLabelValues(ed.Name()).Set(load[ed.Name()] / ed.Capacity)
 			}
 		}
 	}

@@ -149,7 +149,7 @@ func TestStatusAPIOnSims(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp2.Body)
 	resp2.Body.Close()
-	for _, want := range []string{"p4qos_build_info{", "go_goroutines", "p4qos_link_load_bits_per_second{", "p4qos_enforced_bits_per_second{"} {
+	for _, want := range []string{"p4qos_build_info{", "go_goroutines", "p4qos_link_transmit_bytes_total{", "p4qos_link_capacity_bytes_per_second{", "p4qos_enforced_bits_per_second{"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

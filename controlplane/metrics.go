@@ -44,7 +44,8 @@ type Metrics struct {
 	ClassPackets *prometheus.CounterVec // switch, class
 	QueueBytes   *prometheus.CounterVec // switch, port, queue
 	QueuePackets *prometheus.CounterVec // switch, port, queue
-	LinkLoad     *prometheus.GaugeVec   // link
+	LinkBytes    *prometheus.CounterVec // link
+	LinkCapacity *prometheus.GaugeVec   // link
 	LinkUtil     *prometheus.GaugeVec   // link
 	Usage        *prometheus.GaugeVec   // flow_group
 	Enforced     *prometheus.GaugeVec   // flow_group
@@ -94,8 +95,9 @@ func NewMetrics() *Metrics {
 	m.ClassPackets = counterVec("p4qos_class_packets_total", "Packets counted by class_counter, by switch and class.", "switch", "class")
 	m.QueueBytes = counterVec("p4qos_queue_bytes_total", "Bytes counted by queue_counter, by switch, egress port and queue.", "switch", "port", "queue")
 	m.QueuePackets = counterVec("p4qos_queue_packets_total", "Packets counted by queue_counter, by switch, egress port and queue.", "switch", "port", "queue")
-	m.LinkLoad = gaugeVec("p4qos_link_load_bits_per_second", "Measured load of each directed link (its egress port's queue_counter).", "link")
-	m.LinkUtil = gaugeVec("p4qos_link_utilization_ratio", "Measured load of each directed link over its capacity (0-1).", "link")
+	m.LinkBytes = counterVec("p4qos_link_transmit_bytes_total", "Bytes sent on each directed link (its egress port's queue_counter cells).", "link")
+	m.LinkCapacity = gaugeVec("p4qos_link_capacity_bytes_per_second", "Capacity of each directed link (the topology's, per direction).", "link")
+	m.LinkUtil = gaugeVec("p4qos_link_utilization_ratio", "Load of each directed link over its capacity in the latest closed-loop round (0-1).", "link")
 	m.Usage = gaugeVec("p4qos_usage_bits_per_second", "Measured usage of each flow group in the latest closed-loop round.", "flow_group")
 	m.Enforced = gaugeVec("p4qos_enforced_bits_per_second", "Meter rate (CIR) installed for each flow group's class on its ingress switch.", "flow_group")
 	m.ColorPackets = counterVec("p4qos_meter_color_packets_total", "Packets class_meter marked each colour, where the target reports it.", "switch", "class", "color")
@@ -105,7 +107,7 @@ func NewMetrics() *Metrics {
 	m.BuildInfo.WithLabelValues(bi.Version, bi.Revision, bi.GoVersion).Set(1)
 	m.reg.MustRegister(m.WriteRPCs, m.Updates, m.UpdateErrors, m.Undone, m.Reconciles, m.Drift, m.Pushes,
 		m.Connected, m.Primary, m.Allocation, m.Demand, m.LoopLatency, m.MeterWrites, m.PolicyLoads,
-		m.ClassBytes, m.ClassPackets, m.QueueBytes, m.QueuePackets, m.LinkLoad, m.LinkUtil, m.Usage, m.Enforced,
+		m.ClassBytes, m.ClassPackets, m.QueueBytes, m.QueuePackets, m.LinkBytes, m.LinkCapacity, m.LinkUtil, m.Usage, m.Enforced,
 		m.ColorPackets, m.DroppedPackets, m.BuildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-
 	"github.com/spf13/cobra"
 
 	"github.com/p4qos/p4qos/controller/statusapi"
@@ -31,9 +29,7 @@ enforced meter rate and bottleneck. Exit status 1 when the API cannot be reached
 			if output == "table" {
 				return statusapi.WriteTable(e.stdout, st)
 			}
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(st)
+			return statusapi.WriteJSON(e.stdout, st)
 		},
 	}
 	cmd.Flags().StringVar(&api, "api", statusapi.DefaultURL, "the daemon's status API (its metrics-addr)")

@@ -50,10 +50,19 @@ func Fetch(ctx context.Context, base string) (Status, error) {
 	return st, nil
 }
 
+// WriteJSON prints st as the API serves it.
+func WriteJSON(w io.Writer, st Status) error {
+	data, err := encode(st, "  ")
+	if err == nil {
+		_, err = w.Write(data)
+	}
+	return err
+}
+
 // WriteTable prints st for people: the switches, then the allocation.
 func WriteTable(w io.Writer, st Status) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "ready: %v   intent revision: %d   p4qos %s (%s)\n\n", st.Ready, st.IntentRevision, st.Build.Version, short(st.Build.Revision))
+	fmt.Fprintf(tw, "ready: %v   intent revision: %d   p4qos %s, revision %s\n\n", st.Ready, st.IntentRevision, st.Build.Version, short(st.Build.Revision))
 	fmt.Fprintln(tw, "SWITCH\tSTREAM\tCONVERGED\tLAST RECONCILE\tRECONCILES\tDRIFT REPAIRED\tERRORS\tPIPELINE")
 	for _, sw := range st.Switches {
 		last := "-"

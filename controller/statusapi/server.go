@@ -1,6 +1,7 @@
 package statusapi
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -224,12 +225,23 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 }
 
 func writeEvent(w http.ResponseWriter, name string, v any) error {
-	data, err := json.Marshal(v)
+	data, err := encode(v, "")
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", name, data)
+	_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n", name, data)
 	return err
+}
+
+// encode is JSON with link names such as "leaf1:3->spine1:1" left
+// readable (no HTML escaping), ending in a newline.
+func encode(v any, indent string) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", indent)
+	err := enc.Encode(v)
+	return b.Bytes(), err
 }
 
 // get allows GET and HEAD; other methods get a JSON 405.
@@ -261,14 +273,14 @@ func recoverJSON(h http.Handler) http.Handler {
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
-	data, err := json.MarshalIndent(v, "", "  ")
+	data, err := encode(v, "  ")
 	if err != nil {
-		code, data = http.StatusInternalServerError, []byte(`{"error":"encoding the response failed","status":500}`)
+		code, data = http.StatusInternalServerError, []byte(`{"error":"encoding the response failed","status":500}`+"\n")
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	_, _ = w.Write(append(data, '\n'))
+	_, _ = w.Write(data)
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
