@@ -129,6 +129,9 @@ func (c *Controller) afterRound(ctx context.Context, now time.Time, res controlp
 	for fg, u := range res.Usage {
 		c.metrics.Usage.WithLabelValues(fg).Set(u)
 	}
+	for fg, v := range c.enforced(c.Compiled()) {
+		c.metrics.Enforced.WithLabelValues(fg).Set(v)
+	}
 	load := c.readCounters(ctx, now)
 	var counts []ClassCount
 	if c.classCounts != nil {
@@ -283,9 +286,6 @@ func (src statusSource) Status() statusapi.Status {
 	}
 	a.FlowGroups = flowGroups(comp.Policy, s, enforced)
 	a.History = append([]statusapi.Round(nil), s.history...)
-	for fg, v := range enforced {
-		c.metrics.Enforced.WithLabelValues(fg).Set(v)
-	}
 	for _, sw := range f.Switches() {
 		for _, ed := range f.Topology().Edges(sw.Name) {
 			a.Links = append(a.Links, statusapi.Link{Name: ed.Name(), A: ed.From, B: ed.To, Capacity: ed.Capacity, Load: s.linkLoad[ed.Name()]})

@@ -109,8 +109,7 @@ func (s *Server) Handler() http.Handler {
 	if s.metrics != nil {
 		mux.Handle("/metrics", s.metrics)
 	}
-	ui, _ := fs.Sub(uiFiles, "ui")
-	mux.Handle("/ui/", get(http.StripPrefix("/ui/", http.FileServerFS(ui)).ServeHTTP))
+	mux.Handle("/ui/", get(serveUI))
 	mux.Handle("/", get(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" {
 			http.Redirect(w, r, "/ui/", http.StatusFound)
@@ -119,6 +118,21 @@ func (s *Server) Handler() http.Handler {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no such path %q (the API is under /api/%s/)", r.URL.Path, Version))
 	}))
 	return recoverJSON(mux)
+}
+
+// serveUI serves the embedded dashboard; a file it does not have is a
+// JSON 404 like any other path.
+func serveUI(w http.ResponseWriter, r *http.Request) {
+	ui, _ := fs.Sub(uiFiles, "ui")
+	name := strings.TrimPrefix(r.URL.Path, "/ui/")
+	if name == "" {
+		name = "index.html"
+	}
+	if st, err := fs.Stat(ui, name); err != nil || st.IsDir() {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no such dashboard file %q", r.URL.Path))
+		return
+	}
+	http.StripPrefix("/ui/", http.FileServerFS(ui)).ServeHTTP(w, r)
 }
 
 func (s *Server) status() Status {

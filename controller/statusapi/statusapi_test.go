@@ -92,6 +92,7 @@ func TestEndpoints(t *testing.T) {
 		}},
 		{name: "ready", method: "GET", path: "/readyz", ready: true, code: 200},
 		{name: "unknown path", method: "GET", path: "/api/v2/status", code: 404, check: wantError(404)},
+		{name: "unknown dashboard file", method: "GET", path: "/ui/nope.js", code: 404, check: wantError(404)},
 		{name: "POST", method: "POST", path: "/api/v1/status", code: 405, check: wantError(405)},
 		{name: "DELETE ui", method: "DELETE", path: "/ui/", code: 405, check: wantError(405)},
 		{name: "panic", method: "GET", path: "/api/v1/status", panic: true, code: 500, check: wantError(500)},
