@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -198,7 +199,28 @@ func TestDashboard(t *testing.T) {
 	if !strings.Contains(conn, "disconnected") {
 		t.Errorf("connection badge %q, want it to say disconnected", conn)
 	}
+
+	// A server is back on the same address: the page reconnects by itself
+	// and shows what the new one says.
+	lis, err := net.Listen("tcp", strings.TrimSuffix(strings.TrimPrefix(base, "http://"), "/"))
+	if err != nil {
+		t.Fatalf("listen again on the dashboard's address: %v", err)
+	}
+	api := statusapi.New(fixed{statusapi.Status{IntentRevision: 42, Ready: true}})
+	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv.RegisterOnShutdown(api.Close)
+	go func() { _ = srv.Serve(lis) }()
+	defer srv.Shutdown(context.Background())
+	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`document.getElementById('conn').dataset.state === 'live' &&
+			document.getElementById('revision').textContent === '42'`, chromedp.WithPollingTimeout(60*time.Second))); err != nil {
+		t.Fatalf("the page did not reconnect to the server back on its address: %v", err)
+	}
 }
+
+// fixed is a status API source that always says the same.
+type fixed struct{ st statusapi.Status }
+
+func (f fixed) Status() statusapi.Status { return f.st }
 
 func checkPage(t *testing.T, p page, st statusapi.Status, a statusapi.Allocation, classes []statusapi.ClassShare) {
 	t.Helper()
