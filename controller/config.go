@@ -152,7 +152,7 @@ var settings = []setting{
 	{"loop-interval", kindDuration, "closed-loop interval (0 disables the loop)", func(c *Config) any { return &c.LoopInterval }},
 	{"hysteresis", kindFloat, "relative meter-rate / WCMP-weight change below which nothing is written", func(c *Config) any { return &c.Hysteresis }},
 	{"policy-poll", kindDuration, "how often the policy and topology files are checked for changes (0: never)", func(c *Config) any { return &c.PolicyPoll }},
-	{"metrics-addr", kindString, `Prometheus metrics address ("off" disables)`, func(c *Config) any { return &c.MetricsAddr }},
+	{"metrics-addr", kindString, `address of /metrics, the status API and the dashboard ("off" disables)`, func(c *Config) any { return &c.MetricsAddr }},
 	{"tls-ca", kindPath, "CA bundle (PEM) to verify switches; enables TLS", func(c *Config) any { return &c.TLSCA }},
 	{"tls-cert", kindPath, "client certificate (PEM) for mutual TLS", func(c *Config) any { return &c.TLSCert }},
 	{"tls-key", kindPath, "client key (PEM) for mutual TLS", func(c *Config) any { return &c.TLSKey }},

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/p4qos/p4qos/allocator"
+	"github.com/p4qos/p4qos/controller/statusapi"
 	"github.com/p4qos/p4qos/controlplane"
 	"github.com/p4qos/p4qos/internal/inputfile"
 )
@@ -34,6 +35,11 @@ type Controller struct {
 	manualLoop bool
 	window     time.Duration
 	daemonOpts []controlplane.DaemonOption
+
+	status      *status
+	api         *statusapi.Server
+	classCounts func() []ClassCount
+	serving     func(addr string)
 
 	mu       sync.Mutex // serialises reloads; guards the fields below
 	fabric   *Fabric
@@ -78,7 +84,7 @@ func WithDaemonOptions(o ...controlplane.DaemonOption) Option {
 // written to a switch before Run or Once. Errors in the input are
 // *InputError.
 func New(ctx context.Context, cfg Config, opts ...Option) (*Controller, error) {
-	c := &Controller{cfg: cfg}
+	c := &Controller{cfg: cfg, status: newStatus()}
 	for _, o := range opts {
 		o(c)
 	}
@@ -88,6 +94,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Controller, error) {
 	if c.metrics == nil {
 		c.metrics = controlplane.NewMetrics()
 	}
+	c.api = statusapi.New(statusSource{c}, statusapi.WithMetrics(c.metrics.Handler()))
 	if problems := cfg.Validate(); len(problems) > 0 {
 		return nil, inputErr(&ConfigError{Problems: problems})
 	}
@@ -139,7 +146,10 @@ func (c *Controller) newDaemon() error {
 		controlplane.WithMetrics(c.metrics),
 		controlplane.WithDaemonLogger(c.log),
 		controlplane.WithReconcileHook(c.onReconcile),
-		controlplane.WithTickHook(c.onTick),
+		controlplane.WithTickHook(func(res controlplane.TickResult, err error) {
+			c.onTick(res, err)
+			c.afterRound(context.Background(), time.Now(), res)
+		}),
 	}
 	if cfg.LoopInterval > 0 || c.manualLoop {
 		est := allocator.NewDemandEstimator()
@@ -148,7 +158,7 @@ func (c *Controller) newDaemon() error {
 		}
 		// The loop runs even when the policy meters nothing from the
 		// allocator yet: a reload may add such a class.
-		c.loop = controlplane.NewLoop(c.fabric.model(c.compiled), controlplane.WithHysteresis(cfg.Hysteresis),
+		c.loop = controlplane.NewLoop(c.fabric.model(c.compiled, c.status.setResult), controlplane.WithHysteresis(cfg.Hysteresis),
 			controlplane.WithLoopLogger(c.log), controlplane.WithLoopMetrics(c.metrics), controlplane.WithEstimator(est))
 		interval := cfg.LoopInterval
 		if c.manualLoop {
@@ -165,13 +175,14 @@ func (c *Controller) newDaemon() error {
 }
 
 func (c *Controller) emit(e Event) {
-	if c.events == nil {
-		return
-	}
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	c.events(e)
+	c.status.observe(e)
+	c.api.Publish(apiEvent(e))
+	if c.events != nil {
+		c.events(e)
+	}
 }
 
 func (c *Controller) onReconcile(sw string, st controlplane.ReconcileStats, err error) {
@@ -203,11 +214,9 @@ func (c *Controller) onTick(res controlplane.TickResult, _ error) {
 // controller's election id because another live controller holds it.
 func (c *Controller) Run(ctx context.Context) error {
 	if c.cfg.MetricsAddr != "" && c.cfg.MetricsAddr != "off" {
-		addr, _, err := controlplane.ServeMetrics(ctx, c.cfg.MetricsAddr, c.metrics)
-		if err != nil {
+		if _, err := c.Serve(ctx, c.cfg.MetricsAddr); err != nil {
 			return inputErr(fmt.Errorf("metrics-addr: %w", err))
 		}
-		c.log.Info("metrics", "url", "http://"+addr+"/metrics")
 	}
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
@@ -221,6 +230,21 @@ func (c *Controller) Run(ctx context.Context) error {
 		return inputErr(err)
 	}
 	return err
+}
+
+// Serve serves the metrics (/metrics), the status API (/api/v1/, /healthz,
+// /readyz) and the dashboard (/ui/) on addr until ctx ends; Run does so on
+// metrics-addr. It returns the bound address.
+func (c *Controller) Serve(ctx context.Context, addr string) (string, error) {
+	bound, _, err := controlplane.Serve(ctx, addr, c.api.Handler(), c.api.Close)
+	if err != nil {
+		return "", err
+	}
+	c.log.Info("serving", "metrics", "http://"+bound+"/metrics", "api", "http://"+bound+"/api/v1/status", "dashboard", "http://"+bound+"/ui/")
+	if c.serving != nil {
+		c.serving(bound)
+	}
+	return bound, nil
 }
 
 // Once reconciles every switch once, waiting up to cfg.Timeout for each to
@@ -314,7 +338,7 @@ func (c *Controller) apply(ctx context.Context, policy, topology []byte) (err er
 	}
 	c.fabric, c.compiled, c.policy = f, comp, policy
 	if c.loop != nil {
-		c.loop.SetModel(f.model(comp))
+		c.loop.SetModel(f.model(comp, c.status.setResult))
 	}
 	// Recorded before the switches start converging on it, so that whoever
 	// sees the new state also sees the reload.
@@ -345,6 +369,7 @@ func (c *Controller) recordReload(what string, err error) {
 func (c *Controller) Tick(ctx context.Context, now time.Time) (controlplane.TickResult, error) {
 	res, err := c.daemon.LoopTick(ctx, now)
 	c.onTick(res, err)
+	c.afterRound(ctx, now, res)
 	return res, err
 }
 

@@ -382,6 +382,9 @@ type loopModel struct {
 	f       *Fabric
 	policy  *compiler.Policy
 	sources []controlplane.DemandSource
+	// onResult, when set, gets every allocation (the status API shows its
+	// bottlenecks).
+	onResult func(*allocator.Result)
 }
 
 func (m *loopModel) Sources() []controlplane.DemandSource { return m.sources }
@@ -398,6 +401,9 @@ func (m *loopModel) Enforce(ctx context.Context, demand map[string]float64) (con
 		}
 	}
 	if res != nil && res.Allocation != nil {
+		if m.onResult != nil {
+			m.onResult(res.Allocation)
+		}
 		for _, fg := range res.Allocation.FlowGroups {
 			enf.Allocation[fg.Name] = fg.Rate
 		}
@@ -407,6 +413,6 @@ func (m *loopModel) Enforce(ctx context.Context, demand map[string]float64) (con
 
 // model is the loop model of c (one that measures nothing when the policy
 // meters no class from the allocator).
-func (f *Fabric) model(c *Compiled) controlplane.Model {
-	return &loopModel{f: f, policy: c.Policy, sources: c.Sources}
+func (f *Fabric) model(c *Compiled, onResult func(*allocator.Result)) controlplane.Model {
+	return &loopModel{f: f, policy: c.Policy, sources: c.Sources, onResult: onResult}
 }

@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/p4qos/p4qos/internal/buildinfo"
 )
 
 // DefaultMetricsAddr is loopback only: the metrics say what the network
@@ -35,6 +38,22 @@ type Metrics struct {
 	LoopLatency  prometheus.Histogram
 	MeterWrites  *prometheus.CounterVec // switch
 	PolicyLoads  *prometheus.CounterVec // result
+
+	// Read from the switches' counters after every closed-loop round.
+	ClassBytes   *prometheus.CounterVec // switch, class
+	ClassPackets *prometheus.CounterVec // switch, class
+	QueueBytes   *prometheus.CounterVec // switch, port, queue
+	QueuePackets *prometheus.CounterVec // switch, port, queue
+	LinkBytes    *prometheus.CounterVec // link
+	LinkCapacity *prometheus.GaugeVec   // link
+	LinkUtil     *prometheus.GaugeVec   // link
+	Usage        *prometheus.GaugeVec   // flow_group
+	Enforced     *prometheus.GaugeVec   // flow_group
+	// Where the target reports them (the sim): packets per meter colour,
+	// and drops by reason (meter: color_action dropped; queue: no room).
+	ColorPackets   *prometheus.CounterVec // switch, class, color
+	DroppedPackets *prometheus.CounterVec // switch, class, reason
+	BuildInfo      *prometheus.GaugeVec   // version, revision, go_version
 }
 
 // NewMetrics creates and registers the metrics.
@@ -72,9 +91,34 @@ func NewMetrics() *Metrics {
 		PolicyLoads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "p4qos_policy_loads_total",
 			Help: "Policy (re)loads, by result."}, []string{"result"}),
 	}
+	m.ClassBytes = counterVec("p4qos_class_bytes_total", "Bytes counted by class_counter (egress, after metering), by switch and class.", "switch", "class")
+	m.ClassPackets = counterVec("p4qos_class_packets_total", "Packets counted by class_counter, by switch and class.", "switch", "class")
+	m.QueueBytes = counterVec("p4qos_queue_bytes_total", "Bytes counted by queue_counter, by switch, egress port and queue.", "switch", "port", "queue")
+	m.QueuePackets = counterVec("p4qos_queue_packets_total", "Packets counted by queue_counter, by switch, egress port and queue.", "switch", "port", "queue")
+	m.LinkBytes = counterVec("p4qos_link_transmit_bytes_total", "Bytes sent on each directed link (its egress port's queue_counter cells).", "link")
+	m.LinkCapacity = gaugeVec("p4qos_link_capacity_bytes_per_second", "Capacity of each directed link (the topology's, per direction).", "link")
+	m.LinkUtil = gaugeVec("p4qos_link_utilization_ratio", "Load of each directed link over its capacity in the latest closed-loop round (0-1).", "link")
+	m.Usage = gaugeVec("p4qos_usage_bits_per_second", "Measured usage of each flow group in the latest closed-loop round.", "flow_group")
+	m.Enforced = gaugeVec("p4qos_enforced_bits_per_second", "Meter rate (CIR) installed for each flow group's class on its ingress switch.", "flow_group")
+	m.ColorPackets = counterVec("p4qos_meter_color_packets_total", "Packets class_meter marked each colour, where the target reports it.", "switch", "class", "color")
+	m.DroppedPackets = counterVec("p4qos_dropped_packets_total", "Packets dropped, by reason (meter: colour action; queue: no room), where the target reports it.", "switch", "class", "reason")
+	m.BuildInfo = gaugeVec("p4qos_build_info", "Always 1: the running binary's version, VCS revision and Go version.", "version", "revision", "go_version")
+	bi := buildinfo.Read()
+	m.BuildInfo.WithLabelValues(bi.Version, bi.Revision, bi.GoVersion).Set(1)
 	m.reg.MustRegister(m.WriteRPCs, m.Updates, m.UpdateErrors, m.Undone, m.Reconciles, m.Drift, m.Pushes,
-		m.Connected, m.Primary, m.Allocation, m.Demand, m.LoopLatency, m.MeterWrites, m.PolicyLoads)
+		m.Connected, m.Primary, m.Allocation, m.Demand, m.LoopLatency, m.MeterWrites, m.PolicyLoads,
+		m.ClassBytes, m.ClassPackets, m.QueueBytes, m.QueuePackets, m.LinkBytes, m.LinkCapacity, m.LinkUtil, m.Usage, m.Enforced,
+		m.ColorPackets, m.DroppedPackets, m.BuildInfo,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+}
+
+func gaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
 }
 
 // Registry returns the registry (tests gather from it).
@@ -107,13 +151,24 @@ func (m *Metrics) observeWrite(sw string) func(int, error) {
 // address once listening (so ":0" works in tests), and an error if the
 // address cannot be bound.
 func ServeMetrics(ctx context.Context, addr string, m *Metrics) (string, <-chan error, error) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", m.Handler())
+	return Serve(ctx, addr, mux, nil)
+}
+
+// Serve serves h on addr until ctx ends, then calls onShutdown (if not
+// nil: it ends long-lived responses such as event streams, which would
+// otherwise hold the shutdown up) and shuts the server down. It returns
+// the bound address once listening.
+func Serve(ctx context.Context, addr string, h http.Handler, onShutdown func()) (string, <-chan error, error) {
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", nil, fmt.Errorf("metrics: listen on %s: %w", addr, err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", m.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	if onShutdown != nil {
+		srv.RegisterOnShutdown(onShutdown)
+	}
 	done := make(chan error, 1)
 	go func() {
 		err := srv.Serve(lis)

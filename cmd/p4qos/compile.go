@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/viper"
 
 	"github.com/p4qos/p4qos/compiler"
 	"github.com/p4qos/p4qos/internal/assets"
@@ -54,7 +53,7 @@ Exit status 2 lists every problem in the input as file:line:col: path: message.`
 		defer inputfile.LimitMemory()()
 		v := newViper(cmd)
 		if cfg := v.GetString("config"); cfg != "" {
-			if err := readConfigFile(v, cfg); err != nil {
+			if err := inputfile.ReadViperConfig(v, cfg); err != nil {
 				return invalidInputf("--config: %w", err)
 			}
 		}
@@ -68,46 +67,8 @@ Exit status 2 lists every problem in the input as file:line:col: path: message.`
 	return cmd
 }
 
-// readConfigFile loads a config file into v through the bounded reader
-// (viper's ReadInConfig reads any path in full: /dev/zero until the
-// runtime runs out of memory, a FIFO until a writer comes). The extension
-// says the format (.yaml, .json, .toml; none means YAML).
-func readConfigFile(v *viper.Viper, path string) error {
-	data, err := inputfile.Read(path, inputfile.Config)
-	if err != nil {
-		return err
-	}
-	if err := inputfile.CheckNesting(yamlerr.Path(path), data); err != nil {
-		return err // go-toml has no depth limit of its own
-	}
-	format := strings.ToLower(strings.TrimPrefix(filepath.Ext(path), "."))
-	if format == "" {
-		format = "yaml"
-	}
-	v.SetConfigType(format)
-	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
-		// Parser messages may quote the input (go-toml prints the line).
-		return fmt.Errorf("%s: %s", yamlerr.Path(path), yamlerr.Brief(err.Error()))
-	}
-	return nil
-}
-
 type compileOptions struct {
 	policy, topology, p4info, output, outDir, only string
-}
-
-// compileProblems wraps a list of input errors so that the message starts on its
-// own line.
-func compileProblems(err error) error {
-	var list yamlerr.List
-	if errors.As(err, &list) {
-		n := "1 problem"
-		if len(list) != 1 {
-			n = fmt.Sprintf("%d problems", len(list))
-		}
-		return invalidInput(fmt.Errorf("%s:\n%w", n, list))
-	}
-	return invalidInput(err)
 }
 
 func runCompile(cmd *cobra.Command, stdout io.Writer, o compileOptions, log *slog.Logger) error {
@@ -143,7 +104,7 @@ func runCompile(cmd *cobra.Command, stdout io.Writer, o compileOptions, log *slo
 		all.Append(err)
 	}
 	if err := all.Err(); err != nil {
-		return compileProblems(err)
+		return invalidInput(yamlerr.Counted(err))
 	}
 	schema, err := tables.Load(o.p4info)
 	if err != nil {
@@ -158,7 +119,7 @@ func runCompile(cmd *cobra.Command, stdout io.Writer, o compileOptions, log *slo
 	if err != nil {
 		switch {
 		case isPositionedList(err):
-			return compileProblems(err)
+			return invalidInput(yamlerr.Counted(err))
 		case errors.Is(err, compiler.ErrSchema):
 			return invalidInputf("--p4info %s: %v", yamlerr.Path(o.p4info), err)
 		}

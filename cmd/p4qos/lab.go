@@ -247,7 +247,8 @@ where the switches' P4Runtime ports are. Plot the file with p4qos lab plot.`,
 			if !l.InNamespace() {
 				// The switches' addresses are loopback ports of the lab's
 				// namespace: run this command again in there.
-				return lc.recordInNamespace(cmd, l, out, interval, duration, switches)
+				return labErr(l.RecordInNamespace(cmd.Context(), lc.e.stdin, lc.e.stdout, lc.e.stderr,
+					[]string{"-t", lc.topoFile, "--state-dir", lc.stateRoot}, out, interval, duration, switches))
 			}
 			f, err := os.Create(out)
 			if err != nil {
@@ -267,23 +268,6 @@ where the switches' P4Runtime ports are. Plot the file with p4qos lab plot.`,
 	f.DurationVarP(&duration, "duration", "d", 20*time.Second, "how long to record")
 	f.StringArrayVar(&switches, "switch", nil, "only these switches (repeatable; default all)")
 	return cmd
-}
-
-func (lc *labCmd) recordInNamespace(cmd *cobra.Command, l *mininet.Lab, out string, interval, duration time.Duration, switches []string) error {
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	// ip netns exec keeps the working directory: relative paths still hold.
-	args := []string{self, "lab", "record", "-t", lc.topoFile, "--state-dir", lc.stateRoot, "-o", out, "-i", interval.String(), "-d", duration.String()}
-	for _, s := range switches {
-		args = append(args, "--switch", s)
-	}
-	err = l.ExecInNamespace(cmd.Context(), lc.e.stdin, lc.e.stdout, lc.e.stderr, args...)
-	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) && ee.ExitCode() == 2 {
-		return invalidInput(err)
-	}
-	return err
 }
 
 func newLabPlotCmd() *cobra.Command {

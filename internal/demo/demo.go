@@ -32,6 +32,14 @@ type Options struct {
 	Rounds int
 	// Interval is the simulated time per round.
 	Interval time.Duration
+	// UI, when set, is the address the controller serves its dashboard,
+	// status API and metrics on while the demo runs: rounds are then paced
+	// in real time (one Interval each), and after the last one the demo
+	// keeps the dashboard up until ctx ends. Without it the demo ends within
+	// two minutes.
+	UI string
+	// Serving, if set, is called with the dashboard's URL (tests).
+	Serving func(url string)
 }
 
 // ErrInput marks a problem with the demo's inputs (exit status 2).
@@ -64,6 +72,10 @@ type run struct {
 	sims map[string]*sim.Switch
 	c    *controller.Controller
 	cv   *converged
+	url  chan string // the dashboard's, with Options.UI
+	// counts accumulates the sims' per-class colour and drop counts over
+	// the rounds (a sim's flow statistics restart at every SetFlows).
+	counts map[string]*controller.ClassCount
 }
 
 // Run runs the demo, writing the story to out.
@@ -74,6 +86,11 @@ func Run(ctx context.Context, out io.Writer, opt Options) error {
 	if opt.Interval <= 0 {
 		return fmt.Errorf("%w: --interval must be positive, got %v", ErrInput, opt.Interval)
 	}
+	if opt.UI == "" {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+	}
 	// Outside the repository the binary's own copies serve.
 	if err := assets.Resolve(&opt.Topology, &opt.Policy, &opt.P4Info); err != nil {
 		return err
@@ -82,7 +99,7 @@ func Run(ctx context.Context, out io.Writer, opt Options) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInput, err)
 	}
-	r := &run{out: out, opt: opt, t: t, sims: map[string]*sim.Switch{}}
+	r := &run{out: out, opt: opt, t: t, sims: map[string]*sim.Switch{}, url: make(chan string, 1), counts: map[string]*controller.ClassCount{}}
 	defer r.close()
 	fmt.Fprintf(out, "p4qos demo: topology %q (%d switches, %d hosts, %d links), policy %s\n\n",
 		t.Name, len(t.Switches), len(t.Hosts), len(t.Links), opt.Policy)
@@ -103,6 +120,10 @@ func Run(ctx context.Context, out io.Writer, opt Options) error {
 	}
 	r.leafReport()
 	fmt.Fprintf(out, "\ndemo done: %d switches programmed over P4Runtime, %d allocation rounds.\n", len(r.sims), opt.Rounds)
+	if opt.UI != "" {
+		fmt.Fprintf(out, "the dashboard stays up until interrupted (Ctrl-C)\n")
+		<-ctx.Done()
+	}
 	return nil
 }
 
@@ -166,10 +187,16 @@ func (r *run) compile(ctx context.Context, entries []controller.SwitchEntry) err
 	cfg.Topology, cfg.Policy, cfg.P4Info, cfg.Switches = r.opt.Topology, r.opt.Policy, r.opt.P4Info, entries
 	cfg.ReconcileInterval, cfg.PolicyPoll, cfg.LoopInterval, cfg.MetricsAddr = time.Hour, 0, 0, "off"
 	cv := &converged{stats: map[string]controlplane.ReconcileStats{}, failed: map[string]error{}, want: len(entries), done: make(chan struct{})}
-	c, err := controller.New(ctx, cfg, controller.WithManualLoop(), controller.WithEvents(cv.event),
+	opts := []controller.Option{controller.WithManualLoop(), controller.WithEvents(cv.event),
 		// BwE takes the maximum usage over a window; two rounds keep the
 		// story short while still riding out one low sample.
-		controller.WithDemandWindow(2*r.opt.Interval))
+		controller.WithDemandWindow(2 * r.opt.Interval)}
+	if r.opt.UI != "" {
+		cfg.MetricsAddr = r.opt.UI
+		opts = append(opts, controller.WithClassCounts(r.classCounts),
+			controller.WithServing(func(addr string) { r.url <- "http://" + addr + "/ui/" }))
+	}
+	c, err := controller.New(ctx, cfg, opts...)
 	if err != nil {
 		var ie *controller.InputError
 		if errors.As(err, &ie) {
@@ -216,6 +243,13 @@ func (r *run) install(ctx context.Context) (stop func(), err error) {
 		stop()
 		return nil, ctx.Err()
 	}
+	if r.opt.UI != "" {
+		url := <-r.url // Run serves before it starts the switches
+		fmt.Fprintf(r.out, "      dashboard: %s (status API %sapi/v1/status)\n", url, strings.TrimSuffix(url, "ui/"))
+		if r.opt.Serving != nil {
+			r.opt.Serving(url)
+		}
+	}
 	tw := tabwriter.NewWriter(r.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "      SWITCH\tPIPELINE\tINSERTED\tMODIFIED\tWRITE RPCS")
 	for _, sw := range r.t.Switches {
@@ -261,6 +295,13 @@ func (r *run) rounds(ctx context.Context) error {
 	}
 	prev := r.installedMeters(classOf)
 	for round := 1; round <= r.opt.Rounds; round++ {
+		if r.opt.UI != "" { // paced for people watching the dashboard
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(r.opt.Interval):
+			}
+		}
 		if err := offer(r.t, r.sims, flows, round >= dropAt); err != nil {
 			return err
 		}
@@ -368,6 +409,40 @@ func (r *run) leafReport() {
 			pct(a.green, a.offered), pct(a.yell, a.offered), pct(a.red, a.offered), units.FormatBitrate(a.bps))
 	}
 	tw.Flush()
+}
+
+// classCounts is the controller's WithClassCounts source: called once per
+// round, it adds the round's per-class colour and drop counts of every sim
+// to the totals and returns them.
+func (r *run) classCounts() []controller.ClassCount {
+	classOf := r.classOf()
+	for _, name := range sortedNames(r.sims) {
+		for _, fs := range r.sims[name].FlowStats() {
+			class, ok := classOf[int64(fs.Class)]
+			if !ok || !fs.Classified {
+				continue
+			}
+			n := r.counts[name+"/"+class]
+			if n == nil {
+				n = &controller.ClassCount{Switch: name, Class: class}
+				r.counts[name+"/"+class] = n
+			}
+			n.Green += fs.Colors[sim.Green].Packets
+			n.Yellow += fs.Colors[sim.Yellow].Packets
+			n.Red += fs.Colors[sim.Red].Packets
+			for _, cs := range fs.Colors {
+				if cs.Dropped {
+					n.MeterDropped += cs.Packets
+				}
+			}
+			n.QueueDropped += fs.QueueDroppedPackets
+		}
+	}
+	out := make([]controller.ClassCount, 0, len(r.counts))
+	for _, k := range sortedNames(r.counts) {
+		out = append(out, *r.counts[k])
+	}
+	return out
 }
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -158,3 +158,18 @@ func parent(p string) string {
 	}
 	return p[:i]
 }
+
+// Counted puts a List behind a count of its problems ("3 problems:"), so
+// that the list starts on a line of its own; other errors are returned as
+// they are.
+func Counted(err error) error {
+	var list List
+	if !errors.As(err, &list) {
+		return err
+	}
+	n := "1 problem"
+	if len(list) != 1 {
+		n = fmt.Sprintf("%d problems", len(list))
+	}
+	return fmt.Errorf("%s:\n%w", n, list)
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -248,4 +249,25 @@ func (l *Lab) Record(ctx context.Context, w io.Writer, switches []string, interv
 		return err
 	}
 	return RecordClassRates(ctx, w, Recording{Switches: sws, Schema: schema, Classes: names, Interval: interval, Duration: duration})
+}
+
+// RecordInNamespace runs this binary's `lab record` again inside the lab's
+// namespace, where the switches' P4Runtime ports are (ip netns exec keeps
+// the working directory: relative paths still hold). labFlags are the lab
+// flags to pass on (-t FILE --state-dir DIR). An exit status 2 in there
+// (invalid input) is returned wrapping ErrPrecondition.
+func (l *Lab) RecordInNamespace(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, labFlags []string, out string, interval, duration time.Duration, switches []string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	args := append(append([]string{self, "lab", "record"}, labFlags...), "-o", out, "-i", interval.String(), "-d", duration.String())
+	for _, s := range switches {
+		args = append(args, "--switch", s)
+	}
+	err = l.ExecInNamespace(ctx, stdin, stdout, stderr, args...)
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) && ee.ExitCode() == 2 {
+		return fmt.Errorf("%w: %w", ErrPrecondition, err)
+	}
+	return err
 }
