@@ -31,6 +31,7 @@ type config struct {
 	logger     *slog.Logger
 	allocation *allocator.Result
 	demands    map[string]float64
+	names      contract.Names
 }
 
 // WithLogger makes Compile log what it decides at debug level.
@@ -40,6 +41,13 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // controller recompiles with the allocation of its control loop). r must
 // have a result for every flow group of the policy.
 func WithAllocation(r *allocator.Result) Option { return func(c *config) { c.allocation = r } }
+
+// WithNames makes Compile address the pipeline by the target's names
+// where they differ from the contract's (target.Driver.Names). Only the
+// action profile may be renamed (the one difference a target has today,
+// docs/targets.md); Compile rejects a mapping of any other name rather than
+// ignore it.
+func WithNames(n contract.Names) Option { return func(c *config) { c.names = n } }
 
 // WithDemands replaces flow groups' demands (bits/s by flow group name),
 // e.g. with BwE demand estimates from counters.
@@ -119,14 +127,20 @@ func MeterConfigFor(cir, pir float64, cbs, pbs *Bytes) *tables.MeterConfig {
 type pipeline struct {
 	maxClassID   int
 	maxGroupSize int
+	selector     string // the P4Info name of the contract's ecmp_selector
 	ecnMax       uint64
 	sizes        map[string]int64 // table short name → size (0 = unknown)
 }
 
 var contractTables = contract.Tables
 
-func readPipeline(s *tables.Schema) (*pipeline, error) {
-	pl := &pipeline{sizes: map[string]int64{}}
+func readPipeline(s *tables.Schema, names contract.Names) (*pipeline, error) {
+	for from := range names {
+		if from != contract.ECMPSelector {
+			return nil, fmt.Errorf("compile: the target renames %s, which the compiler cannot address by another name", from)
+		}
+	}
+	pl := &pipeline{sizes: map[string]int64{}, selector: names.Of(contract.ECMPSelector)}
 	var missing []string
 	for _, n := range contractTables {
 		t, err := s.Table(n)
@@ -170,9 +184,9 @@ func readPipeline(s *tables.Schema) (*pipeline, error) {
 			return nil, fmt.Errorf("%w: class_meter must count BYTES, has %s", ErrSchema, m.Spec.Unit)
 		}
 	}
-	ap, err := s.ActionProfile(contract.ECMPSelector)
+	ap, err := s.ActionProfile(pl.selector)
 	if err != nil {
-		missing = append(missing, "action profile ecmp_selector")
+		missing = append(missing, "action profile "+pl.selector)
 	} else {
 		pl.maxGroupSize = int(ap.MaxGroupSize)
 	}
@@ -184,7 +198,7 @@ func readPipeline(s *tables.Schema) (*pipeline, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%w: missing %s", ErrSchema, strings.Join(missing, ", "))
 	}
-	if problems := checkContract(s); len(problems) > 0 {
+	if problems := checkContract(s, pl.selector); len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %s", ErrSchema, strings.Join(problems, "; "))
 	}
 	return pl, nil
@@ -233,7 +247,7 @@ func Compile(ctx context.Context, p *Policy, t *topo.Topology, s *tables.Schema,
 	if p == nil || t == nil || s == nil {
 		return nil, errors.New("compile: policy, topology and schema are required")
 	}
-	pl, err := readPipeline(s)
+	pl, err := readPipeline(s, c.cfg.names)
 	if err != nil {
 		return nil, err
 	}

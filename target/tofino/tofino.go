@@ -13,6 +13,7 @@ import (
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/target"
 )
@@ -70,6 +71,28 @@ func New(schema *tables.Schema, program string, bin, context []byte, opts ...Opt
 	}
 	return d, nil
 }
+
+// names are the contract names bf-p4c's P4Info spells differently. With
+// --p4runtime-force-std-externs the P4Info has one action profile, with
+// with_selector set, named after the TNA ActionProfile instance that the
+// ActionSelector wraps (p4src/tna/qos.p4: `ActionProfile(ECMP_MEMBERS)
+// ecmp_profile` and `ActionSelector(ecmp_profile, ...) ecmp_selector`); the selector
+// itself has no P4Info object. tests/p4compile resolves every contract name
+// through these in the committed Tofino 1 and 2 P4Infos.
+var names = contract.Names{contract.ECMPSelector: "ecmp_profile"}
+
+// Names returns the Tofino P4Info names that differ from the contract's
+// (a copy: callers may not change the driver's).
+func Names() contract.Names {
+	out := make(contract.Names, len(names))
+	for k, v := range names {
+		out[k] = v
+	}
+	return out
+}
+
+// Names implements target.Driver.
+func (*Driver) Names() contract.Names { return Names() }
 
 // Format says how DeviceConfig packs.
 func (d *Driver) Format() Format { return d.format }
