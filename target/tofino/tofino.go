@@ -41,6 +41,7 @@ type Driver struct {
 	binary, context []byte
 	format          Format
 	bfrt            []byte
+	ctx             *Context
 }
 
 // Option configures a Driver.
@@ -54,7 +55,9 @@ func WithStratumBfrt(bfrt []byte) Option {
 
 // New returns the driver for the TNA pipeline: its P4Info, the P4 program
 // name, and bf-p4c's tofino.bin and context.json. The device config is
-// packed for PI / stratum_bf unless an option says otherwise.
+// packed for PI / stratum_bf unless an option says otherwise. context.json
+// must agree with the P4Info on the selectors' maximum group size and the
+// meters' units (Context).
 func New(schema *tables.Schema, program string, bin, context []byte, opts ...Option) (*Driver, error) {
 	if schema == nil {
 		return nil, errors.New("tofino: no P4Info")
@@ -62,7 +65,14 @@ func New(schema *tables.Schema, program string, bin, context []byte, opts ...Opt
 	if program == "" || len(bin) == 0 || len(context) == 0 {
 		return nil, errors.New("tofino: program name, tofino.bin and context.json are all required")
 	}
-	d := &Driver{schema: schema, program: program, binary: bin, context: context, format: FormatPI}
+	ctx, err := ParseContext(context)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.check(schema); err != nil {
+		return nil, err
+	}
+	d := &Driver{schema: schema, program: program, binary: bin, context: context, format: FormatPI, ctx: ctx}
 	for _, o := range opts {
 		o(d)
 	}
@@ -93,6 +103,9 @@ func Names() contract.Names {
 
 // Names implements target.Driver.
 func (*Driver) Names() contract.Names { return Names() }
+
+// Context is what the driver read from context.json.
+func (d *Driver) Context() *Context { return d.ctx }
 
 // Format says how DeviceConfig packs.
 func (d *Driver) Format() Format { return d.format }
