@@ -482,7 +482,7 @@ func (c *compilation) buildQueues(per []switchEntities) error {
 		if th, ok := thresholds[k]; ok {
 			te, err := c.s.TableEntry(contract.ECNThreshold,
 				[]tables.Match{tables.Exact(contract.KeyEgressPort, int(k.port)), tables.Exact(contract.KeyQueue, k.queue)},
-				tables.Action(contract.SetECNThreshold, tables.Param(contract.ParamThreshold, int(th))))
+				tables.Action(contract.SetECNThreshold, tables.Param(contract.ParamThreshold, c.ecnDepth(th))))
 			if err != nil {
 				return internal("ecn_threshold entry", err)
 			}

@@ -32,6 +32,7 @@ type config struct {
 	allocation *allocator.Result
 	demands    map[string]float64
 	names      contract.Names
+	ecnDepth   func(packets uint32) uint64
 }
 
 // WithLogger makes Compile log what it decides at debug level.
@@ -48,6 +49,12 @@ func WithAllocation(r *allocator.Result) Option { return func(c *config) { c.all
 // docs/targets.md); Compile rejects a mapping of any other name rather than
 // ignore it.
 func WithNames(n contract.Names) Option { return func(c *config) { c.names = n } }
+
+// WithECNDepth makes Compile write ecn_threshold values in the target's
+// queue-depth unit: f converts the policy's depth in packets
+// (target.Driver.ECNDepth). Without it the value is the packet count, which
+// is BMv2's unit.
+func WithECNDepth(f func(packets uint32) uint64) Option { return func(c *config) { c.ecnDepth = f } }
 
 // WithDemands replaces flow groups' demands (bits/s by flow group name),
 // e.g. with BwE demand estimates from counters.
@@ -557,10 +564,19 @@ func (c *compilation) checkTenants() {
 		if pq.Port != nil && len(c.portTargets(pq)) == 0 {
 			c.bad(path+".port", "port %d is not cabled on %s", *pq.Port, orAll(pq.Switch))
 		}
-		if pq.ECNThreshold != nil && uint64(*pq.ECNThreshold) > c.pl.ecnMax {
-			c.bad(path+".ecn_threshold", "expected a threshold 0..%d packets (the pipeline's width), got %d", c.pl.ecnMax, *pq.ECNThreshold)
+		if pq.ECNThreshold != nil && c.ecnDepth(*pq.ECNThreshold) > c.pl.ecnMax {
+			maxPackets := c.pl.ecnMax / max(c.ecnDepth(1), 1) // the target's unit per packet
+			c.bad(path+".ecn_threshold", "expected a threshold 0..%d packets (the pipeline's width), got %d", maxPackets, *pq.ECNThreshold)
 		}
 	}
+}
+
+// ecnDepth is the ecn_threshold value for a depth in packets.
+func (c *compilation) ecnDepth(packets uint32) uint64 {
+	if c.cfg.ecnDepth == nil {
+		return uint64(packets)
+	}
+	return c.cfg.ecnDepth(packets)
 }
 
 func orAll(sw string) string {

@@ -3,6 +3,7 @@ package compiler
 import (
 	"context"
 	"errors"
+	"math/big"
 	"strings"
 	"testing"
 
@@ -43,7 +44,7 @@ func TestCompileForTofino(t *testing.T) {
 			if _, err := Compile(context.Background(), pol, tp, s); !errors.Is(err, ErrSchema) || !strings.Contains(err.Error(), contract.ECMPSelector) {
 				t.Errorf("without the driver's names: %v, want ErrSchema about %s", err, contract.ECMPSelector)
 			}
-			res, err := Compile(context.Background(), pol, tp, s, WithNames(tofino.Names()))
+			res, err := Compile(context.Background(), pol, tp, s, WithNames(tofino.Names()), WithECNDepth(func(p uint32) uint64 { return tofino.ECNDepth(chip, p) }))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,6 +78,19 @@ func TestCompileForTofino(t *testing.T) {
 				if selector == 0 {
 					t.Errorf("%s: no selector members or groups", sw)
 				}
+				// ecn_threshold values are in buffer cells: the policy's
+				// packets × ⌈1500 / cell bytes⌉ (80 B cells on Tofino 1,
+				// 176 B on Tofino 2).
+				perPacket := map[tofino.Chip]uint64{tofino.Tofino1: 19, tofino.Tofino2: 9}[chip]
+				got, want := ecnValues(t, s, ents), ecnValues(t, bmv2, ref.Switches[sw])
+				if len(got) != len(want) {
+					t.Fatalf("%s: %d ecn_threshold entries, %d for BMv2", sw, len(got), len(want))
+				}
+				for i := range got {
+					if got[i] != want[i]*perPacket {
+						t.Errorf("%s: ecn_threshold %d, want %d × %d", sw, got[i], want[i], perPacket)
+					}
+				}
 			}
 		})
 	}
@@ -94,4 +108,27 @@ func TestWithNamesRejectsUnsupported(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "renames phb") {
 		t.Errorf("err = %v", err)
 	}
+}
+
+// ecnValues are the threshold parameters of a switch's ecn_threshold
+// entries, in order.
+func ecnValues(t *testing.T, s *tables.Schema, ents []*p4v1.Entity) []uint64 {
+	t.Helper()
+	tb, err := s.Table(contract.ECNThreshold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []uint64
+	for _, e := range ents {
+		te := e.GetTableEntry()
+		if te == nil || te.TableId != tb.Preamble.Id {
+			continue
+		}
+		params := te.GetAction().GetAction().GetParams()
+		if len(params) != 1 {
+			t.Fatalf("ecn_threshold entry with %d params", len(params))
+		}
+		out = append(out, new(big.Int).SetBytes(params[0].Value).Uint64())
+	}
+	return out
 }

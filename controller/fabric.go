@@ -378,7 +378,7 @@ func (f *Fabric) compile(ctx context.Context, pol *compiler.Policy, opts ...comp
 		res, ok := done[schema]
 		if !ok {
 			var err error
-			o := append(slices.Clip(opts), compiler.WithNames(drv.Names()))
+			o := append(slices.Clip(opts), compiler.WithNames(drv.Names()), compiler.WithECNDepth(drv.ECNDepth))
 			if res, err = compiler.Compile(ctx, pol, f.topology, schema, o...); err != nil {
 				return nil, nil, err
 			}

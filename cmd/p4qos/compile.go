@@ -66,7 +66,7 @@ Exit status 2 lists every problem in the input as file:line:col: path: message.`
 		if err != nil {
 			return invalidInputf("--target: %v", err)
 		}
-		opts.names = pl.Names
+		opts.names, opts.ecnDepth = pl.Names, pl.ECNDepth
 		if opts.p4info == "" {
 			opts.p4info = pl.P4Info
 		}
@@ -105,6 +105,7 @@ func readConfigFile(v *viper.Viper, path string) error {
 type compileOptions struct {
 	policy, topology, p4info, output, outDir, only string
 	names                                          contract.Names
+	ecnDepth                                       func(uint32) uint64
 }
 
 // compileProblems wraps a list of input errors so that the message starts on its
@@ -164,7 +165,7 @@ func runCompile(cmd *cobra.Command, stdout io.Writer, o compileOptions, log *slo
 			return invalidInputf("--switch: no switch %s in %s", yamlerr.Quote(o.only), yamlerr.Path(o.topology))
 		}
 	}
-	res, err := compiler.Compile(cmd.Context(), pol, tp, schema, compiler.WithLogger(log), compiler.WithNames(o.names))
+	res, err := compiler.Compile(cmd.Context(), pol, tp, schema, compiler.WithLogger(log), compiler.WithNames(o.names), compiler.WithECNDepth(o.ecnDepth))
 	if err != nil {
 		switch {
 		case isPositionedList(err):

@@ -46,6 +46,9 @@ func (d *Driver) Schema() *tables.Schema { return d.schema }
 // (tests/p4compile).
 func (*Driver) Names() contract.Names { return nil }
 
+// ECNDepth is the packet count: simple_switch's enq_qdepth counts packets.
+func (*Driver) ECNDepth(packets uint32) uint64 { return uint64(packets) }
+
 // DeviceConfig is the BMv2 JSON, byte for byte.
 func (d *Driver) DeviceConfig() ([]byte, error) { return d.json, nil }
 

@@ -35,6 +35,9 @@ func (d *Driver) Schema() *tables.Schema { return d.schema }
 // contract's.
 func (*Driver) Names() contract.Names { return nil }
 
+// ECNDepth is the packet count, as on BMv2 (the sim's queues count packets).
+func (*Driver) ECNDepth(packets uint32) uint64 { return uint64(packets) }
+
 // DeviceConfig is empty: the sim builds its pipeline from the P4Info.
 func (*Driver) DeviceConfig() ([]byte, error) { return nil, nil }
 

@@ -26,19 +26,22 @@ type Pipeline struct {
 	P4Info string
 	// Names are the target's P4Info names that differ from the contract.
 	Names contract.Names
+	// ECNDepth converts a queue depth in packets to the target's unit.
+	ECNDepth func(packets uint32) uint64
 }
 
 // Committed returns the committed pipeline of a target.
 func Committed(target string) (Pipeline, error) {
 	switch target {
 	case "bmv2", "sim":
-		return Pipeline{P4Info: BMv2P4Info}, nil
+		return Pipeline{P4Info: BMv2P4Info, ECNDepth: func(p uint32) uint64 { return uint64(p) }}, nil
 	case string(tofino.Tofino1), string(tofino.Tofino2):
 		f, err := tofino.CommittedFiles(tofino.Chip(target))
 		if err != nil {
 			return Pipeline{}, err
 		}
-		return Pipeline{P4Info: f.P4Info, Names: tofino.Names()}, nil
+		chip := tofino.Chip(target)
+		return Pipeline{P4Info: f.P4Info, Names: tofino.Names(), ECNDepth: func(p uint32) uint64 { return tofino.ECNDepth(chip, p) }}, nil
 	}
 	return Pipeline{}, fmt.Errorf("unknown target %q (%s)", target, strings.Join(Names, ", "))
 }

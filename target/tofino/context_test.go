@@ -76,3 +76,22 @@ func TestContextMismatch(t *testing.T) {
 		t.Error("New accepted a context.json that is not JSON")
 	}
 }
+
+// ECN thresholds become cells of a 1500-byte packet: ⌈1500/80⌉ = 19 on
+// Tofino 1, ⌈1500/176⌉ = 9 on Tofino 2; the driver takes the chip from the
+// P4Info's architecture.
+func TestECNDepth(t *testing.T) {
+	for chip, want := range map[Chip]uint64{Tofino1: 190, Tofino2: 90} {
+		if got := ECNDepth(chip, 10); got != want {
+			t.Errorf("%s: 10 packets = %d cells, want %d", chip, got, want)
+		}
+		s, bin, ctx := committed(t, chip)
+		d, err := New(s, Program, bin, ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ChipOf(s) != chip || d.ECNDepth(10) != want {
+			t.Errorf("%s: driver sees chip %s, 10 packets = %d cells", chip, ChipOf(s), d.ECNDepth(10))
+		}
+	}
+}

@@ -104,6 +104,11 @@ func Names() contract.Names {
 // Names implements target.Driver.
 func (*Driver) Names() contract.Names { return Names() }
 
+// ECNDepth converts packets to buffer cells of the P4Info's chip (ECNDepth
+// of the package): eg_intr_md.enq_qdepth, which the pipeline compares with
+// the threshold, counts cells.
+func (d *Driver) ECNDepth(packets uint32) uint64 { return ECNDepth(ChipOf(d.schema), packets) }
+
 // Context is what the driver read from context.json.
 func (d *Driver) Context() *Context { return d.ctx }
 
