@@ -344,7 +344,7 @@ func (c *compilation) buildRoutes(per []switchEntities) error {
 		for i, nh := range nhs {
 			id := uint32(i + 1)
 			memberID[nh] = id
-			m, err := c.s.ActionProfileMember(contract.ECMPSelector, id, tables.Action(contract.SetNextHop,
+			m, err := c.s.ActionProfileMember(c.pl.selector, id, tables.Action(contract.SetNextHop,
 				tables.Param(contract.ParamPort, int(nh.port)), tables.Param(contract.ParamSMAC, smac[:]), tables.Param(contract.ParamDMAC, nh.dmac[:])))
 			if err != nil {
 				return internal("next-hop member", err)
@@ -371,7 +371,7 @@ func (c *compilation) buildRoutes(per []switchEntities) error {
 				if !ok {
 					id = uint32(len(groupID) + 1)
 					groupID[key.String()] = id
-					g, err := c.s.ActionProfileGroup(contract.ECMPSelector, id, members, int32(c.pl.maxGroupSize))
+					g, err := c.s.ActionProfileGroup(c.pl.selector, id, members, int32(c.pl.maxGroupSize))
 					if err != nil {
 						return internal("ECMP group", err)
 					}
@@ -482,7 +482,7 @@ func (c *compilation) buildQueues(per []switchEntities) error {
 		if th, ok := thresholds[k]; ok {
 			te, err := c.s.TableEntry(contract.ECNThreshold,
 				[]tables.Match{tables.Exact(contract.KeyEgressPort, int(k.port)), tables.Exact(contract.KeyQueue, k.queue)},
-				tables.Action(contract.SetECNThreshold, tables.Param(contract.ParamThreshold, int(th))))
+				tables.Action(contract.SetECNThreshold, tables.Param(contract.ParamThreshold, c.ecnDepth(th))))
 			if err != nil {
 				return internal("ecn_threshold entry", err)
 			}

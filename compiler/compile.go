@@ -31,6 +31,8 @@ type config struct {
 	logger     *slog.Logger
 	allocation *allocator.Result
 	demands    map[string]float64
+	names      contract.Names
+	ecnDepth   func(packets uint32) uint64
 }
 
 // WithLogger makes Compile log what it decides at debug level.
@@ -40,6 +42,19 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // controller recompiles with the allocation of its control loop). r must
 // have a result for every flow group of the policy.
 func WithAllocation(r *allocator.Result) Option { return func(c *config) { c.allocation = r } }
+
+// WithNames makes Compile address the pipeline by the target's names
+// where they differ from the contract's (target.Driver.Names). Only the
+// action profile may be renamed (the one difference a target has today,
+// docs/targets.md); Compile rejects a mapping of any other name rather than
+// ignore it.
+func WithNames(n contract.Names) Option { return func(c *config) { c.names = n } }
+
+// WithECNDepth makes Compile write ecn_threshold values in the target's
+// queue-depth unit: f converts the policy's depth in packets
+// (target.Driver.ECNDepth). Without it the value is the packet count, which
+// is BMv2's unit.
+func WithECNDepth(f func(packets uint32) uint64) Option { return func(c *config) { c.ecnDepth = f } }
 
 // WithDemands replaces flow groups' demands (bits/s by flow group name),
 // e.g. with BwE demand estimates from counters.
@@ -119,14 +134,20 @@ func MeterConfigFor(cir, pir float64, cbs, pbs *Bytes) *tables.MeterConfig {
 type pipeline struct {
 	maxClassID   int
 	maxGroupSize int
+	selector     string // the P4Info name of the contract's ecmp_selector
 	ecnMax       uint64
 	sizes        map[string]int64 // table short name → size (0 = unknown)
 }
 
 var contractTables = contract.Tables
 
-func readPipeline(s *tables.Schema) (*pipeline, error) {
-	pl := &pipeline{sizes: map[string]int64{}}
+func readPipeline(s *tables.Schema, names contract.Names) (*pipeline, error) {
+	for from := range names {
+		if from != contract.ECMPSelector {
+			return nil, fmt.Errorf("compile: the target renames %s, which the compiler cannot address by another name", from)
+		}
+	}
+	pl := &pipeline{sizes: map[string]int64{}, selector: names.Of(contract.ECMPSelector)}
 	var missing []string
 	for _, n := range contractTables {
 		t, err := s.Table(n)
@@ -170,9 +191,9 @@ func readPipeline(s *tables.Schema) (*pipeline, error) {
 			return nil, fmt.Errorf("%w: class_meter must count BYTES, has %s", ErrSchema, m.Spec.Unit)
 		}
 	}
-	ap, err := s.ActionProfile(contract.ECMPSelector)
+	ap, err := s.ActionProfile(pl.selector)
 	if err != nil {
-		missing = append(missing, "action profile ecmp_selector")
+		missing = append(missing, "action profile "+pl.selector)
 	} else {
 		pl.maxGroupSize = int(ap.MaxGroupSize)
 	}
@@ -184,7 +205,7 @@ func readPipeline(s *tables.Schema) (*pipeline, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%w: missing %s", ErrSchema, strings.Join(missing, ", "))
 	}
-	if problems := checkContract(s); len(problems) > 0 {
+	if problems := checkContract(s, pl.selector); len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %s", ErrSchema, strings.Join(problems, "; "))
 	}
 	return pl, nil
@@ -233,7 +254,7 @@ func Compile(ctx context.Context, p *Policy, t *topo.Topology, s *tables.Schema,
 	if p == nil || t == nil || s == nil {
 		return nil, errors.New("compile: policy, topology and schema are required")
 	}
-	pl, err := readPipeline(s)
+	pl, err := readPipeline(s, c.cfg.names)
 	if err != nil {
 		return nil, err
 	}
@@ -543,10 +564,19 @@ func (c *compilation) checkTenants() {
 		if pq.Port != nil && len(c.portTargets(pq)) == 0 {
 			c.bad(path+".port", "port %d is not cabled on %s", *pq.Port, orAll(pq.Switch))
 		}
-		if pq.ECNThreshold != nil && uint64(*pq.ECNThreshold) > c.pl.ecnMax {
-			c.bad(path+".ecn_threshold", "expected a threshold 0..%d packets (the pipeline's width), got %d", c.pl.ecnMax, *pq.ECNThreshold)
+		if pq.ECNThreshold != nil && c.ecnDepth(*pq.ECNThreshold) > c.pl.ecnMax {
+			maxPackets := c.pl.ecnMax / max(c.ecnDepth(1), 1) // the target's unit per packet
+			c.bad(path+".ecn_threshold", "expected a threshold 0..%d packets (the pipeline's width), got %d", maxPackets, *pq.ECNThreshold)
 		}
 	}
+}
+
+// ecnDepth is the ecn_threshold value for a depth in packets.
+func (c *compilation) ecnDepth(packets uint32) uint64 {
+	if c.cfg.ecnDepth == nil {
+		return uint64(packets)
+	}
+	return c.cfg.ecnDepth(packets)
 }
 
 func orAll(sw string) string {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/p4qos/p4qos/internal/units"
@@ -138,4 +140,30 @@ func (c *columns) flush() {
 		fmt.Fprintln(c.w, b.String())
 	}
 	c.rows = nil
+}
+
+// OutputExt is the file extension of an output format of Render ("" for a
+// format Render does not know).
+func OutputExt(format string) string {
+	return map[string]string{"table": ".txt", "text": ".txtpb", "json": ".json"}[format]
+}
+
+// WriteFiles renders each named switch into its own file of dir (NAME plus
+// OutputExt(format)), creating dir, and reports each file on w.
+func WriteFiles(w io.Writer, dir string, s *tables.Schema, format string, res *Result, names []string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("output directory: %w", err)
+	}
+	for _, n := range names {
+		var buf bytes.Buffer
+		if err := Render(&buf, s, format, res, []string{n}); err != nil {
+			return err
+		}
+		path := filepath.Join(dir, n+OutputExt(format))
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("output directory: %w", err)
+		}
+		fmt.Fprintf(w, "%s: %d entities\n", path, len(res.Switches[n]))
+	}
+	return nil
 }

@@ -78,7 +78,7 @@ func tableActions() map[string][]string {
 // Without it such a P4Info failed while building the first entry, as an
 // internal error (exit 1) rather than a schema error (exit 2). Objects that
 // are missing altogether are readPipeline's to report.
-func checkContract(s *tables.Schema) []string {
+func checkContract(s *tables.Schema, selector string) []string {
 	var bad []string
 	for _, r := range keyRules() {
 		if _, err := s.Table(r.table); err != nil {
@@ -111,7 +111,7 @@ func checkContract(s *tables.Schema) []string {
 	for table, actions := range tableActions() {
 		bad = append(bad, missingActions(s, table, actions)...)
 	}
-	bad = append(bad, selectorProblems(s)...)
+	bad = append(bad, selectorProblems(s, selector)...)
 	return bad
 }
 
@@ -135,9 +135,9 @@ func missingActions(s *tables.Schema, table string, actions []string) []string {
 }
 
 // selectorProblems checks that the routing tables are implemented by the
-// ECMP selector and that it offers set_next_hop.
-func selectorProblems(s *tables.Schema) []string {
-	ap, err := s.ActionProfile(contract.ECMPSelector)
+// ECMP selector (its P4Info name: selector) and that it offers set_next_hop.
+func selectorProblems(s *tables.Schema, selector string) []string {
+	ap, err := s.ActionProfile(selector)
 	if err != nil {
 		return nil
 	}
@@ -148,7 +148,7 @@ func selectorProblems(s *tables.Schema) []string {
 			continue
 		}
 		if t.ImplementationId != ap.Preamble.Id {
-			bad = append(bad, fmt.Sprintf("table %s is not implemented by %s", table, contract.ECMPSelector))
+			bad = append(bad, fmt.Sprintf("table %s is not implemented by %s", table, selector))
 			continue
 		}
 		bad = append(bad, missingActions(s, table, []string{contract.SetNextHop})...)

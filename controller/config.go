@@ -18,6 +18,7 @@ import (
 	"github.com/p4qos/p4qos/internal/assets"
 	"github.com/p4qos/p4qos/internal/inputfile"
 	"github.com/p4qos/p4qos/internal/yamlerr"
+	"github.com/p4qos/p4qos/target/tofino"
 	"github.com/p4qos/p4qos/topo"
 )
 
@@ -36,6 +37,10 @@ type Config struct {
 	TofinoContext string `yaml:"tofino-context,omitempty"`
 	TofinoProgram string `yaml:"tofino-program,omitempty"`
 	TofinoBfrt    string `yaml:"tofino-bfrt,omitempty"`
+	// TofinoChip picks the committed bf-p4c outputs (p4src/build/CHIP/)
+	// that tofino switches get when tofino-bin and tofino-context are not
+	// given: "tofino" or "tofino2".
+	TofinoChip string `yaml:"tofino-chip,omitempty"`
 	// TofinoDeviceConfig is how tofino switches' device config is packed:
 	// "pi" (PI / stratum_bf) or "stratum-bfrt" (BfPipelineConfig).
 	TofinoDeviceConfig string `yaml:"tofino-device-config,omitempty"`
@@ -83,6 +88,7 @@ type SwitchEntry struct {
 func Default() Config {
 	return Config{
 		TofinoProgram:      "qos",
+		TofinoChip:         "tofino",
 		TofinoDeviceConfig: "pi",
 		ElectionID:         1,
 		BatchSize:          controlplane.DefaultBatchSize,
@@ -137,10 +143,11 @@ var settings = []setting{
 	{"topology", kindPath, "topology file; its switches are managed (docs/topology.md)", func(c *Config) any { return &c.Topology }},
 	{"policy", kindPath, "policy file (docs/policy.md); watched and reloaded", func(c *Config) any { return &c.Policy }},
 	{"p4info", kindPath, "P4Info of the pipeline (text or binary)", func(c *Config) any { return &c.P4Info }},
-	{"tofino-p4info", kindPath, "P4Info of the TNA pipeline for tofino switches (default: p4info)", func(c *Config) any { return &c.TofinoP4Info }},
+	{"tofino-p4info", kindPath, "P4Info of the TNA pipeline for tofino switches (default: the committed one of tofino-chip, or p4info with tofino-bin)", func(c *Config) any { return &c.TofinoP4Info }},
 	{"bmv2-json", kindPath, "BMv2 JSON, the device config for bmv2 switches", func(c *Config) any { return &c.BMv2JSON }},
-	{"tofino-bin", kindPath, "tofino.bin, for tofino switches", func(c *Config) any { return &c.TofinoBin }},
-	{"tofino-context", kindPath, "context.json, for tofino switches", func(c *Config) any { return &c.TofinoContext }},
+	{"tofino-chip", kindString, "tofino or tofino2: whose committed bf-p4c outputs tofino switches get without tofino-bin/tofino-context", func(c *Config) any { return &c.TofinoChip }},
+	{"tofino-bin", kindPath, "tofino.bin, for tofino switches (default: the committed one of tofino-chip)", func(c *Config) any { return &c.TofinoBin }},
+	{"tofino-context", kindPath, "context.json, for tofino switches (given with tofino-bin)", func(c *Config) any { return &c.TofinoContext }},
 	{"tofino-program", kindString, "P4 program name packed into the Tofino device config", func(c *Config) any { return &c.TofinoProgram }},
 	{"tofino-bfrt", kindPath, "bf-rt.json, for tofino switches packed for stratum-bfrt", func(c *Config) any { return &c.TofinoBfrt }},
 	{"tofino-device-config", kindString, "Tofino device-config packing: pi (PI, stratum_bf) or stratum-bfrt (Stratum's BfPipelineConfig)", func(c *Config) any { return &c.TofinoDeviceConfig }},
@@ -635,6 +642,12 @@ func (c *Config) Validate() []string {
 	}
 	if !validFormat(c.TofinoDeviceConfig) {
 		bad("tofino-device-config", "must be pi or stratum-bfrt, got %s", yamlerr.Quote(c.TofinoDeviceConfig))
+	}
+	if _, err := tofino.CommittedFiles(tofino.Chip(c.TofinoChip)); err != nil {
+		bad("tofino-chip", "must be tofino or tofino2, got %s", yamlerr.Quote(c.TofinoChip))
+	}
+	if (c.TofinoBin == "") != (c.TofinoContext == "") {
+		bad("tofino-bin", "tofino-bin and tofino-context go together (give neither for the committed pipeline of tofino-chip)")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		bad("tls-cert", "tls-cert and tls-key go together")

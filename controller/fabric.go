@@ -1,10 +1,12 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"gopkg.in/yaml.v3"
@@ -12,6 +14,7 @@ import (
 	"github.com/p4qos/p4qos/allocator"
 	"github.com/p4qos/p4qos/compiler"
 	"github.com/p4qos/p4qos/controlplane"
+	"github.com/p4qos/p4qos/internal/assets"
 	"github.com/p4qos/p4qos/internal/inputfile"
 	"github.com/p4qos/p4qos/internal/yamlerr"
 	"github.com/p4qos/p4qos/tables"
@@ -187,40 +190,62 @@ func loadDriver(cfg *Config, t topo.Target, format tofino.Format) (target.Driver
 		}
 		return bmv2.New(schema, js)
 	case topo.TargetTofino:
-		if cfg.TofinoP4Info != "" {
-			if schema, err = loadSchema(cfg.TofinoP4Info, "tofino-p4info"); err != nil {
-				return nil, err
-			}
-		}
-		if cfg.TofinoBin == "" || cfg.TofinoContext == "" {
-			return nil, errors.New("target tofino needs tofino-bin and tofino-context")
-		}
-		bin, err := inputfile.Read(cfg.TofinoBin, inputfile.TofinoOutput)
-		if err != nil {
-			return nil, err
-		}
-		ctxJSON, err := inputfile.Read(cfg.TofinoContext, inputfile.TofinoOutput)
-		if err != nil {
-			return nil, err
-		}
-		var opts []tofino.Option
-		switch format {
-		case tofino.FormatPI:
-		case tofino.FormatStratumBfrt:
-			if cfg.TofinoBfrt == "" {
-				return nil, errors.New("the stratum-bfrt device config needs tofino-bfrt (bf-rt.json)")
-			}
-			bfrt, err := inputfile.Read(cfg.TofinoBfrt, inputfile.TofinoOutput)
-			if err != nil {
-				return nil, err
-			}
-			opts = append(opts, tofino.WithStratumBfrt(bfrt))
-		default:
-			return nil, fmt.Errorf("unknown device-config format %s (pi or stratum-bfrt)", yamlerr.Quote(string(format)))
-		}
-		return tofino.New(schema, cfg.TofinoProgram, bin, ctxJSON, opts...)
+		return loadTofino(cfg, schema, format)
 	}
 	return nil, fmt.Errorf("unknown target %s (bmv2, tofino or sim)", yamlerr.Quote(string(t)))
+}
+
+// loadTofino builds the Tofino driver. Without tofino-bin and
+// tofino-context it uses the committed bf-p4c outputs of tofino-chip
+// (p4src/build/CHIP/: binary, context.json, P4Info, bf-rt.json; the p4qos
+// binary carries them, internal/assets), each replaceable by its key except
+// the binary and context.json, which go together. With them, the P4Info is
+// tofino-p4info, else p4info, and bf-rt.json is tofino-bfrt.
+func loadTofino(cfg *Config, schema *tables.Schema, format tofino.Format) (target.Driver, error) {
+	files, err := tofino.CommittedFiles(tofino.Chip(cfg.TofinoChip))
+	if err != nil {
+		return nil, err
+	}
+	binPath, ctxPath, infoPath, bfrtPath := cfg.TofinoBin, cfg.TofinoContext, cfg.TofinoP4Info, cfg.TofinoBfrt
+	switch {
+	case binPath == "" && ctxPath == "":
+		binPath, ctxPath = files.Binary, files.Context
+		infoPath, bfrtPath = cmp.Or(infoPath, files.P4Info), cmp.Or(bfrtPath, files.BfRt)
+		if err := assets.Resolve(&binPath, &ctxPath, &infoPath, &bfrtPath); err != nil {
+			return nil, err
+		}
+	case binPath == "" || ctxPath == "":
+		return nil, errors.New("target tofino needs tofino-bin and tofino-context together (neither: the committed pipeline of tofino-chip)")
+	}
+	if infoPath != "" {
+		if schema, err = loadSchema(infoPath, "tofino-p4info"); err != nil {
+			return nil, err
+		}
+	}
+	bin, err := inputfile.Read(binPath, inputfile.TofinoOutput)
+	if err != nil {
+		return nil, err
+	}
+	ctxJSON, err := inputfile.Read(ctxPath, inputfile.TofinoOutput)
+	if err != nil {
+		return nil, err
+	}
+	var opts []tofino.Option
+	switch format {
+	case tofino.FormatPI:
+	case tofino.FormatStratumBfrt:
+		if bfrtPath == "" {
+			return nil, errors.New("the stratum-bfrt device config needs tofino-bfrt (bf-rt.json)")
+		}
+		bfrt, err := inputfile.Read(bfrtPath, inputfile.TofinoOutput)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, tofino.WithStratumBfrt(bfrt))
+	default:
+		return nil, fmt.Errorf("unknown device-config format %s (pi or stratum-bfrt)", yamlerr.Quote(string(format)))
+	}
+	return tofino.New(schema, cfg.TofinoProgram, bin, ctxJSON, opts...)
 }
 
 // Topology is the fabric's topology.
@@ -341,18 +366,20 @@ func hasContent(data []byte) bool {
 
 // compile compiles pol against each distinct schema in use (the pipeline
 // contract is by name, so v1model and TNA switches get the same policy with
-// their own P4Info ids) and keeps for each switch its own schema's
+// their own P4Info ids, and the names their drivers rename) and keeps for each switch its own schema's
 // entities. The allocation does not depend on the schema.
 func (f *Fabric) compile(ctx context.Context, pol *compiler.Policy, opts ...compiler.Option) (map[string][]*p4v1.Entity, *compiler.Result, error) {
 	out := map[string][]*p4v1.Entity{}
 	var last *compiler.Result
 	done := map[*tables.Schema]*compiler.Result{}
 	for _, sw := range f.switches {
-		schema := f.Driver(sw.Name).Schema()
+		drv := f.Driver(sw.Name)
+		schema := drv.Schema()
 		res, ok := done[schema]
 		if !ok {
 			var err error
-			if res, err = compiler.Compile(ctx, pol, f.topology, schema, opts...); err != nil {
+			o := append(slices.Clip(opts), compiler.WithNames(drv.Names()), compiler.WithECNDepth(drv.ECNDepth))
+			if res, err = compiler.Compile(ctx, pol, f.topology, schema, o...); err != nil {
 				return nil, nil, err
 			}
 			done[schema] = res

@@ -1,6 +1,10 @@
 package controller
 
 import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/p4qos/p4qos/target/tofino"
@@ -51,5 +55,86 @@ func TestFabricTofinoPackings(t *testing.T) {
 	cfg.Switches[3].DeviceConfigFormat, cfg.TofinoBfrt = "stratum-bfrt", ""
 	if _, err := LoadFabric(&cfg); err == nil || !contains(err.Error(), "tofino-bfrt") {
 		t.Errorf("stratum-bfrt without bf-rt.json: %v", err)
+	}
+}
+
+// A tofino switch with no Tofino paths in the config gets the committed
+// bf-p4c outputs of tofino-chip (the binary's embedded copies: the test
+// runs outside the repository root), in either packing; the device config
+// unpacks to exactly the committed files and packs back to the same bytes,
+// the driver runs the Tofino P4Info, and the policy compiles for it.
+func TestFabricTofinoCommittedPipeline(t *testing.T) {
+	for _, chip := range tofino.Chips {
+		t.Run(string(chip), func(t *testing.T) {
+			t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the embedded copies go here
+			_, entries := fabricSims(t)
+			cfg, _ := testConfig(t, entries)
+			cfg.TofinoChip = string(chip)
+			if problems := cfg.Validate(); len(problems) > 0 {
+				t.Fatal(problems)
+			}
+			cfg.Switches[2].Target = "tofino"
+			cfg.Switches[3].Target, cfg.Switches[3].DeviceConfigFormat = "tofino", "stratum-bfrt"
+			f, err := LoadFabric(&cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files, err := tofino.CommittedFiles(chip)
+			if err != nil {
+				t.Fatal(err)
+			}
+			read := func(rel string) []byte { return must(os.ReadFile(repoFile(t, rel))) }
+			bin, ctxJSON, bfrt := read(files.Binary), read(files.Context), read(files.BfRt)
+
+			pi := must(f.Driver("spine1").DeviceConfig())
+			name, gotBin, gotCtx, err := tofino.Unpack(pi)
+			if err != nil || name != tofino.Program || !bytes.Equal(gotBin, bin) || !bytes.Equal(gotCtx, ctxJSON) {
+				t.Errorf("pi: %q, %d/%d binary bytes, %d/%d context bytes, %v", name, len(gotBin), len(bin), len(gotCtx), len(ctxJSON), err)
+			}
+			if re := must(tofino.Pack(name, gotBin, gotCtx)); !bytes.Equal(re, pi) {
+				t.Error("pi: packing the unpacked parts gives other bytes")
+			}
+			sb := must(f.Driver("spine2").DeviceConfig())
+			sc, err := tofino.UnmarshalStratumConfig(sb)
+			if err != nil || sc.P4Name != tofino.Program || !bytes.Equal(sc.BfRuntimeInfo, bfrt) || len(sc.Profiles) != 1 ||
+				!bytes.Equal(sc.Profiles[0].Binary, bin) || !bytes.Equal(sc.Profiles[0].Context, ctxJSON) {
+				t.Fatalf("stratum-bfrt: %v", err)
+			}
+			if !bytes.Equal(sc.Marshal(), sb) {
+				t.Error("stratum-bfrt: marshalling the decoded config gives other bytes")
+			}
+			wantArch := map[tofino.Chip]string{tofino.Tofino1: "tna", tofino.Tofino2: "t2na"}[chip]
+			for _, sw := range []string{"spine1", "spine2"} {
+				if arch := f.Driver(sw).Schema().P4Info().GetPkgInfo().GetArch(); arch != wantArch {
+					t.Errorf("%s: P4Info arch %q, want %q", sw, arch, wantArch)
+				}
+			}
+			c, err := f.Compile(context.Background(), must(os.ReadFile(cfg.Policy)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, sw := range []string{"spine1", "spine2", "leaf1"} {
+				s := f.Driver(sw).Schema()
+				for _, e := range c.Intents[sw].Entities {
+					if err := s.ValidateEntity(e); err != nil {
+						t.Fatalf("%s: %v", sw, err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// tofino-bin without tofino-context (or the reverse) is refused, as is an
+// unknown chip.
+func TestConfigTofinoFiles(t *testing.T) {
+	cfg, _ := testConfig(t, nil)
+	cfg.TofinoBin = "x.bin"
+	cfg.TofinoChip = "tofino3"
+	got := strings.Join(cfg.Validate(), "\n")
+	for _, want := range []string{"tofino-bin and tofino-context go together", `tofino-chip: must be tofino or tofino2, got "tofino3"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Validate lacks %q:\n%s", want, got)
+		}
 	}
 }

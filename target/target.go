@@ -15,6 +15,7 @@ import (
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/tables"
 )
 
@@ -24,6 +25,12 @@ type Driver interface {
 	Name() string
 	// Schema is the P4Info the target runs.
 	Schema() *tables.Schema
+	// Names maps the pipeline contract's names (compiler/contract) to
+	// this target's P4Info names where they differ; nil when none do.
+	Names() contract.Names
+	// ECNDepth is the ecn_threshold value (the unit of the queue depth
+	// the pipeline compares) for a depth of the given number of packets.
+	ECNDepth(packets uint32) uint64
 	// DeviceConfig is the p4_device_config of ForwardingPipelineConfig.
 	DeviceConfig() ([]byte, error)
 	// SameMeter reports whether a meter config read back from the switch

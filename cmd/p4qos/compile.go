@@ -6,23 +6,22 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/p4qos/p4qos/compiler"
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/internal/assets"
 	"github.com/p4qos/p4qos/internal/inputfile"
 	"github.com/p4qos/p4qos/internal/yamlerr"
 	"github.com/p4qos/p4qos/tables"
+	"github.com/p4qos/p4qos/target/targets"
 	"github.com/p4qos/p4qos/topo"
 )
 
 func init() { subcommands = append(subcommands, newCompileCmd) }
-
-const defaultP4Info = "p4src/build/qos.p4info.txtpb"
 
 func newCompileCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
@@ -31,12 +30,14 @@ func newCompileCmd(e *env) *cobra.Command {
 		Long: `compile turns a policy (docs/policy.md) for a topology (docs/topology.md) into
 the P4Runtime entities of every switch, in dependency order, addressing the
 qos pipeline by name through its P4Info. Nothing is sent to a switch.
+--target (bmv2, sim, tofino, tofino2) picks the target's names and, unless
+--p4info is given, its committed P4Info (docs/targets.md).
 
 Output (-o): table (default, for people), text (P4Runtime text protos) or json.
 --out DIR writes one file per switch (NAME.txt, NAME.txtpb or NAME.json)
 instead of printing. Settings also come from a config file (--config, keys
 policy, topology, p4info, output, out, switch) and P4QOS_* environment
-variables (P4QOS_POLICY, P4QOS_TOPOLOGY, ...).
+variables (P4QOS_POLICY, P4QOS_TOPOLOGY, ...); keys also target.
 
 Exit status 2 lists every problem in the input as file:line:col: path: message.`,
 		Args: cobra.NoArgs,
@@ -44,7 +45,8 @@ Exit status 2 lists every problem in the input as file:line:col: path: message.`
 	f := cmd.Flags()
 	f.StringP("policy", "p", "", "policy file (YAML)")
 	f.StringP("topology", "t", "", "topology file (YAML)")
-	f.String("p4info", defaultP4Info, "P4Info of the qos pipeline (text, binary or JSON)")
+	f.String("p4info", "", "P4Info of the qos pipeline (text, binary or JSON; default: the target's committed one)")
+	f.String("target", "bmv2", "target to compile for: bmv2, sim, tofino or tofino2")
 	f.StringP("output", "o", "table", "output format: table, text or json")
 	f.String("out", "", "write one file per switch into this directory instead of stdout")
 	f.String("switch", "", "only this switch")
@@ -59,6 +61,14 @@ Exit status 2 lists every problem in the input as file:line:col: path: message.`
 		}
 		opts := compileOptions{policy: v.GetString("policy"), topology: v.GetString("topology"), p4info: v.GetString("p4info"),
 			output: v.GetString("output"), outDir: v.GetString("out"), only: v.GetString("switch")}
+		pl, err := targets.Committed(v.GetString("target"))
+		if err != nil {
+			return invalidInputf("--target: %v", err)
+		}
+		opts.names, opts.ecnDepth = pl.Names, pl.ECNDepth
+		if opts.p4info == "" {
+			opts.p4info = pl.P4Info
+		}
 		if err := assets.Resolve(&opts.policy, &opts.topology, &opts.p4info); err != nil { // the binary's own copies
 			return err
 		}
@@ -69,6 +79,8 @@ Exit status 2 lists every problem in the input as file:line:col: path: message.`
 
 type compileOptions struct {
 	policy, topology, p4info, output, outDir, only string
+	names                                          contract.Names
+	ecnDepth                                       func(uint32) uint64
 }
 
 func runCompile(cmd *cobra.Command, stdout io.Writer, o compileOptions, log *slog.Logger) error {
@@ -82,8 +94,7 @@ func runCompile(cmd *cobra.Command, stdout io.Writer, o compileOptions, log *slo
 	if len(missing) > 0 {
 		return invalidInputf("missing %s", strings.Join(missing, " and "))
 	}
-	ext := map[string]string{"table": ".txt", "text": ".txtpb", "json": ".json"}[o.output]
-	if ext == "" {
+	if compiler.OutputExt(o.output) == "" {
 		return invalidInputf("--output: expected table, text or json, got %s", yamlerr.Quote(o.output))
 	}
 	// Read both files before reporting, so that one run lists the
@@ -115,7 +126,7 @@ func runCompile(cmd *cobra.Command, stdout io.Writer, o compileOptions, log *slo
 			return invalidInputf("--switch: no switch %s in %s", yamlerr.Quote(o.only), yamlerr.Path(o.topology))
 		}
 	}
-	res, err := compiler.Compile(cmd.Context(), pol, tp, schema, compiler.WithLogger(log))
+	res, err := compiler.Compile(cmd.Context(), pol, tp, schema, compiler.WithLogger(log), compiler.WithNames(o.names), compiler.WithECNDepth(o.ecnDepth))
 	if err != nil {
 		switch {
 		case isPositionedList(err):
@@ -131,21 +142,7 @@ func runCompile(cmd *cobra.Command, stdout io.Writer, o compileOptions, log *slo
 		names = []string{o.only}
 	}
 	if o.outDir != "" {
-		if err := os.MkdirAll(o.outDir, 0o755); err != nil {
-			return fmt.Errorf("--out: %w", err)
-		}
-		for _, n := range names {
-			var buf bytes.Buffer
-			if err := compiler.Render(&buf, schema, o.output, res, []string{n}); err != nil {
-				return err
-			}
-			path := filepath.Join(o.outDir, n+ext)
-			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-				return fmt.Errorf("--out: %w", err)
-			}
-			fmt.Fprintf(stdout, "%s: %d entities\n", path, len(res.Switches[n]))
-		}
-		return nil
+		return compiler.WriteFiles(stdout, o.outDir, schema, o.output, res, names)
 	}
 	return compiler.Render(stdout, schema, o.output, res, names)
 }

@@ -8,6 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/p4qos/p4qos/tables"
 )
 
 // compileFiles returns the absolute paths of the demo's inputs, skipping
@@ -25,6 +30,20 @@ func compileFiles(t *testing.T) (policy, topology, p4info string) {
 		return p
 	}
 	return abs("topo/examples/fabric-policy.yaml"), abs("topo/examples/fabric.yaml"), abs("p4src/build/qos.p4info.txtpb")
+}
+
+// compileJSON decodes compile's -o json output.
+func compileJSON(t *testing.T, out string) (doc struct {
+	Switches []struct {
+		Name     string            `json:"name"`
+		Entities []json.RawMessage `json:"entities"`
+	} `json:"switches"`
+}) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("json output: %v\n%.300s", err, out)
+	}
+	return doc
 }
 
 func runCompileCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -50,15 +69,7 @@ func TestCompileCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("json: exit %d: %s", code, errs)
 	}
-	var doc struct {
-		Switches []struct {
-			Name     string            `json:"name"`
-			Entities []json.RawMessage `json:"entities"`
-		} `json:"switches"`
-	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatalf("json output: %v\n%s", err, out)
-	}
+	doc := compileJSON(t, out)
 	if len(doc.Switches) != 1 || doc.Switches[0].Name != "spine1" || len(doc.Switches[0].Entities) != 91 {
 		t.Errorf("json: %d switches", len(doc.Switches))
 	}
@@ -155,5 +166,67 @@ func TestCompileBadInput(t *testing.T) {
 				t.Errorf("stack trace in stderr:\n%s", errs)
 			}
 		})
+	}
+}
+
+// TestCompileTarget: --target tofino and tofino2 compile against the
+// target's committed P4Info by default, and every entity of the JSON output
+// validates against that P4Info (ids, widths, the ecmp_profile action
+// profile); the BMv2 compile's entities do not (other ids), so the check
+// can fail.
+func TestCompileTarget(t *testing.T) {
+	pol, tp, bmv2Info := compileFiles(t)
+	entities := func(t *testing.T, out string) []*p4v1.Entity {
+		t.Helper()
+		var all []*p4v1.Entity
+		for _, sw := range compileJSON(t, out).Switches {
+			for _, raw := range sw.Entities {
+				e := &p4v1.Entity{}
+				if err := protojson.Unmarshal(raw, e); err != nil {
+					t.Fatalf("%s: %v", sw.Name, err)
+				}
+				all = append(all, e)
+			}
+		}
+		return all
+	}
+	code, out, errs := runCompileCLI(t, "compile", "-p", pol, "-t", tp, "--p4info", bmv2Info, "-o", "json")
+	if code != 0 {
+		t.Fatalf("bmv2: exit %d: %s", code, errs)
+	}
+	bmv2Ents := entities(t, out)
+	for _, chip := range []string{"tofino", "tofino2"} {
+		t.Run(chip, func(t *testing.T) {
+			s, err := tables.Load(filepath.Join("..", "..", "p4src", "build", chip, "qos.p4info.txtpb"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, out, errs := runCompileCLI(t, "compile", "-p", pol, "-t", tp, "--target", chip, "-o", "json")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			ents := entities(t, out)
+			if len(ents) != len(bmv2Ents) {
+				t.Errorf("%d entities, %d for bmv2", len(ents), len(bmv2Ents))
+			}
+			for _, e := range ents {
+				if err := s.ValidateEntity(e); err != nil {
+					t.Fatalf("%v: %v", e, err)
+				}
+			}
+			invalid := 0
+			for _, e := range bmv2Ents {
+				if s.ValidateEntity(e) != nil {
+					invalid++
+				}
+			}
+			if invalid == 0 {
+				t.Error("every BMv2 entity validates against the Tofino P4Info: the check proves nothing")
+			}
+		})
+	}
+	code, _, errs = runCompileCLI(t, "compile", "-p", pol, "-t", tp, "--target", "tofino3")
+	if code != 2 || !strings.Contains(errs, "--target: unknown target") {
+		t.Errorf("--target tofino3: exit %d, %s", code, errs)
 	}
 }

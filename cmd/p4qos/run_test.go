@@ -126,7 +126,7 @@ func TestRunRejectsBadInputBeforeWriting(t *testing.T) {
 		{"p4info lacks a table", strings.Replace(baseConfig(t, policy, switches), "p4info: ", "p4info: "+badInfo+"\n#", 1), nil, "phb"},
 		{"policy with errors", baseConfig(t, writeFile(t, dir, "bad.yaml", "version: 1\nclasses:\n  - name: x\n    phb: NOPE\n"), switches), nil, "bad.yaml:4"},
 		{"bad duration", baseConfig(t, policy, switches), []string{"--reconcile-interval", "soon"}, "reconcile-interval"},
-		{"tofino without its files", strings.Replace(baseConfig(t, policy, switches), "name: leaf1, ", "name: leaf1, target: tofino, ", 1), nil, "tofino-bin and tofino-context"},
+		{"tofino-bin without tofino-context", strings.Replace(baseConfig(t, policy, switches), "name: leaf1, ", "name: leaf1, target: tofino, ", 1), []string{"--tofino-bin", filepath.Join(dir, "tofino.bin")}, "tofino-bin and tofino-context go together"},
 		{"bmv2 without its JSON", strings.Replace(baseConfig(t, policy, switches), "name: leaf1, ", "name: leaf1, target: bmv2, ", 1), nil, "needs bmv2-json"},
 	}
 	for _, tt := range tests {

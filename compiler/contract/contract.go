@@ -78,3 +78,19 @@ const (
 	QueuesPerPort   = 8   // queue ids 0..7; queue_counter index = port*8 + queue
 	MaxECMPGroupLen = 64  // ecmp_selector max group size (sum of weights)
 )
+
+// Names maps contract names to the names a target's P4Info gives the same
+// objects, where the two differ; a name it does not list is the same on the
+// target. Each target driver supplies its own (target.Driver.Names): on
+// Tofino, bf-p4c's standard-extern P4Info names the selector's action
+// profile after the TNA ActionProfile instance, ecmp_profile
+// (docs/targets.md, "P4Info names").
+type Names map[string]string
+
+// Of returns the target's name for a contract name.
+func (n Names) Of(name string) string {
+	if v, ok := n[name]; ok {
+		return v
+	}
+	return name
+}

@@ -9,6 +9,7 @@ import (
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/target"
 )
@@ -40,6 +41,13 @@ func (*Driver) Name() string { return "bmv2" }
 
 // Schema implements target.Driver.
 func (d *Driver) Schema() *tables.Schema { return d.schema }
+
+// Names is nil: p4c-bm2-ss's P4Info uses the contract's names
+// (tests/p4compile).
+func (*Driver) Names() contract.Names { return nil }
+
+// ECNDepth is the packet count: simple_switch's enq_qdepth counts packets.
+func (*Driver) ECNDepth(packets uint32) uint64 { return uint64(packets) }
 
 // DeviceConfig is the BMv2 JSON, byte for byte.
 func (d *Driver) DeviceConfig() ([]byte, error) { return d.json, nil }

@@ -6,6 +6,7 @@ import (
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/target"
 )
@@ -29,6 +30,13 @@ func (*Driver) Name() string { return "sim" }
 
 // Schema implements target.Driver.
 func (d *Driver) Schema() *tables.Schema { return d.schema }
+
+// Names is nil: the sim runs the BMv2 P4Info, whose names are the
+// contract's.
+func (*Driver) Names() contract.Names { return nil }
+
+// ECNDepth is the packet count, as on BMv2 (the sim's queues count packets).
+func (*Driver) ECNDepth(packets uint32) uint64 { return uint64(packets) }
 
 // DeviceConfig is empty: the sim builds its pipeline from the P4Info.
 func (*Driver) DeviceConfig() ([]byte, error) { return nil, nil }

@@ -13,6 +13,7 @@ import (
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/target"
 )
@@ -40,6 +41,7 @@ type Driver struct {
 	binary, context []byte
 	format          Format
 	bfrt            []byte
+	ctx             *Context
 }
 
 // Option configures a Driver.
@@ -53,7 +55,9 @@ func WithStratumBfrt(bfrt []byte) Option {
 
 // New returns the driver for the TNA pipeline: its P4Info, the P4 program
 // name, and bf-p4c's tofino.bin and context.json. The device config is
-// packed for PI / stratum_bf unless an option says otherwise.
+// packed for PI / stratum_bf unless an option says otherwise. context.json
+// must agree with the P4Info on the selectors' maximum group size and the
+// meters' units (Context).
 func New(schema *tables.Schema, program string, bin, context []byte, opts ...Option) (*Driver, error) {
 	if schema == nil {
 		return nil, errors.New("tofino: no P4Info")
@@ -61,7 +65,14 @@ func New(schema *tables.Schema, program string, bin, context []byte, opts ...Opt
 	if program == "" || len(bin) == 0 || len(context) == 0 {
 		return nil, errors.New("tofino: program name, tofino.bin and context.json are all required")
 	}
-	d := &Driver{schema: schema, program: program, binary: bin, context: context, format: FormatPI}
+	ctx, err := ParseContext(context)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.check(schema); err != nil {
+		return nil, err
+	}
+	d := &Driver{schema: schema, program: program, binary: bin, context: context, format: FormatPI, ctx: ctx}
 	for _, o := range opts {
 		o(d)
 	}
@@ -70,6 +81,36 @@ func New(schema *tables.Schema, program string, bin, context []byte, opts ...Opt
 	}
 	return d, nil
 }
+
+// names are the contract names bf-p4c's P4Info spells differently. With
+// --p4runtime-force-std-externs the P4Info has one action profile, with
+// with_selector set, named after the TNA ActionProfile instance that the
+// ActionSelector wraps (p4src/tna/qos.p4: `ActionProfile(ECMP_MEMBERS)
+// ecmp_profile` and `ActionSelector(ecmp_profile, ...) ecmp_selector`); the selector
+// itself has no P4Info object. tests/p4compile resolves every contract name
+// through these in the committed Tofino 1 and 2 P4Infos.
+var names = contract.Names{contract.ECMPSelector: "ecmp_profile"}
+
+// Names returns the Tofino P4Info names that differ from the contract's
+// (a copy: callers may not change the driver's).
+func Names() contract.Names {
+	out := make(contract.Names, len(names))
+	for k, v := range names {
+		out[k] = v
+	}
+	return out
+}
+
+// Names implements target.Driver.
+func (*Driver) Names() contract.Names { return Names() }
+
+// ECNDepth converts packets to buffer cells of the P4Info's chip (ECNDepth
+// of the package): eg_intr_md.enq_qdepth, which the pipeline compares with
+// the threshold, counts cells.
+func (d *Driver) ECNDepth(packets uint32) uint64 { return ECNDepth(ChipOf(d.schema), packets) }
+
+// Context is what the driver read from context.json.
+func (d *Driver) Context() *Context { return d.ctx }
 
 // Format says how DeviceConfig packs.
 func (d *Driver) Format() Format { return d.format }

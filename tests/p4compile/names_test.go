@@ -2,6 +2,8 @@ package p4compile
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -9,42 +11,81 @@ import (
 
 	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/tables"
+	"github.com/p4qos/p4qos/target"
+	"github.com/p4qos/p4qos/target/bmv2"
+	"github.com/p4qos/p4qos/target/sim"
+	"github.com/p4qos/p4qos/target/targets"
+	"github.com/p4qos/p4qos/target/tofino"
 )
 
-// committedP4Infos are every P4Info p4src/build holds: the BMv2 one and
-// bf-p4c's for Tofino 1 and 2 (compiled with --p4runtime-force-std-externs,
-// the form Stratum and PI serve; docs/targets.md).
-var committedP4Infos = []struct{ target, path string }{
-	{"bmv2", committedP4Info},
-	{"tofino", filepath.Join(repoRoot, "p4src", "build", "tofino", "qos.p4info.txtpb")},
-	{"tofino2", filepath.Join(repoRoot, "p4src", "build", "tofino2", "qos.p4info.txtpb")},
+// committedDrivers builds the driver of every target from the outputs
+// p4src/build holds: BMv2 from qos.json and its P4Info, Tofino 1 and 2 from
+// bf-p4c's tofino.bin / tofino2.bin, context.json and P4Info (compiled with
+// --p4runtime-force-std-externs, the form Stratum and PI serve;
+// docs/targets.md), and the sim from the BMv2 P4Info.
+func committedDrivers(t *testing.T) []labelled {
+	t.Helper()
+	read := func(rel string) []byte {
+		b, err := os.ReadFile(filepath.Join(repoRoot, filepath.FromSlash(rel)))
+		if err != nil {
+			t.Fatalf("%v (run make p4 with bf-p4c available; docs/targets.md)", err)
+		}
+		return b
+	}
+	load := func(rel string) *tables.Schema {
+		s, err := tables.Load(filepath.Join(repoRoot, filepath.FromSlash(rel)))
+		if err != nil {
+			t.Fatalf("%v (run make p4 with bf-p4c available; docs/targets.md)", err)
+		}
+		return s
+	}
+	var out []labelled
+	add := func(label string) func(d target.Driver, err error) {
+		return func(d target.Driver, err error) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, labelled{label, d})
+		}
+	}
+	add("bmv2")(bmv2.New(load(targets.BMv2P4Info), read("p4src/build/qos.json")))
+	add("sim")(sim.NewDriver(load(targets.BMv2P4Info)))
+	for _, chip := range tofino.Chips {
+		f, err := tofino.CommittedFiles(chip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		add(string(chip))(tofino.New(load(f.P4Info), tofino.Program, read(f.Binary), read(f.Context)))
+	}
+	return out
 }
 
-// renamed lists the contract names that do not resolve in a target's
-// P4Info, with the name that does. bf-p4c's standard-extern P4Info has one
-// action profile with with_selector set, named after the TNA ActionProfile
-// instance (ecmp_profile) that the ActionSelector ecmp_selector wraps; the
-// selector itself has no P4Info object. The tables package is not taught
-// this: the Tofino target driver maps the name (docs/targets.md, "P4Info
-// names"). If a P4Info starts using the contract name, this test fails so
-// that the entry (and the driver's mapping) can go.
-var renamed = map[string]map[string]string{
-	"tofino":  {contract.ECMPSelector: "ecmp_profile"},
-	"tofino2": {contract.ECMPSelector: "ecmp_profile"},
+type labelled struct {
+	label string
+	target.Driver
 }
 
 // TestContractNamesResolve resolves every name of the pipeline contract in
-// every committed P4Info the way the controller does: tables.Load, then the
-// schema's lookups by short name (a unique dot-suffix of the P4Info name).
+// every committed P4Info through its target's driver, the way the
+// controller and compiler do: the driver's Names map the contract name to
+// the target's, then the schema looks it up by short name (a unique
+// dot-suffix of the P4Info name). A name the driver maps must not also
+// resolve as the contract spells it (the mapping would be stale).
 func TestContractNamesResolve(t *testing.T) {
-	for _, p := range committedP4Infos {
-		t.Run(p.target, func(t *testing.T) {
-			s, err := tables.Load(p.path)
-			if err != nil {
-				t.Fatalf("%v (run make p4 with bf-p4c available; docs/targets.md)", err)
+	drivers := committedDrivers(t)
+	for _, d := range drivers {
+		t.Run(d.label, func(t *testing.T) {
+			s, names := d.Schema(), d.Names()
+			t.Logf("driver %s, P4Info arch %s, renamed %v", d.Name(), s.P4Info().GetPkgInfo().GetArch(), names)
+			for from := range names {
+				if err := resolves(s, from); err == nil {
+					t.Errorf("the driver maps %s to %s, but %s resolves in this P4Info: drop the mapping", from, names.Of(from), from)
+				} else if !errors.Is(err, tables.ErrNotFound) {
+					t.Errorf("%s: %v", from, err)
+				}
 			}
 			for _, want := range contractTables {
-				name := shortName(want.name)
+				name := names.Of(shortName(want.name))
 				tb, err := s.Table(name)
 				if err != nil {
 					t.Errorf("table %s: %v", name, err)
@@ -54,7 +95,7 @@ func TestContractNamesResolve(t *testing.T) {
 					t.Errorf("table %s (%s): size %d, contract %d", name, tb.GetPreamble().GetName(), tb.GetSize(), want.size)
 				}
 				for _, f := range want.fields {
-					mf, err := s.MatchField(name, f.name)
+					mf, err := s.MatchField(name, names.Of(f.name))
 					if err != nil {
 						t.Errorf("table %s: %v", name, err)
 						continue
@@ -69,20 +110,20 @@ func TestContractNamesResolve(t *testing.T) {
 				}
 				var wantActs []string
 				for _, a := range want.actions {
-					wantActs = append(wantActs, shortName(a))
+					wantActs = append(wantActs, names.Of(shortName(a)))
 				}
 				if !sameSet(acts, wantActs) {
 					t.Errorf("table %s: actions %v, contract %v", name, acts, wantActs)
 				}
 			}
 			for full, params := range contractActions {
-				name := shortName(full)
+				name := names.Of(shortName(full))
 				if _, err := s.Action(name); err != nil {
 					t.Errorf("action %s: %v", name, err)
 					continue
 				}
 				for _, wp := range params {
-					ap, err := s.ActionParam(name, wp.name)
+					ap, err := s.ActionParam(name, names.Of(wp.name))
 					if err != nil {
 						t.Errorf("action %s: %v", name, err)
 						continue
@@ -93,14 +134,14 @@ func TestContractNamesResolve(t *testing.T) {
 				}
 			}
 
-			m, err := s.Meter(contract.ClassMeter)
+			m, err := s.Meter(names.Of(contract.ClassMeter))
 			if err != nil {
 				t.Errorf("meter: %v", err)
 			} else if m.GetSize() != contract.MeterCells {
 				t.Errorf("meter %s: size %d, contract %d", m.GetPreamble().GetName(), m.GetSize(), contract.MeterCells)
 			}
 			for name, size := range map[string]int64{contract.ClassCounter: contract.MeterCells, contract.QueueCounter: 4096} {
-				c, err := s.Counter(name)
+				c, err := s.Counter(names.Of(name))
 				if err != nil {
 					t.Errorf("counter: %v", err)
 				} else if c.GetSize() != size {
@@ -108,19 +149,7 @@ func TestContractNamesResolve(t *testing.T) {
 				}
 			}
 
-			profile := contract.ECMPSelector
-			if other, ok := renamed[p.target][profile]; ok {
-				_, err := s.ActionProfile(profile)
-				switch {
-				case err == nil:
-					t.Errorf("action profile %s now resolves in the %s P4Info: drop it from renamed (and the Tofino driver's name mapping)", profile, p.target)
-				case !errors.Is(err, tables.ErrNotFound):
-					t.Errorf("action profile %s: %v", profile, err)
-				default:
-					t.Logf("known difference: the contract's %s is %s in this P4Info", profile, other)
-					profile = other
-				}
-			}
+			profile := names.Of(contract.ECMPSelector)
 			ap, err := s.ActionProfile(profile)
 			if err != nil {
 				t.Errorf("action profile: %v (P4Info has %v)", err, profileNames(s))
@@ -134,16 +163,40 @@ func TestContractNamesResolve(t *testing.T) {
 			for _, id := range ap.GetTableIds() {
 				users = append(users, shortName(s.Name(id)))
 			}
-			if !sameSet(users, []string{contract.IPv4LPM, contract.IPv6LPM}) {
+			if !sameSet(users, []string{names.Of(contract.IPv4LPM), names.Of(contract.IPv6LPM)}) {
 				t.Errorf("action profile %s: tables %v, contract ipv4_lpm and ipv6_lpm", ap.GetPreamble().GetName(), users)
 			}
 			for _, name := range []string{contract.IPv4LPM, contract.IPv6LPM} {
-				if tb, err := s.Table(name); err == nil && tb.GetImplementationId() != ap.GetPreamble().GetId() {
+				if tb, err := s.Table(names.Of(name)); err == nil && tb.GetImplementationId() != ap.GetPreamble().GetId() {
 					t.Errorf("table %s: implementation_id %#x, want %s's %#x", name, tb.GetImplementationId(), ap.GetPreamble().GetName(), ap.GetPreamble().GetId())
 				}
 			}
 		})
 	}
+}
+
+// resolves looks a contract name up as any kind of object.
+func resolves(s *tables.Schema, name string) error {
+	var errs []error
+	for _, look := range []func(string) error{
+		func(n string) error { _, err := s.Table(n); return err },
+		func(n string) error { _, err := s.Action(n); return err },
+		func(n string) error { _, err := s.Meter(n); return err },
+		func(n string) error { _, err := s.Counter(n); return err },
+		func(n string) error { _, err := s.ActionProfile(n); return err },
+	} {
+		err := look(name)
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, err)
+	}
+	for _, err := range errs {
+		if !errors.Is(err, tables.ErrNotFound) {
+			return err
+		}
+	}
+	return fmt.Errorf("%s: %w", name, tables.ErrNotFound)
 }
 
 // shortName is the last dot-component of a P4Info name.
