@@ -42,6 +42,10 @@ func TestReliability_NonRegularAndHugeInputsAreInvalidInput(t *testing.T) {
 	if err := os.WriteFile(huge, []byte("#"+strings.Repeat(" ", 3_000_000)+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	hugeJSON := filepath.Join(t.TempDir(), "huge.json")
+	if err := os.WriteFile(hugeJSON, []byte("{"+strings.Repeat(" ", 32_999_998)+"}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -49,7 +53,8 @@ func TestReliability_NonRegularAndHugeInputsAreInvalidInput(t *testing.T) {
 	}{
 		{"allocate directory", []string{"allocate", "-f", dir}, "is a directory; the allocation problem must be a regular file"},
 		{"allocate FIFO", []string{"allocate", "-f", fifo}, "is a named pipe (FIFO)"},
-		{"allocate huge", []string{"allocate", "-f", huge}, "huge.yaml is 3 MB; the limit for an allocation problem is 2 MB"},
+		{"allocate huge YAML", []string{"allocate", "-f", huge}, "huge.yaml is 3.0 MB; a YAML problem is read up to 2 MB"},
+		{"allocate huge JSON", []string{"allocate", "-f", hugeJSON}, "huge.json is 33 MB; the limit for an allocation problem is 32 MB"},
 		{"policy device", []string{"compile", "-p", "/dev/zero", "-t", tp, "--p4info", info}, "/dev/zero is a character device; the policy must be a regular file"},
 		{"topology FIFO", []string{"compile", "-p", pol, "-t", fifo, "--p4info", info}, "is a named pipe (FIFO); the topology must be a regular file"},
 		{"p4info directory", []string{"compile", "-p", pol, "-t", tp, "--p4info", dir}, "is a directory; the P4Info must be a regular file"},
