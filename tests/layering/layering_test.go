@@ -24,6 +24,9 @@ var forbidden = map[string][]string{
 	"controller":        {"cmd", "internal/demo", "topo/mininet"},
 	"internal/demo":     {"cmd"},
 	"topo/mininet":      {"cmd", "internal/demo"},
+	// The figures (allocate --plot, lab plot): drawing only, over the
+	// allocator's results and CSV files; nothing above the allocator.
+	"internal/plot":     {"topo", "tables", "compiler", "controlplane", "controller", "target", "cmd", "internal/demo"},
 	"compiler/contract": {"tables", "topo", "allocator", "compiler/", "controlplane", "controller", "target", "cmd"},
 }
 
