@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/p4qos/p4qos/internal/buildinfo"
+	"github.com/p4qos/p4qos/internal/completion"
 )
 
 // newRootCmd builds the command tree. Every subcommand gets its streams from
@@ -34,6 +35,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		root.AddCommand(add(&env{stdin: stdin, stdout: stdout, stderr: stderr}))
 	}
 	usageErrorsAreInvalidInput(root)
+	completion.Register(root) // completion values, file types, names; hidden gen-man
 	return root
 }
 

@@ -15,19 +15,22 @@ const module = "github.com/p4qos/p4qos/"
 // forbidden lists, per package (prefix, relative to the module), the
 // project packages it must not depend on, directly or not.
 var forbidden = map[string][]string{
-	"tables":            {"topo", "allocator", "compiler", "controlplane", "controller", "target", "cmd", "internal/demo"},
-	"topo":              {"tables", "allocator", "compiler", "controlplane", "controller", "target", "cmd", "internal/demo"},
-	"allocator":         {"topo", "tables", "compiler", "controlplane", "controller", "target", "cmd"},
-	"compiler":          {"controlplane", "controller", "target", "cmd", "internal/demo"},
-	"controlplane":      {"compiler", "controller", "target", "cmd", "internal/demo", "topo"},
-	"target":            {"compiler", "controlplane", "controller", "cmd", "internal/demo"},
-	"controller":        {"cmd", "internal/demo", "topo/mininet"},
-	"internal/demo":     {"cmd"},
-	"topo/mininet":      {"cmd", "internal/demo"},
+	"tables":        {"topo", "allocator", "compiler", "controlplane", "controller", "target", "cmd", "internal/demo"},
+	"topo":          {"tables", "allocator", "compiler", "controlplane", "controller", "target", "cmd", "internal/demo"},
+	"allocator":     {"topo", "tables", "compiler", "controlplane", "controller", "target", "cmd"},
+	"compiler":      {"controlplane", "controller", "target", "cmd", "internal/demo"},
+	"controlplane":  {"compiler", "controller", "target", "cmd", "internal/demo", "topo"},
+	"target":        {"compiler", "controlplane", "controller", "cmd", "internal/demo"},
+	"controller":    {"cmd", "internal/demo", "topo/mininet"},
+	"internal/demo": {"cmd"},
+	"topo/mininet":  {"cmd", "internal/demo"},
 	// The figures (allocate --plot, lab plot): drawing only, over the
 	// allocator's results and CSV files; nothing above the allocator.
-	"internal/plot":     {"topo", "tables", "compiler", "controlplane", "controller", "target", "cmd", "internal/demo"},
-	"compiler/contract": {"tables", "topo", "allocator", "compiler/", "controlplane", "controller", "target", "cmd"},
+	"internal/plot": {"topo", "tables", "compiler", "controlplane", "controller", "target", "cmd", "internal/demo"},
+	// Shell completion and man pages: reads topologies for names; the
+	// command tree is handed in by cmd.
+	"internal/completion": {"tables", "compiler", "controlplane", "controller", "target", "cmd", "internal/demo"},
+	"compiler/contract":   {"tables", "topo", "allocator", "compiler/", "controlplane", "controller", "target", "cmd"},
 }
 
 type pkg struct {
