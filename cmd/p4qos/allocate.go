@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/p4qos/p4qos/allocator"
+	"github.com/p4qos/p4qos/internal/completion"
 	"github.com/p4qos/p4qos/internal/inputfile"
 	"github.com/p4qos/p4qos/internal/plot"
 	"github.com/p4qos/p4qos/internal/yamlerr"
@@ -53,8 +54,8 @@ func runAllocate(cmd *cobra.Command, e *env, file, output, plotPath string) erro
 	if file == "" {
 		return invalidInputf("allocate: missing -f problem file (use -f - for stdin)")
 	}
-	if output != "table" && output != "json" {
-		return invalidInputf("allocate: unknown output format %s (want table or json)", yamlerr.Quote(output))
+	if err := completion.Check(cmd, "output", output); err != nil {
+		return invalidInputf("allocate: %w", err)
 	}
 	if _, err := plot.FormatOf(plotPath); plotPath != "" && err != nil {
 		return invalidInputf("allocate: --plot %s: %w", plotPath, err)

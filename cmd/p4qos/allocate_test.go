@@ -123,7 +123,7 @@ func TestAllocateFlagErrorsExit2(t *testing.T) {
 		want string
 	}{
 		{[]string{"allocate"}, "missing -f"},
-		{[]string{"allocate", "-f", exampleProblem, "-o", "yaml"}, `unknown output format "yaml"`},
+		{[]string{"allocate", "-f", exampleProblem, "-o", "yaml"}, `--output: unknown value "yaml" (want table or json)`},
 		{[]string{"allocate", "-f", exampleProblem, "--plot", "x.gif"}, "must end in .svg, .png or .pdf"},
 		{[]string{"allocate", "-f", "does-not-exist.yaml"}, "does-not-exist.yaml"},
 		{[]string{"allocate", "-f", exampleProblem, "extra"}, `unexpected argument "extra"`},

@@ -15,10 +15,10 @@ import (
 
 	"github.com/p4qos/p4qos/compiler"
 	"github.com/p4qos/p4qos/internal/assets"
+	"github.com/p4qos/p4qos/internal/completion"
 	"github.com/p4qos/p4qos/internal/inputfile"
 	"github.com/p4qos/p4qos/internal/yamlerr"
 	"github.com/p4qos/p4qos/tables"
-	"github.com/p4qos/p4qos/topo"
 )
 
 func init() { subcommands = append(subcommands, newCompileCmd) }
@@ -43,8 +43,8 @@ Exit status 2 lists every problem in the input as file:line:col: path: message.`
 		Args: cobra.NoArgs,
 	}
 	f := cmd.Flags()
-	f.StringP("policy", "p", "", "policy file (YAML)")
-	f.StringP("topology", "t", "", "topology file (YAML)")
+	f.StringP("policy", "p", "", `policy file (YAML; "-" reads stdin)`)
+	f.StringP("topology", "t", "", `topology file (YAML; "-" reads stdin, but not for both -p and -t)`)
 	f.String("p4info", defaultP4Info, "P4Info of the qos pipeline (text, binary or JSON)")
 	f.StringP("output", "o", "table", "output format: table, text or json")
 	f.String("out", "", "write one file per switch into this directory instead of stdout")
@@ -121,28 +121,13 @@ func runCompile(cmd *cobra.Command, stdout io.Writer, o compileOptions, log *slo
 	if len(missing) > 0 {
 		return invalidInputf("missing %s", strings.Join(missing, " and "))
 	}
+	if err := completion.Check(cmd, "output", o.output); err != nil {
+		return invalidInput(err)
+	}
 	ext := map[string]string{"table": ".txt", "text": ".txtpb", "json": ".json"}[o.output]
-	if ext == "" {
-		return invalidInputf("--output: expected table, text or json, got %s", yamlerr.Quote(o.output))
-	}
-	// Read both files before reporting, so that one run lists the
-	// problems of both.
-	var all yamlerr.List
-	tp, err := topo.Load(o.topology)
+	// Both files are read before reporting: one run lists the problems of both.
+	pol, tp, err := compiler.LoadInputs(o.policy, o.topology, cmd.InOrStdin())
 	if err != nil {
-		if !isPositionedList(err) {
-			return invalidInput(err)
-		}
-		all.Append(err)
-	}
-	pol, err := compiler.LoadPolicy(o.policy)
-	if err != nil {
-		if !isPositionedList(err) {
-			return invalidInput(err)
-		}
-		all.Append(err)
-	}
-	if err := all.Err(); err != nil {
 		return compileProblems(err)
 	}
 	schema, err := tables.Load(o.p4info)
