@@ -149,7 +149,7 @@ func TestAllocatePlots(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(b)
-	for _, want := range []string{"<svg", "</svg>", ">web 7.5 Gbit/s at f=9<", ">s1-s3<", "saturated", ">10 Gbit/s<"} {
+	for _, want := range []string{"<svg", "</svg>", ">web 7.5 Gbit/s at f=9, blocked by s1-s3<", ">s1-s3<", "saturated", ">10 Gbit/s<"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("SVG lacks %q", want)
 		}

@@ -18,21 +18,21 @@ import (
 
 // Limits that keep a big allocation readable.
 const (
-	maxLegend   = 24  // flow groups listed in the legend
-	maxCurves   = 200 // bandwidth functions drawn
-	maxLinkBars = 60  // link bars drawn: the most utilised ones
+	maxLegend   = StyleCount // flow groups listed in the legend: each has a style of its own
+	maxCurves   = 200        // bandwidth functions drawn
+	maxLinkBars = 60         // link bars drawn: the most utilised ones
 )
 
 const saturatedTol = 1e-9
 
 var (
-	barBlue   = color.RGBA{0x1f, 0x77, 0xb4, 0xff}
-	barRed    = color.RGBA{0xd6, 0x27, 0x28, 0xff}
-	barGrey   = color.RGBA{0xee, 0xee, 0xee, 0xff}
-	edgeGrey  = color.RGBA{0x99, 0x99, 0x99, 0xff}
-	allocW    = 10 * vg.Inch
-	funcH     = 4.5 * vg.Inch
-	allocLegW = 3.4 * vg.Inch
+	barBlue  = color.RGBA{0x1f, 0x77, 0xb4, 0xff}
+	barRed   = color.RGBA{0xd6, 0x27, 0x28, 0xff}
+	barGrey  = color.RGBA{0xee, 0xee, 0xee, 0xff}
+	edgeGrey = color.RGBA{0x99, 0x99, 0x99, 0xff}
+	plotW    = 7.5 * vg.Inch // the plots; the legend column is as wide as its text
+	minFuncH = 4.5 * vg.Inch
+	minLegW  = 2.8 * vg.Inch
 )
 
 // AllocationFile draws the allocation r of p into path, whose extension
@@ -46,13 +46,21 @@ func AllocationFile(path string, p *allocator.Problem, r *allocator.Result) erro
 // bandwidth function min(B(f), demand) with the fair share where it froze.
 func Allocation(w io.Writer, format string, p *allocator.Problem, r *allocator.Result) error {
 	lp := linkPlot(r)
-	fp, legend := functionPlot(p, r)
+	fp, legend, entries := functionPlot(p, r)
+	// The legend column fits its longest entry; the link labels, right of
+	// the bars, run into it too. The functions' height fits every entry.
+	legW := minLegW
+	for _, e := range entries {
+		legW = max(legW, legend.TextStyle.Width(e)+legend.ThumbnailWidth+vg.Points(24))
+	}
+	entryH := legend.TextStyle.FontExtents().Height + legend.Padding
+	funcH := max(minFuncH, vg.Length(len(entries))*entryH+vg.Points(60))
 	linkH := vg.Inch + vg.Length(len(lp.links))*0.26*vg.Inch
-	return render(w, format, allocW, linkH+funcH, func(dc draw.Canvas) {
-		lp.plot.Draw(draw.Crop(dc, vg.Points(4), -vg.Points(4), funcH, -vg.Points(6)))
+	return render(w, format, plotW+legW, linkH+funcH, func(dc draw.Canvas) {
+		lp.plot.Draw(draw.Crop(dc, vg.Points(4), -legW, funcH, -vg.Points(6)))
 		lower := draw.Crop(dc, 0, 0, 0, -linkH)
-		fp.Draw(draw.Crop(lower, vg.Points(4), -allocLegW, vg.Points(4), 0))
-		legend.Draw(draw.Crop(lower, allocW-allocLegW+vg.Points(8), 0, 0, -vg.Points(30)))
+		fp.Draw(draw.Crop(lower, vg.Points(4), -legW, vg.Points(4), 0))
+		legend.Draw(draw.Crop(lower, plotW+vg.Points(8), 0, 0, -vg.Points(30)))
 	})
 }
 
@@ -83,7 +91,7 @@ func linkPlot(r *allocator.Result) linkChart {
 		maxCap = 1
 	}
 	p.X.Tick.Marker = Ticks{Unit: "bit/s", Max: maxCap}
-	p.X.Min, p.X.Max = 0, maxCap*1.6 // room for the labels right of the bars
+	p.X.Min, p.X.Max = 0, maxCap*1.02 // the labels run on into the legend column
 	if len(names) > 0 {
 		p.NominalY(names...)
 		p.Y.Min, p.Y.Max = -0.6, float64(len(names))-0.4
@@ -159,7 +167,7 @@ func rectPts(x0, x1, y0, y1 vg.Length) []vg.Point {
 	return []vg.Point{{X: x0, Y: y0}, {X: x1, Y: y0}, {X: x1, Y: y1}, {X: x0, Y: y1}}
 }
 
-func functionPlot(p *allocator.Problem, r *allocator.Result) (*plot.Plot, plot.Legend) {
+func functionPlot(p *allocator.Problem, r *allocator.Result) (*plot.Plot, plot.Legend, []string) {
 	fp := plot.New()
 	fp.Title.Text = "Bandwidth functions min(B(f), demand); dots: where each flow group froze"
 	fp.X.Label.Text, fp.Y.Label.Text = "fair share f", "rate"
@@ -168,6 +176,12 @@ func functionPlot(p *allocator.Problem, r *allocator.Result) (*plot.Plot, plot.L
 	legend := plot.NewLegend()
 	legend.Top, legend.Left = true, true
 	legend.Padding = vg.Points(2)
+	legend.TextStyle.Font.Size = vg.Points(10)
+	var entries []string
+	add := func(text string, thumbs ...plot.Thumbnailer) {
+		legend.Add(text, thumbs...)
+		entries = append(entries, text)
+	}
 	fmax := shareRange(p, r)
 	fp.X.Min, fp.X.Max, fp.Y.Min = 0, fmax, 0
 	for i, fg := range r.FlowGroups {
@@ -203,13 +217,12 @@ func functionPlot(p *allocator.Problem, r *allocator.Result) (*plot.Plot, plot.L
 			if fg.Satisfied {
 				state = "satisfied"
 			}
-			legend.Add(fmt.Sprintf("%s %s at f=%s", fg.Name, Rate(fg.Rate), shortNum(fg.FairShare)), l)
-			legend.Add("    " + state)
+			add(fmt.Sprintf("%s %s at f=%s, %s", fg.Name, Rate(fg.Rate), shortNum(fg.FairShare), state), l)
 		case i == maxLegend:
-			legend.Add(fmt.Sprintf("... and %d more", len(r.FlowGroups)-maxLegend))
+			add(fmt.Sprintf("... and %d more", len(r.FlowGroups)-maxLegend))
 		}
 	}
-	return fp, legend
+	return fp, legend, entries
 }
 
 // shareRange is the fair-share axis: a quarter beyond the largest finite
