@@ -37,6 +37,7 @@ func TestBadEnumValuesExit2WithSuggestion(t *testing.T) {
 	}
 	badPHB := strings.Replace(src[0], "phb: EF", "phb: EG", 1)
 	badTarget := strings.Replace(src[1], "target: sim", "target: smi", 1)
+	badKey := strings.Replace(src[0], "colors:", "colour:", 1)
 	cfg := filepath.Join(t.TempDir(), "c.yaml")
 	if err := os.WriteFile(cfg, []byte("output: jsn\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -64,6 +65,8 @@ func TestBadEnumValuesExit2WithSuggestion(t *testing.T) {
 			at(t, badPHB, "phb: ", "EG") + `classes[1].phb: expected a PHB: EF, AF11..AF43, CS0..CS7 or DF, got "EG"; did you mean "EF"?`},
 		{"target from stdin", [2]string{}, badTarget, []string{"compile", "-t", "-", "-p", polFile},
 			at(t, badTarget, "target: ", "smi") + `switches[0].target: expected bmv2, tofino or sim, got "smi"; did you mean "sim"?`},
+		{"key from stdin", [2]string{}, badKey, []string{"compile", "-t", topoFile, "-p", "-"},
+			at(t, badKey, "    ", "colour:") + `classes[2].colour: unknown key "colour"; did you mean "colors"?`},
 		{"both stdin", [2]string{}, badTarget, []string{"compile", "-t", "-", "-p", "-"},
 			"p4qos: -p and -t cannot both be - (standard input): give one of them as a file"},
 		{"sim --table-size", [2]string{}, "", []string{"sim", "--table-size", "clasifier=2"},
