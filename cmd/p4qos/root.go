@@ -37,8 +37,8 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	for _, add := range subcommands {
 		root.AddCommand(add(&env{stdin: stdin, stdout: stdout, stderr: stderr}))
 	}
+	completion.Register(root) // completion command, values, file types, names; hidden gen-man
 	usageErrorsAreInvalidInput(root)
-	completion.Register(root) // completion values, file types, names; hidden gen-man
 	return root
 }
 

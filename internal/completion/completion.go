@@ -37,9 +37,12 @@ var fileTypes = map[string][]string{
 	"out": nil, "state-dir": nil,
 }
 
-// Register adds completion to every command under root and the hidden
-// `gen-man DIR` command. Call it once the tree is complete.
+// Register adds the completion command (now, not when cobra would at
+// Execute, so that the caller can treat its usage errors like the others'),
+// completion to every command under root and the hidden `gen-man DIR`
+// command. Call it once the tree is complete.
 func Register(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
 	done := map[*pflag.Flag]bool{}
 	walk(root, func(c *cobra.Command) {
 		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
