@@ -9,7 +9,7 @@ BF_P4C    ?= $(shell command -v bf-p4c 2>/dev/null || ls /opt/p4/bin/bf-p4c 2>/d
 # bf-p4c's full output goes here; `make p4` copies what p4src/build keeps.
 BF_WORK   ?= $(or $(TMPDIR),/tmp)/p4qos-bf-p4c
 
-.PHONY: all build test e2e vet fuzz bench demo p4 p4-bmv2 p4-tofino lab lab-down clean
+.PHONY: all build test e2e vet fuzz bench demo p4 p4-bmv2 p4-tofino lab lab-down clean man install
 
 all: build
 
@@ -23,6 +23,26 @@ build:
 
 vet:
 	$(GO) vet ./...
+
+# Man pages (section 1, one per command, from the cobra commands via
+# cobra/doc) into $(MANBUILD); not committed. SOURCE_DATE_EPOCH fixes the date.
+MANBUILD ?= build/man
+man: build
+	rm -rf $(MANBUILD)
+	$(BIN) gen-man $(MANBUILD)
+
+# Installs the binary, the man pages and the shell completions under
+# $(DESTDIR)$(PREFIX) (packagers set DESTDIR to a staging root).
+PREFIX ?= /usr/local
+install: build man
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/p4qos
+	install -m 0644 $(MANBUILD)/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	$(BIN) completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/p4qos
+	$(BIN) completion zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_p4qos
+	$(BIN) completion fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/p4qos.fish
 
 # The test command (README, CI). Tests that need p4c, BMv2, Mininet or root
 # skip themselves with the reason; run `go test -v ./...` to see the skips.
@@ -116,4 +136,4 @@ lab-down: build
 	$(BIN) lab down -t topo/examples/fabric.yaml
 
 clean:
-	rm -rf bin
+	rm -rf bin build

@@ -180,7 +180,7 @@ func (ps *parser) fields(n *yaml.Node, it item, allowed ...string) ([]*yaml.Node
 		j := slices.Index(allowed, k.Value)
 		switch {
 		case j < 0:
-			ps.fail(k, it, "unknown key %s (allowed: %s)", yamlerr.Quote(k.Value), strings.Join(allowed, ", "))
+			ps.fail(k, it, "unknown key %s%s (allowed: %s)", yamlerr.Quote(k.Value), yamlerr.Suggest(k.Value, allowed), strings.Join(allowed, ", "))
 		case out[j] != nil:
 			ps.fail(k, it, "duplicate key %s", yamlerr.Quote(k.Value))
 		default:

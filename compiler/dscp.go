@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -68,6 +69,18 @@ func (d *DSCP) UnmarshalYAMLNode(n *yaml.Node) error {
 	return nil
 }
 
+// phbNames are the names a PHB may have, sorted.
+func phbNames() []string {
+	var names []string
+	for k := range dscpNames {
+		if k != "LE" && k != "VOICE-ADMIT" {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
 // String is the name or number.
 func (d DSCP) String() string { return DSCPName(uint8(d)) }
 
@@ -83,7 +96,7 @@ func (p *PHB) UnmarshalYAMLNode(n *yaml.Node) error {
 	name := strings.ToUpper(strings.TrimSpace(n.Value))
 	v, ok := dscpNames[name]
 	if n.Kind != yaml.ScalarNode || !ok || name == "LE" || name == "VOICE-ADMIT" {
-		return fmt.Errorf("expected a PHB: EF, AF11..AF43, CS0..CS7 or DF, got %s", yamlerr.Quote(n.Value))
+		return fmt.Errorf("expected a PHB: EF, AF11..AF43, CS0..CS7 or DF, got %s%s", yamlerr.Quote(n.Value), yamlerr.Suggest(n.Value, phbNames()))
 	}
 	*p = PHB{Name: name, DSCP: DSCP(v)}
 	return nil

@@ -327,7 +327,7 @@ func decodeFile(cfg *Config, path string, data []byte) []string {
 		}
 		s, ok := lookup(k.Value)
 		if !ok {
-			errs = append(errs, fmt.Sprintf("%s: unknown key %s%s", pos, yamlerr.Quote(k.Value), suggest(k.Value, allKeys())))
+			errs = append(errs, fmt.Sprintf("%s: unknown key %s%s", pos, yamlerr.Quote(k.Value), yamlerr.Suggest(k.Value, allKeys())))
 			continue
 		}
 		vpos := fmt.Sprintf("%s:%d:%d: %s", path, v.Line, v.Column, s.key)
@@ -374,7 +374,7 @@ func decodeSwitches(path string, v *yaml.Node) ([]SwitchEntry, []string) {
 					e.DeviceID = &id
 				}
 			default:
-				err = fmt.Errorf("unknown switch key %s%s (known: %s)", yamlerr.Quote(k.Value), suggest(k.Value, switchKeys), strings.Join(switchKeys, ", "))
+				err = fmt.Errorf("unknown switch key %s%s (known: %s)", yamlerr.Quote(k.Value), yamlerr.Suggest(k.Value, switchKeys), strings.Join(switchKeys, ", "))
 				pos = fmt.Sprintf("%s:%d:%d", path, k.Line, k.Column)
 			}
 			if err != nil {
@@ -508,7 +508,7 @@ func applyEnv(cfg *Config, env []string) []string {
 		key := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, EnvPrefix), "_", "-"))
 		s, ok := lookup(key)
 		if !ok {
-			errs = append(errs, fmt.Sprintf("environment variable %s: unknown setting%s", name, suggest(key, allKeys())))
+			errs = append(errs, fmt.Sprintf("environment variable %s: unknown setting%s", name, yamlerr.Suggest(key, allKeys())))
 			continue
 		}
 		if err := parseInto(s, val, cfg); err != nil {
@@ -633,7 +633,7 @@ func (c *Config) Validate() []string {
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":
 	default:
-		bad("log-level", "must be debug, info, warn or error, got %s", yamlerr.Quote(c.LogLevel))
+		bad("log-level", "must be debug, info, warn or error, got %s%s", yamlerr.Quote(c.LogLevel), yamlerr.Suggest(c.LogLevel, []string{"debug", "info", "warn", "error"}))
 	}
 	if c.MetricsAddr != "" && c.MetricsAddr != "off" {
 		if err := checkHostPort(c.MetricsAddr); err != nil {
@@ -711,45 +711,6 @@ func allKeys() []string {
 		keys = append(keys, s.key)
 	}
 	return keys
-}
-
-// suggest returns `; did you mean "x"?` for the closest known key within an
-// edit distance of 2 (a typo, or reconcile_interval for reconcile-interval).
-func suggest(got string, known []string) string {
-	norm := strings.ReplaceAll(strings.ToLower(got), "_", "-")
-	best, bestD := "", 3
-	for _, k := range known {
-		if d := editDistance(norm, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf("; did you mean %q?", best)
-}
-
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return math.MaxInt32
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // MarshalYAML writes the settings that differ from Default(), in the

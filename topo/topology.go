@@ -274,7 +274,8 @@ func (t *Topology) validate(doc *yamlerr.Document, decoded bool) yamlerr.List {
 		case "":
 			missing(p, "target", "missing target (expected bmv2, tofino or sim)")
 		default:
-			bad(p+".target", "expected bmv2, tofino or sim, got %s", yamlerr.Quote(string(s.Target)))
+			bad(p+".target", "expected bmv2, tofino or sim, got %s%s", yamlerr.Quote(string(s.Target)),
+				yamlerr.Suggest(string(s.Target), []string{string(TargetBMv2), string(TargetTofino), string(TargetSim)}))
 		}
 		if s.Address == "" {
 			missing(p, "address", "missing address (the P4Runtime gRPC address, e.g. 127.0.0.1:50051)")

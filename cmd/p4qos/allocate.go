@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/p4qos/p4qos/allocator"
-	"github.com/p4qos/p4qos/allocator/plot"
+	"github.com/p4qos/p4qos/internal/completion"
 	"github.com/p4qos/p4qos/internal/inputfile"
+	"github.com/p4qos/p4qos/internal/plot"
 	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
@@ -18,7 +18,7 @@ func init() { subcommands = append(subcommands, newAllocateCmd) }
 
 func newAllocateCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "allocate -f problem.yaml [-o table|json] [--plot out.svg|out.png]",
+		Use:   "allocate -f problem.yaml [-o table|json] [--plot out.svg|png|pdf]",
 		Short: "Allocate link bandwidth to flow groups (BwE-style hierarchical max-min fairness)",
 		Long: `allocate reads a problem (links with capacities; flow groups with bandwidth
 functions, demands, paths and children) in YAML or JSON and prints the
@@ -44,7 +44,7 @@ Rates in the problem are numbers (bits/s) or strings with units (10Gbps).
 	}
 	cmd.Flags().StringP("file", "f", "", `problem file, YAML or JSON ("-" reads stdin)`)
 	cmd.Flags().StringP("output", "o", "table", "output format: table or json")
-	cmd.Flags().String("plot", "", "also draw link loads and bandwidth functions to this .svg or .png file")
+	cmd.Flags().String("plot", "", "also draw link loads and bandwidth functions to this .svg, .png or .pdf file")
 	return cmd
 }
 
@@ -53,16 +53,11 @@ func runAllocate(cmd *cobra.Command, e *env, file, output, plotPath string) erro
 	if file == "" {
 		return invalidInputf("allocate: missing -f problem file (use -f - for stdin)")
 	}
-	if output != "table" && output != "json" {
-		return invalidInputf("allocate: unknown output format %s (want table or json)", yamlerr.Quote(output))
+	if err := completion.Check(cmd, "output", output); err != nil {
+		return invalidInputf("allocate: %w", err)
 	}
-	plotFormat := ""
-	if plotPath != "" {
-		f, err := plot.FormatOf(plotPath)
-		if err != nil {
-			return invalidInputf("allocate: --plot %s: %w", plotPath, err)
-		}
-		plotFormat = f
+	if _, err := plot.FormatOf(plotPath); plotPath != "" && err != nil {
+		return invalidInputf("allocate: --plot %s: %w", plotPath, err)
 	}
 
 	// Read through the bounded reader: a directory, FIFO or device, or a
@@ -94,15 +89,9 @@ func runAllocate(cmd *cobra.Command, e *env, file, output, plotPath string) erro
 	}
 	log.Debug("allocated", "flow_groups", len(r.FlowGroups), "links", len(r.Links), "events", r.Events)
 
-	if plotFormat != "" {
-		// Render fully before creating the file so that a failure leaves
-		// no half-written plot behind.
-		var buf bytes.Buffer
-		if err := plot.Write(&buf, plotFormat, p, r); err != nil {
+	if plotPath != "" {
+		if err := plot.AllocationFile(plotPath, p, r); err != nil {
 			return fmt.Errorf("allocate: plot: %w", err)
-		}
-		if err := os.WriteFile(plotPath, buf.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("allocate: write plot: %w", err)
 		}
 		log.Info("wrote plot", "file", plotPath)
 	}

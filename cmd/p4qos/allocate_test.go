@@ -123,8 +123,8 @@ func TestAllocateFlagErrorsExit2(t *testing.T) {
 		want string
 	}{
 		{[]string{"allocate"}, "missing -f"},
-		{[]string{"allocate", "-f", exampleProblem, "-o", "yaml"}, `unknown output format "yaml"`},
-		{[]string{"allocate", "-f", exampleProblem, "--plot", "x.gif"}, "want .svg or .png"},
+		{[]string{"allocate", "-f", exampleProblem, "-o", "yaml"}, `--output: unknown value "yaml" (want table or json)`},
+		{[]string{"allocate", "-f", exampleProblem, "--plot", "x.gif"}, "must end in .svg, .png or .pdf"},
 		{[]string{"allocate", "-f", "does-not-exist.yaml"}, "does-not-exist.yaml"},
 		{[]string{"allocate", "-f", exampleProblem, "extra"}, `unexpected argument "extra"`},
 	}
@@ -138,8 +138,8 @@ func TestAllocateFlagErrorsExit2(t *testing.T) {
 
 func TestAllocatePlots(t *testing.T) {
 	dir := t.TempDir()
-	svg, pngPath := filepath.Join(dir, "a.svg"), filepath.Join(dir, "a.png")
-	for _, p := range []string{svg, pngPath} {
+	svg, pngPath, pdf := filepath.Join(dir, "a.svg"), filepath.Join(dir, "a.png"), filepath.Join(dir, "a.PDF")
+	for _, p := range []string{svg, pngPath, pdf} {
 		if code, _, errOut := runAllocateCLI(t, "", "allocate", "-f", exampleProblem, "--plot", p); code != 0 {
 			t.Fatalf("--plot %s: exit %d: %s", p, code, errOut)
 		}
@@ -149,10 +149,13 @@ func TestAllocatePlots(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(b)
-	for _, want := range []string{"<svg", "</svg>", ">web 7.5Gbps at f=9<", ">s1-s3<", "saturated", "<polyline"} {
+	for _, want := range []string{"<svg", "</svg>", ">web 7.5 Gbit/s at f=9, blocked by s1-s3<", ">s1-s3<", "saturated", ">10 Gbit/s<"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("SVG lacks %q", want)
 		}
+	}
+	if b, err := os.ReadFile(pdf); err != nil || !bytes.HasPrefix(b, []byte("%PDF-")) {
+		t.Errorf("--plot a.PDF: not a PDF (%v)", err)
 	}
 	f, err := os.Open(pngPath)
 	if err != nil {

@@ -11,11 +11,11 @@ import (
 	"github.com/p4qos/p4qos/compiler"
 	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/internal/assets"
+	"github.com/p4qos/p4qos/internal/completion"
 	"github.com/p4qos/p4qos/internal/inputfile"
 	"github.com/p4qos/p4qos/internal/yamlerr"
 	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/target/targets"
-	"github.com/p4qos/p4qos/topo"
 )
 
 func init() { subcommands = append(subcommands, newCompileCmd) }
@@ -40,8 +40,8 @@ Exit status 2 lists every problem in the input as file:line:col: path: message.`
 		Args: cobra.NoArgs,
 	}
 	f := cmd.Flags()
-	f.StringP("policy", "p", "", "policy file (YAML)")
-	f.StringP("topology", "t", "", "topology file (YAML)")
+	f.StringP("policy", "p", "", `policy file (YAML; "-" reads stdin)`)
+	f.StringP("topology", "t", "", `topology file (YAML; "-" reads stdin, but not for both -p and -t)`)
 	f.String("p4info", "", "P4Info of the qos pipeline (text, binary or JSON; default: the target's committed one)")
 	f.String("target", "bmv2", "target to compile for: bmv2, sim, tofino or tofino2")
 	f.StringP("output", "o", "table", "output format: table, text or json")
@@ -91,27 +91,15 @@ func runCompile(cmd *cobra.Command, stdout io.Writer, o compileOptions, log *slo
 	if len(missing) > 0 {
 		return invalidInputf("missing %s", strings.Join(missing, " and "))
 	}
-	if compiler.OutputExt(o.output) == "" {
-		return invalidInputf("--output: expected table, text or json, got %s", yamlerr.Quote(o.output))
+	if err := completion.Check(cmd, "output", o.output); err != nil {
+		return invalidInput(err)
 	}
-	// Read both files before reporting, so that one run lists the
-	// problems of both.
-	var all yamlerr.List
-	tp, err := topo.Load(o.topology)
+	// Both files are read before reporting: one run lists the problems of both.
+	pol, tp, err := compiler.LoadInputs(o.policy, o.topology, cmd.InOrStdin())
 	if err != nil {
 		if !isPositionedList(err) {
 			return invalidInput(err)
 		}
-		all.Append(err)
-	}
-	pol, err := compiler.LoadPolicy(o.policy)
-	if err != nil {
-		if !isPositionedList(err) {
-			return invalidInput(err)
-		}
-		all.Append(err)
-	}
-	if err := all.Err(); err != nil {
 		return invalidInput(yamlerr.Counted(err))
 	}
 	schema, err := tables.Load(o.p4info)

@@ -273,22 +273,22 @@ where the switches' P4Runtime ports are. Plot the file with p4qos lab plot.`,
 func newLabPlotCmd() *cobra.Command {
 	var in, out, title string
 	cmd := &cobra.Command{
-		Use:   "plot -i rates.csv -o rates.svg [--title T]",
-		Short: "Draw the rates recorded by lab record as an SVG line chart (Mbit/s over time)",
+		Use:   "plot -i rates.csv -o rates.svg|png|pdf [--title T]",
+		Short: "Draw the rates recorded by lab record over time (SVG, PNG or PDF by -o's extension)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if in == "" || out == "" {
-				return invalidInputf("plot: -i CSV and -o SVG are required")
+				return invalidInputf("plot: -i CSV and -o FILE are required")
 			}
-			svg, err := plot.RatesSVG(in, out, title)
-			if err != nil {
+			err := plot.RatesFile(in, out, title)
+			if ie := (*plot.InputError)(nil); errors.As(err, &ie) {
 				return invalidInput(err)
 			}
-			return os.WriteFile(out, svg, 0o644)
+			return err
 		},
 	}
 	cmd.Flags().StringVarP(&in, "input", "i", "", "CSV written by p4qos lab record")
-	cmd.Flags().StringVarP(&out, "output", "o", "", "SVG file to write")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "figure to write: .svg, .png or .pdf")
 	cmd.Flags().StringVar(&title, "title", "", "chart title")
 	return cmd
 }

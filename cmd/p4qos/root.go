@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/p4qos/p4qos/internal/buildinfo"
+	"github.com/p4qos/p4qos/internal/completion"
 )
 
 // newRootCmd builds the command tree. Every subcommand gets its streams from
@@ -29,10 +30,14 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn, error")
 	// Flag errors (unknown flag, bad value) are the user's: exit 2.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalidInput(err) })
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { // --log-level or P4QOS_LOG_LEVEL
+		return invalidInput(completion.Check(cmd, "log-level", strings.ToLower(newViper(cmd).GetString("log-level"))))
+	}
 
 	for _, add := range subcommands {
 		root.AddCommand(add(&env{stdin: stdin, stdout: stdout, stderr: stderr}))
 	}
+	completion.Register(root) // completion command, values, file types, names; hidden gen-man
 	usageErrorsAreInvalidInput(root)
 	return root
 }
@@ -70,11 +75,7 @@ type env struct {
 // logger returns a slog logger writing text to stderr at the level of the
 // --log-level flag.
 func (e *env) logger(cmd *cobra.Command) *slog.Logger {
-	level := "info"
-	if f := cmd.Flag("log-level"); f != nil {
-		level = f.Value.String()
-	}
-	return newLogger(e.stderr, level)
+	return newLogger(e.stderr, newViper(cmd).GetString("log-level")) // flag, then P4QOS_LOG_LEVEL
 }
 
 // newLogger writes text records at level (debug, info, warn or error; the

@@ -86,12 +86,11 @@ func simOptions(f *pflag.FlagSet) ([]sim.Option, error) {
 	var opts []sim.Option
 	sizes, _ := f.GetStringArray("table-size")
 	for _, kv := range sizes {
-		name, n, ok := strings.Cut(kv, "=")
-		size, err := strconv.Atoi(n)
-		if !ok || name == "" || err != nil || size < 0 {
-			return nil, invalidInputf("--table-size %q: want name=N with N >= 0", kv)
+		o, err := sim.ParseTableSize(kv)
+		if err != nil {
+			return nil, invalidInputf("--table-size %q: %w", kv, err)
 		}
-		opts = append(opts, sim.WithTableSizeOverride(name, size))
+		opts = append(opts, o)
 	}
 	if p, _ := f.GetBool("promote-on-disconnect"); p {
 		opts = append(opts, sim.WithPromoteOnDisconnect())

@@ -18,6 +18,9 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"lab", "nosuch"}, 2, `unknown command "nosuch" for "p4qos lab"`},
 		{[]string{"version", "extra"}, 2, `unknown command "extra"`},
 		{[]string{"run", "--no-such-flag"}, 2, "unknown flag"},
+		{[]string{"completion", "nosuch"}, 2, `unknown command "nosuch" for "p4qos completion"`},
+		{[]string{"completion", "bash", "extra"}, 2, `unknown command "extra"`},
+		{[]string{"gen-man"}, 2, "accepts 1 arg(s), received 0"},
 		{[]string{}, 0, ""},
 		{[]string{"lab"}, 0, ""},
 	} {

@@ -575,7 +575,7 @@ func (dc *decoder) decodeStruct(at, n *yaml.Node, path *pathRef, v reflect.Value
 		seen[k.Value] = true
 		f, ok := fields[k.Value]
 		if !ok {
-			dc.errorf(k, kp, "unknown key %q (expected one of: %s)", k.Value, strings.Join(names, ", "))
+			dc.errorf(k, kp, "unknown key %q%s (expected one of: %s)", k.Value, Suggest(k.Value, names), strings.Join(names, ", "))
 			continue
 		}
 		fv := v.FieldByIndex(f.index)

@@ -3,12 +3,19 @@ package sim
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 
 	"google.golang.org/grpc"
+
+	"github.com/p4qos/p4qos/compiler/contract"
+	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
 // Option configures a Switch.
@@ -132,4 +139,20 @@ func (c *config) serverTLS() (*tls.Config, error) {
 		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}
 	return cfg, nil
+}
+
+// ParseTableSize reads a --table-size value, NAME=N: a table of the qos
+// pipeline (its name in the contract, such as classifier, or a full P4Info
+// name ending in it) and a size N >= 0.
+func ParseTableSize(kv string) (Option, error) {
+	name, n, ok := strings.Cut(kv, "=")
+	size, err := strconv.Atoi(n)
+	if !ok || name == "" || err != nil || size < 0 {
+		return nil, errors.New("want name=N with N >= 0")
+	}
+	if !slices.Contains(contract.Tables, lastComponent(name)) {
+		return nil, fmt.Errorf("no table %s in the qos pipeline%s (tables: %s)", yamlerr.Quote(name),
+			yamlerr.Suggest(lastComponent(name), contract.Tables), strings.Join(contract.Tables, ", "))
+	}
+	return WithTableSizeOverride(name, size), nil
 }

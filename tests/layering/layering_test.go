@@ -27,6 +27,12 @@ var forbidden = map[string][]string{
 	"controller/statusapi": {"controller", "controlplane", "compiler", "target", "tables", "topo", "allocator", "cmd", "internal/demo"},
 	"internal/demo":        {"cmd"},
 	"topo/mininet":         {"cmd", "internal/demo"},
+	// The figures (allocate --plot, lab plot): drawing only, over the
+	// allocator's results and CSV files; nothing above the allocator.
+	"internal/plot": {"topo", "tables", "compiler", "controlplane", "controller", "target", "cmd", "internal/demo"},
+	// Shell completion and man pages: reads topologies for names; the
+	// command tree is handed in by cmd.
+	"internal/completion": {"tables", "compiler", "controlplane", "controller", "target", "cmd", "internal/demo"},
 	"compiler/contract":    {"tables", "topo", "allocator", "compiler/", "controlplane", "controller", "target", "cmd"},
 }
 
