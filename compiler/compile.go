@@ -70,6 +70,9 @@ type Result struct {
 	Switches map[string][]*p4v1.Entity
 	// SwitchOrder lists the switch names in topology order.
 	SwitchOrder []string
+	// DeviceIDs are the switches' P4Runtime device ids (for -o text, whose
+	// WriteRequests carry them).
+	DeviceIDs map[string]uint64
 	Classes     []ClassInfo
 	// Problem and Allocation are the allocator input and output (nil
 	// without flow groups).
@@ -265,6 +268,10 @@ func Compile(ctx context.Context, p *Policy, t *topo.Topology, s *tables.Schema,
 	for i, sw := range t.Switches {
 		c.swIdx[sw.Name] = i
 		c.res.SwitchOrder = append(c.res.SwitchOrder, sw.Name)
+		if c.res.DeviceIDs == nil {
+			c.res.DeviceIDs = map[string]uint64{}
+		}
+		c.res.DeviceIDs[sw.Name] = sw.DeviceID
 		for _, e := range t.Edges(sw.Name) {
 			if e.ToHost {
 				c.edge.add(i)

@@ -38,9 +38,22 @@ func Render(w io.Writer, s *tables.Schema, format string, res *Result, names []s
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	case "text":
-		for _, n := range names {
-			fmt.Fprintf(w, "# switch %s: %d entities\n", n, len(res.Switches[n]))
-			if err := s.FormatText(w, res.Switches[n]); err != nil {
+		for i, n := range names {
+			// What programming an empty switch takes: the same plan the
+			// controller's reconciler makes, in dependency order, INSERT
+			// for entries and MODIFY for meter cells and default actions.
+			plan, err := tables.Diff(s, nil, res.Switches[n])
+			if err != nil {
+				return fmt.Errorf("switch %s: %w", n, err)
+			}
+			if i > 0 {
+				fmt.Fprintln(w)
+			}
+			fmt.Fprintf(w, "# switch %s: one p4.v1.WriteRequest (%d updates) that programs it from empty.\n", n, plan.Len())
+			if len(names) > 1 {
+				fmt.Fprintln(w, "# Several switches follow one another here: load one (compile --switch, or --out DIR) at a time.")
+			}
+			if err := s.FormatWriteRequest(w, res.DeviceIDs[n], plan.Updates()); err != nil {
 				return err
 			}
 		}

@@ -40,6 +40,44 @@ func (s *Schema) FormatText(w io.Writer, es []*p4v1.Entity) error {
 	return nil
 }
 
+// FormatWriteRequest writes one p4.v1.WriteRequest in text format: the
+// device id, then each update with a comment naming what it writes (the
+// Describe line), e.g.
+//
+//	device_id: 1
+//	# table_entry QosIngress.phb dscp=46 -> QosIngress.set_queue(queue=7)
+//	updates {
+//	  type: INSERT
+//	  entity {
+//	    table_entry { ... }
+//	  }
+//	}
+//
+// It parses with prototext (and Python's text_format, so p4runtime-shell's
+// Write takes the file; grpcurl -format text takes it too). There is no
+// election_id: the client that sends it must add its own (p4runtime-shell
+// does), and no role (the default role).
+func (s *Schema) FormatWriteRequest(w io.Writer, deviceID uint64, updates []*p4v1.Update) error {
+	opts := prototext.MarshalOptions{Multiline: true, Indent: "  "}
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "device_id: %d\n", deviceID)
+	for i, u := range updates {
+		b, err := opts.Marshal(u.GetEntity())
+		if err != nil {
+			return fmt.Errorf("format write request: update %d: %w", i, err)
+		}
+		fmt.Fprintf(&buf, "# %s\nupdates {\n  type: %s\n  entity {\n", strings.ReplaceAll(s.Describe(u.GetEntity()), "\n", " "), u.GetType())
+		for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+			buf.WriteString("    ")
+			buf.WriteString(line)
+			buf.WriteByte('\n')
+		}
+		buf.WriteString("  }\n}\n")
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
 // FormatJSON writes the entities as one JSON array of protojson objects
 // (proto field names, bytes as base64), indented by two spaces. The
 // whitespace is normalised, so the output is byte-stable.

@@ -75,7 +75,7 @@ func TestCompileCommand(t *testing.T) {
 	}
 
 	code, out, _ = runCompileCLI(t, "compile", "-p", pol, "-t", tp, "--p4info", info, "-o", "text", "--switch", "leaf2")
-	if code != 0 || !strings.Contains(out, "# switch leaf2: 135 entities") || !strings.Contains(out, "table_entry") {
+	if code != 0 || !strings.Contains(out, "# switch leaf2: one p4.v1.WriteRequest (135 updates)") || !strings.Contains(out, "table_entry") {
 		t.Errorf("text output (exit %d):\n%.300s", code, out)
 	}
 }
