@@ -349,8 +349,8 @@ func TestBadInput(t *testing.T) {
 		want string
 	}{
 		{"unreachable", Show, []string{"entries", "--switch", closed}, 1, "unreachable"},
-		{"hangs", Show, []string{"meters", "--switch", silent, "--timeout", "300ms"}, 1, "did not answer in time"},
-		{"wrong device id", Show, []string{"groups", "--switch", f.addrs["leaf1"], "--device-id", "9"}, 1, "wrong device id"},
+		{"hangs", Show, []string{"meters", "--switch", silent, "--timeout", "300ms"}, 1, "did not answer within --timeout 300ms"},
+		{"wrong device id", Show, []string{"groups", "--switch", f.addrs["leaf1"], "--device-id", "9"}, 1, "wrong --device-id?"},
 		{"no pipeline", Show, []string{"entries", "--switch", startBare(t)}, 1, "runs no pipeline"},
 		{"not an address", Show, []string{"entries", "--switch", "leaf1"}, 2, "needs -t or -c"},
 		{"no switch", Show, []string{"entries"}, 2, "no switch"},

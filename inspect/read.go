@@ -78,21 +78,36 @@ func (r *reader) close() { r.sess.Close() }
 // explain turns an RPC failure into a sentence naming the switch.
 func (r *reader) explain(err error) error {
 	where := fmt.Sprintf("switch %s (%s, device %d)", r.t.Name, r.t.Address, r.t.DeviceID)
-	switch status.Code(err) {
+	if r.t.Name == r.t.Address {
+		where = fmt.Sprintf("switch %s (device %d)", r.t.Address, r.t.DeviceID)
+	}
+	st := status.Convert(err)
+	why := &rpcError{err: err, text: st.Code().String() + ": " + st.Message()}
+	switch st.Code() {
 	case codes.Unavailable:
-		return fmt.Errorf("%s is unreachable: %w", where, err)
+		return fmt.Errorf("%s is unreachable (%w)", where, why)
 	case codes.DeadlineExceeded:
-		return fmt.Errorf("%s did not answer in time (--timeout): %w", where, err)
+		return fmt.Errorf("%s did not answer within --timeout %v (%w)", where, r.timeout, why)
 	case codes.NotFound:
-		return fmt.Errorf("%s: wrong device id? (or no pipeline) %w", where, err)
+		return fmt.Errorf("%s: wrong --device-id? (%w)", where, why)
 	case codes.PermissionDenied, codes.InvalidArgument:
-		return fmt.Errorf("%s refused the request (role, device id?): %w", where, err)
+		return fmt.Errorf("%s refused the request: wrong --role or --device-id? (%w)", where, why)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%s did not answer in time (--timeout): %w", where, err)
+		return fmt.Errorf("%s did not answer within --timeout %v (%w)", where, r.timeout, why)
 	}
 	return fmt.Errorf("%s: %w", where, err)
 }
+
+// rpcError is a gRPC error said briefly (code: message), still wrapping
+// the original for errors.Is and status.Code.
+type rpcError struct {
+	err  error
+	text string
+}
+
+func (e *rpcError) Error() string { return e.text }
+func (e *rpcError) Unwrap() error { return e.err }
 
 func (r *reader) read(ctx context.Context, q ...*p4v1.Entity) ([]*p4v1.Entity, error) {
 	got, err := r.sess.Read(ctx, q...)

@@ -127,7 +127,7 @@ func renderShow(w io.Writer, out ShowOutput) {
 		fmt.Fprint(w, header(sw.Name, sw.Address, sw.DeviceID))
 		switch {
 		case sw.Error != "":
-			fmt.Fprintf(w, ": ERROR %s\n", sw.Error)
+			fmt.Fprintln(w, ": not read (the error follows)")
 			continue
 		case sw.Pipeline != nil:
 			renderPipeline(w, sw.Pipeline)
