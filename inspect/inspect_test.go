@@ -491,3 +491,23 @@ func TestTopArithmetic(t *testing.T) {
 		t.Error("a target without per-color counts gave shares")
 	}
 }
+
+// A live top prints a frame per interval until interrupted, and an
+// interruption is its normal end (exit 0).
+func TestTopLiveUntilInterrupted(t *testing.T) {
+	f := startFabric(t, nil)
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	Top.Bind(fs)
+	if err := fs.Parse([]string{"-c", f.config, "-s", "spine2", "--interval", "30ms"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	var out bytes.Buffer
+	if err := Top.Run(ctx, IO{Flags: fs, Stdout: &out}); err != nil {
+		t.Fatalf("interrupted top: %v", err)
+	}
+	if n := strings.Count(out.String(), "p4qos top "); n < 2 {
+		t.Errorf("%d frames in 400ms at a 30ms interval:\n%s", n, out.String())
+	}
+}

@@ -141,7 +141,10 @@ func runTop(ctx context.Context, in IO) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			if once {
+				return ctx.Err()
+			}
+			return nil // Ctrl-C is how a live top ends
 		case <-time.After(interval):
 		}
 		cur := t.sampleAll(ctx)
