@@ -511,3 +511,28 @@ func TestTopLiveUntilInterrupted(t *testing.T) {
 		t.Errorf("%d frames in 400ms at a 30ms interval:\n%s", n, out.String())
 	}
 }
+
+// -t resolves switch names from a topology (its addresses and device ids),
+// and diff compiles -p for it, as `p4qos compile -t -p` does.
+func TestTopologyResolution(t *testing.T) {
+	f := startFabric(t, nil)
+	data, err := os.ReadFile(repoFile(t, "topo/examples/fabric.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	for i, name := range fabricSwitches {
+		text = strings.Replace(text, fmt.Sprintf("address: 127.0.0.1:%d", 50051+i), "address: "+f.addrs[name], 1)
+	}
+	topo := filepath.Join(t.TempDir(), "topo.yaml")
+	if err := os.WriteFile(topo, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, code, err := run(t, Show, "groups", "-t", topo, "-s", "spine2"); code != 0 || !strings.Contains(out, "# spine2 ("+f.addrs["spine2"]+", device 4)") {
+		t.Errorf("show -t: exit %d %v\n%s", code, err, out)
+	}
+	out, code, err := run(t, Diff, "-t", topo, "-p", repoFile(t, "topo/examples/fabric-policy.yaml"))
+	if code != 0 || strings.Count(out, "in sync") != 4 {
+		t.Errorf("diff -t -p: exit %d %v\n%s", code, err, out)
+	}
+}
