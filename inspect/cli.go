@@ -3,7 +3,6 @@ package inspect
 import (
 	"context"
 	"io"
-	"log/slog"
 	"os"
 	"time"
 
@@ -26,7 +25,6 @@ type IO struct {
 	Flags  *pflag.FlagSet
 	Args   []string
 	Stdout io.Writer
-	Log    *slog.Logger
 }
 
 // Show is `p4qos show`.

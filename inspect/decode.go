@@ -372,14 +372,12 @@ func (e Entity) line() string {
 func (e Entity) what() string {
 	var parts []string
 	switch {
-	case e.Kind == "action_profile_group":
+	case e.Kind == "action_profile_group" && e.Group != nil:
 		ms := make([]string, 0, len(e.Members))
 		for _, m := range e.Members {
 			ms = append(ms, fmt.Sprintf("%d×%d", m.Member, m.Weight))
 		}
 		parts = append(parts, fmt.Sprintf("group %d members[%s] max_size=%d", *e.Group, strings.Join(ms, " "), e.MaxSize))
-	case e.Kind == "action_profile_member":
-		parts = append(parts, fmt.Sprintf("member %d", *e.Member))
 	case e.Member != nil:
 		parts = append(parts, fmt.Sprintf("member %d", *e.Member))
 	case e.Group != nil:

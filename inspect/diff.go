@@ -212,10 +212,12 @@ func renderDiff(w io.Writer, out DiffOutput) {
 
 // key is the entity's identity without its configuration.
 func (e Entity) key() string {
-	k := e
-	k.Action, k.Meter, k.Counter, k.Members = nil, nil, nil, nil
-	if e.Kind == "table_entry" || e.Kind == "default_entry" {
-		k.Member, k.Group = nil, nil
+	k := Entity{Kind: e.Kind, Object: e.Object, Match: e.Match, Priority: e.Priority, Index: e.Index, Cell: e.Cell}
+	switch {
+	case e.Kind == "action_profile_member" && e.Member != nil:
+		return fmt.Sprintf("%s member %d", k.line(), *e.Member)
+	case e.Kind == "action_profile_group" && e.Group != nil:
+		return fmt.Sprintf("%s group %d", k.line(), *e.Group)
 	}
-	return strings.TrimSuffix(k.line(), " -> ")
+	return k.line()
 }

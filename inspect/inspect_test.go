@@ -274,7 +274,8 @@ func TestDiffNamesTamperedEntities(t *testing.T) {
 	voice, _ := schema.TableEntry(contract.Classifier, []tables.Match{tables.Ternary(contract.KeyIPProto, 17, 0xff), tables.Range(contract.KeyL4DstPort, 16384, 32767)},
 		tables.Action(contract.SetClass, tables.Param(contract.ParamClassID, 2), tables.Param(contract.ParamDSCP, 46)), tables.Priority(300))
 	route, _ := schema.TableEntry(contract.IPv4LPM, []tables.Match{tables.LPM(contract.KeyIPv4Dst, "192.0.2.0/24")}, tables.Member(1))
-	if err := s.Write(ctx, []*p4v1.Update{{Type: p4v1.Update_MODIFY, Entity: tables.EntityOf(meter)},
+	group, _ := schema.ActionProfileGroup(contract.ECMPSelector, 1, []tables.GroupMember{{ID: 3, Weight: 3}, {ID: 4, Weight: 1}}, contract.MaxECMPGroupLen)
+	if err := s.Write(ctx, []*p4v1.Update{{Type: p4v1.Update_MODIFY, Entity: tables.EntityOf(meter)}, {Type: p4v1.Update_MODIFY, Entity: tables.EntityOf(group)},
 		{Type: p4v1.Update_DELETE, Entity: tables.EntityOf(voice)}, {Type: p4v1.Update_INSERT, Entity: tables.EntityOf(route)}}); err != nil {
 		t.Fatal(err)
 	}
@@ -283,10 +284,11 @@ func TestDiffNamesTamperedEntities(t *testing.T) {
 		t.Fatalf("exit %d (%v), want %d naming leaf1\n%s", code, err, DiffDiffers, out)
 	}
 	for _, w := range []string{
-		"# leaf1 (", "DIFFERS: pipeline same, 1 missing, 1 extra, 1 differing (of 135 intended)",
+		"# leaf1 (", "DIFFERS: pipeline same, 1 missing, 1 extra, 2 differing (of 135 intended)",
 		"missing    table_entry classifier ip_proto=udp l4_dst_port=16384..32767 prio=300 -> set_class(class_id=2, dscp=EF)",
 		"extra      table_entry ipv4_lpm ipv4_dst=192.0.2.0/24 -> member 1",
 		"differing  meter class_meter [class 3]", "switch: cir=8Kbps", "intent: cir=40Mbps",
+		"differing  action_profile_group ecmp_selector group 1\n", "switch: group 1 members[3×3 4×1]", "intent: group 1 members[3×1 4×1]",
 		"# leaf2 (", "in sync",
 	} {
 		if !strings.Contains(out, w) {
@@ -299,8 +301,8 @@ func TestDiffNamesTamperedEntities(t *testing.T) {
 		t.Fatalf("json: exit %d, %v\n%s", code, err, out)
 	}
 	sw := got.Switches[0]
-	if got.InSync || sw.InSync || len(sw.Missing) != 1 || len(sw.Extra) != 1 || len(sw.Differing) != 1 ||
-		sw.Differing[0].Switch.Meter.CIR != 1000 || sw.Differing[0].Intent.Meter.CIR != 5_000_000 || sw.Extra[0].Match[0].Value != "192.0.2.0/24" {
+	if got.InSync || sw.InSync || len(sw.Missing) != 1 || len(sw.Extra) != 1 || len(sw.Differing) != 2 ||
+		sw.Differing[1].Switch.Meter.CIR != 1000 || sw.Differing[1].Intent.Meter.CIR != 5_000_000 || sw.Extra[0].Match[0].Value != "192.0.2.0/24" {
 		t.Errorf("json diff: %+v", got)
 	}
 }

@@ -19,7 +19,7 @@ func inspectCmd(e *env, c inspect.Command) *cobra.Command {
 	cmd := &cobra.Command{Use: c.Use, Short: c.Short, Long: c.Long, Args: cobra.ExactArgs(c.Args)}
 	c.Bind(cmd.Flags())
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return c.Run(cmd.Context(), inspect.IO{Flags: cmd.Flags(), Args: args, Stdout: e.stdout, Log: e.logger(cmd)})
+		return c.Run(cmd.Context(), inspect.IO{Flags: cmd.Flags(), Args: args, Stdout: e.stdout})
 	}
 	return cmd
 }
