@@ -49,7 +49,7 @@ switch cannot be read (unreachable, wrong device id or role; within --timeout);
 2 for usage errors.`,
 	Args: 1,
 	Bind: func(fs *pflag.FlagSet) {
-		bindFlags(fs, false)
+		bindFlags(fs, false, false)
 		fs.String(flagTable, "", "with entries: only this table (full name or unique suffix)")
 	},
 	Run: runShow,
@@ -68,7 +68,7 @@ name, and whether the switch runs the intended pipeline.
 Exit status: 0 every switch in sync, 1 a switch differs, 2 usage (bad flags or
 files), 3 a switch could not be compared (unreachable, wrong device id or role,
 no pipeline). Output: -o table (default) or json (docs/inspect.md).`,
-	Bind: func(fs *pflag.FlagSet) { bindFlags(fs, true) },
+	Bind: func(fs *pflag.FlagSet) { bindFlags(fs, true, false) },
 	Run:  runDiff,
 }
 
@@ -89,7 +89,7 @@ otherwise frames follow each other. --once prints one frame (two reads an
 interval apart) and exits; -o json with --once is for scripts (docs/inspect.md).
 Like show, top never writes and never takes part in arbitration.`,
 	Bind: func(fs *pflag.FlagSet) {
-		bindFlags(fs, true)
+		bindFlags(fs, true, true)
 		fs.Duration(flagInterval, time.Second, "time between reads")
 		fs.Bool(flagOnce, false, "print one frame and exit")
 	},

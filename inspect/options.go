@@ -69,8 +69,9 @@ type Options struct {
 	TLSCA, TLSCert, TLSKey string
 }
 
-// bindFlags adds the flags every inspect command shares.
-func bindFlags(fs *pflag.FlagSet, policy bool) {
+// bindFlags adds the flags every inspect command shares, with -p (diff,
+// top) and --thrift-address (top) where they serve.
+func bindFlags(fs *pflag.FlagSet, policy, thrift bool) {
 	fs.StringP(flagSwitch, "s", "", "switch: a P4Runtime address host:port, or a switch name of -t/-c (default: every switch of -t/-c)")
 	fs.Uint64(flagDeviceID, defaultDeviceID, "P4Runtime device id (with an address; overrides the topology's for a name)")
 	fs.StringP(flagTopology, "t", "", "topology file: resolves switch names")
@@ -82,7 +83,9 @@ func bindFlags(fs *pflag.FlagSet, policy bool) {
 	fs.StringP(flagOutput, "o", "table", "output: table or json")
 	fs.Duration(flagTimeout, DefaultTimeout, "give up on a switch that does not answer within this time")
 	fs.String(flagRole, "", "P4Runtime role to read as (default: the default role)")
-	fs.String(flagThrift, "", "queue interface (thrift) of the --switch, e.g. p4qos sim --thrift-listen (default: the config's thrift-address)")
+	if thrift {
+		fs.String(flagThrift, "", "queue interface (thrift) of the --switch, e.g. p4qos sim --thrift-listen (default: the config's thrift-address)")
+	}
 	fs.String(flagTLSCA, "", "TLS: CA to verify the switch")
 	fs.String(flagTLSCert, "", "TLS: client certificate (mutual TLS)")
 	fs.String(flagTLSKey, "", "TLS: client key")
