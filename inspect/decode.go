@@ -265,7 +265,7 @@ func matchValue(f *p4configv1.MatchField, fm *p4v1.FieldMatch) Value {
 		v.Raw = rawHex(val) + "&&&" + rawHex(mask)
 		n, isPrefix := prefixLen(mask, w)
 		switch {
-		case n == int(w):
+		case w > 0 && n == int(w):
 			v.Value = formatValue(name, w, val)
 		case isPrefix && (w == 32 || w == 128) && isAddress(name):
 			v.Value = formatValue(name, w, val) + "/" + strconv.Itoa(n)
