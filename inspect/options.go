@@ -82,7 +82,7 @@ func bindFlags(fs *pflag.FlagSet, policy, thrift bool) {
 	fs.String(flagP4Info, "", "P4Info to decode with (default: the target's committed P4Info, "+DefaultP4Info+")")
 	fs.StringP(flagOutput, "o", "table", "output: table or json")
 	fs.Duration(flagTimeout, DefaultTimeout, "give up on a switch that does not answer within this time")
-	fs.String(flagRole, "", "P4Runtime role to read as (default: the default role)")
+	fs.String(flagRole, "", "P4Runtime role to read as (default: the config's role, else the default role)")
 	if thrift {
 		fs.String(flagThrift, "", "queue interface (thrift) of the --switch, e.g. p4qos sim --thrift-listen (default: the config's thrift-address)")
 	}
@@ -169,6 +169,9 @@ func resolve(o Options) (*resolved, error) {
 	}
 	if o.Policy != "" {
 		cfg.Policy = o.Policy
+	}
+	if o.Role == "" {
+		o.Role = cfg.Role // the daemon's role: what it may read is what it wrote
 	}
 	if o.TLSCA != "" || o.TLSCert != "" {
 		cfg.TLSCA, cfg.TLSCert, cfg.TLSKey = o.TLSCA, o.TLSCert, o.TLSKey
