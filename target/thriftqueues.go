@@ -30,6 +30,10 @@ const (
 	MethodSetQueueDepth = "set_egress_priority_queue_depth" // (1:i32 port, 2:i32 priority, 3:i32 depth_pkts) → i32
 	MethodGetQueueRate  = "p4qos_get_egress_priority_queue_rate"
 	MethodGetQueueDepth = "p4qos_get_egress_priority_queue_depth"
+	// MethodGetQueueBacklog and MethodGetQueueDrops report a queue's
+	// packets waiting and its tail drops (cumulative), for p4qos top.
+	MethodGetQueueBacklog = "p4qos_get_egress_priority_queue_backlog"
+	MethodGetQueueDrops   = "p4qos_get_egress_priority_queue_drops"
 )
 
 // PacketsPerSecond converts a rate in bits/s into BMv2's queue rate unit,

@@ -103,8 +103,12 @@ func invalidInputf(format string, args ...any) error {
 
 func exitCode(err error) int {
 	var inv *invalidInputError
-	if errors.As(err, &inv) {
+	var coded interface{ ExitCode() int } // inspect's errors (diff exits 1 or 3)
+	switch {
+	case errors.As(err, &inv):
 		return 2
+	case errors.As(err, &coded):
+		return coded.ExitCode()
 	}
 	return 1
 }

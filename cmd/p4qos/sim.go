@@ -3,19 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/p4qos/p4qos/internal/assets"
-	"github.com/p4qos/p4qos/internal/inputfile"
-	"github.com/p4qos/p4qos/internal/units"
 	"github.com/p4qos/p4qos/target/sim"
-	"github.com/p4qos/p4qos/topo"
 )
 
 func init() { subcommands = append(subcommands, newSimCmd) }
@@ -110,101 +104,18 @@ func simOptions(f *pflag.FlagSet) ([]sim.Option, error) {
 // simInstances lists the switches to serve, with their port rates, thrift
 // addresses and flows.
 func simInstances(f *pflag.FlagSet) ([]*sim.Instance, error) {
-	path, _ := f.GetString("topology")
-	if err := assets.Resolve(&path); err != nil {
+	var spec sim.FleetSpec
+	spec.Topology, _ = f.GetString("topology")
+	if err := assets.Resolve(&spec.Topology); err != nil {
 		return nil, err
 	}
-	var instances []*sim.Instance
-	if path == "" {
-		listen, _ := f.GetString("listen")
-		id, _ := f.GetUint64("device-id")
-		instances = []*sim.Instance{{Name: "sim", Addr: listen, DeviceID: id, PortRates: map[uint32]float64{}}}
-	} else {
-		if f.Changed("listen") || f.Changed("device-id") {
-			return nil, invalidInputf("--listen and --device-id come from the topology when -t is given")
-		}
-		t, err := topo.Load(path)
-		if err != nil {
-			return nil, invalidInput(err)
-		}
-		noRates, _ := f.GetBool("no-port-rates")
-		for _, s := range t.Switches {
-			if s.Target != topo.TargetSim {
-				continue
-			}
-			in := &sim.Instance{Name: s.Name, Addr: s.Address, DeviceID: s.DeviceID, PortRates: map[uint32]float64{}}
-			for _, e := range t.Edges(s.Name) {
-				if !noRates {
-					in.PortRates[e.FromPort] = e.Capacity
-				}
-			}
-			instances = append(instances, in)
-		}
-		if len(instances) == 0 {
-			return nil, invalidInputf("topology %s has no switch with target %q", path, topo.TargetSim)
-		}
-	}
-	if err := simThriftAddrs(f, instances); err != nil {
-		return nil, err
-	}
-	if err := simPortRates(f, instances); err != nil {
-		return nil, err
-	}
-	return instances, simFlows(f, instances)
-}
-
-func simThriftAddrs(f *pflag.FlagSet, instances []*sim.Instance) error {
-	addr, _ := f.GetString("thrift-listen")
-	if addr == "" {
-		return nil
-	}
-	host, port, err := net.SplitHostPort(addr)
-	base, perr := strconv.ParseUint(port, 10, 16)
-	if err != nil || perr != nil || base+uint64(len(instances)) > 65536 {
-		return invalidInputf("--thrift-listen %q: want HOST:PORT with room for %d ports", addr, len(instances))
-	}
-	for i, in := range instances {
-		p := base
-		if base != 0 {
-			p += uint64(i)
-		}
-		in.ThriftAddr = net.JoinHostPort(host, strconv.FormatUint(p, 10))
-	}
-	return nil
-}
-
-func simPortRates(f *pflag.FlagSet, instances []*sim.Instance) error {
-	rates, _ := f.GetStringArray("port-rate")
-	for _, kv := range rates {
-		p, r, ok := strings.Cut(kv, "=")
-		port, perr := strconv.ParseUint(p, 10, 9)
-		bps, rerr := units.ParseBitrate(r)
-		if ok && rerr != nil { // the units error carries a hint (10mbps, 10MB, ...)
-			return invalidInputf("--port-rate %q: %w", kv, rerr)
-		}
-		if !ok || perr != nil || bps <= 0 {
-			return invalidInputf("--port-rate %q: want PORT=RATE with a port 0..511 and a positive rate such as 10Mbps", kv)
-		}
-		for _, in := range instances {
-			in.PortRates[uint32(port)] = bps
-		}
-	}
-	return nil
-}
-
-// simFlows reads --flows and gives each flow to the sim it enters.
-func simFlows(f *pflag.FlagSet, instances []*sim.Instance) error {
-	path, _ := f.GetString("flows")
-	if path == "" {
-		return nil
-	}
-	data, err := inputfile.Read(path, inputfile.Flows)
-	if err != nil {
-		return invalidInput(err)
-	}
-	flows, err := sim.ParseFlowFile(path, data)
-	if err == nil {
-		err = sim.AssignFlows(path, flows, instances)
-	}
-	return invalidInput(err)
+	spec.Listen, _ = f.GetString("listen")
+	spec.DeviceID, _ = f.GetUint64("device-id")
+	spec.ListenSet = f.Changed("listen") || f.Changed("device-id")
+	spec.NoPortRates, _ = f.GetBool("no-port-rates")
+	spec.ThriftListen, _ = f.GetString("thrift-listen")
+	spec.PortRates, _ = f.GetStringArray("port-rate")
+	spec.Flows, _ = f.GetString("flows")
+	instances, err := spec.Instances()
+	return instances, invalidInput(err)
 }

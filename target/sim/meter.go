@@ -32,7 +32,10 @@ func (c Color) String() string {
 // meter (bytes for BYTES meters, packets for PACKETS meters) and are
 // refilled lazily from the model clock, never the wall clock.
 type meterCell struct {
-	cfg    *p4v1.MeterConfig // nil: default config, every packet green
+	cfg *p4v1.MeterConfig // nil: default config, every packet green
+	// colors counts the packets marked per color (P4Runtime's
+	// MeterCounterData), since the pipeline was set.
+	colors [3]counterCell
 	tc, tp float64
 	last   time.Duration
 	primed bool

@@ -1,13 +1,16 @@
 package sim
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/p4qos/p4qos/compiler/contract"
+	"github.com/p4qos/p4qos/internal/thrift"
 	"github.com/p4qos/p4qos/tables"
+	"github.com/p4qos/p4qos/target"
 )
 
 // queuedHarness routes 10.0.0.0/8 to port 4 and sends UDP port 5001 to
@@ -125,6 +128,19 @@ func TestSim_QueueDepthBoundsBacklog(t *testing.T) {
 			}
 			if f := h.sw.FlowStats()[0]; f.QueueDroppedPackets != wantDropped || f.DeliveredPackets != 1000 {
 				t.Errorf("flow: delivered %d, queue-dropped %d; want 1000, %d", f.DeliveredPackets, f.QueueDroppedPackets, wantDropped)
+			}
+			// The same over the queue interface (what p4qos top reads).
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, err := thrift.Dial(ctx, serveThrift(t, h.sw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			for method, want := range map[string]int64{target.MethodGetQueueBacklog: int64(tc.depth), target.MethodGetQueueDrops: int64(wantDropped)} {
+				if got, err := c.CallInt(ctx, target.ThriftService, method, thrift.I32(1, 4), thrift.I32(2, 1)); err != nil || got != want {
+					t.Errorf("%s(4, 1) = %d, %v; want %d", method, got, err, want)
+				}
 			}
 			// Lifting the rate drains the backlog along with new arrivals.
 			mustSetQueue(t, h.sw, 4, 1, 0, tc.depth)

@@ -210,9 +210,6 @@ func (st *state) readCounters(q *p4v1.CounterEntry) ([]*p4v1.Entity, error) {
 }
 
 func (st *state) readMeters(q *p4v1.MeterEntry) ([]*p4v1.Entity, error) {
-	if q.GetCounterData() != nil {
-		return nil, statusf(codes.Unimplemented, "per-color meter counters are not supported")
-	}
 	ids := st.schema.meterOrder
 	if q.GetMeterId() != 0 {
 		if _, ok := st.meters[q.GetMeterId()]; !ok {
@@ -233,9 +230,16 @@ func (st *state) readMeters(q *p4v1.MeterEntry) ([]*p4v1.Entity, error) {
 			lo, hi = idx.GetIndex(), idx.GetIndex()+1
 		}
 		for i := lo; i < hi; i++ {
-			out = append(out, &p4v1.Entity{Entity: &p4v1.Entity_MeterEntry{MeterEntry: &p4v1.MeterEntry{
-				MeterId: id, Index: &p4v1.Index{Index: i}, Config: cloneMeterConfig(st.visibleMeter(id, i)),
-			}}})
+			me := &p4v1.MeterEntry{MeterId: id, Index: &p4v1.Index{Index: i}, Config: cloneMeterConfig(st.visibleMeter(id, i))}
+			if q.GetCounterData() != nil { // per-color counts, asked for (§9.4.1)
+				c := &cells[i].colors
+				me.CounterData = &p4v1.MeterCounterData{
+					Green:  &p4v1.CounterData{ByteCount: c[Green].bytes, PacketCount: c[Green].packets},
+					Yellow: &p4v1.CounterData{ByteCount: c[Yellow].bytes, PacketCount: c[Yellow].packets},
+					Red:    &p4v1.CounterData{ByteCount: c[Red].bytes, PacketCount: c[Red].packets},
+				}
+			}
+			out = append(out, &p4v1.Entity{Entity: &p4v1.Entity_MeterEntry{MeterEntry: me}})
 		}
 	}
 	return out, nil

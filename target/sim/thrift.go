@@ -19,6 +19,8 @@ import (
 //	set_egress_queue_rate(port, rate_pps), set_egress_queue_depth(port, depth_pkts): every queue of the port
 //	p4qos_get_egress_priority_queue_rate(port, priority)  → the rate (0: not limited)
 //	p4qos_get_egress_priority_queue_depth(port, priority) → the depth (0: the sim's default, no buffer)
+//	p4qos_get_egress_priority_queue_backlog(port, priority) → packets waiting (QueueStats.BacklogPackets)
+//	p4qos_get_egress_priority_queue_drops(port, priority)   → tail drops since SetFlows (QueueStats.DroppedPackets)
 //
 // Setters return 0 on success, like simple_switch; an invalid queue is a
 // Thrift exception naming it.
@@ -72,6 +74,18 @@ func (s *Switch) thriftCall(method string, m *thrift.Message) (thrift.Field, err
 		return thrift.I64(0, s.queueOf(p, qs[0]).RatePPS), nil
 	case target.MethodGetQueueDepth:
 		return thrift.I32(0, int32(s.queueOf(p, qs[0]).DepthPkts)), nil
+	case target.MethodGetQueueBacklog, target.MethodGetQueueDrops:
+		st := QueueStats{}
+		for _, q := range s.QueueStats() {
+			if q.Port == p && q.Queue == qs[0] {
+				st = q
+			}
+		}
+		v := st.BacklogPackets
+		if method == target.MethodGetQueueDrops {
+			v = st.DroppedPackets
+		}
+		return thrift.I64(0, int64(min(v, math.MaxInt64))), nil
 	case target.MethodSetQueueRate, "set_egress_queue_rate":
 		for _, q := range qs {
 			if err := s.SetQueue(p, q, v, s.queueOf(p, q).DepthPkts); err != nil {

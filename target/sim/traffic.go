@@ -187,6 +187,10 @@ func (s *Switch) Advance(dt time.Duration) {
 		p.dec = model.decide(st, r.f)
 		if p.dec.meter == nil || p.dec.meter.cfg == nil {
 			p.n[Green] = count
+			if p.dec.meter != nil { // an unconfigured meter marks green
+				p.dec.meter.colors[Green].packets += int64(count)
+				p.dec.meter.colors[Green].bytes += int64(count * size)
+			}
 			continue
 		}
 		if _, ok := byMeter[p.dec.meter]; !ok {
@@ -215,6 +219,8 @@ func (s *Switch) Advance(dt time.Duration) {
 			}
 			c := cell.mark(bestT, meterUnits(model, best.run.f))
 			best.n[c]++
+			cell.colors[c].packets++
+			cell.colors[c].bytes += int64(best.run.f.PacketSize)
 			best.next++
 		}
 	}

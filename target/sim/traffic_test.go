@@ -172,6 +172,12 @@ func TestTrafficTwiceCIRLongRun(t *testing.T) {
 			if g, y, r := fs.Colors[Green].Packets, fs.Colors[Yellow].Packets, fs.Colors[Red].Packets; g != 1009 || y != 991 || r != 0 {
 				t.Errorf("green/yellow/red = %d/%d/%d, want 1009/991/0", g, y, r)
 			}
+			// The meter's own per-color counters (P4Runtime MeterCounterData) agree.
+			got := h.mustRead(tables.EntityOf(&p4v1.MeterEntry{MeterId: me.MeterId, Index: me.Index, CounterData: &p4v1.MeterCounterData{}}))
+			if cd := got[0].GetMeterEntry().GetCounterData(); cd.GetGreen().GetPacketCount() != 1009 || cd.GetYellow().GetPacketCount() != 991 ||
+				cd.GetRed().GetPacketCount() != 0 || cd.GetGreen().GetByteCount() != 1009*1000 {
+				t.Errorf("meter counter data %v, want 1009/991/0 packets", cd)
+			}
 			if h.sw.Now() != time.Second {
 				t.Errorf("clock %v", h.sw.Now())
 			}

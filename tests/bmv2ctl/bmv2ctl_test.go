@@ -102,11 +102,19 @@ func demoIntent(t testing.TB, schema *tables.Schema, p *controlplane.Pipeline) *
 	return &controlplane.Intent{Schema: schema, Pipeline: p, Entities: res.Switches["leaf1"]}
 }
 
-func TestBMv2InstallReadBackRestart(t *testing.T) {
+// primaryOnBMv2 starts BMv2 and a primary session to it (election id 1),
+// with the qos pipeline loaded but not pushed.
+func primaryOnBMv2(t *testing.T) (*tables.Schema, *controlplane.Pipeline, *bmv2env.Switch, *controlplane.Session) {
+	t.Helper()
 	schema, p := pipeline(t)
 	sw := startBMv2(t)
 	s := dial(t, sw.Addr(), 1)
 	waitPrimary(t, s)
+	return schema, p, sw, s
+}
+
+func TestBMv2InstallReadBackRestart(t *testing.T) {
+	schema, p, sw, s := primaryOnBMv2(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	in := demoIntent(t, schema, p)

@@ -1,5 +1,5 @@
 // Package layering checks that the project's imports point one way:
-// cmd → controller → compiler / controlplane / target/* → tables, with topo,
+// cmd → inspect → controller → compiler / controlplane / target/* → tables, with topo,
 // tables and the allocator importing nothing of the project above them.
 package layering
 
@@ -15,25 +15,29 @@ const module = "github.com/p4qos/p4qos/"
 // forbidden lists, per package (prefix, relative to the module), the
 // project packages it must not depend on, directly or not.
 var forbidden = map[string][]string{
-	"tables":       {"topo", "allocator", "compiler", "controlplane", "controller", "target", "cmd", "internal/demo"},
+	"tables":       {"topo", "allocator", "compiler", "controlplane", "controller", "target", "cmd", "internal/demo", "inspect"},
 	"topo":         {"tables", "allocator", "compiler", "controlplane", "controller", "target", "cmd", "internal/demo"},
 	"allocator":    {"topo", "tables", "compiler", "controlplane", "controller", "target", "cmd"},
-	"compiler":     {"controlplane", "controller", "target", "cmd", "internal/demo"},
+	"compiler":     {"controlplane", "controller", "target", "cmd", "internal/demo", "inspect"},
 	"controlplane": {"compiler", "controller", "target", "cmd", "internal/demo", "topo"},
-	"target":       {"compiler", "controlplane", "controller", "cmd", "internal/demo"},
-	"controller":   {"cmd", "internal/demo", "topo/mininet"},
+	"target":       {"compiler", "controlplane", "controller", "cmd", "internal/demo", "inspect"},
+	"controller":   {"cmd", "internal/demo", "topo/mininet", "inspect"},
 	// The status API and dashboard know the controller only through their
 	// Source interface, so they are tested without switches.
 	"controller/statusapi": {"controller", "controlplane", "compiler", "target", "tables", "topo", "allocator", "cmd", "internal/demo"},
-	"internal/demo":        {"cmd"},
-	"topo/mininet":         {"cmd", "internal/demo"},
+	// inspect (show, diff, top) resolves switches and compiles the intent
+	// through controller.Fabric, as `p4qos run` does, so it sits just above
+	// the controller; nothing below the CLI may use it.
+	"inspect":       {"cmd", "internal/demo", "topo/mininet"},
+	"internal/demo": {"cmd"},
+	"topo/mininet":  {"cmd", "internal/demo"},
 	// The figures (allocate --plot, lab plot): drawing only, over the
 	// allocator's results and CSV files; nothing above the allocator.
 	"internal/plot": {"topo", "tables", "compiler", "controlplane", "controller", "target", "cmd", "internal/demo"},
 	// Shell completion and man pages: reads topologies for names; the
 	// command tree is handed in by cmd.
 	"internal/completion": {"tables", "compiler", "controlplane", "controller", "target", "cmd", "internal/demo"},
-	"compiler/contract":    {"tables", "topo", "allocator", "compiler/", "controlplane", "controller", "target", "cmd"},
+	"compiler/contract":   {"tables", "topo", "allocator", "compiler/", "controlplane", "controller", "target", "cmd"},
 }
 
 type pkg struct {

@@ -1,0 +1,142 @@
+package sim
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/p4qos/p4qos/internal/inputfile"
+	"github.com/p4qos/p4qos/internal/units"
+	"github.com/p4qos/p4qos/topo"
+)
+
+// FleetSpec is what `p4qos sim` is asked to serve, as given on its command
+// line: one switch on Listen, or one per sim switch of a topology, with
+// port rates, queue-interface addresses and flows. Instances turns it into
+// the instances RunFleet serves.
+type FleetSpec struct {
+	// Listen and DeviceID are the single switch's (no Topology).
+	Listen   string
+	DeviceID uint64
+	// ListenSet says Listen or DeviceID was given explicitly: an error
+	// with a Topology, whose switches carry their own.
+	ListenSet bool
+	// Topology, when set, is a topology file: one instance per switch
+	// whose target is sim, port rates from its link capacities unless
+	// NoPortRates.
+	Topology    string
+	NoPortRates bool
+	// ThriftListen serves the queue interface: the first instance on its
+	// port, the next ones on the following ports (port 0: free ones).
+	ThriftListen string
+	// PortRates are PORT=RATE overrides for every instance (2=10Mbps).
+	PortRates []string
+	// Flows is a flow file (docs/sim.md) whose flows go to the instance
+	// they enter.
+	Flows string
+}
+
+// SpecError is every problem of a FleetSpec: the user's input.
+type SpecError struct{ Err error }
+
+func (e *SpecError) Error() string { return e.Err.Error() }
+func (e *SpecError) Unwrap() error { return e.Err }
+
+func specErrorf(format string, args ...any) error {
+	return &SpecError{Err: fmt.Errorf(format, args...)}
+}
+
+// Instances lists the switches the spec asks for, with their port rates,
+// queue-interface addresses and flows. Every error is a *SpecError.
+func (s FleetSpec) Instances() ([]*Instance, error) {
+	var instances []*Instance
+	if s.Topology == "" {
+		instances = []*Instance{{Name: "sim", Addr: s.Listen, DeviceID: s.DeviceID, PortRates: map[uint32]float64{}}}
+	} else {
+		if s.ListenSet {
+			return nil, specErrorf("--listen and --device-id come from the topology when -t is given")
+		}
+		t, err := topo.Load(s.Topology)
+		if err != nil {
+			return nil, &SpecError{Err: err}
+		}
+		for _, sw := range t.Switches {
+			if sw.Target != topo.TargetSim {
+				continue
+			}
+			in := &Instance{Name: sw.Name, Addr: sw.Address, DeviceID: sw.DeviceID, PortRates: map[uint32]float64{}}
+			for _, e := range t.Edges(sw.Name) {
+				if !s.NoPortRates {
+					in.PortRates[e.FromPort] = e.Capacity
+				}
+			}
+			instances = append(instances, in)
+		}
+		if len(instances) == 0 {
+			return nil, specErrorf("topology %s has no switch with target %q", s.Topology, topo.TargetSim)
+		}
+	}
+	if err := s.thriftAddrs(instances); err != nil {
+		return nil, err
+	}
+	if err := s.portRates(instances); err != nil {
+		return nil, err
+	}
+	return instances, s.flows(instances)
+}
+
+func (s FleetSpec) thriftAddrs(instances []*Instance) error {
+	if s.ThriftListen == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(s.ThriftListen)
+	base, perr := strconv.ParseUint(port, 10, 16)
+	if err != nil || perr != nil || base+uint64(len(instances)) > 65536 {
+		return specErrorf("--thrift-listen %q: want HOST:PORT with room for %d ports", s.ThriftListen, len(instances))
+	}
+	for i, in := range instances {
+		p := base
+		if base != 0 {
+			p += uint64(i)
+		}
+		in.ThriftAddr = net.JoinHostPort(host, strconv.FormatUint(p, 10))
+	}
+	return nil
+}
+
+func (s FleetSpec) portRates(instances []*Instance) error {
+	for _, kv := range s.PortRates {
+		p, r, ok := strings.Cut(kv, "=")
+		port, perr := strconv.ParseUint(p, 10, 9)
+		bps, rerr := units.ParseBitrate(r)
+		if ok && rerr != nil { // the units error carries a hint (10mbps, 10MB, ...)
+			return specErrorf("--port-rate %q: %w", kv, rerr)
+		}
+		if !ok || perr != nil || bps <= 0 {
+			return specErrorf("--port-rate %q: want PORT=RATE with a port 0..511 and a positive rate such as 10Mbps", kv)
+		}
+		for _, in := range instances {
+			in.PortRates[uint32(port)] = bps
+		}
+	}
+	return nil
+}
+
+// flows reads the flow file and gives each flow to the sim it enters.
+func (s FleetSpec) flows(instances []*Instance) error {
+	if s.Flows == "" {
+		return nil
+	}
+	data, err := inputfile.Read(s.Flows, inputfile.Flows)
+	if err == nil {
+		var flows []FileFlow
+		if flows, err = ParseFlowFile(s.Flows, data); err == nil {
+			err = AssignFlows(s.Flows, flows, instances)
+		}
+	}
+	if err != nil {
+		return &SpecError{Err: err}
+	}
+	return nil
+}
