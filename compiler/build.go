@@ -65,8 +65,10 @@ func (c *compilation) build() error {
 		ci := &c.res.Classes[i]
 		ci.Queue = uint8(queue[cl.PHB.DSCP])
 	}
-	if err := c.buildRoutes(per); err != nil {
-		return err
+	if !c.cfg.loopOnly || c.p.Routing.Mode == "wcmp" {
+		if err := c.buildRoutes(per); err != nil {
+			return err
+		}
 	}
 	if err := c.buildQueues(per); err != nil {
 		return err

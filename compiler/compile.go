@@ -33,7 +33,15 @@ type config struct {
 	demands    map[string]float64
 	names      contract.Names
 	ecnDepth   func(packets uint32) uint64
+	loopOnly   bool
 }
+
+// WithClosedLoopOnly makes Compile build only what the closed loop can
+// change (Enforced): the routes, next hops and selector groups are left out
+// unless the routing mode is wcmp, whose group weights follow the
+// allocation. The controller recompiles with it every loop interval; the
+// routes of a 200-switch fabric were most of that work.
+func WithClosedLoopOnly() Option { return func(c *config) { c.loopOnly = true } }
 
 // WithLogger makes Compile log what it decides at debug level.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
@@ -73,7 +81,7 @@ type Result struct {
 	// DeviceIDs are the switches' P4Runtime device ids (for -o text, whose
 	// WriteRequests carry them).
 	DeviceIDs map[string]uint64
-	Classes     []ClassInfo
+	Classes   []ClassInfo
 	// Problem and Allocation are the allocator input and output (nil
 	// without flow groups).
 	Problem    *allocator.Problem

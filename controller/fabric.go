@@ -417,7 +417,7 @@ type loopModel struct {
 func (m *loopModel) Sources() []controlplane.DemandSource { return m.sources }
 
 func (m *loopModel) Enforce(ctx context.Context, demand map[string]float64) (controlplane.Enforcement, error) {
-	switches, res, err := m.f.compile(ctx, m.policy, compiler.WithDemands(demand))
+	switches, res, err := m.f.compile(ctx, m.policy, compiler.WithDemands(demand), compiler.WithClosedLoopOnly())
 	if err != nil {
 		return controlplane.Enforcement{}, err
 	}

@@ -160,17 +160,33 @@ func (c *Controller) afterRound(ctx context.Context, now time.Time, res controlp
 func (c *Controller) readCounters(ctx context.Context, now time.Time) map[string]float64 {
 	f, comp := c.Fabric(), c.Compiled()
 	className := map[int64]string{}
+	var classCells []int64
 	for _, cl := range comp.Classes {
 		className[int64(cl.ID)] = cl.Name
+		classCells = append(classCells, int64(cl.ID))
 	}
 	load := map[string]float64{}
 	for _, sw := range f.Switches() {
 		if st, ok := c.daemon.SessionState(sw.Name); !ok || !st.Connected || c.daemon.Schema(sw.Name) == nil {
 			continue
 		}
+		// Only the cells that can count anything: the compiled classes and
+		// the 8 queues of each port the topology uses. Wildcard reads of
+		// the 4,096-cell queue counter took half the daemon's CPU at 200
+		// switches (docs/performance.md).
+		edges := map[uint32]string{}
+		var queueCells []int64
+		for _, ed := range f.Topology().Edges(sw.Name) {
+			if _, dup := edges[ed.FromPort]; !dup {
+				for q := int64(0); q < 8; q++ {
+					queueCells = append(queueCells, int64(ed.FromPort)<<3|q)
+				}
+			}
+			edges[ed.FromPort] = ed.Name()
+		}
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		classes, cerr := c.daemon.ReadCounter(rctx, sw.Name, contract.ClassCounter)
-		queues, qerr := c.daemon.ReadCounter(rctx, sw.Name, contract.QueueCounter)
+		classes, cerr := c.daemon.ReadCounterCells(rctx, sw.Name, contract.ClassCounter, classCells)
+		queues, qerr := c.daemon.ReadCounterCells(rctx, sw.Name, contract.QueueCounter, queueCells)
 		cancel()
 		if cerr == nil {
 			for _, e := range classes {
@@ -186,10 +202,6 @@ func (c *Controller) readCounters(ctx context.Context, now time.Time) map[string
 		}
 		if qerr != nil {
 			continue
-		}
-		edges := map[uint32]string{}
-		for _, ed := range f.Topology().Edges(sw.Name) {
-			edges[ed.FromPort] = ed.Name()
 		}
 		for _, e := range queues {
 			idx := e.GetIndex().GetIndex()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/tables"
@@ -65,16 +66,33 @@ func BenchmarkSimWrite(b *testing.B) {
 
 // BenchmarkSimReconcile10kDrift1pct measures a reconcile of 10,000 entries
 // of which 1% (100) were deleted behind the controller's back.
-func BenchmarkSimReconcile10kDrift1pct(b *testing.B) {
+func BenchmarkSimReconcile10kDrift1pct(b *testing.B) { benchReconcileDrift(b, 10_000) }
+
+// BenchmarkSimReconcile100kDrift1pct: the same over 100,000 entries
+// (issue #18 item 3), with the bytes a pass reads back.
+func BenchmarkSimReconcile100kDrift1pct(b *testing.B) { benchReconcileDrift(b, 100_000) }
+
+// benchReconcileDrift: a reconcile pass (read + diff + repair) over n
+// classifier entries of which 1% were deleted by another controller;
+// reports the entities' wire size read per pass.
+func benchReconcileDrift(b *testing.B, n int) {
 	schema := qosSchema(b)
 	_, addr := startSim(b, sim.WithTableSizeOverride(contract.Classifier, 1<<20))
 	s := primarySession(b, addr)
 	intruder := primarySession(b, addr, WithRole("intruder", nil), WithElectionID(ElectionID{Low: 9}))
 	ctx := context.Background()
-	in := &Intent{Schema: schema, Pipeline: must(NewPipeline(schema.P4Info(), SimTarget())), Entities: classifierEntries(b, schema, 10000)}
+	in := &Intent{Schema: schema, Pipeline: must(NewPipeline(schema.P4Info(), SimTarget())), Entities: classifierEntries(b, schema, n)}
 	rec := NewReconciler(s, WithBatchSize(1000))
 	if _, err := rec.Reconcile(ctx, in); err != nil {
 		b.Fatal(err)
+	}
+	held, err := s.ReadState(ctx, in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	readBytes := 0
+	for _, e := range held {
+		readBytes += proto.Size(e)
 	}
 	var drift []*p4v1.Update
 	for i := 0; i < len(in.Entities); i += 100 {
@@ -95,6 +113,7 @@ func BenchmarkSimReconcile10kDrift1pct(b *testing.B) {
 			b.Fatalf("drift %d, want %d", st.Drift, len(drift))
 		}
 	}
+	b.ReportMetric(float64(readBytes)/1e6, "MB-read/pass")
 }
 
 // flipModel enforces a class-1 meter whose rate alternates between two

@@ -540,6 +540,20 @@ func (d *Daemon) Installed(sw, key string) *p4v1.Entity {
 
 // ReadCounter implements LoopIO with one wildcard counter read.
 func (d *Daemon) ReadCounter(ctx context.Context, sw, counter string) ([]*p4v1.CounterEntry, error) {
+	return d.readCounter(ctx, sw, counter, nil, true)
+}
+
+// ReadCounterCells reads the given cells of an indirect counter of a switch
+// in one Read RPC (one entity per cell). Reading a few cells of a large
+// counter this way costs a fraction of the wildcard read of ReadCounter:
+// the controller's per-round metrics read 8 queue cells per used port of a
+// 4,096-cell counter.
+func (d *Daemon) ReadCounterCells(ctx context.Context, sw, counter string, indices []int64) ([]*p4v1.CounterEntry, error) {
+	return d.readCounter(ctx, sw, counter, indices, false)
+}
+
+// readCounter reads the given cells, or every cell (all).
+func (d *Daemon) readCounter(ctx context.Context, sw, counter string, indices []int64, all bool) ([]*p4v1.CounterEntry, error) {
 	w, schema := d.worker(sw), d.Schema(sw)
 	if w == nil || schema == nil {
 		return nil, fmt.Errorf("switch %q: not managed", sw)
@@ -548,7 +562,18 @@ func (d *Daemon) ReadCounter(ctx context.Context, sw, counter string) ([]*p4v1.C
 	if err != nil {
 		return nil, Terminal(err)
 	}
-	ents, err := w.sess.Read(ctx, tables.EntityOf(&p4v1.CounterEntry{CounterId: c.GetPreamble().GetId()}))
+	id := c.GetPreamble().GetId()
+	req := []*p4v1.Entity{tables.EntityOf(&p4v1.CounterEntry{CounterId: id})}
+	if !all {
+		if len(indices) == 0 {
+			return nil, nil
+		}
+		req = make([]*p4v1.Entity, len(indices))
+		for i, idx := range indices {
+			req[i] = tables.EntityOf(&p4v1.CounterEntry{CounterId: id, Index: &p4v1.Index{Index: idx}})
+		}
+	}
+	ents, err := w.sess.Read(ctx, req...)
 	if err != nil {
 		return nil, err
 	}

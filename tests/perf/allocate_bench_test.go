@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -130,7 +132,9 @@ func runAllocate(b *testing.B, bin, file string) (time.Duration, int64) {
 	return time.Duration(ns), rss
 }
 
-const measureEnv = "P4QOS_PERF_MEASURE"
+// Not P4QOS_*: p4qos refuses P4QOS_ variables it does not know, and the
+// measured command inherits the environment.
+const measureEnv = "PERF_MEASURE_CHILD"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(measureEnv) == "1" {
@@ -149,6 +153,7 @@ func measureChild(args []string) int {
 	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = devnull, os.Stderr
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, measureEnv+"=") })
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -1,0 +1,310 @@
+package perf
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// BenchmarkControllerScale programs a fabric of n sim switches (writeFabric:
+// n/50 spines, two uplinks per leaf, 200 hosts) spread over several `p4qos
+// sim` processes on loopback, with `p4qos run` as a process:
+//   - once: `run --once`, start to every switch programmed (wall, peak RSS);
+//   - daemon: `run` with the closed loop (1 s) and reconcile (5 s) running:
+//     start to /readyz (every switch converged once), then the daemon's CPU
+//     over a 10 s steady-state window, per switch per loop interval, and its
+//     resident memory at the end.
+//
+// Reference in the same run: the same measurements at 200 switches; the
+// goal (issue #18 item 4) is linear growth to 2,000, converge ≤ 10 s.
+func BenchmarkControllerScale(b *testing.B) {
+	bin := buildBinary(b)
+	root := repoRoot(b)
+	for _, n := range []int{200, 2000} {
+		b.Run(fmt.Sprintf("switches=%d", n), func(b *testing.B) {
+			dir := b.TempDir()
+			topo, shards := writeFabric(b, dir, n, max(1, n/500))
+			for _, shard := range shards {
+				startProcess(b, bin, "sim", "-t", shard, "--no-port-rates", "--log-level", "warn")
+			}
+			waitListening(b, topo, 2*time.Minute)
+			policy := filepath.Join(dir, "policy.yaml")
+			writeFile(b, policy, scalePolicy)
+			p4info := filepath.Join(root, "p4src/build/qos.p4info.txtpb")
+			base := []string{"run", "--policy", policy, "--topology", topo, "--p4info", p4info, "--log-level", "warn"}
+
+			var once time.Duration
+			var onceRSS int64
+			for range b.N {
+				t, rss := measure(b, bin, append(base, "--once", "--timeout", "120s", "--metrics-addr", "off")...)
+				once += t
+				onceRSS = max(onceRSS, rss)
+			}
+			b.ReportMetric(once.Seconds()/float64(b.N), "once-s")
+			b.ReportMetric(float64(onceRSS)/1024, "once-peak-RSS-MB")
+
+			addr := freeAddr(b)
+			start := time.Now()
+			p := startProcess(b, bin, append(base, "--metrics-addr", addr, "--loop-interval", "1s", "--reconcile-interval", "5s")...)
+			waitReady(b, "http://"+addr+"/readyz", 3*time.Minute)
+			b.ReportMetric(time.Since(start).Seconds(), "daemon-ready-s")
+			cpu0 := processCPU(b, p.Pid)
+			const window = 10 * time.Second
+			time.Sleep(window)
+			cpu := processCPU(b, p.Pid) - cpu0
+			b.ReportMetric(float64(cpu.Microseconds())/float64(n)/window.Seconds(), "cpu-µs/switch/interval")
+			b.ReportMetric(float64(cpu)/float64(window)*100, "daemon-cpu-%")
+			b.ReportMetric(float64(processRSS(b, p.Pid))/1024, "daemon-RSS-MB")
+		})
+	}
+}
+
+const scalePolicy = `version: 1
+classify_at: edge
+classes:
+  - {name: voice, precedence: 300, match: {protocol: udp, dst_port: 16384-32767}, phb: EF, meter: {cir: 2Mbps, cbs: 3KB}}
+  - {name: web, precedence: 200, match: {src: h1, dst: h2, protocol: tcp}, phb: AF41, meter: {from: allocator, flow_group: web}}
+  - {name: best-effort, precedence: 1, phb: DF}
+tenants:
+  - name: a
+    flow_groups:
+      - {name: web, src: h1, dst: h2}
+routing: {mode: single}
+`
+
+// writeFabric writes the whole topology (every switch target sim) and one
+// file per sim process in which only that process's share of the switches
+// is target sim (p4qos sim -t starts only those).
+//
+// The fabric: k = max(n/50, 10) spines (10 at 200 switches, 40 at 2,000), n-k
+// leaves; leaf i has two uplinks, to spine i mod k and to spine (i/k) mod
+// k, so two leaves share a spine or are four hops apart, and no spine has
+// more than ~2n/k ports (the pipeline's ports are 9 bits: a full mesh of
+// 1,990 leaves to each spine would not fit). The first 200 leaves have one
+// host each: every switch routes to 200 hosts at both sizes, so the route
+// count (200 per switch) grows with the switches only. The policy routes
+// on one shortest path (routing mode single): the two-uplink fabric has up
+// to ~2n/k equal-cost next hops at a spine, more than a selector group holds.
+func writeFabric(b *testing.B, dir string, n, procs int) (string, []string) {
+	spines := max(n/50, 10)
+	leaves := n - spines
+	hosts := min(leaves, 200)
+	// Ports the kernel hands out, all held open at once so that none is
+	// handed out twice, then released for the sims.
+	addrs := make([]string, n)
+	for i := range addrs {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer l.Close()
+		addrs[i] = l.Addr().String()
+	}
+	render := func(shard int) string {
+		var s strings.Builder
+		s.WriteString("name: scale\nswitches:\n")
+		for i := 0; i < n; i++ {
+			name := fmt.Sprintf("leaf%d", i+1)
+			if i >= leaves {
+				name = fmt.Sprintf("spine%d", i-leaves+1)
+			}
+			target := "sim"
+			if shard >= 0 && i%procs != shard {
+				target = "bmv2"
+			}
+			fmt.Fprintf(&s, "  - {name: %s, device_id: %d, address: %q, target: %s}\n", name, i+1, addrs[i], target)
+		}
+		s.WriteString("hosts:\n")
+		for l := 0; l < hosts; l++ {
+			hi, lo := (l+1)>>8, (l+1)&255
+			fmt.Fprintf(&s, "  - {name: h%d, ipv4: 10.%d.%d.1/24, mac: \"00:00:0a:%02x:%02x:01\", switch: leaf%d, port: 1, gateway: 10.%d.%d.254, link: {capacity: 1Gbps}}\n",
+				l+1, hi, lo, hi, lo, l+1, hi, lo)
+		}
+		s.WriteString("links:\n")
+		spinePort := make([]int, spines)
+		for l := 0; l < leaves; l++ {
+			a, c := l%spines, (l/spines)%spines
+			for up, sp := range []int{a, c} {
+				if up == 1 && c == a {
+					sp = (a + 1) % spines
+				}
+				spinePort[sp]++
+				fmt.Fprintf(&s, "  - {a: leaf%d:%d, b: spine%d:%d, capacity: 10Gbps}\n", l+1, up+2, sp+1, spinePort[sp])
+			}
+		}
+		return s.String()
+	}
+	full := filepath.Join(dir, "topo.yaml")
+	writeFile(b, full, render(-1))
+	var shards []string
+	for k := 0; k < procs; k++ {
+		f := filepath.Join(dir, fmt.Sprintf("shard%d.yaml", k))
+		writeFile(b, f, render(k))
+		shards = append(shards, f)
+	}
+	return full, shards
+}
+
+func writeFile(b *testing.B, path, content string) {
+	b.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func repoRoot(b *testing.B) string {
+	b.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// freeAddr returns a loopback address nothing listens on (a port the
+// kernel just handed out and that was closed again).
+func freeAddr(b *testing.B) string {
+	b.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startProcess starts bin with args; it is stopped by PID at cleanup.
+func startProcess(b *testing.B, bin string, args ...string) *os.Process {
+	b.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	return cmd.Process
+}
+
+// waitListening waits until every switch address of the topology accepts
+// a connection.
+func waitListening(b *testing.B, topo string, limit time.Duration) {
+	b.Helper()
+	data, err := os.ReadFile(topo)
+	if err != nil {
+		b.Fatal(err)
+	}
+	deadline := time.Now().Add(limit)
+	sc := bufio.NewScanner(strings.NewReader(string(data)))
+	for sc.Scan() {
+		i := strings.Index(sc.Text(), `address: "`)
+		if i < 0 {
+			continue
+		}
+		addr := strings.SplitN(sc.Text()[i+len(`address: "`):], `"`, 2)[0]
+		for {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("%s not listening after %v: %v", addr, limit, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+func waitReady(b *testing.B, url string, limit time.Duration) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			b.Fatalf("%s not ready after %v", url, limit)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// measure runs bin args as a grandchild (see runAllocate) and returns its
+// wall time and peak RSS (KiB).
+func measure(b *testing.B, bin string, args ...string) (time.Duration, int64) {
+	b.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(self, append([]string{bin}, args...)...)
+	cmd.Env = append(os.Environ(), measureEnv+"=1")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("%v: %v\n%s", args, err, stderr.String())
+	}
+	var ns, rss int64
+	if _, err := fmt.Sscan(string(out), &ns, &rss); err != nil {
+		b.Fatalf("measure: %q: %v", out, err)
+	}
+	return time.Duration(ns), rss
+}
+
+// processCPU is a process's user+system time from /proc/PID/stat.
+func processCPU(b *testing.B, pid int) time.Duration {
+	b.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Fields after the command name (which may hold spaces) start at ')'.
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	const clkTck = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / clkTck
+}
+
+// processRSS is a process's resident set (KiB) from /proc/PID/status.
+func processRSS(b *testing.B, pid int) int64 {
+	b.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb
+		}
+	}
+	return 0
+}
