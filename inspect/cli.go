@@ -92,6 +92,7 @@ Like show, top never writes and never takes part in arbitration.`,
 		bindFlags(fs, true, true)
 		fs.Duration(flagInterval, time.Second, "time between reads")
 		fs.Bool(flagOnce, false, "print one frame and exit")
+		fs.String(flagAPI, "", "a running daemon's status API (http://127.0.0.1:9464) for the flow-group rows (default with -c: the config's metrics-addr)")
 	},
 	Run: runTop,
 }

@@ -22,9 +22,12 @@ import (
 
 	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/controller"
+	"github.com/p4qos/p4qos/controller/statusapi"
 	"github.com/p4qos/p4qos/controlplane"
 	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/target/sim"
+	"net/http/httptest"
+	"reflect"
 )
 
 // calls counts the P4Runtime RPCs a sim served, by method.
@@ -538,3 +541,48 @@ func TestTopologyResolution(t *testing.T) {
 		t.Errorf("diff -t -p: exit %d %v\n%s", code, err, out)
 	}
 }
+
+// TestTopFlowGroupsFromStatusAPI: with --api, top's frame carries the
+// daemon's flow groups as /api/v1/allocation serves them; with the API
+// gone, the frame says why and the switch rows are still there.
+func TestTopFlowGroupsFromStatusAPI(t *testing.T) {
+	f := startFabric(t, nil)
+	served := statusapi.Allocation{FlowGroups: []statusapi.FlowGroup{
+		{Name: "a-web", Tenant: "a", Usage: 31e6, Demand: 58.2e6, Allocation: 40e6, Enforced: 39.5e6, Bottleneck: "spine1:2->leaf2:3"},
+		{Name: "b-sync", Tenant: "b", Usage: 4e6, Demand: 4.93e6, Allocation: 4.93e6, Enforced: 4.93e6, Bottleneck: "demand"},
+	}}
+	// The daemon's own API server, over a fixed status document.
+	srv := statusapi.New(fixedStatus{Allocation: served})
+	defer srv.Close()
+	api := httptest.NewServer(srv.Handler())
+	out, code, err := run(t, Top, "-c", f.config, "-s", "leaf1", "--once", "--interval", "20ms", "-o", "json", "--api", api.URL)
+	if code != 0 {
+		t.Fatalf("exit %d: %v", code, err)
+	}
+	var got TopOutput
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := []FlowGroupTop{
+		{Name: "a-web", Tenant: "a", UsageBps: 31e6, DemandBps: 58.2e6, AllocatedBps: 40e6, EnforcedBps: 39.5e6, Bottleneck: "spine1:2->leaf2:3"},
+		{Name: "b-sync", Tenant: "b", UsageBps: 4e6, DemandBps: 4.93e6, AllocatedBps: 4.93e6, EnforcedBps: 4.93e6, Bottleneck: "demand"},
+	}
+	if !reflect.DeepEqual(got.FlowGroups, want) || got.FlowGroupsError != "" {
+		t.Fatalf("flow groups %+v (error %q), want %+v", got.FlowGroups, got.FlowGroupsError, want)
+	}
+	if text, code, _ := run(t, Top, "-c", f.config, "-s", "leaf1", "--once", "--interval", "20ms", "--api", api.URL); code != 0 ||
+		!strings.Contains(text, "FLOW GROUP") || !strings.Contains(text, "spine1:2->leaf2:3") {
+		t.Errorf("table frame lacks the flow groups:\n%s", text)
+	}
+	api.Close()
+	out, code, _ = run(t, Top, "-c", f.config, "-s", "leaf1", "--once", "--interval", "20ms", "-o", "json", "--api", api.URL)
+	got = TopOutput{}
+	if code != 0 || json.Unmarshal([]byte(out), &got) != nil || got.FlowGroupsError == "" || len(got.Switches) != 1 || got.Switches[0].Error != "" {
+		t.Fatalf("with the API down: exit %d, frame %+v", code, got)
+	}
+}
+
+// fixedStatus is a statusapi.Source that always says the same.
+type fixedStatus statusapi.Status
+
+func (f fixedStatus) Status() statusapi.Status { return statusapi.Status(f) }

@@ -38,6 +38,7 @@ const (
 	flagTable       = "table"
 	flagInterval    = "interval"
 	flagOnce        = "once"
+	flagAPI         = "api"
 	usageExitStatus = 2
 )
 

@@ -25,6 +25,12 @@ type TopOutput struct {
 	// are over it.
 	IntervalSeconds float64     `json:"interval_seconds"`
 	Switches        []SwitchTop `json:"switches"`
+	// FlowGroups are the controller's view (demand, allocation, enforced
+	// meter rate per flow group), which no switch holds: the daemon's
+	// status API (--api, or the -c config's metrics-addr) gives them.
+	// Absent without one; FlowGroupsError says why a read failed.
+	FlowGroups      []FlowGroupTop `json:"flow_groups,omitempty"`
+	FlowGroupsError string         `json:"flow_groups_error,omitempty"`
 }
 
 // SwitchTop is one switch's part of a frame.
@@ -32,10 +38,6 @@ type SwitchTop struct {
 	Switch
 	Classes []ClassTop `json:"classes"`
 	Queues  []QueueTop `json:"queues"`
-	// FlowGroups are the controller's view (demand, allocation, enforced
-	// meter rate per flow group), which no switch holds: a FlowGroupSource
-	// (the daemon's status API) fills them. Absent without one.
-	FlowGroups []FlowGroupTop `json:"flow_groups,omitempty"`
 }
 
 // ClassTop is one class: class_counter (egress, after metering) and the
@@ -94,15 +96,18 @@ func traffic(prev, cur Counter, dt float64) Traffic {
 // FlowGroupTop is a flow group as the controller sees it.
 type FlowGroupTop struct {
 	Name         string  `json:"name"`
+	Tenant       string  `json:"tenant,omitempty"`
+	UsageBps     float64 `json:"usage_bps"`
 	DemandBps    float64 `json:"demand_bps"`
 	AllocatedBps float64 `json:"allocated_bps"`
 	EnforcedBps  float64 `json:"enforced_bps"`
+	Bottleneck   string  `json:"bottleneck,omitempty"`
 }
 
-// FlowGroupSource gives a switch's flow groups; top shows them when one is
-// set. The daemon's status API is meant to be one; none exists yet.
+// FlowGroupSource gives the fabric's flow groups; top shows them when one
+// is set (StatusAPI: a running daemon's).
 type FlowGroupSource interface {
-	FlowGroups(ctx context.Context, sw string) ([]FlowGroupTop, error)
+	FlowGroups(ctx context.Context) ([]FlowGroupTop, error)
 }
 
 // sample is one read of a switch's counters.
@@ -135,6 +140,13 @@ func runTop(ctx context.Context, in IO) error {
 		return err
 	}
 	t := &topper{o: o, res: res, names: names, readers: map[string]*reader{}}
+	api, _ := in.Flags.GetString(flagAPI)
+	if api == "" && res.fabric != nil && o.Config != "" && res.cfg.MetricsAddr != "" && res.cfg.MetricsAddr != "off" {
+		api = "http://" + res.cfg.MetricsAddr
+	}
+	if api != "" {
+		t.groups = &StatusAPI{URL: api, Timeout: o.Timeout}
+	}
 	defer t.close()
 	prev := t.sampleAll(ctx)
 	tty := !once && isTerminal(in.Stdout)
@@ -197,8 +209,7 @@ type topper struct {
 	res     *resolved
 	names   map[int64]string
 	readers map[string]*reader
-	// groups fills the flow-group rows; nil until the daemon's status API
-	// offers them (the CLI has no source to give yet).
+	// groups fills the flow-group rows (nil: none shown).
 	groups FlowGroupSource
 }
 
@@ -304,12 +315,14 @@ func (t *topper) frame(ctx context.Context, prev, cur []*sample) TopOutput {
 		}
 		sw.Classes = t.classes(p, c, dt)
 		sw.Queues = queues(p, c, dt)
-		if t.groups != nil { // the seam for the daemon's view; none yet
-			if fg, err := t.groups.FlowGroups(ctx, tg.Name); err == nil {
-				sw.FlowGroups = fg
-			}
-		}
 		out.Switches = append(out.Switches, sw)
+	}
+	if t.groups != nil {
+		if fg, err := t.groups.FlowGroups(ctx); err != nil {
+			out.FlowGroupsError = err.Error()
+		} else {
+			out.FlowGroups = fg
+		}
 	}
 	return out
 }
@@ -418,10 +431,19 @@ func renderTop(w io.Writer, f TopOutput) {
 			}
 			tw.Flush()
 		}
-		for _, g := range sw.FlowGroups {
-			fmt.Fprintf(w, "flow group %s: demand %s allocated %s enforced %s\n", g.Name,
-				units.FormatBitrate(g.DemandBps), units.FormatBitrate(g.AllocatedBps), units.FormatBitrate(g.EnforcedBps))
+	}
+	if f.FlowGroupsError != "" {
+		fmt.Fprintf(w, "\nflow groups: %s\n", f.FlowGroupsError)
+	}
+	if len(f.FlowGroups) > 0 {
+		fmt.Fprintln(w, "\nflow groups (the controller's status API)")
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "FLOW GROUP\tTENANT\tUSAGE\tDEMAND\tALLOCATED\tENFORCED\tBOTTLENECK")
+		for _, g := range f.FlowGroups {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Name, dash(g.Tenant), units.FormatBitrate(g.UsageBps), units.FormatBitrate(g.DemandBps),
+				units.FormatBitrate(g.AllocatedBps), units.FormatBitrate(g.EnforcedBps), dash(g.Bottleneck))
 		}
+		tw.Flush()
 	}
 }
 
