@@ -11,6 +11,8 @@ import (
 	"time"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/p4qos/p4qos/tables"
 )
@@ -387,6 +389,13 @@ func (d *Daemon) closeAll() {
 	}
 }
 
+// isCanceled reports whether err is a cancellation: the context's own, or
+// a gRPC call's that the context ended.
+func isCanceled(err error) bool {
+	// status.Code finds a GRPCStatus through wrapping (rpcError has one).
+	return errors.Is(err, context.Canceled) || status.Code(err) == codes.Canceled
+}
+
 func b2f(b bool) float64 {
 	if b {
 		return 1
@@ -444,7 +453,9 @@ func (d *Daemon) runWorker(ctx, opCtx context.Context, w *worker) {
 			stats, err := reconcileSafely(opCtx, w.rec, in)
 			w.mu.Unlock()
 			if ctx.Err() != nil {
-				if err != nil {
+				// Shutting down: a pass the shutdown cut short is not a
+				// failure to report (it logged one ERROR per switch).
+				if err != nil && !isCanceled(err) {
 					d.record(w.sw.Name, stats, err)
 				}
 				return

@@ -54,3 +54,19 @@ func TestSentinelsMatchRPCAndUpdateErrors(t *testing.T) {
 		t.Error("a per-update error matched ErrNotPrimary")
 	}
 }
+
+func TestIsCanceled(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{context.Canceled, true},
+		{fmt.Errorf("reconcile leaf1: %w", wrapRPC("read", status.Error(codes.Canceled, "context canceled"))), true},
+		{fmt.Errorf("reconcile leaf1: %w", wrapRPC("read", status.Error(codes.Unavailable, "down"))), false},
+		{errors.New("code = Canceled, said a message"), false},
+	} {
+		if got := isCanceled(tc.err); got != tc.want {
+			t.Errorf("isCanceled(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
