@@ -67,6 +67,7 @@ type daemonConfig struct {
 	onTick            func(TickResult, error)
 	shutdownGrace     time.Duration
 	adopt             bool
+	onState           func(sw string, st State)
 }
 
 // DaemonOption configures a Daemon.
@@ -110,6 +111,12 @@ func WithShutdownGrace(d time.Duration) DaemonOption {
 // another continues the allocation instead of resetting meters to the
 // policy's static rates (cluster failover, docs/controller.md "Cluster").
 func WithAdoptMeters() DaemonOption { return func(c *daemonConfig) { c.adopt = true } }
+
+// WithStateHook is called on every session state change (from the
+// session's goroutines: it must not block).
+func WithStateHook(f func(sw string, st State)) DaemonOption {
+	return func(c *daemonConfig) { c.onState = f }
+}
 
 // WithMetrics records metrics.
 func WithMetrics(m *Metrics) DaemonOption { return func(c *daemonConfig) { c.metrics = m } }
@@ -370,8 +377,11 @@ func (d *Daemon) dialAll() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, sw := range d.switches {
-		m, name := d.cfg.metrics, sw.Name
+		m, name, hook := d.cfg.metrics, sw.Name, d.cfg.onState
 		opts := append([]SessionOption{WithLogger(d.cfg.logger), WithStateCallback(func(st State) {
+			if hook != nil {
+				hook(name, st)
+			}
 			if m != nil {
 				m.Connected.WithLabelValues(name).Set(b2f(st.Connected))
 				m.Primary.WithLabelValues(name).Set(b2f(st.Primary))

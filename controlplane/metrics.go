@@ -35,6 +35,8 @@ type Metrics struct {
 	LoopLatency  prometheus.Histogram
 	MeterWrites  *prometheus.CounterVec // switch
 	PolicyLoads  *prometheus.CounterVec // result
+	Master       *prometheus.GaugeVec   // switch (cluster mode)
+	Fenced       *prometheus.CounterVec // switch
 }
 
 // NewMetrics creates and registers the metrics.
@@ -71,9 +73,13 @@ func NewMetrics() *Metrics {
 			Help: "Meter and WCMP group updates written by the closed loop."}, sw),
 		PolicyLoads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "p4qos_policy_loads_total",
 			Help: "Policy (re)loads, by result."}, []string{"result"}),
+		Master: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "p4qos_cluster_master",
+			Help: "Cluster mode: 1 while this instance holds the switch's mastership in etcd."}, sw),
+		Fenced: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "p4qos_writes_fenced_total",
+			Help: "Writes the switch refused with PERMISSION_DENIED: another controller had become primary."}, sw),
 	}
 	m.reg.MustRegister(m.WriteRPCs, m.Updates, m.UpdateErrors, m.Undone, m.Reconciles, m.Drift, m.Pushes,
-		m.Connected, m.Primary, m.Allocation, m.Demand, m.LoopLatency, m.MeterWrites, m.PolicyLoads)
+		m.Connected, m.Primary, m.Allocation, m.Demand, m.LoopLatency, m.MeterWrites, m.PolicyLoads, m.Master, m.Fenced)
 	return m
 }
 

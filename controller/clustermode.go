@@ -1,0 +1,190 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/p4qos/p4qos/controller/cluster"
+	"github.com/p4qos/p4qos/controlplane"
+)
+
+// clusterState is the controller's part in a cluster (cfg.Cluster set).
+type clusterState struct {
+	ms     *cluster.Mastership
+	store  *cluster.Store
+	mu     sync.Mutex
+	fenced map[string]uint64
+	rev    int64 // the intent revision applied last
+}
+
+// ConnectCluster opens the etcd client that cfg's cluster settings name.
+func ConnectCluster(cfg *Config) (*clientv3.Client, error) {
+	return cluster.Connect(cluster.Options{URL: cfg.Cluster, TLSCA: cfg.ClusterTLSCA, TLSCert: cfg.ClusterTLSCert, TLSKey: cfg.ClusterTLSKey})
+}
+
+// InstanceID is cfg's cluster-id, or host name and process id.
+func InstanceID(cfg *Config) string {
+	if cfg.ClusterID != "" {
+		return cfg.ClusterID
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
+}
+
+// Mastership is the cluster mastership (nil outside cluster mode or before Run).
+func (c *Controller) Mastership() *cluster.Mastership {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cluster == nil {
+		return nil
+	}
+	return c.cluster.ms
+}
+
+// runCluster is Run in cluster mode: the intent comes from the store (the
+// files only seed an empty one), every switch's session starts as a standby
+// with this instance's backup id, and the mastership makes it the master of
+// its share of the switches.
+func (c *Controller) runCluster(ctx context.Context) error {
+	cli, err := ConnectCluster(&c.cfg)
+	if err != nil {
+		return inputErr(fmt.Errorf("cluster: %w", err))
+	}
+	defer cli.Close()
+	cs := &clusterState{store: cluster.NewStore(cli), fenced: map[string]uint64{}}
+	if err := c.seedOrLoad(ctx, cs); err != nil {
+		return err
+	}
+	var names []string
+	for _, sw := range c.fabric.Switches() {
+		names = append(names, sw.Name)
+	}
+	joined := make(chan struct{})
+	var once sync.Once
+	cs.ms = cluster.NewMastership(cli, InstanceID(&c.cfg), names, func(ch cluster.Change) {
+		c.onMastership(ch)
+		if ch.Kind == cluster.Joined {
+			once.Do(func() { close(joined) })
+		}
+	}, cluster.WithLeaseTTL(c.cfg.ClusterLease), cluster.WithLogger(c.log))
+	c.mu.Lock()
+	c.cluster = cs
+	c.mu.Unlock()
+	mctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = cs.ms.Run(mctx) }()
+	defer func() { stop(); <-done }()
+	go cs.store.Watch(mctx, func(in cluster.Intent) { c.applyStored(mctx, cs, in) })
+	// The sessions dial with the backup id: wait for the first join.
+	select {
+	case <-joined:
+	case <-ctx.Done():
+		return nil
+	}
+	c.log.Info("controller running in cluster mode", "instance", InstanceID(&c.cfg), "cluster", c.cfg.Cluster,
+		"switches", len(names), "lease", c.cfg.ClusterLease)
+	return c.daemon.Run(ctx)
+}
+
+// seedOrLoad makes the store's intent the running one, or seeds an empty
+// store with the files' (waiting for etcd while it is unreachable).
+func (c *Controller) seedOrLoad(ctx context.Context, cs *clusterState) error {
+	warned := false
+	for {
+		gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		in, ok, err := cs.store.Get(gctx)
+		if err == nil && !ok {
+			_, err = cs.store.Put(gctx, c.policy, c.fabric.topologyData, 0, "seeded from "+c.cfg.Policy+" and "+c.cfg.Topology)
+			if err == nil {
+				c.log.Info("intent store was empty: seeded it from the policy and topology files", "policy", c.cfg.Policy, "topology", c.cfg.Topology)
+				cancel()
+				continue // read it back as every instance does
+			}
+		}
+		cancel()
+		switch {
+		case err == nil:
+			c.log.Info("cluster mode: the intent store is the source of truth; the policy and topology files only seed an empty store",
+				"revision", in.Revision, "note", in.Note)
+			c.applyStored(ctx, cs, in)
+			return nil
+		case errors.Is(err, cluster.ErrConflict):
+			continue // another instance seeded it first
+		case ctx.Err() != nil:
+			return nil
+		case !warned:
+			c.log.Warn("etcd unreachable; waiting for it before taking part", "cluster", c.cfg.Cluster, "err", err)
+			warned = true
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// applyStored makes a stored intent revision the running intent.
+func (c *Controller) applyStored(ctx context.Context, cs *clusterState, in cluster.Intent) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if in.Revision == cs.rev {
+		return
+	}
+	if err := c.apply(ctx, in.Policy, in.Topology); err != nil {
+		c.log.Error("stored intent rejected; keeping the running intent", "revision", in.Revision, "err", err)
+		return
+	}
+	cs.rev = in.Revision
+	c.emit(Event{Kind: IntentApplied, Count: int(in.Revision), What: in.Note})
+}
+
+func (c *Controller) onMastership(ch cluster.Change) {
+	switch ch.Kind {
+	case cluster.Acquired, cluster.Released, cluster.Backup:
+		master := ch.Kind == cluster.Acquired
+		if err := c.daemon.SetElectionID(ch.Switch, ch.ElectionID, !master); err != nil {
+			c.log.Debug("arbitration not sent now; the next stream carries it", "switch", ch.Switch, "err", err)
+		}
+		c.metrics.Master.WithLabelValues(ch.Switch).Set(b2f(master))
+		if ch.Kind == cluster.Acquired {
+			c.emit(Event{Kind: MastershipAcquired, Switch: ch.Switch, What: ch.ElectionID.String()})
+		} else if ch.Kind == cluster.Released {
+			c.emit(Event{Kind: MastershipReleased, Switch: ch.Switch, What: ch.Reason})
+		}
+	case cluster.Joined:
+		c.emit(Event{Kind: ClusterJoined, What: ch.ElectionID.String()})
+	case cluster.Unreachable:
+		c.emit(Event{Kind: ClusterUnreachable, Err: ch.Err})
+	}
+}
+
+// onSessionState notices writes the switch fenced off: the instance steps
+// down from that switch at once.
+func (c *Controller) onSessionState(sw string, st controlplane.State) {
+	c.mu.Lock()
+	cs := c.cluster
+	c.mu.Unlock()
+	if cs == nil {
+		return
+	}
+	cs.mu.Lock()
+	prev := cs.fenced[sw]
+	cs.fenced[sw] = st.Fenced
+	cs.mu.Unlock()
+	if st.Fenced <= prev {
+		return
+	}
+	c.metrics.Fenced.WithLabelValues(sw).Add(float64(st.Fenced - prev))
+	c.emit(Event{Kind: WriteFenced, Switch: sw, Count: int(st.Fenced - prev)})
+	go cs.ms.StepDown(context.Background(), sw, "fenced: the switch refused a write")
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
