@@ -211,8 +211,9 @@ type Sources struct {
 // Load reads the configuration from its sources onto Default() and
 // validates it. Every problem is reported, each with its position (file
 // line:column, variable or flag name); the error is a *ConfigError.
-func Load(src Sources) (Config, error) {
-	cfg := Default()
+func Load(src Sources) (Config, error) { return load(src, Default()) }
+
+func load(src Sources, cfg Config) (Config, error) {
 	var errs configErrors
 	if src.File != "" {
 		data, err := inputfile.Read(src.File, inputfile.Config)

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -25,6 +26,11 @@ func GetIntent(ctx context.Context, cli *clientv3.Client) (cluster.Intent, int64
 // exactly what a controller does before it takes a new intent. Errors are
 // *InputError with the compiler's positions.
 func ValidateIntent(ctx context.Context, cfg Config, policy, topology []byte) error {
+	cfg.Cluster, cfg.Once = "", false
+	if sameContent(cfg.Policy, policy) && sameContent(cfg.Topology, topology) {
+		_, err := New(ctx, cfg) // the user's files: errors name them
+		return err
+	}
 	dir, err := os.MkdirTemp("", "p4qos-intent-")
 	if err != nil {
 		return err
@@ -37,9 +43,13 @@ func ValidateIntent(ctx context.Context, cfg Config, policy, topology []byte) er
 	if err := os.WriteFile(cfg.Topology, topology, 0o600); err != nil {
 		return err
 	}
-	cfg.Cluster, cfg.Once = "", false
 	_, err = New(ctx, cfg)
 	return err
+}
+
+func sameContent(path string, data []byte) bool {
+	got, err := os.ReadFile(path)
+	return err == nil && bytes.Equal(got, data)
 }
 
 // PutIntent validates policy and topology and stores them as the revision

@@ -3,14 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"sort"
 
 	"github.com/spf13/cobra"
 
 	"github.com/p4qos/p4qos/controller"
-	"github.com/p4qos/p4qos/controlplane"
 )
 
 func init() { subcommands = append(subcommands, newRunCmd) }
@@ -52,7 +49,7 @@ func runDaemon(cmd *cobra.Command, e *env) error {
 	}
 	if cfg.Once {
 		stats, err := c.Once(ctx)
-		printOnce(e.stdout, c.Fabric().Switches(), stats)
+		controller.WriteOnce(e.stdout, c.Fabric().Switches(), stats)
 		if err != nil {
 			return fmt.Errorf("reconcile: %w", err)
 		}
@@ -68,21 +65,4 @@ func controllerErr(err error) error {
 		return invalidInput(err)
 	}
 	return err
-}
-
-func printOnce(w io.Writer, switches []controlplane.SwitchConfig, stats map[string]controlplane.ReconcileStats) {
-	names := make([]string, 0, len(switches))
-	for _, sw := range switches {
-		names = append(names, sw.Name)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		st, ok := stats[n]
-		if !ok {
-			fmt.Fprintf(w, "%s: FAILED (see the error below)\n", n)
-			continue
-		}
-		fmt.Fprintf(w, "%s: pushed_pipeline=%v read=%d inserts=%d modifies=%d deletes=%d written=%d rpcs=%d undone=%d queue_params=%d\n",
-			n, st.Pushed, st.Read, st.Inserts, st.Modifies, st.Deletes, st.Write.Updates, st.Write.RPCs, st.Write.Undone, st.SideWritten)
-	}
 }
