@@ -149,6 +149,9 @@ func (c *Controller) onMastership(ch cluster.Change) {
 			c.log.Debug("arbitration not sent now; the next stream carries it", "switch", ch.Switch, "err", err)
 		}
 		c.metrics.Master.WithLabelValues(ch.Switch).Set(b2f(master))
+		if ch.Kind != cluster.Backup {
+			c.metrics.Mastership.WithLabelValues(ch.Switch, string(ch.Kind)).Inc()
+		}
 		if ch.Kind == cluster.Acquired {
 			c.emit(Event{Kind: MastershipAcquired, Switch: ch.Switch, What: ch.ElectionID.String()})
 		} else if ch.Kind == cluster.Released {

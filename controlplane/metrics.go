@@ -37,6 +37,7 @@ type Metrics struct {
 	PolicyLoads  *prometheus.CounterVec // result
 	Master       *prometheus.GaugeVec   // switch (cluster mode)
 	Fenced       *prometheus.CounterVec // switch
+	Mastership   *prometheus.CounterVec // switch, change
 }
 
 // NewMetrics creates and registers the metrics.
@@ -77,9 +78,11 @@ func NewMetrics() *Metrics {
 			Help: "Cluster mode: 1 while this instance holds the switch's mastership in etcd."}, sw),
 		Fenced: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "p4qos_writes_fenced_total",
 			Help: "Writes the switch refused with PERMISSION_DENIED: another controller had become primary."}, sw),
+		Mastership: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "p4qos_cluster_mastership_changes_total",
+			Help: "Cluster mode: masterships this instance acquired or released, by switch and change (acquired, released)."}, []string{"switch", "change"}),
 	}
 	m.reg.MustRegister(m.WriteRPCs, m.Updates, m.UpdateErrors, m.Undone, m.Reconciles, m.Drift, m.Pushes,
-		m.Connected, m.Primary, m.Allocation, m.Demand, m.LoopLatency, m.MeterWrites, m.PolicyLoads, m.Master, m.Fenced)
+		m.Connected, m.Primary, m.Allocation, m.Demand, m.LoopLatency, m.MeterWrites, m.PolicyLoads, m.Master, m.Fenced, m.Mastership)
 	return m
 }
 

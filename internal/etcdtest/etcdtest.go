@@ -65,7 +65,7 @@ func Start(t testing.TB, n int) *Cluster {
 	c := &Cluster{t: t}
 	var initial []string
 	for i := 0; i < n; i++ {
-		m := &Member{Name: fmt.Sprintf("m%d", i), ClientURL: "http://" + freeAddr(t), PeerURL: "http://" + freeAddr(t),
+		m := &Member{Name: fmt.Sprintf("m%d", i), ClientURL: "http://" + FreeAddr(t), PeerURL: "http://" + FreeAddr(t),
 			dir: filepath.Join(root, fmt.Sprintf("m%d", i)), bin: bin}
 		initial = append(initial, m.Name+"="+m.PeerURL)
 		c.Members = append(c.Members, m)
@@ -222,8 +222,8 @@ func (m *Member) WaitHealthy(d time.Duration) error {
 	return fmt.Errorf("etcd %s not healthy after %v: %s", m.Name, d, last)
 }
 
-// freeAddr returns a loopback host:port that was free a moment ago.
-func freeAddr(t testing.TB) string {
+// FreeAddr returns a loopback host:port that was free a moment ago.
+func FreeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
