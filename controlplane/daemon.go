@@ -160,12 +160,12 @@ func NewDaemon(switches []SwitchConfig, opts ...DaemonOption) (*Daemon, error) {
 		seen[sw.Name] = true
 	}
 	return &Daemon{
-		switches: switches,
-		cfg:      cfg,
-		base:     map[string]*Intent{},
-		overlay:  map[string]map[string]*p4v1.Entity{},
-		eff:      map[string]*effective{},
-		changed:  make(chan struct{}),
+		switches:  switches,
+		cfg:       cfg,
+		base:      map[string]*Intent{},
+		overlay:   map[string]map[string]*p4v1.Entity{},
+		eff:       map[string]*effective{},
+		changed:   make(chan struct{}),
 		workers:   map[string]*worker{},
 		sessions:  map[string]*Session{},
 		elections: map[string]election{},

@@ -103,7 +103,9 @@ func TestSimStaleMasterFenced(t *testing.T) {
 				t.Errorf("classifier entries on the switch: %d (%v), want 0: the stale write was applied", len(got), err)
 			}
 			p.resume()
-			if err := old.WaitFor(ctx, func(s State) bool { return s.Connected && !s.Primary && s.PrimaryElectionID == (ElectionID{High: 1, Low: 20}) }); err != nil {
+			if err := old.WaitFor(ctx, func(s State) bool {
+				return s.Connected && !s.Primary && s.PrimaryElectionID == (ElectionID{High: 1, Low: 20})
+			}); err != nil {
 				t.Fatal(err)
 			}
 		})
