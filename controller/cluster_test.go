@@ -64,39 +64,55 @@ func waitFor(t *testing.T, what string, cond func() string) {
 	t.Fatalf("%s: not within 30s: %s", what, last)
 }
 
-func TestClusterFailoverAndIntentStore(t *testing.T) {
-	etcd := etcdtest.Start(t, 1)
-	_, entries := fabricSims(t)
-	ctx := testCtx(t)
-	var cs []*Controller
-	var stops []func() error
-	var evs []*events
-	for i := 0; i < 2; i++ {
-		cfg, _ := testConfig(t, entries)
-		cfg.Cluster, cfg.ClusterID, cfg.ClusterLease = etcd.URL(), fmt.Sprintf("c%d", i), 2*time.Second
+// clusterFixture is n controllers in cluster mode on the demo fabric's sims.
+type clusterFixture struct {
+	cs      []*Controller
+	evs     []*events
+	stops   []func() error
+	obs     map[string]*controlplane.Session
+	entries []SwitchEntry
+}
+
+func newClusterFixture(t *testing.T, ctx context.Context, url string, n int) *clusterFixture {
+	t.Helper()
+	f := &clusterFixture{obs: map[string]*controlplane.Session{}}
+	_, f.entries = fabricSims(t)
+	for i := 0; i < n; i++ {
+		cfg, _ := testConfig(t, f.entries)
+		cfg.Cluster, cfg.ClusterID, cfg.ClusterLease = url, fmt.Sprintf("c%d", i), 2*time.Second
 		ev := newEvents()
 		c, err := New(ctx, cfg, WithEvents(ev.add))
 		if err != nil {
 			t.Fatal(err)
 		}
-		cs, evs, stops = append(cs, c), append(evs, ev), append(stops, start(t, c))
+		f.cs, f.evs, f.stops = append(f.cs, c), append(f.evs, ev), append(f.stops, start(t, c))
 	}
-	obs := map[string]*controlplane.Session{}
-	for i, e := range entries {
-		obs[e.Name] = observer(t, e.Address, uint64(i+1))
+	for i, e := range f.entries {
+		f.obs[e.Name] = observer(t, e.Address, uint64(i+1))
 	}
-	balanced := func(live []*Controller) func() string {
-		return func() string {
-			owners, bad := mastered(live)
-			if bad != "" {
-				return bad
-			}
-			if len(owners) != len(fabricSwitches) {
-				return fmt.Sprintf("mastered: %v", owners)
-			}
-			return diffAgainstIntent(ctx, live[0], obs)
+	return f
+}
+
+// whole says "" when live master every switch and every switch holds
+// exactly the intent.
+func (f *clusterFixture) whole(ctx context.Context, live []*Controller) func() string {
+	return func() string {
+		owners, bad := mastered(live)
+		if bad != "" {
+			return bad
 		}
+		if len(owners) != len(fabricSwitches) {
+			return fmt.Sprintf("mastered: %v", owners)
+		}
+		return diffAgainstIntent(ctx, live[0], f.obs)
 	}
+}
+
+func TestClusterFailoverAndIntentStore(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	ctx := testCtx(t)
+	f := newClusterFixture(t, ctx, etcd.URL(), 2)
+	cs, evs, stops, entries, balanced := f.cs, f.evs, f.stops, f.entries, func(live []*Controller) func() string { return f.whole(ctx, live) }
 	waitFor(t, "two instances master the four switches and converge them", balanced(cs))
 	owners, _ := mastered(cs)
 	counts := map[int]int{}
@@ -136,4 +152,86 @@ func TestClusterFailoverAndIntentStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the survivor masters every switch", balanced(cs[:1]))
+}
+
+// TestClusterEtcdOutage: with etcd gone, the masters step down once their
+// lease expires, the switches keep their entries, and mastership resumes
+// when etcd is back; with one member of three gone, nothing is
+// interrupted: no mastership moves and a new intent still reaches every
+// switch.
+func TestClusterEtcdOutage(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		members int
+		down    func(*etcdtest.Cluster)
+		// interrupted: the outage takes the masters down.
+		interrupted bool
+	}{
+		{"the only etcd member stops", 1, (*etcdtest.Cluster).Stop, true},
+		{"one of three members stops", 3, func(c *etcdtest.Cluster) { c.Members[0].Kill() }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			etcd := etcdtest.Start(t, tc.members)
+			ctx := testCtx(t)
+			f := newClusterFixture(t, ctx, etcd.URL(), 2)
+			cs, evs, entries, whole := f.cs, f.evs, f.entries, f.whole(ctx, f.cs)
+			waitFor(t, "the switches are mastered and converged", whole)
+			var marks []int
+			for _, ev := range evs {
+				ev.mu.Lock()
+				marks = append(marks, len(ev.all))
+				ev.mu.Unlock()
+			}
+			downAt := time.Now()
+			tc.down(etcd)
+			if tc.interrupted {
+				waitFor(t, "every master steps down after its lease", func() string {
+					if owners, _ := mastered(cs); len(owners) > 0 {
+						return fmt.Sprintf("still mastered: %v", owners)
+					}
+					return ""
+				})
+				if d := diffAgainstIntent(ctx, cs[0], f.obs); d != "" {
+					t.Fatalf("the switches lost entries while etcd was away: %s", d)
+				}
+				if err := etcd.Restart(); err != nil {
+					t.Fatal(err)
+				}
+				waitFor(t, "mastership resumes when etcd is back", whole)
+				return
+			}
+			cli, err := ConnectCluster(&Config{Cluster: etcd.URL()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cli.Close()
+			cur, rev, err := GetIntent(ctx, cli)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, _ := testConfig(t, entries)
+			if _, err := PutIntent(ctx, cli, cfg, withExtraClass(t, cur.Policy), cur.Topology, rev); err != nil {
+				t.Fatalf("put with a member down: %v", err)
+			}
+			for _, ev := range evs {
+				ev.wait(t, ctx, 0, "the new revision applied", func(e Event) bool { return e.Kind == IntentApplied && e.Count == int(rev+1) })
+			}
+			waitFor(t, "the new intent reaches every switch", whole)
+			// Let two lease TTLs pass with the member down: the leases must
+			// have been kept alive through the other members.
+			time.Sleep(time.Until(downAt.Add(4 * time.Second)))
+			if d := whole(); d != "" {
+				t.Fatalf("after two lease TTLs with a member down: %s", d)
+			}
+			for i, ev := range evs {
+				ev.mu.Lock()
+				for _, e := range ev.all[marks[i]:] {
+					if e.Kind == MastershipReleased || e.Kind == ClusterUnreachable {
+						t.Errorf("instance %d: %s %s %s %v with one member down", i, e.Kind, e.Switch, e.What, e.Err)
+					}
+				}
+				ev.mu.Unlock()
+			}
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/grpc"
@@ -162,5 +163,68 @@ func TestSimSetElectionID(t *testing.T) {
 			}
 			term = s.State().Term
 		}
+	}
+}
+
+// TestSimDaemonAdoptsMeters: a controller that takes a switch over from
+// another (cluster failover) keeps the meter rates the previous master's
+// closed loop wrote, instead of resetting them to the policy's static
+// rates, when it adopts meters (WithAdoptMeters); without adoption the
+// reconcile resets them.
+func TestSimDaemonAdoptsMeters(t *testing.T) {
+	schema := qosSchema(t)
+	static := qosIntent(t, schema, 2, 125000)  // the policy's rates
+	written := qosIntent(t, schema, 2, 400000) // what the old master's loop wrote
+	for _, tc := range []struct {
+		name    string
+		opts    []DaemonOption
+		wantCIR int64
+	}{
+		{"adopt", []DaemonOption{WithAdoptMeters()}, 400000},
+		{"no adoption", nil, 125000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, addr := startSim(t)
+			ctx := testCtx(t)
+			old := primarySession(t, addr, WithElectionID(ElectionID{High: 1, Low: 10}))
+			if _, err := NewReconciler(old).Reconcile(ctx, written); err != nil {
+				t.Fatal(err)
+			}
+			_ = old.Close() // the old master dies
+			done := make(chan error, 4)
+			d, err := NewDaemon([]SwitchConfig{{Name: "sim", Address: addr, DeviceID: 1}}, append(tc.opts,
+				WithSessionOptions(WithElectionID(ElectionID{High: 1, Low: 20}), WithBackoff(10*time.Millisecond, 100*time.Millisecond)),
+				WithReconcileHook(func(_ string, _ ReconcileStats, err error) { done <- err }))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.SetIntent(map[string]*Intent{"sim": static})
+			rctx, cancel := context.WithCancel(ctx)
+			ran := make(chan struct{})
+			go func() { defer close(ran); _ = d.Run(rctx) }()
+			defer func() { cancel(); <-ran }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-ctx.Done():
+				t.Fatal("no reconcile")
+			}
+			obs := primarySession(t, addr, WithRole("observer", nil), WithElectionID(ElectionID{Low: 3}))
+			for _, e := range static.Entities {
+				me := e.GetMeterEntry()
+				if me == nil {
+					continue
+				}
+				got, err := obs.Read(ctx, tables.EntityOf(&p4v1.MeterEntry{MeterId: me.GetMeterId(), Index: me.GetIndex()}))
+				if err != nil || len(got) != 1 {
+					t.Fatalf("read meter %d: %v (%d entities)", me.GetIndex().GetIndex(), err, len(got))
+				}
+				if cir := got[0].GetMeterEntry().GetConfig().GetCir(); cir != tc.wantCIR {
+					t.Errorf("meter %d: CIR %d on the switch, want %d", me.GetIndex().GetIndex(), cir, tc.wantCIR)
+				}
+			}
+		})
 	}
 }
