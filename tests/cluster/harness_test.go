@@ -81,6 +81,7 @@ type bed struct {
 	policy   string
 	procs    []*proc
 	obs      map[string]*controlplane.Session
+	lease    time.Duration
 }
 
 // proc is one `p4qos run --cluster` process.
@@ -91,10 +92,13 @@ type proc struct {
 	exited  chan struct{}
 }
 
-func newBed(t testing.TB, instances int) *bed {
+func newBed(t testing.TB, instances int) *bed { return newBedLease(t, instances, leaseTTL) }
+
+// newBedLease is newBed with the instances' cluster-lease.
+func newBedLease(t testing.TB, instances int, lease time.Duration) *bed {
 	t.Helper()
 	b := &bed{t: t, bin: buildCLI(t), etcd: etcdtest.Start(t, 1), sims: map[string]*sim.Switch{}, addrs: map[string]string{},
-		dir: t.TempDir(), obs: map[string]*controlplane.Session{}}
+		dir: t.TempDir(), obs: map[string]*controlplane.Session{}, lease: lease}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	for i, name := range switchNames {
@@ -176,7 +180,7 @@ metrics-addr: %s
 loop-interval: 0s
 reconcile-interval: 500ms
 policy-poll: 0s
-`, b.topology, b.policy, repoFile(b.t, "p4src/build/qos.p4info.txtpb"), b.etcd.URL(), id, leaseTTL, p.metrics))
+`, b.topology, b.policy, repoFile(b.t, "p4src/build/qos.p4info.txtpb"), b.etcd.URL(), id, b.lease, p.metrics))
 	logf, err := os.Create(filepath.Join(b.dir, id+".log"))
 	if err != nil {
 		b.t.Fatal(err)
