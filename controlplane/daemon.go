@@ -445,6 +445,9 @@ func (d *Daemon) adoptMeters(ctx context.Context, w *worker) error {
 		return nil
 	}
 	got, err := w.sess.Read(ctx, want...)
+	if isNoPipeline(err) {
+		return nil // a fresh switch: nothing to continue
+	}
 	if err != nil {
 		return err
 	}
