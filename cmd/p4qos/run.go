@@ -24,6 +24,8 @@ kept), and runs the closed bandwidth loop (counters -> demand -> allocation -> m
 
 A second controller with a lower election id runs as a backup and writes nothing;
 one with the same election id as a live primary exits with status 2.
+With --cluster etcd://host:port[,...], instances share the switches through etcd
+(per-switch mastership, fenced failover, the intent from p4qos intent).
 
 Settings come from the config file (-c), P4QOS_* environment variables and
 flags, flags winning. See docs/controller.md.`,
