@@ -304,6 +304,16 @@ func (s *Session) ElectionID() ElectionID {
 // makes the first client primary whatever its id): cluster mode arbitrates
 // with a low id as a backup and a fencing id as the master (controller/cluster).
 func (s *Session) SetElectionID(id ElectionID, standby bool) error {
+	if standby {
+		// Under the state lock (arb inside it, as the stream does), so no
+		// answer the stream is applying can mark a standby primary.
+		s.setState(func(st *State) {
+			s.arb.Lock()
+			s.standby = true
+			s.arb.Unlock()
+			st.Primary = false
+		})
+	}
 	s.arb.Lock()
 	s.cfg.election, s.standby = id, standby
 	live := s.live
@@ -312,9 +322,6 @@ func (s *Session) SetElectionID(id ElectionID, standby bool) error {
 		err = live.Send(&p4v1.StreamMessageRequest{Update: &p4v1.StreamMessageRequest_Arbitration{Arbitration: s.arbitrationLocked()}})
 	}
 	s.arb.Unlock()
-	if standby {
-		s.setState(func(st *State) { st.Primary = false })
-	}
 	if err != nil {
 		return fmt.Errorf("switch %s: send arbitration: %w", s.sw.Name, err)
 	}
@@ -559,14 +566,18 @@ func (s *Session) stream(ctx context.Context) (arbitrated bool, err error) {
 			// another non-OK code) for a backup.
 			code := codes.Code(a.GetStatus().GetCode())
 			ours := s.ElectionID()
-			s.arb.Lock()
-			primary := code == codes.OK && !s.standby
-			s.arb.Unlock()
 			eid := electionFromProto(a.GetElectionId())
 			arbitrated = true
 			newStream := first
 			first = false
+			var primary bool
 			s.setState(func(st *State) {
+				// Read standby with the state held, so that a concurrent
+				// SetElectionID(standby) is never overwritten by an
+				// answer it raced with.
+				s.arb.Lock()
+				primary = code == codes.OK && !s.standby
+				s.arb.Unlock()
 				st.Connected, st.Primary, st.PrimaryElectionID, st.Err = true, primary, eid, nil
 				if newStream {
 					st.Stream++
