@@ -191,6 +191,9 @@ func TestClusterEtcdOutage(t *testing.T) {
 					}
 					return ""
 				})
+				for i, ev := range evs {
+					ev.wait(t, ctx, marks[i], "cluster-unreachable reported", func(e Event) bool { return e.Kind == ClusterUnreachable })
+				}
 				if d := diffAgainstIntent(ctx, cs[0], f.obs); d != "" {
 					t.Fatalf("the switches lost entries while etcd was away: %s", d)
 				}

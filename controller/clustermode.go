@@ -158,8 +158,10 @@ func (c *Controller) onMastership(ch cluster.Change) {
 			c.emit(Event{Kind: MastershipReleased, Switch: ch.Switch, What: ch.Reason})
 		}
 	case cluster.Joined:
+		c.metrics.ClusterUp.Set(1)
 		c.emit(Event{Kind: ClusterJoined, What: ch.ElectionID.String()})
 	case cluster.Unreachable:
+		c.metrics.ClusterUp.Set(0)
 		c.emit(Event{Kind: ClusterUnreachable, Err: ch.Err})
 	}
 }

@@ -38,6 +38,7 @@ type Metrics struct {
 	Master       *prometheus.GaugeVec   // switch (cluster mode)
 	Fenced       *prometheus.CounterVec // switch
 	Mastership   *prometheus.CounterVec // switch, change
+	ClusterUp    prometheus.Gauge
 }
 
 // NewMetrics creates and registers the metrics.
@@ -80,9 +81,11 @@ func NewMetrics() *Metrics {
 			Help: "Writes the switch refused with PERMISSION_DENIED: another controller had become primary."}, sw),
 		Mastership: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "p4qos_cluster_mastership_changes_total",
 			Help: "Cluster mode: masterships this instance acquired or released, by switch and change (acquired, released)."}, []string{"switch", "change"}),
+		ClusterUp: prometheus.NewGauge(prometheus.GaugeOpts{Name: "p4qos_cluster_joined",
+			Help: "Cluster mode: 1 while this instance is registered in etcd with a live lease, 0 while etcd is unreachable."}),
 	}
 	m.reg.MustRegister(m.WriteRPCs, m.Updates, m.UpdateErrors, m.Undone, m.Reconciles, m.Drift, m.Pushes,
-		m.Connected, m.Primary, m.Allocation, m.Demand, m.LoopLatency, m.MeterWrites, m.PolicyLoads, m.Master, m.Fenced, m.Mastership)
+		m.Connected, m.Primary, m.Allocation, m.Demand, m.LoopLatency, m.MeterWrites, m.PolicyLoads, m.Master, m.Fenced, m.Mastership, m.ClusterUp)
 	return m
 }
 
