@@ -148,3 +148,55 @@ func TestMastershipBalance(t *testing.T) {
 		})
 	}
 }
+
+// TestMastershipStepDown: an instance that steps down from a switch (its
+// write was fenced) gives the key up; if nobody else holds it, it may take
+// it again, but only with a new, higher fencing id.
+func TestMastershipStepDown(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	sws := switchNames(2)
+	var mu sync.Mutex
+	var changes []Change
+	cli, err := Connect(Options{URL: etcd.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ms := NewMastership(cli, "a", sws, func(c Change) { mu.Lock(); changes = append(changes, c); mu.Unlock() }, WithLeaseTTL(2*time.Second))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = ms.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitOwned := func(cond func(map[string]uint64) bool) map[string]uint64 {
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			ids := map[string]uint64{}
+			for sw, id := range ms.Owned() {
+				ids[sw] = id.Low
+			}
+			if cond(ids) {
+				return ids
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("mastership not as expected within 30s: %v", ms.Owned())
+		return nil
+	}
+	before := waitOwned(func(ids map[string]uint64) bool { return len(ids) == 2 })
+	ms.StepDown(ctx, "s0", "fenced")
+	after := waitOwned(func(ids map[string]uint64) bool { return ids["s0"] > before["s0"] })
+	if after["s1"] != before["s1"] {
+		t.Errorf("s1 moved: %d → %d", before["s1"], after["s1"])
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var released bool
+	for _, c := range changes {
+		if c.Kind == Released && c.Switch == "s0" && c.Reason == "fenced" {
+			released = true
+		}
+	}
+	if !released {
+		t.Errorf("no fenced release of s0 in %v", changes)
+	}
+}
