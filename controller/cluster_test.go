@@ -113,15 +113,17 @@ func TestClusterFailoverAndIntentStore(t *testing.T) {
 	ctx := testCtx(t)
 	f := newClusterFixture(t, ctx, etcd.URL(), 2)
 	cs, evs, stops, entries, balanced := f.cs, f.evs, f.stops, f.entries, func(live []*Controller) func() string { return f.whole(ctx, live) }
-	waitFor(t, "two instances master the four switches and converge them", balanced(cs))
-	owners, _ := mastered(cs)
-	counts := map[int]int{}
-	for _, i := range owners {
-		counts[i]++
-	}
-	if counts[0] != 2 || counts[1] != 2 {
-		t.Errorf("mastership %v: want 2 and 2", owners)
-	}
+	waitFor(t, "two instances master two switches each and converge them", func() string {
+		owners, _ := mastered(cs)
+		counts := map[int]int{}
+		for _, i := range owners {
+			counts[i]++
+		}
+		if counts[0] != 2 || counts[1] != 2 {
+			return fmt.Sprintf("mastership %v: want 2 and 2", owners)
+		}
+		return balanced(cs)()
+	})
 	// The store is the source of truth: a put reaches every instance.
 	cli, err := ConnectCluster(&Config{Cluster: etcd.URL()})
 	if err != nil {

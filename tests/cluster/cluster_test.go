@@ -43,14 +43,17 @@ func withExtraClass(t testing.TB, policy []byte, port int) string {
 	return ""
 }
 
-// waitWhole waits until every instance is live, every switch mastered and
-// holding exactly the intent.
+// waitWhole waits until every switch is mastered by one of the instances,
+// none holds more than its share, and every switch holds exactly the intent.
 func (b *bed) waitWhole(ctx context.Context, what string) map[string]owner {
 	b.t.Helper()
 	var own map[string]owner
 	waitFor(b.t, what, func() string {
 		var msg string
 		if own, msg = b.mastered(ctx, liveSet(b.procs...)); msg != "" {
+			return msg
+		}
+		if msg = balanced(own, len(b.procs)); msg != "" {
 			return msg
 		}
 		return b.diff(ctx)
