@@ -3,12 +3,14 @@ package controller
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/p4qos/p4qos/controlplane"
 	"github.com/p4qos/p4qos/internal/etcdtest"
 	"github.com/p4qos/p4qos/tables"
+	"github.com/p4qos/p4qos/target/sim"
 )
 
 // diffAgainstIntent reads every switch back and diffs it against the
@@ -66,6 +68,7 @@ func waitFor(t *testing.T, what string, cond func() string) {
 
 // clusterFixture is n controllers in cluster mode on the demo fabric's sims.
 type clusterFixture struct {
+	sims    map[string]*sim.Switch
 	cs      []*Controller
 	evs     []*events
 	stops   []func() error
@@ -73,15 +76,15 @@ type clusterFixture struct {
 	entries []SwitchEntry
 }
 
-func newClusterFixture(t *testing.T, ctx context.Context, url string, n int) *clusterFixture {
+func newClusterFixture(t *testing.T, ctx context.Context, url string, n int, opts ...Option) *clusterFixture {
 	t.Helper()
 	f := &clusterFixture{obs: map[string]*controlplane.Session{}}
-	_, f.entries = fabricSims(t)
+	f.sims, f.entries = fabricSims(t)
 	for i := 0; i < n; i++ {
 		cfg, _ := testConfig(t, f.entries)
 		cfg.Cluster, cfg.ClusterID, cfg.ClusterLease = url, fmt.Sprintf("c%d", i), 2*time.Second
 		ev := newEvents()
-		c, err := New(ctx, cfg, WithEvents(ev.add))
+		c, err := New(ctx, cfg, append([]Option{WithEvents(ev.add)}, opts...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -238,5 +241,79 @@ func TestClusterEtcdOutage(t *testing.T) {
 				ev.mu.Unlock()
 			}
 		})
+	}
+}
+
+// meterConfigs reads a switch's configured meter cells: key → config text.
+func meterConfigs(ctx context.Context, t *testing.T, s *controlplane.Session, in *controlplane.Intent) map[string]string {
+	t.Helper()
+	got, err := s.ReadState(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, e := range got {
+		if me := e.GetMeterEntry(); me != nil && me.GetConfig() != nil {
+			out[in.Schema.Describe(e)] = me.GetConfig().String()
+		}
+	}
+	return out
+}
+
+// TestClusterFailoverKeepsAllocation: the master of leaf1 runs the closed
+// loop, which moves a meter away from the policy's static rate; after it
+// leaves, the new master keeps the switch's rates (adopted, not reset) and
+// its own loop, whose demand window was kept warm while it was a backup,
+// has nothing to rewrite.
+func TestClusterFailoverKeepsAllocation(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	ctx := testCtx(t)
+	f := newClusterFixture(t, ctx, etcd.URL(), 2, WithManualLoop())
+	waitFor(t, "the switches are mastered and converged", f.whole(ctx, f.cs))
+	owners, _ := mastered(f.cs)
+	m, b := owners["leaf1"], 1-owners["leaf1"]
+	leaf1 := f.sims["leaf1"]
+	if err := leaf1.SetFlows([]sim.Flow{{Name: "b-sync", SrcIP: netip.MustParseAddr("10.0.1.2"), DstIP: netip.MustParseAddr("10.0.2.4"),
+		Proto: 6, SrcPort: 40000, DstPort: 873, IngressPort: 2, RateBps: 4e6, PacketSize: 1000}}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1000, 0)
+	written := 0
+	for i := 0; i < 4; i++ {
+		leaf1.Advance(time.Second)
+		now = now.Add(time.Second)
+		res, err := f.cs[m].Tick(ctx, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		written += res.Written["leaf1"]
+		if res, _ := f.cs[b].Tick(ctx, now); res.Written["leaf1"] > 0 {
+			t.Fatalf("the backup wrote to leaf1: %v", res.Written)
+		}
+	}
+	if written == 0 {
+		t.Fatal("the master's loop wrote no meter on leaf1: the test proves nothing")
+	}
+	static := f.cs[b].Compiled().Intents["leaf1"]
+	before := meterConfigs(ctx, t, f.obs["leaf1"], static)
+	mark := len(f.evs[b].all)
+	if err := f.stops[m](); err != nil {
+		t.Fatal(err)
+	}
+	_, next := f.evs[b].wait(t, ctx, mark, "leaf1 taken over", func(e Event) bool { return e.Kind == MastershipAcquired && e.Switch == "leaf1" })
+	f.evs[b].wait(t, ctx, next, "leaf1 reconciled by the new master", func(e Event) bool { return e.Kind == SwitchConverged && e.Switch == "leaf1" })
+	after := meterConfigs(ctx, t, f.obs["leaf1"], static)
+	for k, v := range before {
+		if after[k] != v {
+			t.Errorf("meter %s: %s before the failover, %s after: the allocation was reset", k, v, after[k])
+		}
+	}
+	leaf1.Advance(time.Second)
+	res, err := f.cs[b].Tick(ctx, now.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Written["leaf1"] > 0 {
+		t.Errorf("the new master's first tick rewrote %d entities on leaf1: its demand window was not warm", res.Written["leaf1"])
 	}
 }
