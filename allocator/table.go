@@ -2,7 +2,6 @@ package allocator
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -11,16 +10,6 @@ import (
 
 	"github.com/p4qos/p4qos/internal/units"
 )
-
-// WriteJSON writes the result as indented JSON (rates in bits/s).
-func (r *Result) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(r); err != nil {
-		return fmt.Errorf("encode json: %w", err)
-	}
-	return nil
-}
 
 // WriteTable prints the result for people: the flow groups (rate, fair
 // share, state, and per path and child rates where there are several),

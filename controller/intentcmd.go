@@ -69,6 +69,23 @@ func OpenIntent(src Sources) (*IntentClient, error) {
 // Close closes the connection.
 func (ic *IntentClient) Close() error { return ic.cli.Close() }
 
+// IntentCommand is `p4qos intent ARGS` with the command's flags in src:
+// configuration problems are *InputError (exit 2).
+func IntentCommand(ctx context.Context, src Sources, w io.Writer, args []string) error {
+	ic, err := OpenIntent(src)
+	if err != nil {
+		return inputErr(err)
+	}
+	defer ic.Close()
+	expect := int64(-1)
+	if f := lookupFlag(src.Flags, "expect"); f != nil && f.Changed {
+		if expect, err = strconv.ParseInt(f.Value.String(), 10, 64); err != nil {
+			return inputErr(fmt.Errorf("--expect: %w", err))
+		}
+	}
+	return ic.Command(ctx, w, args, expect)
+}
+
 // Command runs `intent put|get|history|rollback REV` and prints its result.
 func (ic *IntentClient) Command(ctx context.Context, w io.Writer, args []string, expect int64) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -140,4 +157,11 @@ func (ic *IntentClient) put(ctx context.Context, w io.Writer, expect int64) erro
 	}
 	fmt.Fprintf(w, "intent revision %d stored (compiled against %s); every instance applies it\n", rev, ic.cfg.P4Info)
 	return nil
+}
+
+func lookupFlag(fs *pflag.FlagSet, name string) *pflag.Flag {
+	if fs == nil {
+		return nil
+	}
+	return fs.Lookup(name)
 }

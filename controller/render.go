@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"sort"
@@ -25,4 +26,14 @@ func WriteOnce(w io.Writer, switches []controlplane.SwitchConfig, stats map[stri
 		fmt.Fprintf(w, "%s: pushed_pipeline=%v read=%d inserts=%d modifies=%d deletes=%d written=%d rpcs=%d undone=%d queue_params=%d\n",
 			n, st.Pushed, st.Read, st.Inserts, st.Modifies, st.Deletes, st.Write.Updates, st.Write.RPCs, st.Write.Undone, st.SideWritten)
 	}
+}
+
+// OnceReport runs Once and prints its result (WriteOnce): `p4qos run --once`.
+func (c *Controller) OnceReport(ctx context.Context, w io.Writer) error {
+	stats, err := c.Once(ctx)
+	WriteOnce(w, c.Fabric().Switches(), stats)
+	if err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package plot
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"html"
@@ -11,7 +10,6 @@ import (
 	"image/png"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -41,19 +39,6 @@ func Write(w io.Writer, format string, p *allocator.Problem, r *allocator.Result
 		return PNG(w, p, r)
 	}
 	return fmt.Errorf("%w: %q", ErrFormat, format)
-}
-
-// WriteFile draws the allocation into path, fully rendered before the file
-// is created, so a failure leaves no half-written plot behind.
-func WriteFile(path, format string, p *allocator.Problem, r *allocator.Result) error {
-	var buf bytes.Buffer
-	if err := Write(&buf, format, p, r); err != nil {
-		return fmt.Errorf("plot: %w", err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("write plot: %w", err)
-	}
-	return nil
 }
 
 func hexColor(c color.RGBA) string { return fmt.Sprintf("#%02x%02x%02x", c.R, c.G, c.B) }

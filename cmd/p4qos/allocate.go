@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -76,10 +78,14 @@ func runAllocate(cmd *cobra.Command, e *env, file, output, plotPath string) erro
 		name = "<stdin>"
 	}
 	p, err := allocator.ParseProblem(bytes.NewReader(data), yamlerr.Path(name))
-	var r *allocator.Result
-	if err == nil {
-		r, err = allocator.Allocate(cmd.Context(), p, allocator.WithLogger(log))
+	if err != nil {
+		var ve *allocator.ValidationError
+		if errors.As(err, &ve) {
+			return invalidInput(err)
+		}
+		return fmt.Errorf("allocate: %w", err)
 	}
+	r, err := allocator.Allocate(cmd.Context(), p, allocator.WithLogger(log))
 	if err != nil {
 		var ve *allocator.ValidationError
 		if errors.As(err, &ve) {
@@ -88,14 +94,30 @@ func runAllocate(cmd *cobra.Command, e *env, file, output, plotPath string) erro
 		return fmt.Errorf("allocate: %w", err)
 	}
 	log.Debug("allocated", "flow_groups", len(r.FlowGroups), "links", len(r.Links), "events", r.Events)
+
 	if plotFormat != "" {
-		if err := plot.WriteFile(plotPath, plotFormat, p, r); err != nil {
-			return fmt.Errorf("allocate: %w", err)
+		// Render fully before creating the file so that a failure leaves
+		// no half-written plot behind.
+		var buf bytes.Buffer
+		if err := plot.Write(&buf, plotFormat, p, r); err != nil {
+			return fmt.Errorf("allocate: plot: %w", err)
+		}
+		if err := os.WriteFile(plotPath, buf.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("allocate: write plot: %w", err)
 		}
 		log.Info("wrote plot", "file", plotPath)
 	}
+
 	if output == "json" {
-		return r.WriteJSON(e.stdout)
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			return fmt.Errorf("allocate: encode json: %w", err)
+		}
+		return nil
 	}
 	return r.WriteTable(e.stdout)
 }
+
+// writeAllocationTable prints the allocation for people: flow groups with
+// their paths and children indented beneath, then links.

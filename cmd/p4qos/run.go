@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -24,8 +23,6 @@ kept), and runs the closed bandwidth loop (counters -> demand -> allocation -> m
 
 A second controller with a lower election id runs as a backup and writes nothing;
 one with the same election id as a live primary exits with status 2.
-With --cluster etcd://host:port[,...], instances share the switches through etcd
-(per-switch mastership, fenced failover, the intent from p4qos intent).
 
 Settings come from the config file (-c), P4QOS_* environment variables and
 flags, flags winning. See docs/controller.md.`,
@@ -38,9 +35,7 @@ flags, flags winning. See docs/controller.md.`,
 
 func runDaemon(cmd *cobra.Command, e *env) error {
 	ctx := cmd.Context()
-	cfg, err := controller.Load(controller.Sources{
-		File: cmd.Flag("config").Value.String(), Env: os.Environ(), Flags: cmd.Flags(),
-	})
+	cfg, err := controller.Load(controller.Sources{File: cmd.Flag("config").Value.String(), Env: os.Environ(), Flags: cmd.Flags()})
 	if err != nil {
 		return invalidInput(err)
 	}
@@ -50,12 +45,7 @@ func runDaemon(cmd *cobra.Command, e *env) error {
 		return controllerErr(err)
 	}
 	if cfg.Once {
-		stats, err := c.Once(ctx)
-		controller.WriteOnce(e.stdout, c.Fabric().Switches(), stats)
-		if err != nil {
-			return fmt.Errorf("reconcile: %w", err)
-		}
-		return nil
+		return c.OnceReport(ctx, e.stdout)
 	}
 	return controllerErr(c.Run(ctx))
 }
