@@ -8,19 +8,46 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/p4qos/p4qos/controller/cluster"
 	"github.com/p4qos/p4qos/controlplane"
 )
 
+// clusterMetrics are the cluster mode's metrics, registered beside the
+// daemon's when Run starts in cluster mode.
+type clusterMetrics struct {
+	master     *prometheus.GaugeVec   // switch
+	fenced     *prometheus.CounterVec // switch
+	mastership *prometheus.CounterVec // switch, change
+	joined     prometheus.Gauge
+}
+
+func newClusterMetrics(reg prometheus.Registerer) *clusterMetrics {
+	sw := []string{"switch"}
+	m := &clusterMetrics{
+		master: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "p4qos_cluster_master",
+			Help: "Cluster mode: 1 while this instance holds the switch's mastership in etcd."}, sw),
+		fenced: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "p4qos_writes_fenced_total",
+			Help: "Writes the switch refused with PERMISSION_DENIED: another controller had become primary."}, sw),
+		mastership: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "p4qos_cluster_mastership_changes_total",
+			Help: "Cluster mode: masterships this instance acquired or released, by switch and change (acquired, released)."}, []string{"switch", "change"}),
+		joined: prometheus.NewGauge(prometheus.GaugeOpts{Name: "p4qos_cluster_joined",
+			Help: "Cluster mode: 1 while this instance is registered in etcd with a live lease, 0 while etcd is unreachable."}),
+	}
+	reg.MustRegister(m.master, m.fenced, m.mastership, m.joined)
+	return m
+}
+
 // clusterState is the controller's part in a cluster (cfg.Cluster set).
 type clusterState struct {
-	ms     *cluster.Mastership
-	store  *cluster.Store
-	mu     sync.Mutex
-	fenced map[string]uint64
-	rev    int64 // the intent revision applied last
+	metrics *clusterMetrics
+	ms      *cluster.Mastership
+	store   *cluster.Store
+	mu      sync.Mutex
+	fenced  map[string]uint64
+	rev     int64 // the intent revision applied last
 }
 
 // ConnectCluster opens the etcd client that cfg's cluster settings name.
@@ -57,7 +84,10 @@ func (c *Controller) runCluster(ctx context.Context) error {
 		return inputErr(fmt.Errorf("cluster: %w", err))
 	}
 	defer cli.Close()
-	cs := &clusterState{store: cluster.NewStore(cli), fenced: map[string]uint64{}}
+	cs := &clusterState{store: cluster.NewStore(cli), fenced: map[string]uint64{}, metrics: newClusterMetrics(c.metrics.Registry())}
+	c.mu.Lock()
+	c.cluster = cs
+	c.mu.Unlock()
 	if err := c.seedOrLoad(ctx, cs); err != nil {
 		return err
 	}
@@ -67,14 +97,14 @@ func (c *Controller) runCluster(ctx context.Context) error {
 	}
 	joined := make(chan struct{})
 	var once sync.Once
-	cs.ms = cluster.NewMastership(cli, InstanceID(&c.cfg), names, func(ch cluster.Change) {
+	ms := cluster.NewMastership(cli, InstanceID(&c.cfg), names, func(ch cluster.Change) {
 		c.onMastership(ch)
 		if ch.Kind == cluster.Joined {
 			once.Do(func() { close(joined) })
 		}
 	}, cluster.WithLeaseTTL(c.cfg.ClusterLease), cluster.WithLogger(c.log))
 	c.mu.Lock()
-	c.cluster = cs
+	cs.ms = ms
 	c.mu.Unlock()
 	mctx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -142,15 +172,18 @@ func (c *Controller) applyStored(ctx context.Context, cs *clusterState, in clust
 }
 
 func (c *Controller) onMastership(ch cluster.Change) {
+	c.mu.Lock()
+	m := c.cluster.metrics
+	c.mu.Unlock()
 	switch ch.Kind {
 	case cluster.Acquired, cluster.Released, cluster.Backup:
 		master := ch.Kind == cluster.Acquired
 		if err := c.daemon.SetElectionID(ch.Switch, ch.ElectionID, !master); err != nil {
 			c.log.Debug("arbitration not sent now; the next stream carries it", "switch", ch.Switch, "err", err)
 		}
-		c.metrics.Master.WithLabelValues(ch.Switch).Set(b2f(master))
+		m.master.WithLabelValues(ch.Switch).Set(b2f(master))
 		if ch.Kind != cluster.Backup {
-			c.metrics.Mastership.WithLabelValues(ch.Switch, string(ch.Kind)).Inc()
+			m.mastership.WithLabelValues(ch.Switch, string(ch.Kind)).Inc()
 		}
 		if ch.Kind == cluster.Acquired {
 			c.emit(Event{Kind: MastershipAcquired, Switch: ch.Switch, What: ch.ElectionID.String()})
@@ -158,10 +191,10 @@ func (c *Controller) onMastership(ch cluster.Change) {
 			c.emit(Event{Kind: MastershipReleased, Switch: ch.Switch, What: ch.Reason})
 		}
 	case cluster.Joined:
-		c.metrics.ClusterUp.Set(1)
+		m.joined.Set(1)
 		c.emit(Event{Kind: ClusterJoined, What: ch.ElectionID.String()})
 	case cluster.Unreachable:
-		c.metrics.ClusterUp.Set(0)
+		m.joined.Set(0)
 		c.emit(Event{Kind: ClusterUnreachable, Err: ch.Err})
 	}
 }
@@ -182,7 +215,7 @@ func (c *Controller) onSessionState(sw string, st controlplane.State) {
 	if st.Fenced <= prev {
 		return
 	}
-	c.metrics.Fenced.WithLabelValues(sw).Add(float64(st.Fenced - prev))
+	cs.metrics.fenced.WithLabelValues(sw).Add(float64(st.Fenced - prev))
 	c.emit(Event{Kind: WriteFenced, Switch: sw, Count: int(st.Fenced - prev)})
 	go cs.ms.StepDown(context.Background(), sw, "fenced: the switch refused a write")
 }

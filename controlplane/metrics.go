@@ -35,10 +35,6 @@ type Metrics struct {
 	LoopLatency  prometheus.Histogram
 	MeterWrites  *prometheus.CounterVec // switch
 	PolicyLoads  *prometheus.CounterVec // result
-	Master       *prometheus.GaugeVec   // switch (cluster mode)
-	Fenced       *prometheus.CounterVec // switch
-	Mastership   *prometheus.CounterVec // switch, change
-	ClusterUp    prometheus.Gauge
 }
 
 // NewMetrics creates and registers the metrics.
@@ -75,17 +71,9 @@ func NewMetrics() *Metrics {
 			Help: "Meter and WCMP group updates written by the closed loop."}, sw),
 		PolicyLoads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "p4qos_policy_loads_total",
 			Help: "Policy (re)loads, by result."}, []string{"result"}),
-		Master: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "p4qos_cluster_master",
-			Help: "Cluster mode: 1 while this instance holds the switch's mastership in etcd."}, sw),
-		Fenced: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "p4qos_writes_fenced_total",
-			Help: "Writes the switch refused with PERMISSION_DENIED: another controller had become primary."}, sw),
-		Mastership: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "p4qos_cluster_mastership_changes_total",
-			Help: "Cluster mode: masterships this instance acquired or released, by switch and change (acquired, released)."}, []string{"switch", "change"}),
-		ClusterUp: prometheus.NewGauge(prometheus.GaugeOpts{Name: "p4qos_cluster_joined",
-			Help: "Cluster mode: 1 while this instance is registered in etcd with a live lease, 0 while etcd is unreachable."}),
 	}
 	m.reg.MustRegister(m.WriteRPCs, m.Updates, m.UpdateErrors, m.Undone, m.Reconciles, m.Drift, m.Pushes,
-		m.Connected, m.Primary, m.Allocation, m.Demand, m.LoopLatency, m.MeterWrites, m.PolicyLoads, m.Master, m.Fenced, m.Mastership, m.ClusterUp)
+		m.Connected, m.Primary, m.Allocation, m.Demand, m.LoopLatency, m.MeterWrites, m.PolicyLoads)
 	return m
 }
 
