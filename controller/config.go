@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 
+	"github.com/p4qos/p4qos/controller/cluster"
 	"github.com/p4qos/p4qos/controlplane"
 	"github.com/p4qos/p4qos/internal/assets"
 	"github.com/p4qos/p4qos/internal/inputfile"
@@ -64,6 +65,15 @@ type Config struct {
 	Once              bool          `yaml:"once,omitempty"`
 	Timeout           time.Duration `yaml:"timeout,omitempty"`
 	LogLevel          string        `yaml:"log-level,omitempty"`
+
+	// Cluster is etcd://host:port[,...] (etcds:// for TLS): cluster mode,
+	// docs/controller.md "Cluster". Empty: the single-process mode.
+	Cluster        string        `yaml:"cluster,omitempty"`
+	ClusterID      string        `yaml:"cluster-id,omitempty"`
+	ClusterLease   time.Duration `yaml:"cluster-lease,omitempty"`
+	ClusterTLSCA   string        `yaml:"cluster-tls-ca,omitempty"`
+	ClusterTLSCert string        `yaml:"cluster-tls-cert,omitempty"`
+	ClusterTLSKey  string        `yaml:"cluster-tls-key,omitempty"`
 }
 
 // SwitchEntry lists a switch of the topology with where to reach it: an
@@ -100,6 +110,7 @@ func Default() Config {
 		Keepalive:          30 * time.Second,
 		Timeout:            30 * time.Second,
 		LogLevel:           "info",
+		ClusterLease:       cluster.DefaultLeaseTTL,
 	}
 }
 
@@ -167,6 +178,12 @@ var settings = []setting{
 	{"once", kindBool, "reconcile every switch once and exit", func(c *Config) any { return &c.Once }},
 	{"timeout", kindDuration, "with --once: how long to wait for the switches", func(c *Config) any { return &c.Timeout }},
 	{"log-level", kindString, "log level: debug, info, warn or error", func(c *Config) any { return &c.LogLevel }},
+	{"cluster", kindString, "cluster mode: etcd://host:port[,host:port...] (etcds:// for TLS); empty: single process", func(c *Config) any { return &c.Cluster }},
+	{"cluster-id", kindString, "this instance's name in the cluster (default: host name and process id)", func(c *Config) any { return &c.ClusterID }},
+	{"cluster-lease", kindDuration, "etcd lease TTL: how long a dead or cut-off master keeps its switches", func(c *Config) any { return &c.ClusterLease }},
+	{"cluster-tls-ca", kindPath, "CA bundle (PEM) to verify etcd; enables TLS", func(c *Config) any { return &c.ClusterTLSCA }},
+	{"cluster-tls-cert", kindPath, "client certificate (PEM) for etcd", func(c *Config) any { return &c.ClusterTLSCert }},
+	{"cluster-tls-key", kindPath, "client key (PEM) for etcd", func(c *Config) any { return &c.ClusterTLSKey }},
 }
 
 var switchKeys = []string{"name", "address", "device-id", "target", "thrift-address", "device-config-format"}
@@ -201,8 +218,9 @@ type Sources struct {
 // Load reads the configuration from its sources onto Default() and
 // validates it. Every problem is reported, each with its position (file
 // line:column, variable or flag name); the error is a *ConfigError.
-func Load(src Sources) (Config, error) {
-	cfg := Default()
+func Load(src Sources) (Config, error) { return load(src, Default()) }
+
+func load(src Sources, cfg Config) (Config, error) {
 	var errs configErrors
 	if src.File != "" {
 		data, err := inputfile.Read(src.File, inputfile.Config)
@@ -653,6 +671,27 @@ func (c *Config) Validate() []string {
 		bad("tls-cert", "tls-cert and tls-key go together")
 	}
 	errs = append(errs, c.validateSwitches()...)
+	errs = append(errs, c.validateCluster()...)
+	return errs
+}
+
+func (c *Config) validateCluster() []string {
+	var errs []string
+	if c.Cluster == "" {
+		return nil
+	}
+	if _, _, err := cluster.ParseURL(c.Cluster); err != nil {
+		errs = append(errs, "cluster: "+err.Error())
+	}
+	if c.ClusterLease < time.Second {
+		errs = append(errs, fmt.Sprintf("cluster-lease: must be at least 1s, got %v", c.ClusterLease))
+	}
+	if (c.ClusterTLSCert == "") != (c.ClusterTLSKey == "") {
+		errs = append(errs, "cluster-tls-cert: cluster-tls-cert and cluster-tls-key go together")
+	}
+	if c.Once {
+		errs = append(errs, "once: not available in cluster mode (every instance masters only its share)")
+	}
 	return errs
 }
 

@@ -37,6 +37,13 @@ func TestReliability_ConfigValuesAreStrict(t *testing.T) {
 		{"null value", "role: ~\n", "role: has no value"},
 		{"bad log level", "log-level: verbose\n", "log-level: must be debug, info, warn or error"},
 		{"huge value echoed short", "role: [" + strings.Repeat("x", 5000) + "]\n", "role: expected a single string value"},
+		{"cluster without scheme", "cluster: 127.0.0.1:2379\n", "cluster: expected etcd://host:port"},
+		{"cluster with another scheme", "cluster: http://127.0.0.1:2379\n", `cluster: scheme "http": expected etcd:// or etcds://`},
+		{"cluster endpoint without port", "cluster: etcd://a:1,b\n", `cluster: endpoint "b": expected host:port`},
+		{"short lease", "cluster: etcd://a:1\ncluster-lease: 500ms\n", "cluster-lease: must be at least 1s"},
+		{"cluster cert without key", "cluster: etcd://a:1\ncluster-tls-cert: c.pem\n", "cluster-tls-cert and cluster-tls-key go together"},
+		{"once in cluster mode", "cluster: etcd://a:1\nonce: true\n", "once: not available in cluster mode"},
+		{"cluster key misspelt", "cluster_lease: 5s\n", `did you mean "cluster-lease"?`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -45,6 +45,7 @@ type Controller struct {
 	fabric   *Fabric
 	compiled *Compiled
 	policy   []byte
+	cluster  *clusterState
 }
 
 // Option configures a Controller.
@@ -151,6 +152,9 @@ func (c *Controller) newDaemon() error {
 			c.afterRound(context.Background(), time.Now(), res)
 		}),
 	}
+	if cfg.Cluster != "" {
+		opts = append(opts, controlplane.WithAdoptMeters(), controlplane.WithStateHook(c.onSessionState))
+	}
 	if cfg.LoopInterval > 0 || c.manualLoop {
 		est := allocator.NewDemandEstimator()
 		if c.window > 0 {
@@ -218,12 +222,18 @@ func (c *Controller) Run(ctx context.Context) error {
 			return inputErr(fmt.Errorf("metrics-addr: %w", err))
 		}
 	}
+	if c.cfg.Cluster != "" {
+		return c.runResult(c.runCluster(ctx))
+	}
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go c.watcher.Run(wctx)
 	c.log.Info("controller running", "switches", len(c.fabric.Switches()), "policy", c.cfg.Policy, "topology", c.cfg.Topology,
 		"election_id", controlplane.ElectionID{High: c.cfg.ElectionIDHigh, Low: c.cfg.ElectionID}.String())
-	err := c.daemon.Run(ctx)
+	return c.runResult(c.daemon.Run(ctx))
+}
+
+func (c *Controller) runResult(err error) error {
 	c.log.Info("controller stopped")
 	var conflict *controlplane.ElectionConflictError
 	if errors.As(err, &conflict) {

@@ -31,6 +31,26 @@ const (
 	// NotPrimary: the closed loop had something to write to Switch but this
 	// controller is not its primary, so it wrote nothing.
 	NotPrimary EventKind = "not-primary"
+
+	// Cluster mode (docs/controller.md "Cluster"):
+
+	// MastershipAcquired: this instance became Switch's master (What: its
+	// fencing election id).
+	MastershipAcquired EventKind = "mastership-acquired"
+	// MastershipReleased: this instance gave Switch up (What: why:
+	// rebalance, lease lost, taken over, fenced, shutdown).
+	MastershipReleased EventKind = "mastership-released"
+	// WriteFenced: Switch refused Count writes with PERMISSION_DENIED
+	// because a newer master had taken over.
+	WriteFenced EventKind = "write-fenced"
+	// IntentApplied: intent revision Count from the store is the running
+	// intent (What: its note).
+	IntentApplied EventKind = "intent-applied"
+	// ClusterJoined: registered with a new lease (What: the backup id).
+	ClusterJoined EventKind = "cluster-joined"
+	// ClusterUnreachable: etcd could not be reached or the lease was lost
+	// (Err); this instance masters nothing until it is back.
+	ClusterUnreachable EventKind = "cluster-unreachable"
 )
 
 // Event is something the controller did or saw. Tests and status views

@@ -31,6 +31,14 @@ type Daemon struct {
 	changed  chan struct{}
 	workers  map[string]*worker
 	sessions map[string]*Session
+	// elections are per-switch election ids set by SetElectionID (cluster
+	// mode); a switch without one uses the sessions' option.
+	elections map[string]election
+}
+
+type election struct {
+	id      ElectionID
+	standby bool
 }
 
 // effective is a switch's intent with the loop's overlay applied.
@@ -60,6 +68,8 @@ type daemonConfig struct {
 	onReconcile       func(sw string, st ReconcileStats, err error)
 	onTick            func(TickResult, error)
 	shutdownGrace     time.Duration
+	adopt             bool
+	onState           func(sw string, st State)
 }
 
 // DaemonOption configures a Daemon.
@@ -95,6 +105,19 @@ func WithClosedLoop(l *Loop, interval time.Duration) DaemonOption {
 // Run's context ends (default 5s).
 func WithShutdownGrace(d time.Duration) DaemonOption {
 	return func(c *daemonConfig) { c.shutdownGrace = d }
+}
+
+// WithAdoptMeters makes a session that becomes primary (again) take the
+// switch's configured meter cells of the intent as the closed loop's last
+// written values before it reconciles, so a controller taking over from
+// another continues the allocation instead of resetting meters to the
+// policy's static rates (cluster failover, docs/controller.md "Cluster").
+func WithAdoptMeters() DaemonOption { return func(c *daemonConfig) { c.adopt = true } }
+
+// WithStateHook is called on every session state change (from the
+// session's goroutines: it must not block).
+func WithStateHook(f func(sw string, st State)) DaemonOption {
+	return func(c *daemonConfig) { c.onState = f }
 }
 
 // WithMetrics records metrics.
@@ -139,14 +162,15 @@ func NewDaemon(switches []SwitchConfig, opts ...DaemonOption) (*Daemon, error) {
 		seen[sw.Name] = true
 	}
 	return &Daemon{
-		switches: switches,
-		cfg:      cfg,
-		base:     map[string]*Intent{},
-		overlay:  map[string]map[string]*p4v1.Entity{},
-		eff:      map[string]*effective{},
-		changed:  make(chan struct{}),
-		workers:  map[string]*worker{},
-		sessions: map[string]*Session{},
+		switches:  switches,
+		cfg:       cfg,
+		base:      map[string]*Intent{},
+		overlay:   map[string]map[string]*p4v1.Entity{},
+		eff:       map[string]*effective{},
+		changed:   make(chan struct{}),
+		workers:   map[string]*worker{},
+		sessions:  map[string]*Session{},
+		elections: map[string]election{},
 	}, nil
 }
 
@@ -355,14 +379,23 @@ func (d *Daemon) dialAll() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, sw := range d.switches {
-		m, name := d.cfg.metrics, sw.Name
+		m, name, hook := d.cfg.metrics, sw.Name, d.cfg.onState
 		opts := append([]SessionOption{WithLogger(d.cfg.logger), WithStateCallback(func(st State) {
+			if hook != nil {
+				hook(name, st)
+			}
 			if m != nil {
 				m.Connected.WithLabelValues(name).Set(b2f(st.Connected))
 				m.Primary.WithLabelValues(name).Set(b2f(st.Primary))
 			}
 		})}, d.cfg.sessionOpts...)
+		if e, ok := d.elections[sw.Name]; ok {
+			opts = append(opts, WithElectionID(e.id))
+		}
 		s, err := Dial(sw, opts...)
+		if err == nil && d.elections[sw.Name].standby {
+			err = s.SetElectionID(d.elections[sw.Name].id, true)
+		}
 		if err != nil {
 			for _, o := range d.sessions {
 				_ = o.Close()
@@ -377,6 +410,65 @@ func (d *Daemon) dialAll() error {
 		d.sessions[sw.Name] = s
 		d.workers[sw.Name] = &worker{sw: sw, sess: s, rec: NewReconciler(s, applyOpts...)}
 	}
+	return nil
+}
+
+// SetElectionID sets a switch's election id, and whether its session is a
+// standby that never writes (cluster mode: a backup id, or the fencing id
+// of its master). It applies to the running session at once and to
+// sessions dialled later.
+func (d *Daemon) SetElectionID(sw string, id ElectionID, standby bool) error {
+	d.mu.Lock()
+	d.elections[sw] = election{id: id, standby: standby}
+	s := d.sessions[sw]
+	d.mu.Unlock()
+	if s == nil {
+		return nil
+	}
+	return s.SetElectionID(id, standby)
+}
+
+// adoptMeters takes the switch's configured meter cells that the intent
+// has as the loop's last written values (WithAdoptMeters).
+func (d *Daemon) adoptMeters(ctx context.Context, w *worker) error {
+	d.mu.Lock()
+	in := d.base[w.sw.Name]
+	d.mu.Unlock()
+	if in == nil || in.Schema == nil {
+		return nil
+	}
+	var want []*p4v1.Entity
+	for _, e := range in.Entities {
+		if me := e.GetMeterEntry(); me != nil {
+			want = append(want, tables.EntityOf(&p4v1.MeterEntry{MeterId: me.GetMeterId(), Index: me.GetIndex()}))
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	got, err := w.sess.Read(ctx, want...)
+	if isNoPipeline(err) {
+		return nil // a fresh switch: nothing to continue
+	}
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ov := d.overlay[w.sw.Name]
+	if ov == nil {
+		ov = map[string]*p4v1.Entity{}
+		d.overlay[w.sw.Name] = ov
+	}
+	for _, e := range got {
+		if e.GetMeterEntry().GetConfig() == nil {
+			continue
+		}
+		if k, err := in.Schema.Key(e); err == nil {
+			ov[k] = e
+		}
+	}
+	d.rebuildLocked(w.sw.Name, true)
 	return nil
 }
 
@@ -437,6 +529,7 @@ func (d *Daemon) record(sw string, st ReconcileStats, err error) {
 func (d *Daemon) runWorker(ctx, opCtx context.Context, w *worker) {
 	var (
 		doneGen, doneStream uint64
+		doneTerm            uint64
 		periodic            = time.NewTicker(d.cfg.reconcileInterval)
 		retry               *time.Timer
 		retryC              <-chan time.Time
@@ -447,8 +540,15 @@ func (d *Daemon) runWorker(ctx, opCtx context.Context, w *worker) {
 	for {
 		st, sessChanged := w.sess.Watch()
 		in, gen, intentChanged := d.effectiveFor(w.sw.Name)
-		if st.Primary && in != nil && (due || gen != doneGen || st.Stream != doneStream) {
+		if st.Primary && in != nil && (due || gen != doneGen || st.Stream != doneStream || st.Term != doneTerm) {
 			due = false
+			if d.cfg.adopt && st.Term != doneTerm {
+				if err := d.adoptMeters(opCtx, w); err != nil {
+					d.cfg.logger.Warn("reading the meters to continue the allocation failed; the policy's rates apply", "switch", w.sw.Name, "err", err)
+				}
+				in, gen, intentChanged = d.effectiveFor(w.sw.Name)
+			}
+			doneTerm = st.Term
 			w.mu.Lock()
 			stats, err := reconcileSafely(opCtx, w.rec, in)
 			w.mu.Unlock()

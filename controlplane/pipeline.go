@@ -119,7 +119,7 @@ func (s *Session) PushPipeline(ctx context.Context, p *Pipeline) error {
 	_, err := s.client.SetForwardingPipelineConfig(ctx, &p4v1.SetForwardingPipelineConfigRequest{
 		DeviceId:   s.sw.DeviceID,
 		Role:       s.cfg.role,
-		ElectionId: s.cfg.election.proto(),
+		ElectionId: s.ElectionID().proto(),
 		Action:     p4v1.SetForwardingPipelineConfigRequest_VERIFY_AND_COMMIT,
 		Config: &p4v1.ForwardingPipelineConfig{
 			P4Info:         p.P4Info,
@@ -127,5 +127,6 @@ func (s *Session) PushPipeline(ctx context.Context, p *Pipeline) error {
 			Cookie:         &p4v1.ForwardingPipelineConfig_Cookie{Cookie: p.Cookie},
 		},
 	})
+	s.noteFenced(err)
 	return wrapRPC("set forwarding pipeline config", err)
 }

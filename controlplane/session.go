@@ -79,6 +79,13 @@ type State struct {
 	Stream uint64
 	// Err is the reason of the last stream failure, if any.
 	Err error
+	// Term counts the times this session became primary; a new value means
+	// another controller may have written in between (cluster failover).
+	Term uint64
+	// Fenced counts writes the switch refused with PERMISSION_DENIED
+	// while this session took itself for the primary: another controller
+	// with a higher election id took over (cluster fencing).
+	Fenced uint64
 	// Fatal is set when the session gave up: the switch keeps refusing
 	// its arbitration (another live controller holds the same election
 	// id, spec §5.3). Retrying cannot help; the operator must act.
@@ -110,6 +117,11 @@ type Session struct {
 
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// arb guards the election id, standby and the live stream's sends.
+	arb     sync.Mutex
+	live    p4v1.P4Runtime_StreamChannelClient
+	standby bool
 }
 
 type sessionConfig struct {
@@ -279,7 +291,57 @@ func Dial(sw SwitchConfig, opts ...SessionOption) (*Session, error) {
 func (s *Session) Switch() SwitchConfig { return s.sw }
 
 // ElectionID returns this session's election id.
-func (s *Session) ElectionID() ElectionID { return s.cfg.election }
+func (s *Session) ElectionID() ElectionID {
+	s.arb.Lock()
+	defer s.arb.Unlock()
+	return s.cfg.election
+}
+
+// SetElectionID changes the session's election id, on the live stream at
+// once (spec §5.3: a client may send a new id on its stream) and for every
+// later stream. A standby session never counts itself primary and writes
+// nothing, even where the switch would take it as primary (a fresh switch
+// makes the first client primary whatever its id): cluster mode arbitrates
+// with a low id as a backup and a fencing id as the master (controller/cluster).
+func (s *Session) SetElectionID(id ElectionID, standby bool) error {
+	if standby {
+		// Under the state lock (arb inside it, as the stream does), so no
+		// answer the stream is applying can mark a standby primary.
+		s.setState(func(st *State) {
+			s.arb.Lock()
+			s.standby = true
+			s.arb.Unlock()
+			st.Primary = false
+		})
+	}
+	s.arb.Lock()
+	s.cfg.election, s.standby = id, standby
+	live := s.live
+	var err error
+	if live != nil {
+		err = live.Send(&p4v1.StreamMessageRequest{Update: &p4v1.StreamMessageRequest_Arbitration{Arbitration: s.arbitrationLocked()}})
+	}
+	s.arb.Unlock()
+	if err != nil {
+		return fmt.Errorf("switch %s: send arbitration: %w", s.sw.Name, err)
+	}
+	return nil
+}
+
+func (s *Session) arbitrationLocked() *p4v1.MasterArbitrationUpdate {
+	arb := &p4v1.MasterArbitrationUpdate{DeviceId: s.sw.DeviceID, ElectionId: s.cfg.election.proto()}
+	if s.cfg.role != "" {
+		arb.Role = &p4v1.Role{Name: s.cfg.role, Config: s.cfg.roleConfig}
+	}
+	return arb
+}
+
+// sendArbitration sends the current arbitration on st.
+func (s *Session) sendArbitration(st p4v1.P4Runtime_StreamChannelClient) error {
+	s.arb.Lock()
+	defer s.arb.Unlock()
+	return st.Send(&p4v1.StreamMessageRequest{Update: &p4v1.StreamMessageRequest_Arbitration{Arbitration: s.arbitrationLocked()}})
+}
 
 // Client returns the raw P4Runtime client (for reads by tools and tests).
 func (s *Session) Client() p4v1.P4RuntimeClient { return s.client }
@@ -326,7 +388,7 @@ func (s *Session) WaitFor(ctx context.Context, cond func(State) bool) error {
 			switch {
 			case st.Connected && !st.Primary:
 				return fmt.Errorf("switch %s (%s): %w while backup: the primary has election id %s, ours is %s",
-					s.sw.Name, s.sw.Address, ctx.Err(), st.PrimaryElectionID, s.cfg.election)
+					s.sw.Name, s.sw.Address, ctx.Err(), st.PrimaryElectionID, s.ElectionID())
 			case !st.Connected && st.Err != nil:
 				return fmt.Errorf("switch %s (%s): not reachable: %v: %w", s.sw.Name, s.sw.Address, st.Err, ctx.Err())
 			case !st.Connected:
@@ -348,9 +410,12 @@ func (s *Session) setState(f func(*State)) {
 	s.mu.Lock()
 	old := s.state
 	f(&s.state)
+	if s.state.Primary && !old.Primary {
+		s.state.Term++
+	}
 	st := s.state
 	if old.Connected == st.Connected && old.Primary == st.Primary &&
-		old.PrimaryElectionID == st.PrimaryElectionID && old.Stream == st.Stream &&
+		old.PrimaryElectionID == st.PrimaryElectionID && old.Stream == st.Stream && old.Term == st.Term && old.Fenced == st.Fenced &&
 		errText(old.Err) == errText(st.Err) && errText(old.Fatal) == errText(st.Fatal) {
 		s.mu.Unlock()
 		return
@@ -400,7 +465,7 @@ func (s *Session) run(ctx context.Context) {
 		s.setState(func(st *State) { st.Connected, st.Primary, st.Err = false, false, err })
 		if !arbitrated && status.Code(err) == codes.InvalidArgument {
 			if conflicts++; conflicts >= conflictLimit {
-				fatal := &ElectionConflictError{Switch: s.sw.Name, ElectionID: s.cfg.election, Role: s.cfg.role, Reason: err}
+				fatal := &ElectionConflictError{Switch: s.sw.Name, ElectionID: s.ElectionID(), Role: s.cfg.role, Reason: err}
 				s.log.Error("giving up on the switch", "err", fatal)
 				s.setState(func(st *State) { st.Fatal = fatal })
 				return
@@ -469,11 +534,16 @@ func (s *Session) stream(ctx context.Context) (arbitrated bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("open stream: %w", err)
 	}
-	arb := &p4v1.MasterArbitrationUpdate{DeviceId: s.sw.DeviceID, ElectionId: s.cfg.election.proto()}
-	if s.cfg.role != "" {
-		arb.Role = &p4v1.Role{Name: s.cfg.role, Config: s.cfg.roleConfig}
-	}
-	if err := st.Send(&p4v1.StreamMessageRequest{Update: &p4v1.StreamMessageRequest_Arbitration{Arbitration: arb}}); err != nil {
+	s.arb.Lock()
+	err = st.Send(&p4v1.StreamMessageRequest{Update: &p4v1.StreamMessageRequest_Arbitration{Arbitration: s.arbitrationLocked()}})
+	s.live = st
+	s.arb.Unlock()
+	defer func() {
+		s.arb.Lock()
+		s.live = nil
+		s.arb.Unlock()
+	}()
+	if err != nil {
 		return false, fmt.Errorf("send arbitration: %w", err)
 	}
 	first := true
@@ -495,25 +565,32 @@ func (s *Session) stream(ctx context.Context) (arbitrated bool, err error) {
 			// Spec §5.4: status OK for the primary; ALREADY_EXISTS (or
 			// another non-OK code) for a backup.
 			code := codes.Code(a.GetStatus().GetCode())
-			primary := code == codes.OK
+			ours := s.ElectionID()
 			eid := electionFromProto(a.GetElectionId())
 			arbitrated = true
 			newStream := first
 			first = false
+			var primary bool
 			s.setState(func(st *State) {
+				// Read standby with the state held, so that a concurrent
+				// SetElectionID(standby) is never overwritten by an
+				// answer it raced with.
+				s.arb.Lock()
+				primary = code == codes.OK && !s.standby
+				s.arb.Unlock()
 				st.Connected, st.Primary, st.PrimaryElectionID, st.Err = true, primary, eid, nil
 				if newStream {
 					st.Stream++
 				}
 			})
-			s.log.Info("arbitration", "primary", primary, "election_id", s.cfg.election.String(),
+			s.log.Info("arbitration", "primary", primary, "election_id", ours.String(),
 				"primary_election_id", eid.String(), "status", code.String())
 			// Spec §5.3: an update whose id is at least the highest ever
 			// seen for the role makes its sender primary. A switch that
 			// reports no primary (NOT_FOUND, e.g. the primary left) with a
 			// highest id not above ours is therefore told again.
-			if code == codes.NotFound && s.cfg.election.Compare(eid) >= 0 {
-				if err := st.Send(&p4v1.StreamMessageRequest{Update: &p4v1.StreamMessageRequest_Arbitration{Arbitration: arb}}); err != nil {
+			if code == codes.NotFound && ours.Compare(eid) >= 0 {
+				if err := s.sendArbitration(st); err != nil {
 					return arbitrated, fmt.Errorf("re-send arbitration: %w", err)
 				}
 			}
@@ -549,11 +626,23 @@ func (s *Session) writeRequest(ctx context.Context, updates []*p4v1.Update) erro
 	_, err := s.client.Write(ctx, &p4v1.WriteRequest{
 		DeviceId:   s.sw.DeviceID,
 		Role:       s.cfg.role,
-		ElectionId: s.cfg.election.proto(),
+		ElectionId: s.ElectionID().proto(),
 		Updates:    updates,
 		Atomicity:  p4v1.WriteRequest_CONTINUE_ON_ERROR,
 	})
+	s.noteFenced(err)
 	return err
+}
+
+// noteFenced records a write the switch refused because another client is
+// primary: the session stops counting itself primary until the switch says
+// otherwise.
+func (s *Session) noteFenced(err error) {
+	if status.Code(err) != codes.PermissionDenied {
+		return
+	}
+	s.log.Warn("write refused by the switch: another controller is primary", "election_id", s.ElectionID().String(), "err", err)
+	s.setState(func(st *State) { st.Primary = false; st.Fenced++ })
 }
 
 // Read sends one ReadRequest (wildcards allowed, spec §13.2) and collects the

@@ -2,15 +2,11 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"io"
 	"os"
-	"sort"
 
 	"github.com/spf13/cobra"
 
 	"github.com/p4qos/p4qos/controller"
-	"github.com/p4qos/p4qos/controlplane"
 )
 
 func init() { subcommands = append(subcommands, newRunCmd) }
@@ -39,9 +35,7 @@ flags, flags winning. See docs/controller.md.`,
 
 func runDaemon(cmd *cobra.Command, e *env) error {
 	ctx := cmd.Context()
-	cfg, err := controller.Load(controller.Sources{
-		File: cmd.Flag("config").Value.String(), Env: os.Environ(), Flags: cmd.Flags(),
-	})
+	cfg, err := controller.Load(controller.Sources{File: cmd.Flag("config").Value.String(), Env: os.Environ(), Flags: cmd.Flags()})
 	if err != nil {
 		return invalidInput(err)
 	}
@@ -51,12 +45,7 @@ func runDaemon(cmd *cobra.Command, e *env) error {
 		return controllerErr(err)
 	}
 	if cfg.Once {
-		stats, err := c.Once(ctx)
-		printOnce(e.stdout, c.Fabric().Switches(), stats)
-		if err != nil {
-			return fmt.Errorf("reconcile: %w", err)
-		}
-		return nil
+		return c.OnceReport(ctx, e.stdout)
 	}
 	return controllerErr(c.Run(ctx))
 }
@@ -68,21 +57,4 @@ func controllerErr(err error) error {
 		return invalidInput(err)
 	}
 	return err
-}
-
-func printOnce(w io.Writer, switches []controlplane.SwitchConfig, stats map[string]controlplane.ReconcileStats) {
-	names := make([]string, 0, len(switches))
-	for _, sw := range switches {
-		names = append(names, sw.Name)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		st, ok := stats[n]
-		if !ok {
-			fmt.Fprintf(w, "%s: FAILED (see the error below)\n", n)
-			continue
-		}
-		fmt.Fprintf(w, "%s: pushed_pipeline=%v read=%d inserts=%d modifies=%d deletes=%d written=%d rpcs=%d undone=%d queue_params=%d\n",
-			n, st.Pushed, st.Read, st.Inserts, st.Modifies, st.Deletes, st.Write.Updates, st.Write.RPCs, st.Write.Undone, st.SideWritten)
-	}
 }
