@@ -496,11 +496,9 @@ func (s *Switch) handleStreamMessage(st *stream, m *p4v1.StreamMessageRequest) e
 			Details: &p4v1.StreamError_PacketOut{PacketOut: &p4v1.PacketOutError{PacketOut: v.Packet}},
 		}}})
 	case *p4v1.StreamMessageRequest_DigestAck:
-		// No digests are ever sent; acks are harmless.
+		s.digestAck(st, v.DigestAck)
 	default:
-		st.send(&p4v1.StreamMessageResponse{Update: &p4v1.StreamMessageResponse_Error{Error: &p4v1.StreamError{
-			CanonicalCode: int32(codes.Unimplemented), Message: "unsupported stream message", Space: errorSpace,
-		}}})
+		s.otherStreamMessage(st, m)
 	}
 	return nil
 }
