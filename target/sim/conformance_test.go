@@ -640,15 +640,114 @@ func TestConformanceBatch(t *testing.T) {
 			}
 		}
 	})
+}
+
+// snapshot reads everything a client can read of the conformance pipeline.
+func snapshot(t *testing.T, h *harness) []*p4v1.Entity {
+	t.Helper()
+	return h.mustRead(
+		tableEntity(&p4v1.TableEntry{}),
+		tableEntity(&p4v1.TableEntry{IsDefaultAction: true, CounterData: &p4v1.CounterData{}, MeterConfig: &p4v1.MeterConfig{}}),
+		&p4v1.Entity{Entity: &p4v1.Entity_ActionProfileMember{ActionProfileMember: &p4v1.ActionProfileMember{}}},
+		&p4v1.Entity{Entity: &p4v1.Entity_ActionProfileGroup{ActionProfileGroup: &p4v1.ActionProfileGroup{}}},
+		counterEntity(0, nil, nil), meterEntity(0, nil, nil),
+		&p4v1.Entity{Entity: &p4v1.Entity_DirectCounterEntry{DirectCounterEntry: &p4v1.DirectCounterEntry{}}},
+		&p4v1.Entity{Entity: &p4v1.Entity_DirectMeterEntry{DirectMeterEntry: &p4v1.DirectMeterEntry{}}},
+	)
+}
+
+func sameEntities(a, b []*p4v1.Entity) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !proto.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestConformanceAllOrNone covers the two optional atomicity modes of
+// §12.2, which the sim implements (DATAPLANE_ATOMIC by applying the whole
+// batch in one hold of the switch lock, which the traffic model also takes).
+func TestConformanceAllOrNone(t *testing.T) {
 	for _, mode := range []p4v1.WriteRequest_Atomicity{p4v1.WriteRequest_ROLLBACK_ON_ERROR, p4v1.WriteRequest_DATAPLANE_ATOMIC} {
-		t.Run("§12.2 "+mode.String()+": If a P4Runtime server does not support this option at all, an UNIMPLEMENTED error is returned at all times", func(t *testing.T) {
+		writeMode := func(h *harness, updates ...*p4v1.Update) error {
+			_, err := h.c.Write(h.ctx, &p4v1.WriteRequest{DeviceId: 1, ElectionId: eid(1), Atomicity: mode, Updates: updates})
+			return err
+		}
+		t.Run("§12.2 "+mode.String()+": the target must roll back the operations such that ... state is consistent with the state before the batch", func(t *testing.T) {
 			h := confHarness(t)
-			_, err := h.c.Write(h.ctx, &p4v1.WriteRequest{DeviceId: 1, ElectionId: eid(1), Atomicity: mode, Updates: []*p4v1.Update{insert(exactEntry(1))}})
-			if status.Code(err) != codes.Unimplemented {
-				t.Errorf("got %v, want UNIMPLEMENTED", err)
+			h.mustWrite(1,
+				insert(exactEntry(1, 1)), insert(exactEntry(3, 3)),
+				insert(member(apSel, 1, aFwd, param(1, 1))), insert(member(apSel, 2, aFwd, param(1, 2))),
+				modify(counterEntity(cnt, idx(3), &p4v1.CounterData{ByteCount: 300, PacketCount: 3})),
+				modify(meterEntity(mtr, idx(4), &p4v1.MeterConfig{Cir: 1000, Cburst: 100, Pir: 2000, Pburst: 200})),
+			)
+			h.mustWrite(1, insert(group(1, 4, 1)), insert(lpmEntry([]byte{10, 0, 0, 0}, 8, groupAction(1))))
+			before := snapshot(t, h)
+			batch := []*p4v1.Update{
+				insert(exactEntry(2, 2)),
+				modify(exactEntry(1, 9)),
+				del(exactEntry(3)),
+				insert(exactEntry(3, 7)), // deleted and re-inserted in the same batch
+				modify(defaultTE(tExact, directAction(aDefaultOnly))),
+				modify(&p4v1.Entity{Entity: &p4v1.Entity_DirectCounterEntry{DirectCounterEntry: &p4v1.DirectCounterEntry{
+					TableEntry: exactEntry(1).GetTableEntry(), Data: &p4v1.CounterData{ByteCount: 5}}}}),
+				insert(member(apSel, 3, aFwd, param(1, 3))),
+				modify(member(apSel, 2, aFwd, param(1, 8))),
+				modify(group(1, 4, 2, 3)), // member 1 leaves the group, 3 joins
+				del(lpmEntry([]byte{10, 0, 0, 0}, 8, nil)),
+				del(group(1, 0)),
+				del(member(apSel, 1, 0)), // possible now: no group, no entry uses it
+				insert(group(2, 4, 2)),
+				modify(counterEntity(cnt, idx(3), &p4v1.CounterData{ByteCount: 1})),
+				modify(counterEntity(cnt, nil, &p4v1.CounterData{PacketCount: 2})),
+				modify(meterEntity(mtr, idx(4), nil)),
+				modify(meterEntity(mtr, nil, &p4v1.MeterConfig{Cir: 1, Cburst: 1, Pir: 1, Pburst: 1})),
+				insert(exactEntry(2, 5)), // ALREADY_EXISTS: the batch fails here
+				insert(exactEntry(4, 4)),
 			}
-			if n := len(h.mustRead(tableEntity(&p4v1.TableEntry{TableId: tExact}))); n != 0 {
-				t.Errorf("%d entries written by a refused batch, want 0", n)
+			err := writeMode(h, batch...)
+			got := updateCodes(err)
+			if status.Code(err) != codes.Unknown || len(got) != len(batch) {
+				t.Fatalf("got %v with %d details, want UNKNOWN with %d", err, len(got), len(batch))
+			}
+			for i, c := range got {
+				want := codes.Aborted
+				if i == len(batch)-2 {
+					want = codes.AlreadyExists
+				}
+				if c != want {
+					t.Errorf("update %d: %v, want %v", i, c, want)
+				}
+			}
+			if after := snapshot(t, h); !sameEntities(before, after) {
+				t.Errorf("state after the rolled-back batch differs from before:\nbefore %v\nafter  %v", before, after)
+			}
+			// Reference counts came back too: member 1 is in group 1 again,
+			// group 1 is used by the lpm entry.
+			if got := writeCode(h.write(1, del(member(apSel, 1, 0)))); got != codes.FailedPrecondition {
+				t.Errorf("delete member 1 after the rollback: %v, want FAILED_PRECONDITION (still in group 1)", got)
+			}
+			if got := writeCode(h.write(1, del(group(1, 0)))); got != codes.FailedPrecondition {
+				t.Errorf("delete group 1 after the rollback: %v, want FAILED_PRECONDITION (still used)", got)
+			}
+			if got := writeCode(h.write(1, insert(member(apSel, 3, aFwd, param(1, 3))))); got != codes.OK {
+				t.Errorf("insert member 3 after the rollback: %v, want OK (its insert was undone)", got)
+			}
+		})
+		t.Run("§12.2 "+mode.String()+": a batch without errors is applied whole", func(t *testing.T) {
+			h := confHarness(t)
+			if err := writeMode(h, insert(exactEntry(1)), insert(exactEntry(2)), insert(member(apSel, 1, aFwd, param(1, 1)))); err != nil {
+				t.Fatalf("got %v, want OK", err)
+			}
+			if n := len(h.mustRead(tableEntity(&p4v1.TableEntry{TableId: tExact}))); n != 2 {
+				t.Errorf("%d entries, want 2", n)
+			}
+			if err := writeMode(h, insert(group(1, 4, 1))); err != nil {
+				t.Errorf("a later batch using the member: %v", err)
 			}
 		})
 	}
