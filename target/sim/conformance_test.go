@@ -892,7 +892,7 @@ func TestConformanceArbitrationNotifications(t *testing.T) {
 			}
 		}
 	})
-	t.Run("§5: When a primary channel gets broken ... advisory to all other controllers ... without a primary", func(t *testing.T) {
+	t.Run("§5 When a primary channel gets broken ... advisory to all other controllers ... without a primary", func(t *testing.T) {
 		h := newHarness(t)
 		p, b, _ := h.primaryAndBackup()
 		h.setPipeline(conformanceP4Info(t), 5)
@@ -908,7 +908,7 @@ func TestConformanceArbitrationNotifications(t *testing.T) {
 			t.Errorf("backup re-sending 3 < election_id_past 5: %v, want NOT_FOUND", a)
 		}
 	})
-	t.Run("§5.3: The server stops accepting Write requests from the previous primary ... PERMISSION_DENIED", func(t *testing.T) {
+	t.Run("§5.3 The server stops accepting Write requests from the previous primary ... PERMISSION_DENIED", func(t *testing.T) {
 		h := newHarness(t)
 		h.primary(1)
 		h.setPipeline(conformanceP4Info(t), 1)
