@@ -1068,3 +1068,36 @@ func TestConformanceCapabilities(t *testing.T) {
 		})
 	}
 }
+
+// TestConformanceSharedProfileActions: §9.2.1 "If multiple table
+// implementations share an extern instance, then the actions attributes of
+// the tables must have an identical list of P4 actions": a P4Info breaking
+// it is refused when the pipeline is set.
+func TestConformanceSharedProfileActions(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		actions []uint32
+		want    codes.Code
+	}{
+		{"§9.2.1 tables sharing a profile with identical actions", []uint32{aFwd, aDrop}, codes.OK},
+		{"§9.2.1 tables sharing a profile with different actions ... must have an identical list", []uint32{aFwd}, codes.InvalidArgument},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			info := conformanceP4Info(t)
+			second := &p4configv1.Table{Preamble: &p4configv1.Preamble{Id: 107, Name: "Ing.t_lpm2", Alias: "t_lpm2"},
+				MatchFields: info.GetTables()[2].GetMatchFields(), ImplementationId: apSel, Size: 4}
+			for _, a := range tc.actions {
+				second.ActionRefs = append(second.ActionRefs, &p4configv1.ActionRef{Id: a})
+			}
+			info.Tables = append(info.Tables, second)
+			info.ActionProfiles[0].TableIds = append(info.ActionProfiles[0].TableIds, 107)
+			h := newHarness(t)
+			h.primary(1)
+			_, err := h.c.SetForwardingPipelineConfig(h.ctx, &p4v1.SetForwardingPipelineConfigRequest{DeviceId: 1, ElectionId: eid(1),
+				Action: p4v1.SetForwardingPipelineConfigRequest_VERIFY_AND_COMMIT, Config: &p4v1.ForwardingPipelineConfig{P4Info: info}})
+			if status.Code(err) != tc.want {
+				t.Errorf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
