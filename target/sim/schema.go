@@ -201,6 +201,7 @@ func newSchema(info *p4configv1.P4Info, sizeOverride map[string]int64) (*schema,
 		}
 	}
 
+	bound := map[uint32]bool{} // action profiles already implementing a table
 	for _, t := range info.GetTables() {
 		p := t.GetPreamble()
 		if err := claim(p.GetId(), p.GetName()); err != nil {
@@ -245,6 +246,12 @@ func newSchema(info *p4configv1.P4Info, sizeOverride map[string]int64) (*schema,
 			if !ok {
 				return nil, statusf(codes.InvalidArgument, "table %q: implementation %#x is not an action profile", ti.name, impl)
 			}
+			if bound[impl] && !sameActions(pi.actions, ti.actions) {
+				// §9.2.1: "the actions attributes of the tables must have an
+				// identical list of P4 actions".
+				return nil, statusf(codes.InvalidArgument, "table %q: the tables sharing action profile %q must have identical actions", ti.name, pi.name)
+			}
+			bound[impl] = true
 			ti.profile = pi
 			for a := range ti.actions {
 				pi.actions[a] = true
@@ -358,4 +365,17 @@ func (a *actionInfo) paramNamed(want string) *p4configv1.Action_Param {
 
 func (s *schema) String() string {
 	return fmt.Sprintf("p4info{%d tables, %d actions}", len(s.tables), len(s.actions))
+}
+
+// sameActions reports whether a table's action set is the profile's.
+func sameActions(profile map[uint32]bool, table map[uint32]p4configv1.ActionRef_Scope) bool {
+	if len(profile) != len(table) {
+		return false
+	}
+	for a := range table {
+		if !profile[a] {
+			return false
+		}
+	}
+	return true
 }

@@ -313,6 +313,9 @@ func (svc *service) Write(_ context.Context, req *p4v1.WriteRequest) (*p4v1.Writ
 	if err != nil {
 		return nil, err
 	}
+	if req.GetAtomicity() != p4v1.WriteRequest_CONTINUE_ON_ERROR {
+		return s.writeAllOrNone(st, scope, req)
+	}
 	updates := req.GetUpdates()
 	errs := make([]*p4v1.Error, len(updates))
 	failed := 0
@@ -356,9 +359,8 @@ func (s *Switch) beginWrite(req *p4v1.WriteRequest) (*state, *roleScope, error) 
 	if s.fwd == nil {
 		return nil, nil, statusf(codes.FailedPrecondition, "no forwarding pipeline config set")
 	}
-	if req.GetAtomicity() != p4v1.WriteRequest_CONTINUE_ON_ERROR {
-		// §12.2: the other modes are optional; like BMv2 the sim has none.
-		return nil, nil, statusf(codes.Unimplemented, "atomicity %v is not supported", req.GetAtomicity())
+	if _, ok := p4v1.WriteRequest_Atomicity_name[int32(req.GetAtomicity())]; !ok {
+		return nil, nil, statusf(codes.InvalidArgument, "unknown atomicity %v", req.GetAtomicity())
 	}
 	st := s.fwd.state
 	st.begin()
@@ -496,11 +498,9 @@ func (s *Switch) handleStreamMessage(st *stream, m *p4v1.StreamMessageRequest) e
 			Details: &p4v1.StreamError_PacketOut{PacketOut: &p4v1.PacketOutError{PacketOut: v.Packet}},
 		}}})
 	case *p4v1.StreamMessageRequest_DigestAck:
-		// No digests are ever sent; acks are harmless.
+		s.digestAck(st, v.DigestAck)
 	default:
-		st.send(&p4v1.StreamMessageResponse{Update: &p4v1.StreamMessageResponse_Error{Error: &p4v1.StreamError{
-			CanonicalCode: int32(codes.Unimplemented), Message: "unsupported stream message", Space: errorSpace,
-		}}})
+		s.otherStreamMessage(st, m)
 	}
 	return nil
 }

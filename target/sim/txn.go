@@ -286,3 +286,95 @@ func (st *state) visibleMeter(id uint32, i int64) *p4v1.MeterConfig {
 	}
 	return st.meters[id][i].cfg
 }
+
+// ---- rolling back (ROLLBACK_ON_ERROR, DATAPLANE_ATOMIC) ----
+
+// rollback undoes everything the running Write changed: what it created
+// carries its transaction number and is removed, what it changed or deleted
+// comes back from the before-image. Reference counts are then recounted.
+// The caller still calls commit to end the transaction. Called with mu
+// held since the Write began, so no packet saw the changes.
+func (st *state) rollback() {
+	b := st.before
+	if b == nil {
+		return
+	}
+	for _, ts := range st.tables {
+		for key, e := range ts.entries {
+			if e.txn == st.txn {
+				delete(ts.entries, key)
+			}
+		}
+		for key, e := range b.entries[ts] {
+			ts.entries[key] = e
+		}
+		if d, ok := b.defs[ts]; ok {
+			ts.def = d
+		}
+	}
+	for _, ps := range st.profiles {
+		for id, m := range ps.members {
+			if m.txn == st.txn {
+				delete(ps.members, id)
+			}
+		}
+		for id, m := range b.members[ps] { // reference counts: recountRefs
+			ps.members[id] = &apMember{seq: st.nextSeq(), txn: st.committed, m: m}
+		}
+		for id, g := range ps.groups {
+			if g.txn == st.txn {
+				delete(ps.groups, id)
+			}
+		}
+		for id, g := range b.groups[ps] {
+			ps.groups[id] = &apGroup{seq: st.nextSeq(), txn: st.committed, g: g}
+		}
+	}
+	st.recountRefs()
+	for id, cells := range st.counters {
+		if full := b.counterArray[id]; full != nil {
+			copy(cells, full)
+			continue
+		}
+		for i, c := range b.counters[id] {
+			cells[i] = c
+		}
+	}
+	for id, cells := range st.meters {
+		restore := func(i int64, cfg *p4v1.MeterConfig) {
+			if cells[i].cfg != cfg { // configure clones: a changed cell has a new pointer
+				cells[i].configure(cfg)
+			}
+		}
+		if full := b.meterArray[id]; full != nil {
+			for i, cfg := range full {
+				restore(int64(i), cfg)
+			}
+			continue
+		}
+		for i, cfg := range b.meters[id] {
+			restore(i, cfg)
+		}
+	}
+}
+
+// recountRefs recomputes the member and group reference counts from the
+// groups and table entries.
+func (st *state) recountRefs() {
+	for _, ps := range st.profiles {
+		for _, m := range ps.members {
+			m.groupRefs, m.entryRefs = 0, 0
+		}
+		for _, g := range ps.groups {
+			g.entryRefs = 0
+		}
+		for _, g := range ps.groups {
+			ps.adjustGroupRefs(g.g, +1)
+		}
+	}
+	for _, ts := range st.tables {
+		for _, e := range ts.entries {
+			st.refs(ts.info, e.te.GetAction(), +1)
+		}
+	}
+}

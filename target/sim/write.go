@@ -275,7 +275,9 @@ func (st *state) writeTableEntry(op p4v1.Update_Type, te *p4v1.TableEntry) error
 	if te.GetIsDefaultAction() {
 		return st.writeDefaultEntry(op, ts, te)
 	}
-	if ti.isConst {
+	if ti.isConst && (op != p4v1.Update_MODIFY || te.GetAction() != nil) {
+		// §9.1.4: a const table only takes MODIFYs of its entries' direct
+		// resources (no action, even an equal one) and of its default entry.
 		return statusf(codes.PermissionDenied, "table %q is const", ti.name)
 	}
 	if len(ti.fields) == 0 && op == p4v1.Update_INSERT {
@@ -538,6 +540,12 @@ func (st *state) writeMember(op p4v1.Update_Type, m *p4v1.ActionProfileMember) e
 	case p4v1.Update_MODIFY:
 		if cur == nil {
 			return statusf(codes.NotFound, "%q: no member %d", ps.info.name, m.GetMemberId())
+		}
+		if cur.groupRefs > 0 && cur.m.GetAction().GetActionId() != a.GetActionId() {
+			// §9.2.4: a target without mixed-action groups "is also not
+			// expected to support modifying the action function of a member
+			// which is part of one or more groups" (parameters may change).
+			return statusf(codes.Unimplemented, "%q: member %d is in %d group(s): its action cannot change", ps.info.name, m.GetMemberId(), cur.groupRefs)
 		}
 		st.saveMember(ps, cur)
 		cur.m = stored

@@ -247,13 +247,10 @@ func TestWriteRPCWideErrors(t *testing.T) {
 		t.Errorf("read before a pipeline: %v, want FAILED_PRECONDITION (§13)", status.Code(err))
 	}
 	h.setPipeline(loadP4Info(t, "testdata/generic.p4info.txtpb"), 1)
-	_, err := h.c.Write(h.ctx, &p4v1.WriteRequest{DeviceId: 1, ElectionId: eid(1), Atomicity: p4v1.WriteRequest_ROLLBACK_ON_ERROR, Updates: []*p4v1.Update{insert(exactEntry(1))}})
-	if status.Code(err) != codes.Unimplemented {
-		t.Errorf("ROLLBACK_ON_ERROR: %v, want UNIMPLEMENTED (§12.2)", status.Code(err))
-	}
-	_, err = h.c.Write(h.ctx, &p4v1.WriteRequest{DeviceId: 1, ElectionId: eid(1), Atomicity: p4v1.WriteRequest_DATAPLANE_ATOMIC})
-	if status.Code(err) != codes.Unimplemented {
-		t.Errorf("DATAPLANE_ATOMIC: %v, want UNIMPLEMENTED (§12.2)", status.Code(err))
+	// ROLLBACK_ON_ERROR and DATAPLANE_ATOMIC: TestConformanceAllOrNone.
+	_, err := h.c.Write(h.ctx, &p4v1.WriteRequest{DeviceId: 1, ElectionId: eid(1), Atomicity: 7, Updates: []*p4v1.Update{insert(exactEntry(1))}})
+	if status.Code(err) != codes.InvalidArgument || len(status.Convert(err).Details()) != 0 {
+		t.Errorf("undefined atomicity 7: %v, want an RPC-wide INVALID_ARGUMENT (§12.3)", err)
 	}
 }
 
