@@ -73,7 +73,7 @@ type Result struct {
 	// DeviceIDs are the switches' P4Runtime device ids (for -o text, whose
 	// WriteRequests carry them).
 	DeviceIDs map[string]uint64
-	Classes     []ClassInfo
+	Classes   []ClassInfo
 	// Problem and Allocation are the allocator input and output (nil
 	// without flow groups).
 	Problem    *allocator.Problem
