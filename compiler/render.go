@@ -64,9 +64,7 @@ func Render(w io.Writer, s *tables.Schema, format string, res *Result, names []s
 	}
 	for _, n := range names {
 		fmt.Fprintf(w, "\n# switch %s: %d entities\n", n, len(res.Switches[n]))
-		if err := s.FormatTable(w, res.Switches[n]); err != nil {
-			return err
-		}
+		writeEntityTable(w, s, res.Switches[n])
 	}
 	return nil
 }
@@ -86,9 +84,9 @@ func (res *Result) WriteSummary(w io.Writer) {
 		if c.TrustDSCP {
 			phb += " (trust)"
 		}
-		tw.row(fmt.Sprint(c.ID), c.Name, phb, fmt.Sprint(uint8(c.DSCP)), fmt.Sprint(c.Queue), fmt.Sprint(c.Precedence), meter, strings.Join(c.Switches, ","))
+		tw.row(fmt.Sprint(c.ID), c.Name, phb, fmt.Sprint(uint8(c.DSCP)), fmt.Sprint(c.Queue), fmt.Sprint(c.Precedence), meter, strings.Join(c.Switches, ", "))
 	}
-	tw.flush()
+	tw.flushWrapped(TableWidth, 7)
 	if res.Allocation != nil {
 		fmt.Fprintln(w, "\n# allocation")
 		tw := newColumns(w)
@@ -100,9 +98,9 @@ func (res *Result) WriteSummary(w io.Writer) {
 					ps = append(ps, units.FormatBitrate(p.Rate)+" via "+strings.Join(p.Links, " "))
 				}
 			}
-			tw.row(fg.Name, units.FormatBitrate(fg.Rate), strings.Join(ps, "; "))
+			tw.row(fg.Name, units.FormatBitrate(fg.Rate), strings.Join(ps, "\n"))
 		}
-		tw.flush()
+		tw.flushWrapped(TableWidth, 2)
 	}
 	if len(res.QueueSettings) > 0 {
 		fmt.Fprintln(w, "\n# queue settings (not P4Runtime; the controller applies them through each target's queue interface)")
@@ -132,28 +130,7 @@ func newColumns(w io.Writer) *columns { return &columns{w: w} }
 
 func (c *columns) row(cells ...string) { c.rows = append(c.rows, cells) }
 
-func (c *columns) flush() {
-	var widths []int
-	for _, r := range c.rows {
-		for i, cell := range r {
-			if i >= len(widths) {
-				widths = append(widths, 0)
-			}
-			widths[i] = max(widths[i], len([]rune(cell)))
-		}
-	}
-	for _, r := range c.rows {
-		var b strings.Builder
-		for i, cell := range r {
-			b.WriteString(cell)
-			if i < len(r)-1 {
-				b.WriteString(strings.Repeat(" ", widths[i]-len([]rune(cell))+2))
-			}
-		}
-		fmt.Fprintln(c.w, b.String())
-	}
-	c.rows = nil
-}
+func (c *columns) flush() { c.flushWrapped(0) }
 
 // OutputExt is the file extension of an output format of Render ("" for a
 // format Render does not know).

@@ -380,6 +380,15 @@ func (s *Schema) P4Info() *p4configv1.P4Info { return s.info }
 // Name returns the full P4Info name of any object by ID, or "" if unknown.
 func (s *Schema) Name(id uint32) string { return s.names[id] }
 
+// Names returns the full name of every object of the P4Info, in no order.
+func (s *Schema) Names() []string {
+	out := make([]string, 0, len(s.names))
+	for _, n := range s.names {
+		out = append(out, n)
+	}
+	return out
+}
+
 // Table looks up a table by full name, alias or unique dot-suffix.
 func (s *Schema) Table(name string) (*p4configv1.Table, error) { return s.tables.get(name) }
 

@@ -59,7 +59,7 @@ func TestCompileCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"# classes", "a-interactive", "# allocation", "a-web", "40Mbps", "# switch leaf1: 135 entities", "# switch spine2: 91 entities", "QosIngress.set_next_hop"} {
+	for _, want := range []string{"# classes", "a-interactive", "# allocation", "a-web", "40Mbps", "# switch leaf1: 135 entities", "# switch spine2: 91 entities", "set_next_hop(port=1", "ipv4_dst=10.0.2.3/32", "cir=40Mbps"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table output lacks %q", want)
 		}
