@@ -35,7 +35,7 @@ func TestTableViewFits120Columns(t *testing.T) {
 	s := loadSchema(t)
 	res, names := compileFabric(t)
 	var buf bytes.Buffer
-	if err := Render(&buf, s, "table", res, names); err != nil {
+	if err := Render(&buf, s, "table", res, names, RenderOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()

@@ -30,8 +30,10 @@ qos pipeline by name through its P4Info. Nothing is sent to a switch.
 --target (bmv2, sim, tofino, tofino2) picks the target's names and, unless
 --p4info is given, its committed P4Info (docs/targets.md).
 
-Output (-o): table (default, for people), text (P4Runtime text protos) or json.
---out DIR writes one file per switch (NAME.txt, NAME.txtpb or NAME.json)
+Output (-o): table (default, for people), text (one p4.v1.WriteRequest per
+switch), json (classes, allocation and entities) or runtime-json (p4lang/tutorials'
+sX-runtime.json, one switch). --out DIR writes one file per switch (NAME.txt,
+NAME.txtpb, NAME.json or NAME-runtime.json)
 instead of printing. Settings also come from a config file (--config, keys
 policy, topology, p4info, output, out, switch) and P4QOS_* environment
 variables (P4QOS_POLICY, P4QOS_TOPOLOGY, ...); keys also target.
@@ -44,7 +46,7 @@ Exit status 2 lists every problem in the input as file:line:col: path: message.`
 	f.StringP("topology", "t", "", `topology file (YAML; "-" reads stdin, but not for both -p and -t)`)
 	f.String("p4info", "", "P4Info of the qos pipeline (text, binary or JSON; default: the target's committed one)")
 	f.String("target", "bmv2", "target to compile for: bmv2, sim, tofino or tofino2")
-	f.StringP("output", "o", "table", "output format: table, text or json")
+	f.StringP("output", "o", "table", "output format: table, text, json or runtime-json")
 	f.String("out", "", "write one file per switch into this directory instead of stdout")
 	f.String("switch", "", "only this switch")
 	f.String("config", "", "config file (YAML, JSON or TOML) with the same keys as the flags")
@@ -66,7 +68,13 @@ Exit status 2 lists every problem in the input as file:line:col: path: message.`
 		if opts.p4info == "" {
 			opts.p4info = pl.P4Info
 		}
-		if err := assets.Resolve(&opts.policy, &opts.topology, &opts.p4info); err != nil { // the binary's own copies
+		if opts.output == "runtime-json" {
+			if opts.names != nil {
+				return invalidInputf("-o runtime-json is p4lang/tutorials' BMv2 format; --target %s is not BMv2", v.GetString("target"))
+			}
+			opts.bmv2JSON = targets.BMv2JSON
+		}
+		if err := assets.Resolve(&opts.policy, &opts.topology, &opts.p4info, &opts.bmv2JSON); err != nil { // the binary's own copies
 			return err
 		}
 		return runCompile(cmd, e.stdout, opts, e.logger(cmd))
@@ -76,6 +84,7 @@ Exit status 2 lists every problem in the input as file:line:col: path: message.`
 
 type compileOptions struct {
 	policy, topology, p4info, output, outDir, only string
+	bmv2JSON                                       string
 	names                                          contract.Names
 	ecnDepth                                       func(uint32) uint64
 }
@@ -126,10 +135,16 @@ func runCompile(cmd *cobra.Command, stdout io.Writer, o compileOptions, log *slo
 	if o.only != "" {
 		names = []string{o.only}
 	}
+	ro := compiler.RenderOptions{P4Info: o.p4info, BMv2JSON: o.bmv2JSON, Warn: cmd.ErrOrStderr()}
 	if o.outDir != "" {
-		return compiler.WriteFiles(stdout, o.outDir, schema, o.output, res, names)
+		return compiler.WriteFiles(stdout, o.outDir, schema, o.output, res, names, ro)
 	}
-	return compiler.Render(stdout, schema, o.output, res, names)
+	if err := compiler.Render(stdout, schema, o.output, res, names, ro); o.output == "runtime-json" && err != nil {
+		return invalidInput(err)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 func isPositionedList(err error) bool {
