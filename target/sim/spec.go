@@ -51,14 +51,15 @@ func specErrorf(format string, args ...any) error {
 // queue-interface addresses and flows. Every error is a *SpecError.
 func (s FleetSpec) Instances() ([]*Instance, error) {
 	var instances []*Instance
+	var t *topo.Topology
 	if s.Topology == "" {
 		instances = []*Instance{{Name: "sim", Addr: s.Listen, DeviceID: s.DeviceID, PortRates: map[uint32]float64{}}}
 	} else {
 		if s.ListenSet {
 			return nil, specErrorf("--listen and --device-id come from the topology when -t is given")
 		}
-		t, err := topo.Load(s.Topology)
-		if err != nil {
+		var err error
+		if t, err = topo.Load(s.Topology); err != nil {
 			return nil, &SpecError{Err: err}
 		}
 		for _, sw := range t.Switches {
@@ -83,7 +84,7 @@ func (s FleetSpec) Instances() ([]*Instance, error) {
 	if err := s.portRates(instances); err != nil {
 		return nil, err
 	}
-	return instances, s.flows(instances)
+	return instances, s.flows(instances, t)
 }
 
 func (s FleetSpec) thriftAddrs(instances []*Instance) error {
@@ -123,15 +124,16 @@ func (s FleetSpec) portRates(instances []*Instance) error {
 	return nil
 }
 
-// flows reads the flow file and gives each flow to the sim it enters.
-func (s FleetSpec) flows(instances []*Instance) error {
+// flows reads the flow file and gives each flow to the sim it enters; t
+// (nil without -t) resolves host names.
+func (s FleetSpec) flows(instances []*Instance, t *topo.Topology) error {
 	if s.Flows == "" {
 		return nil
 	}
 	data, err := inputfile.Read(s.Flows, inputfile.Flows)
 	if err == nil {
 		var flows []FileFlow
-		if flows, err = ParseFlowFile(s.Flows, data); err == nil {
+		if flows, err = ParseFlowFile(s.Flows, data, t); err == nil {
 			err = AssignFlows(s.Flows, flows, instances)
 		}
 	}
