@@ -3,6 +3,7 @@ package tables
 import (
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 
@@ -187,6 +188,23 @@ func Load(path string) (*Schema, error) {
 	s, err := Parse(data, f)
 	if err != nil {
 		return nil, fmt.Errorf("load p4info %s: %w", yamlerr.Path(path), err)
+	}
+	return s, nil
+}
+
+// LoadArg is Load, or for path "-" a P4Info read from stdin in whichever
+// format it is (JSON, text or binary).
+func LoadArg(path string, stdin io.Reader) (*Schema, error) {
+	if path != inputfile.Stdin {
+		return Load(path)
+	}
+	data, err := inputfile.ReadArg(path, stdin, inputfile.P4Info)
+	if err != nil {
+		return nil, fmt.Errorf("load p4info: %w", err)
+	}
+	s, err := Parse(data, FormatAuto)
+	if err != nil {
+		return nil, fmt.Errorf("load p4info <stdin>: %w", err)
 	}
 	return s, nil
 }

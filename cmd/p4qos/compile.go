@@ -77,7 +77,11 @@ Exit status 2 lists every problem in the input as file:line:col: path: message.`
 		if err := assets.Resolve(&opts.policy, &opts.topology, &opts.p4info, &opts.bmv2JSON); err != nil { // the binary's own copies
 			return err
 		}
-		return runCompile(cmd, e.stdout, opts, e.logger(cmd))
+		// --log-level, P4QOS_LOG_LEVEL, then the config's log-level key.
+		if err := completion.Check(cmd, "log-level", strings.ToLower(v.GetString("log-level"))); err != nil {
+			return invalidInput(err)
+		}
+		return runCompile(cmd, e.stdout, opts, newLogger(e.stderr, v.GetString("log-level")))
 	}
 	return cmd
 }
@@ -103,6 +107,9 @@ func runCompile(cmd *cobra.Command, stdout io.Writer, o compileOptions, log *slo
 	if err := completion.Check(cmd, "output", o.output); err != nil {
 		return invalidInput(err)
 	}
+	if o.p4info == inputfile.Stdin && (o.policy == inputfile.Stdin || o.topology == inputfile.Stdin) {
+		return invalidInputf("--p4info and -p or -t cannot both be - (standard input): give all but one as files")
+	}
 	// Both files are read before reporting: one run lists the problems of both.
 	pol, tp, err := compiler.LoadInputs(o.policy, o.topology, cmd.InOrStdin())
 	if err != nil {
@@ -111,7 +118,7 @@ func runCompile(cmd *cobra.Command, stdout io.Writer, o compileOptions, log *slo
 		}
 		return invalidInput(yamlerr.Counted(err))
 	}
-	schema, err := tables.Load(o.p4info)
+	schema, err := tables.LoadArg(o.p4info, cmd.InOrStdin())
 	if err != nil {
 		return invalidInputf("--p4info: %v", err)
 	}

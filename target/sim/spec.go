@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -35,6 +36,8 @@ type FleetSpec struct {
 	// Flows is a flow file (docs/sim.md) whose flows go to the instance
 	// they enter.
 	Flows string
+	// Stdin is what a Topology or Flows of "-" reads (one of them only).
+	Stdin io.Reader
 }
 
 // SpecError is every problem of a FleetSpec: the user's input.
@@ -58,8 +61,11 @@ func (s FleetSpec) Instances() ([]*Instance, error) {
 		if s.ListenSet {
 			return nil, specErrorf("--listen and --device-id come from the topology when -t is given")
 		}
+		if s.Topology == inputfile.Stdin && s.Flows == inputfile.Stdin {
+			return nil, specErrorf("-t and --flows cannot both be - (standard input): give one of them as a file")
+		}
 		var err error
-		if t, err = topo.Load(s.Topology); err != nil {
+		if t, err = s.loadTopology(); err != nil {
 			return nil, &SpecError{Err: err}
 		}
 		for _, sw := range t.Switches {
@@ -130,15 +136,31 @@ func (s FleetSpec) flows(instances []*Instance, t *topo.Topology) error {
 	if s.Flows == "" {
 		return nil
 	}
-	data, err := inputfile.Read(s.Flows, inputfile.Flows)
+	data, err := inputfile.ReadArg(s.Flows, s.Stdin, inputfile.Flows)
 	if err == nil {
+		name := s.Flows
+		if name == inputfile.Stdin {
+			name = "<stdin>"
+		}
 		var flows []FileFlow
-		if flows, err = ParseFlowFile(s.Flows, data, t); err == nil {
-			err = AssignFlows(s.Flows, flows, instances)
+		if flows, err = ParseFlowFile(name, data, t); err == nil {
+			err = AssignFlows(name, flows, instances)
 		}
 	}
 	if err != nil {
 		return &SpecError{Err: err}
 	}
 	return nil
+}
+
+// loadTopology reads the topology file, or stdin for "-".
+func (s FleetSpec) loadTopology() (*topo.Topology, error) {
+	if s.Topology != inputfile.Stdin {
+		return topo.Load(s.Topology)
+	}
+	data, err := inputfile.ReadArg(s.Topology, s.Stdin, inputfile.Topology)
+	if err != nil {
+		return nil, fmt.Errorf("read topology: %w", err)
+	}
+	return topo.Parse("<stdin>", data)
 }
