@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/p4qos/p4qos/topo"
 )
 
 func compileFabric(t *testing.T) (*Result, []string) {
@@ -104,6 +106,34 @@ func TestWrapText(t *testing.T) {
 	} {
 		if got := wrapText(tc.in, tc.w); strings.Join(got, "|") != strings.Join(tc.want, "|") {
 			t.Errorf("wrapText(%q, %d) = %q, want %q", tc.in, tc.w, got, tc.want)
+		}
+	}
+}
+
+// The teaching labs' policies (docs/labs) fit too.
+func TestTableViewFitsForTheLabs(t *testing.T) {
+	s := loadSchema(t)
+	tp, err := topo.Load("../docs/labs/dumbbell.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pol := range []string{"diffserv-policy.yaml", "fair-policy.yaml", "meter-policy.yaml"} {
+		p, err := LoadPolicy(filepath.Join("../docs/labs", pol))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Compile(context.Background(), p, tp, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := Render(&buf, s, "table", res, res.SwitchOrder, RenderOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for i, l := range strings.Split(buf.String(), "\n") {
+			if n := len([]rune(l)); n > TableWidth {
+				t.Errorf("%s line %d is %d columns wide: %s", pol, i+1, n, l)
+			}
 		}
 	}
 }
