@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/p4qos/p4qos/compiler"
 	"github.com/p4qos/p4qos/compiler/contract"
@@ -54,7 +55,7 @@ Exit status 2 lists every problem in the input as file:line:col: path: message.`
 		defer inputfile.LimitMemory()()
 		v := newViper(cmd)
 		if cfg := v.GetString("config"); cfg != "" {
-			if err := inputfile.ReadViperConfig(v, cfg); err != nil {
+			if err := inputfile.ReadViperConfig(v, cfg, configKeys(cmd)); err != nil {
 				return invalidInputf("--config: %w", err)
 			}
 		}
@@ -157,4 +158,16 @@ func runCompile(cmd *cobra.Command, stdout io.Writer, o compileOptions, log *slo
 func isPositionedList(err error) bool {
 	var list yamlerr.List
 	return errors.As(err, &list)
+}
+
+// configKeys are the keys compile --config takes: the command's flags
+// (but --config and --help) and log-level.
+func configKeys(cmd *cobra.Command) []string {
+	keys := []string{"log-level"}
+	cmd.LocalFlags().VisitAll(func(f *pflag.Flag) {
+		if f.Name != "config" && f.Name != "help" {
+			keys = append(keys, f.Name)
+		}
+	})
+	return keys
 }

@@ -9,7 +9,8 @@ import (
 
 // "-" reads standard input wherever these commands read a file, one input
 // per command; the problems of what came from stdin are positioned in
-// "<stdin>", and every one exits 2.
+// "<stdin>", and every one exits 2. compile --config takes log-level and
+// rejects keys it does not know.
 func TestStdinEverywhere(t *testing.T) {
 	pol, tp, info := compileFiles(t)
 	p4info, err := os.ReadFile(info)
@@ -27,6 +28,14 @@ func TestStdinEverywhere(t *testing.T) {
 	if code, _, errs = runAllocateCLI(t, "", "compile", "--config", cfg); code != 0 || !strings.Contains(errs, "level=DEBUG") {
 		t.Errorf("compile --config with log-level: debug: exit %d, stderr %q", code, errs)
 	}
+	typo := filepath.Join(t.TempDir(), "typo.yaml")
+	if err := os.WriteFile(typo, []byte("policy: "+pol+"\ntopology: "+tp+"\nswich: leaf1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	typoTOML := filepath.Join(t.TempDir(), "typo.toml")
+	if err := os.WriteFile(typoTOML, []byte("polcy = \"p.yaml\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	if err := os.WriteFile(bad, []byte("policy: "+pol+"\ntopology: "+tp+"\nlog-level: verbose\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -40,6 +49,8 @@ func TestStdinEverywhere(t *testing.T) {
 		{"compile: --p4info and -p both stdin", "", []string{"compile", "-p", "-", "-t", tp, "--p4info", "-"}, "--p4info and -p or -t cannot both be - (standard input)"},
 		{"compile: a bad P4Info on stdin", "tables { nope", []string{"compile", "-p", pol, "-t", tp, "--p4info", "-"}, "--p4info: load p4info <stdin>:"},
 		{"compile: log-level key", "", []string{"compile", "--config", bad}, `config key log-level: unknown value "verbose"`},
+		{"compile: unknown config key", "", []string{"compile", "--config", typo}, `typo.yaml:3:1: unknown key "swich"; did you mean "switch"?`},
+		{"compile: unknown TOML config key", "", []string{"compile", "--config", typoTOML}, `typo.toml: unknown key "polcy"; did you mean "policy"?`},
 		{"sim: -t and --flows both stdin", "", []string{"sim", "-t", "-", "--flows", "-"}, "-t and --flows cannot both be - (standard input)"},
 		{"sim: a bad topology on stdin", "switches:\n  - {name: s1, bogus: 1}\n", []string{"sim", "-t", "-"}, `<stdin>:2:16: switches[0].bogus: unknown key "bogus"`},
 		{"sim: a bad flows file on stdin", "flows:\n  - {name: a, src: h1, dst: h9, rate: 1Mbps}\n", []string{"sim", "-t", tp, "--flows", "-"},
