@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -61,6 +62,7 @@ Exit status 2 lists every problem in the input as file:line:col: path: message.`
 		}
 		opts := compileOptions{policy: v.GetString("policy"), topology: v.GetString("topology"), p4info: v.GetString("p4info"),
 			output: v.GetString("output"), outDir: v.GetString("out"), only: v.GetString("switch")}
+		configRelative(cmd, v.GetString("config"), map[string]*string{"policy": &opts.policy, "topology": &opts.topology, "p4info": &opts.p4info, "out": &opts.outDir})
 		pl, err := targets.Committed(v.GetString("target"))
 		if err != nil {
 			return invalidInputf("--target: %v", err)
@@ -170,4 +172,18 @@ func configKeys(cmd *cobra.Command) []string {
 		}
 	})
 	return keys
+}
+
+// configRelative makes the relative paths that came from the config file
+// relative to its directory, as run -c does (flags and P4QOS_* variables
+// stay relative to the working directory).
+func configRelative(cmd *cobra.Command, cfg string, paths map[string]*string) {
+	if cfg == "" || cfg == inputfile.Stdin {
+		return
+	}
+	for key, p := range paths {
+		if *p != "" && *p != inputfile.Stdin && !filepath.IsAbs(*p) && completion.Source(cmd, key) == "config key "+key {
+			*p = filepath.Join(filepath.Dir(cfg), *p)
+		}
+	}
 }

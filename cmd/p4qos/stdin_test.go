@@ -63,3 +63,29 @@ func TestStdinEverywhere(t *testing.T) {
 		}
 	}
 }
+
+// compile --config resolves the file's relative paths against its own
+// directory, as run -c does; a flag's stay the working directory's.
+func TestCompileConfigPathsRelativeToTheFile(t *testing.T) {
+	pol, tp, _ := compileFiles(t)
+	dir := t.TempDir()
+	for src, dst := range map[string]string{pol: "p.yaml", tp: "t.yaml"} {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, dst), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(cfg, []byte("policy: p.yaml\ntopology: t.yaml\nswitch: spine1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := runAllocateCLI(t, "", "compile", "--config", cfg); code != 0 || !strings.Contains(out, "# switch spine1") {
+		t.Errorf("exit %d, %s", code, errs)
+	}
+	if code, _, errs := runAllocateCLI(t, "", "compile", "--config", cfg, "-t", "t.yaml"); code != 2 || !strings.Contains(errs, "t.yaml") {
+		t.Errorf("-t t.yaml from the working directory: exit %d, %s", code, errs)
+	}
+}
