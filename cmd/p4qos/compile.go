@@ -55,14 +55,19 @@ Exit status 2 lists every problem in the input as file:line:col: path: message.`
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		defer inputfile.LimitMemory()()
 		v := newViper(cmd)
+		// -p - -t - is LoadInputs' to report; stdin can be read once.
+		if n := countStdin(v.GetString("config"), v.GetString("p4info"), v.GetString("policy"), v.GetString("topology")); n > 1 && countStdin(v.GetString("config"), v.GetString("p4info")) > 0 {
+			return invalidInputf("%d of --config, --p4info, -p and -t are - (standard input), which can be read once: give all but one as files", n)
+		}
 		if cfg := v.GetString("config"); cfg != "" {
-			if err := inputfile.ReadViperConfig(v, cfg, configKeys(cmd)); err != nil {
+			if err := inputfile.ReadViperConfig(v, cfg, cmd.InOrStdin(), configKeys(cmd)); err != nil {
 				return invalidInputf("--config: %w", err)
 			}
 		}
 		opts := compileOptions{policy: v.GetString("policy"), topology: v.GetString("topology"), p4info: v.GetString("p4info"),
 			output: v.GetString("output"), outDir: v.GetString("out"), only: v.GetString("switch")}
-		configRelative(cmd, v.GetString("config"), map[string]*string{"policy": &opts.policy, "topology": &opts.topology, "p4info": &opts.p4info, "out": &opts.outDir})
+		opts.config = v.GetString("config")
+		configRelative(cmd, opts.config, map[string]*string{"policy": &opts.policy, "topology": &opts.topology, "p4info": &opts.p4info, "out": &opts.outDir})
 		pl, err := targets.Committed(v.GetString("target"))
 		if err != nil {
 			return invalidInputf("--target: %v", err)
@@ -91,7 +96,7 @@ Exit status 2 lists every problem in the input as file:line:col: path: message.`
 
 type compileOptions struct {
 	policy, topology, p4info, output, outDir, only string
-	bmv2JSON                                       string
+	bmv2JSON, config                               string
 	names                                          contract.Names
 	ecnDepth                                       func(uint32) uint64
 }
@@ -109,9 +114,6 @@ func runCompile(cmd *cobra.Command, stdout io.Writer, o compileOptions, log *slo
 	}
 	if err := completion.Check(cmd, "output", o.output); err != nil {
 		return invalidInput(err)
-	}
-	if o.p4info == inputfile.Stdin && (o.policy == inputfile.Stdin || o.topology == inputfile.Stdin) {
-		return invalidInputf("--p4info and -p or -t cannot both be - (standard input): give all but one as files")
 	}
 	// Both files are read before reporting: one run lists the problems of both.
 	pol, tp, err := compiler.LoadInputs(o.policy, o.topology, cmd.InOrStdin())
@@ -186,4 +188,13 @@ func configRelative(cmd *cobra.Command, cfg string, paths map[string]*string) {
 			*p = filepath.Join(filepath.Dir(cfg), *p)
 		}
 	}
+}
+
+func countStdin(paths ...string) (n int) {
+	for _, p := range paths {
+		if p == inputfile.Stdin {
+			n++
+		}
+	}
+	return n
 }

@@ -21,6 +21,9 @@ func TestStdinEverywhere(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "# switch spine1: 91 entities") {
 		t.Errorf("compile --p4info -: exit %d, %s", code, errs)
 	}
+	if code, out, errs = runAllocateCLI(t, "policy: "+pol+"\ntopology: "+tp+"\nswitch: spine1\n", "compile", "--config", "-"); code != 0 || !strings.Contains(out, "# switch spine1: 91 entities") {
+		t.Errorf("compile --config -: exit %d, %s", code, errs)
+	}
 	cfg := filepath.Join(t.TempDir(), "c.yaml")
 	if err := os.WriteFile(cfg, []byte("policy: "+pol+"\ntopology: "+tp+"\nlog-level: debug\nswitch: spine1\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -46,7 +49,9 @@ func TestStdinEverywhere(t *testing.T) {
 		args  []string
 		want  string
 	}{
-		{"compile: --p4info and -p both stdin", "", []string{"compile", "-p", "-", "-t", tp, "--p4info", "-"}, "--p4info and -p or -t cannot both be - (standard input)"},
+		{"compile: --p4info and -p both stdin", "", []string{"compile", "-p", "-", "-t", tp, "--p4info", "-"}, "2 of --config, --p4info, -p and -t are - (standard input), which can be read once"},
+		{"compile: --config and -t both stdin", "", []string{"compile", "--config", "-", "-t", "-"}, "2 of --config, --p4info, -p and -t are -"},
+		{"compile: a bad config on stdin", "swich: leaf1\n", []string{"compile", "--config", "-"}, `--config: <stdin>:1:1: unknown key "swich"; did you mean "switch"?`},
 		{"compile: a bad P4Info on stdin", "tables { nope", []string{"compile", "-p", pol, "-t", tp, "--p4info", "-"}, "--p4info: load p4info <stdin>:"},
 		{"compile: log-level key", "", []string{"compile", "--config", bad}, `config key log-level: unknown value "verbose"`},
 		{"compile: unknown config key", "", []string{"compile", "--config", typo}, `typo.yaml:3:1: unknown key "swich"; did you mean "switch"?`},

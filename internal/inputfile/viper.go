@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,10 +21,15 @@ import (
 // says the format (.yaml, .json, .toml; none means YAML). Keys other than
 // known are errors, each positioned (file:line:col in YAML and JSON) with
 // the closest known key offered.
-func ReadViperConfig(v *viper.Viper, path string, known []string) error {
-	data, err := Read(path, Config)
+//
+// Path "-" reads stdin (YAML or JSON), named <stdin> in messages.
+func ReadViperConfig(v *viper.Viper, path string, stdin io.Reader, known []string) error {
+	data, err := ReadArg(path, stdin, Config)
 	if err != nil {
 		return err
+	}
+	if path == Stdin {
+		path = "<stdin>"
 	}
 	if err := CheckNesting(yamlerr.Path(path), data); err != nil {
 		return err // go-toml has no depth limit of its own
