@@ -2,7 +2,6 @@ package compiler
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -13,30 +12,30 @@ import (
 	"github.com/p4qos/p4qos/tables"
 )
 
-// Render writes the compiled entities of the named switches: "json" (one
-// object per switch with its entities in P4Runtime JSON), "text" (P4Runtime
-// text format, one switch after the other) or "table" (for people: the
-// classes, allocation and queue settings, then each switch's entities).
-func Render(w io.Writer, s *tables.Schema, format string, res *Result, names []string) error {
+// RenderOptions are what some formats need beyond the compiled result.
+type RenderOptions struct {
+	// P4Info and BMv2JSON are the paths runtime-json names (p4lang/tutorials'
+	// simple_controller.py reads them relative to the runtime-json file).
+	P4Info, BMv2JSON string
+	// Warn receives what a format leaves out (runtime-json); nil: nothing.
+	Warn io.Writer
+}
+
+// Render writes the compiled entities of the named switches: "json" (the
+// classes, allocation and queue settings, then one object per switch with
+// its entities in P4Runtime JSON and decoded by name), "text" (one
+// p4.v1.WriteRequest per switch), "runtime-json" (p4lang/tutorials'
+// sX-runtime.json, one switch only) or "table" (for people: the classes,
+// allocation and queue settings, then each switch's entities).
+func Render(w io.Writer, s *tables.Schema, format string, res *Result, names []string, opt RenderOptions) error {
 	switch format {
+	case "runtime-json":
+		if len(names) != 1 {
+			return fmt.Errorf("-o runtime-json is one file per switch (p4lang/tutorials' sX-runtime.json): choose one with --switch NAME, or write them all with --out DIR")
+		}
+		return renderRuntimeJSON(w, s, res, names[0], opt)
 	case "json":
-		type sw struct {
-			Name     string          `json:"name"`
-			Entities json.RawMessage `json:"entities"`
-		}
-		out := struct {
-			Switches []sw `json:"switches"`
-		}{}
-		for _, n := range names {
-			var buf bytes.Buffer
-			if err := s.FormatJSON(&buf, res.Switches[n]); err != nil {
-				return err
-			}
-			out.Switches = append(out.Switches, sw{Name: n, Entities: bytes.TrimSpace(buf.Bytes())})
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return renderJSON(w, s, res, names)
 	case "text":
 		for i, n := range names {
 			// What programming an empty switch takes: the same plan the
@@ -64,9 +63,7 @@ func Render(w io.Writer, s *tables.Schema, format string, res *Result, names []s
 	}
 	for _, n := range names {
 		fmt.Fprintf(w, "\n# switch %s: %d entities\n", n, len(res.Switches[n]))
-		if err := s.FormatTable(w, res.Switches[n]); err != nil {
-			return err
-		}
+		writeEntityTable(w, s, res.Switches[n])
 	}
 	return nil
 }
@@ -86,13 +83,13 @@ func (res *Result) WriteSummary(w io.Writer) {
 		if c.TrustDSCP {
 			phb += " (trust)"
 		}
-		tw.row(fmt.Sprint(c.ID), c.Name, phb, fmt.Sprint(uint8(c.DSCP)), fmt.Sprint(c.Queue), fmt.Sprint(c.Precedence), meter, strings.Join(c.Switches, ","))
+		tw.row(fmt.Sprint(c.ID), c.Name, phb, fmt.Sprint(uint8(c.DSCP)), fmt.Sprint(c.Queue), fmt.Sprint(c.Precedence), meter, strings.Join(c.Switches, ", "))
 	}
-	tw.flush()
+	tw.flushWrapped(TableWidth, 7)
 	if res.Allocation != nil {
 		fmt.Fprintln(w, "\n# allocation")
 		tw := newColumns(w)
-		tw.row("FLOW GROUP", "RATE", "PATHS")
+		tw.row("FLOW GROUP", "RATE", "STATE", "PATHS")
 		for _, fg := range res.Allocation.FlowGroups {
 			var ps []string
 			for _, p := range fg.Paths {
@@ -100,9 +97,13 @@ func (res *Result) WriteSummary(w io.Writer) {
 					ps = append(ps, units.FormatBitrate(p.Rate)+" via "+strings.Join(p.Links, " "))
 				}
 			}
-			tw.row(fg.Name, units.FormatBitrate(fg.Rate), strings.Join(ps, "; "))
+			state := "satisfied"
+			if !fg.Satisfied {
+				state = "bottleneck\n" + fg.Bottleneck
+			}
+			tw.row(fg.Name, units.FormatBitrate(fg.Rate), state, strings.Join(ps, "\n"))
 		}
-		tw.flush()
+		tw.flushWrapped(TableWidth, 3)
 	}
 	if len(res.QueueSettings) > 0 {
 		fmt.Fprintln(w, "\n# queue settings (not P4Runtime; the controller applies them through each target's queue interface)")
@@ -132,44 +133,25 @@ func newColumns(w io.Writer) *columns { return &columns{w: w} }
 
 func (c *columns) row(cells ...string) { c.rows = append(c.rows, cells) }
 
-func (c *columns) flush() {
-	var widths []int
-	for _, r := range c.rows {
-		for i, cell := range r {
-			if i >= len(widths) {
-				widths = append(widths, 0)
-			}
-			widths[i] = max(widths[i], len([]rune(cell)))
-		}
-	}
-	for _, r := range c.rows {
-		var b strings.Builder
-		for i, cell := range r {
-			b.WriteString(cell)
-			if i < len(r)-1 {
-				b.WriteString(strings.Repeat(" ", widths[i]-len([]rune(cell))+2))
-			}
-		}
-		fmt.Fprintln(c.w, b.String())
-	}
-	c.rows = nil
-}
+func (c *columns) flush() { c.flushWrapped(0) }
 
 // OutputExt is the file extension of an output format of Render ("" for a
 // format Render does not know).
 func OutputExt(format string) string {
-	return map[string]string{"table": ".txt", "text": ".txtpb", "json": ".json"}[format]
+	return map[string]string{"table": ".txt", "text": ".txtpb", "json": ".json", "runtime-json": "-runtime.json"}[format]
 }
 
 // WriteFiles renders each named switch into its own file of dir (NAME plus
 // OutputExt(format)), creating dir, and reports each file on w.
-func WriteFiles(w io.Writer, dir string, s *tables.Schema, format string, res *Result, names []string) error {
+// For runtime-json, relative P4Info and BMv2 JSON paths in opt are made
+// relative to dir, where simple_controller.py resolves them.
+func WriteFiles(w io.Writer, dir string, s *tables.Schema, format string, res *Result, names []string, opt RenderOptions) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("output directory: %w", err)
 	}
 	for _, n := range names {
 		var buf bytes.Buffer
-		if err := Render(&buf, s, format, res, []string{n}); err != nil {
+		if err := Render(&buf, s, format, res, []string{n}, relativeTo(dir, opt)); err != nil {
 			return err
 		}
 		path := filepath.Join(dir, n+OutputExt(format))
@@ -179,4 +161,22 @@ func WriteFiles(w io.Writer, dir string, s *tables.Schema, format string, res *R
 		fmt.Fprintf(w, "%s: %d entities\n", path, len(res.Switches[n]))
 	}
 	return nil
+}
+
+// relativeTo rewrites opt's relative paths to be relative to dir.
+func relativeTo(dir string, opt RenderOptions) RenderOptions {
+	for _, p := range []*string{&opt.P4Info, &opt.BMv2JSON} {
+		if *p == "" || filepath.IsAbs(*p) {
+			continue
+		}
+		absDir, err1 := filepath.Abs(dir)
+		absP, err2 := filepath.Abs(*p)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		if r, err := filepath.Rel(absDir, absP); err == nil {
+			*p = r
+		}
+	}
+	return opt
 }

@@ -3,6 +3,7 @@ package controller
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"os"
@@ -206,8 +207,10 @@ var otherEnv = []string{"P4QOS_OUTPUT", "P4QOS_E2E", "P4QOS_TNA_", "P4QOS_HOSTIL
 
 // Sources says where a Config comes from.
 type Sources struct {
-	// File is the config file ("" for none).
-	File string
+	// File is the config file ("" for none; "-" reads Stdin, and its
+	// relative paths are then relative to the working directory).
+	File  string
+	Stdin io.Reader
 	// Env is the environment, as os.Environ returns it.
 	Env []string
 	// Flags are the command's flags (those BindFlags added); only the ones
@@ -223,12 +226,16 @@ func Load(src Sources) (Config, error) { return load(src, Default()) }
 func load(src Sources, cfg Config) (Config, error) {
 	var errs configErrors
 	if src.File != "" {
-		data, err := inputfile.Read(src.File, inputfile.Config)
+		data, err := inputfile.ReadArg(src.File, src.Stdin, inputfile.Config)
 		if err != nil {
 			return cfg, &ConfigError{Problems: []string{err.Error()}}
 		}
-		errs.add(decodeFile(&cfg, src.File, data)...)
-		resolvePaths(&cfg, filepath.Dir(src.File))
+		name, dir := src.File, filepath.Dir(src.File)
+		if src.File == inputfile.Stdin {
+			name, dir = "<stdin>", "."
+		}
+		errs.add(decodeFile(&cfg, name, data)...)
+		resolvePaths(&cfg, dir)
 	}
 	errs.add(applyEnv(&cfg, src.Env)...)
 	if src.Flags != nil {

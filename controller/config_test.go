@@ -140,3 +140,19 @@ func TestReliability_DaemonInputsAreBounded(t *testing.T) {
 		}
 	}
 }
+
+// run -c - reads the config from stdin; its relative paths are then the
+// working directory's, and its problems are positioned in <stdin>.
+func TestLoadConfigFromStdin(t *testing.T) {
+	cfg, err := Load(Sources{File: "-", Stdin: strings.NewReader("topology: ../topo/examples/fabric.yaml\npolicy: ../topo/examples/fabric-policy.yaml\np4info: ../p4src/build/qos.p4info.txtpb\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Topology != filepath.Join("..", "topo/examples/fabric.yaml") && cfg.Topology != "../topo/examples/fabric.yaml" {
+		t.Errorf("topology %q: want it relative to the working directory", cfg.Topology)
+	}
+	_, err = Load(Sources{File: "-", Stdin: strings.NewReader("topology: ../topo/examples/fabric.yaml\nbatch-sise: 3\n")})
+	if err == nil || !strings.Contains(err.Error(), "<stdin>:2:1: unknown key") {
+		t.Errorf("bad key on stdin: %v", err)
+	}
+}

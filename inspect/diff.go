@@ -197,27 +197,27 @@ func renderDiff(w io.Writer, out DiffOutput) {
 		fmt.Fprintf(w, "DIFFERS: pipeline %s, %d missing, %d extra, %d differing (of %d intended)\n",
 			sw.Pipeline, len(sw.Missing), len(sw.Extra), len(sw.Differing), sw.Intended)
 		for _, e := range sw.Missing {
-			fmt.Fprintf(w, "  missing    %s %s\n", e.Kind, e.line())
+			fmt.Fprintf(w, "  missing    %s %s\n", e.Kind, e.Line())
 		}
 		for _, e := range sw.Extra {
-			fmt.Fprintf(w, "  extra      %s %s\n", e.Kind, e.line())
+			fmt.Fprintf(w, "  extra      %s %s\n", e.Kind, e.Line())
 		}
 		for _, c := range sw.Differing {
-			fmt.Fprintf(w, "  differing  %s %s\n", c.Intent.Kind, c.Switch.key())
-			fmt.Fprintf(w, "               switch: %s\n", dash(c.Switch.what()))
-			fmt.Fprintf(w, "               intent: %s\n", dash(c.Intent.what()))
+			fmt.Fprintf(w, "  differing  %s %s\n", c.Intent.Kind, entityKey(c.Switch))
+			fmt.Fprintf(w, "               switch: %s\n", dash(c.Switch.What()))
+			fmt.Fprintf(w, "               intent: %s\n", dash(c.Intent.What()))
 		}
 	}
 }
 
 // key is the entity's identity without its configuration.
-func (e Entity) key() string {
+func entityKey(e Entity) string {
 	k := Entity{Kind: e.Kind, Object: e.Object, Match: e.Match, Priority: e.Priority, Index: e.Index, Cell: e.Cell}
 	switch {
 	case e.Kind == "action_profile_member" && e.Member != nil:
-		return fmt.Sprintf("%s member %d", k.line(), *e.Member)
+		return fmt.Sprintf("%s member %d", k.Line(), *e.Member)
 	case e.Kind == "action_profile_group" && e.Group != nil:
-		return fmt.Sprintf("%s group %d", k.line(), *e.Group)
+		return fmt.Sprintf("%s group %d", k.Line(), *e.Group)
 	}
-	return k.line()
+	return k.Line()
 }

@@ -166,7 +166,7 @@ func renderEntities(w io.Writer, what string, es []Entity) {
 			case key == "":
 				key = "(match all)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", short(e.Object), key, dashInt(int64(e.Priority)), dash(e.what()))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", short(e.Object), key, dashInt(int64(e.Priority)), dash(e.What()))
 		}
 	case "counters":
 		fmt.Fprintln(tw, "COUNTER\tCELL\tPACKETS\tBYTES")
@@ -177,7 +177,7 @@ func renderEntities(w io.Writer, what string, es []Entity) {
 		fmt.Fprintln(tw, "METER\tCELL\tCIR\tCBURST\tPIR\tPBURST\tGREEN\tYELLOW\tRED")
 		for _, e := range es {
 			m := e.Meter
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", short(e.Object), cell(e), m.CIRText, m.burst(m.CBurst), m.PIRText, m.burst(m.PBurst),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", short(e.Object), cell(e), m.CIRText, m.Burst(m.CBurst), m.PIRText, m.Burst(m.PBurst),
 				packets(m.Green), packets(m.Yellow), packets(m.Red))
 		}
 	case "groups":
@@ -185,7 +185,7 @@ func renderEntities(w io.Writer, what string, es []Entity) {
 		for _, e := range es {
 			kind, id, detail := "member", e.Member, ""
 			if e.Action != nil {
-				detail = Entity{Action: e.Action}.what()
+				detail = Entity{Action: e.Action}.What()
 			}
 			if e.Kind == "action_profile_group" {
 				kind, id = "group", e.Group

@@ -285,7 +285,7 @@ func (r *reader) sample(ctx context.Context, s *sample) error {
 			continue
 		}
 		class, _ := strconv.ParseInt(d.Match[0].Value, 10, 64)
-		color := slices.Index(colors, d.Match[1].Value)
+		color := slices.Index(tables.MeterColors, d.Match[1].Value)
 		if color >= 0 {
 			v := s.drop[class]
 			v[color] = true

@@ -212,6 +212,10 @@ func (s *Schema) describe(e *p4v1.Entity) row {
 		r.name = s.nameOr(m.MeterId)
 		r.key = formatIndex(m.Index)
 		r.action = formatMeterConfig(m.Config)
+		if m.Config != nil {
+			// Rates with units (cir=40Mbps), as a person reads them.
+			r.action = s.Decode(e).Meter.Text()
+		}
 	case *p4v1.Entity_CounterEntry:
 		c := x.CounterEntry
 		r.name = s.nameOr(c.CounterId)

@@ -45,7 +45,7 @@ func TestDescribe(t *testing.T) {
 		"table_entry Ing.ipv6_lpm ipv6_dst=2001:db8::/32 -> group 7",
 		"action_profile_member Ing.ecmp_selector member=1 -> Ing.set_next_hop(port=9, smac=02:00:00:00:00:01, dmac=02:00:00:00:00:02)",
 		"action_profile_group Ing.ecmp_selector group=7 -> members[1*2 2*1] max_size=64",
-		"meter_entry Ing.class_meter index=3 -> cir=125000 cburst=10000 pir=250000 pburst=20000",
+		"meter_entry Ing.class_meter index=3 -> cir=1Mbps cburst=10KB pir=2Mbps pburst=20KB",
 		"direct_meter_entry Ing.color_action class_id=1 color=2 -> default(green)",
 		"counter_entry Eg.class_counter index=*",
 		"table_entry Ing.acl (default) -> NoAction()",

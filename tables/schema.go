@@ -3,6 +3,7 @@ package tables
 import (
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 
@@ -187,6 +188,23 @@ func Load(path string) (*Schema, error) {
 	s, err := Parse(data, f)
 	if err != nil {
 		return nil, fmt.Errorf("load p4info %s: %w", yamlerr.Path(path), err)
+	}
+	return s, nil
+}
+
+// LoadArg is Load, or for path "-" a P4Info read from stdin in whichever
+// format it is (JSON, text or binary).
+func LoadArg(path string, stdin io.Reader) (*Schema, error) {
+	if path != inputfile.Stdin {
+		return Load(path)
+	}
+	data, err := inputfile.ReadArg(path, stdin, inputfile.P4Info)
+	if err != nil {
+		return nil, fmt.Errorf("load p4info: %w", err)
+	}
+	s, err := Parse(data, FormatAuto)
+	if err != nil {
+		return nil, fmt.Errorf("load p4info <stdin>: %w", err)
 	}
 	return s, nil
 }
@@ -379,6 +397,15 @@ func (s *Schema) P4Info() *p4configv1.P4Info { return s.info }
 
 // Name returns the full P4Info name of any object by ID, or "" if unknown.
 func (s *Schema) Name(id uint32) string { return s.names[id] }
+
+// Names returns the full name of every object of the P4Info, in no order.
+func (s *Schema) Names() []string {
+	out := make([]string, 0, len(s.names))
+	for _, n := range s.names {
+		out = append(out, n)
+	}
+	return out
+}
 
 // Table looks up a table by full name, alias or unique dot-suffix.
 func (s *Schema) Table(name string) (*p4configv1.Table, error) { return s.tables.get(name) }

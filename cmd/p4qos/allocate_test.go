@@ -15,6 +15,7 @@ import (
 
 const exampleProblem = "../../allocator/testdata/example.yaml"
 
+// runAllocateCLI runs any command with stdin (allocate -f - was the first).
 func runAllocateCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer

@@ -59,7 +59,7 @@ func TestCompileCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"# classes", "a-interactive", "# allocation", "a-web", "40Mbps", "# switch leaf1: 135 entities", "# switch spine2: 91 entities", "QosIngress.set_next_hop"} {
+	for _, want := range []string{"# classes", "a-interactive", "# allocation", "a-web", "40Mbps", "# switch leaf1: 135 entities", "# switch spine2: 91 entities", "set_next_hop(port=1", "ipv4_dst=10.0.2.3/32", "cir=40Mbps"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table output lacks %q", want)
 		}
@@ -145,7 +145,7 @@ func TestCompileBadInput(t *testing.T) {
 			at(badTopo, topoSrc, 1, "nope") + ": switches[0].address: expected host:port",
 		}},
 		{"missing flags", []string{"--p4info", info}, []string{"missing --policy/-p and --topology/-t"}},
-		{"bad output", []string{"-p", pol, "-t", tp, "--p4info", info, "-o", "yaml"}, []string{`--output: unknown value "yaml" (want table, text or json)`}},
+		{"bad output", []string{"-p", pol, "-t", tp, "--p4info", info, "-o", "yaml"}, []string{`--output: unknown value "yaml" (want table, text, json or runtime-json)`}},
 		{"unknown switch", []string{"-p", pol, "-t", tp, "--p4info", info, "--switch", "s9"}, []string{`--switch: no switch "s9"`}},
 		{"missing file", []string{"-p", filepath.Join(dir, "nope.yaml"), "-t", tp, "--p4info", info}, []string{"read policy"}},
 		{"bad p4info", []string{"-p", pol, "-t", tp, "--p4info", bad}, []string{"--p4info"}},

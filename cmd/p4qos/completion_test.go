@@ -30,6 +30,7 @@ func TestCompletionOfSwitchNames(t *testing.T) {
 		{[]string{"__complete", "compile", "--switch", "sp"}, []string{"spine1", "spine2"}, []string{"leaf1"}},
 		{[]string{"__complete", "lab", "record", "--switch", "leaf"}, []string{"leaf1", "leaf2"}, []string{"spine1"}},
 		{[]string{"__complete", "lab", "exec", "h"}, []string{"h1", "h4"}, []string{"leaf1"}},
+		{[]string{"__complete", "lab", "cli", "h"}, []string{"h1", "h4"}, []string{"leaf1"}},
 		{[]string{"__complete", "allocate", "-o", ""}, []string{"table", "json"}, []string{"text"}},
 	} {
 		code, out, stderr := runCLI(t, tc.args...)

@@ -50,7 +50,7 @@ func TestBadEnumValuesExit2WithSuggestion(t *testing.T) {
 		want  string
 	}{
 		{"compile -o", [2]string{}, "", []string{"compile", "-t", topoFile, "-p", polFile, "-o", "jsn"},
-			`p4qos: --output: unknown value "jsn"; did you mean "json"? (want table, text or json)`},
+			`p4qos: --output: unknown value "jsn"; did you mean "json"? (want table, text, json or runtime-json)`},
 		{"P4QOS_OUTPUT", [2]string{"P4QOS_OUTPUT", "txt"}, "", []string{"compile", "-t", topoFile, "-p", polFile},
 			`p4qos: environment variable P4QOS_OUTPUT: unknown value "txt"; did you mean "text"?`},
 		{"config key", [2]string{}, "", []string{"compile", "-t", topoFile, "-p", polFile, "--config", cfg},

@@ -58,16 +58,16 @@ lab link down|up fails or restores a link.`,
 	}
 	lab.PersistentFlags().StringVarP(&lc.topoFile, "topology", "t", "topo/examples/fabric.yaml", "topology file")
 	lab.PersistentFlags().StringVar(&lc.stateRoot, "state-dir", "/run/p4qos", "where lab state lives")
-	lab.AddCommand(lc.upCmd(), lc.downCmd(), lc.statusCmd(), lc.execCmd(), lc.linkCmd(), lc.recordCmd(), newLabPlotCmd())
+	lab.AddCommand(lc.upCmd(), lc.downCmd(), lc.statusCmd(), lc.execCmd(), lc.cliCmd(), lc.linkCmd(), lc.recordCmd(), newLabPlotCmd())
 	return lab
 }
 
 func (lc *labCmd) upCmd() *cobra.Command {
 	var (
-		bmv2, bmv2LogLevel, policy string
-		noController               bool
-		ctl                        mininet.Controller
-		readyTimeout               time.Duration
+		bmv2, bmv2LogLevel, policy, pcap string
+		noController                     bool
+		ctl                              mininet.Controller
+		readyTimeout                     time.Duration
 	)
 	up := &cobra.Command{
 		Use:   "up",
@@ -84,7 +84,7 @@ rates and depths the policy asks for, over each switch's BMv2 thrift port.`,
 			if err != nil {
 				return invalidInput(err)
 			}
-			opts := []mininet.Option{mininet.WithReadyTimeout(readyTimeout), mininet.WithBMv2LogLevel(bmv2LogLevel)}
+			opts := []mininet.Option{mininet.WithReadyTimeout(readyTimeout), mininet.WithBMv2LogLevel(bmv2LogLevel), mininet.WithPcap(pcap)}
 			if bmv2 != "" {
 				opts = append(opts, mininet.WithBMv2(bmv2))
 			}
@@ -104,7 +104,10 @@ rates and depths the policy asks for, over each switch's BMv2 thrift port.`,
 			if err := l.Up(cmd.Context()); err != nil {
 				return labErr(err)
 			}
-			fmt.Fprintf(lc.e.stdout, "lab %s is up: p4qos lab exec -t %s HOST -- COMMAND; p4qos lab down -t %s\n", l.Namespace(), lc.topoFile, lc.topoFile)
+			fmt.Fprintf(lc.e.stdout, "lab %s is up: p4qos lab cli -t %s HOST; p4qos lab down -t %s\n", l.Namespace(), lc.topoFile, lc.topoFile)
+			if pcap != "" {
+				fmt.Fprintf(lc.e.stdout, "per-port captures in %s: SWITCH-ethPORT_in.pcap and _out.pcap (wireshark, tcpdump -r)\n", pcap)
+			}
 			return nil
 		},
 	}
@@ -117,6 +120,7 @@ rates and depths the policy asks for, over each switch's BMv2 thrift port.`,
 	f.BoolVar(&noController, "no-controller", false, "start the switches only, with no pipeline and no controller")
 	f.StringArrayVar(&ctl.Args, "controller-arg", nil, "extra flag for p4qos run, e.g. --controller-arg=--loop-interval=2s (repeatable)")
 	f.DurationVar(&readyTimeout, "ready-timeout", 90*time.Second, "how long to wait for the switches to listen")
+	f.StringVar(&pcap, "pcap", "", "write per-port captures of every switch into this directory (BMv2 --pcap)")
 	return up
 }
 
@@ -176,6 +180,39 @@ func (lc *labCmd) execCmd() *cobra.Command {
 			return c.Run()
 		},
 	}
+}
+
+func (lc *labCmd) cliCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "cli [HOST]",
+		Short: "An interactive shell on a lab host (ping, iperf3, tcpdump there), or in the lab's namespace without HOST",
+		Long: `cli opens bash in a host's network namespace, as Mininet's "h1 bash" would: the
+host's interfaces, addresses and routes. Without HOST the shell runs in the lab's
+namespace, where the switches' P4Runtime and thrift ports listen (simple_switch_CLI
+--thrift-port 9090, p4runtime-shell). Mininet itself runs detached (lab up
+returns), so its own CLI is not attached; exit the shell to leave.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := lc.load(cmd)
+			if err != nil {
+				return err
+			}
+			c, err := l.Shell(append(args, "")[0])
+			if err != nil {
+				return labErr(invalidIfNoHost(err))
+			}
+			c.Stdin, c.Stdout, c.Stderr = lc.e.stdin, lc.e.stdout, lc.e.stderr
+			return c.Run()
+		},
+	}
+}
+
+// invalidIfNoHost makes an unknown host name a usage error.
+func invalidIfNoHost(err error) error {
+	if errors.Is(err, mininet.ErrNoHost) {
+		return invalidInput(err)
+	}
+	return err
 }
 
 func (lc *labCmd) linkCmd() *cobra.Command {

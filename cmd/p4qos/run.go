@@ -35,7 +35,9 @@ flags, flags winning. See docs/controller.md.`,
 
 func runDaemon(cmd *cobra.Command, e *env) error {
 	ctx := cmd.Context()
-	cfg, err := controller.Load(controller.Sources{File: cmd.Flag("config").Value.String(), Env: os.Environ(), Flags: cmd.Flags()})
+	cfg, err := controller.Load(controller.Sources{
+		File: cmd.Flag("config").Value.String(), Stdin: cmd.InOrStdin(), Env: os.Environ(), Flags: cmd.Flags(),
+	})
 	if err != nil {
 		return invalidInput(err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -58,7 +59,7 @@ func runSim(cmd *cobra.Command, e *env) error {
 	if tick <= 0 {
 		return invalidInputf("--tick must be positive, got %v", tick)
 	}
-	instances, err := simInstances(cmd.Flags())
+	instances, err := simInstances(cmd.Flags(), cmd.InOrStdin())
 	if err != nil {
 		return err
 	}
@@ -103,8 +104,8 @@ func simOptions(f *pflag.FlagSet) ([]sim.Option, error) {
 
 // simInstances lists the switches to serve, with their port rates, thrift
 // addresses and flows.
-func simInstances(f *pflag.FlagSet) ([]*sim.Instance, error) {
-	var spec sim.FleetSpec
+func simInstances(f *pflag.FlagSet, stdin io.Reader) ([]*sim.Instance, error) {
+	spec := sim.FleetSpec{Stdin: stdin}
 	spec.Topology, _ = f.GetString("topology")
 	if err := assets.Resolve(&spec.Topology); err != nil {
 		return nil, err

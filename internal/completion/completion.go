@@ -72,7 +72,7 @@ func Register(root *cobra.Command) {
 		if c.Name() == "lab" {
 			for _, sub := range c.Commands() {
 				switch sub.Name() {
-				case "exec":
+				case "exec", "cli":
 					sub.ValidArgsFunction = firstArg(names(hostNames))
 				case "link":
 					sub.ValidArgsFunction = linkArgs

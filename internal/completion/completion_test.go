@@ -89,7 +89,7 @@ func TestValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(Values(c, "output"), ","); got != "table,text,json" {
+	if got := strings.Join(Values(c, "output"), ","); got != "table,text,json,runtime-json" {
 		t.Errorf("compile -o values %s", got)
 	}
 	if Values(c, "policy") != nil {

@@ -15,7 +15,7 @@ import (
 // (the command path without "p4qos ") or, for every command, by flag name.
 var values = map[string][]string{
 	"log-level":             {"debug", "info", "warn", "error"},
-	"compile/output":        {"table", "text", "json"},
+	"compile/output":        {"table", "text", "json", "runtime-json"},
 	"allocate/output":       {"table", "json"},
 	"lab up/bmv2-log-level": {"trace", "debug", "info", "warn", "error", "off"},
 }

@@ -6,9 +6,11 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/p4qos/p4qos/internal/units"
 	"github.com/p4qos/p4qos/internal/yamlerr"
+	"github.com/p4qos/p4qos/topo"
 )
 
 // FileFlow is one flow of a flow file (docs/sim.md, `p4qos sim --flows`)
@@ -23,10 +25,14 @@ type flowFile struct {
 }
 
 type flowSpec struct {
-	Name        string `yaml:"name"`
-	Switch      string `yaml:"switch"`
+	Name   string `yaml:"name"`
+	Switch string `yaml:"switch"`
+	// Src and Dst are addresses or, with a topology, host names (IPv4
+	// unless IPv6 is set); a source host also gives Switch and
+	// IngressPort where they are not set.
 	Src         string `yaml:"src"`
 	Dst         string `yaml:"dst"`
+	IPv6        bool   `yaml:"ipv6"`
 	Proto       string `yaml:"proto"` // udp, tcp, icmp or a number
 	SrcPort     uint16 `yaml:"sport"`
 	DstPort     uint16 `yaml:"dport"`
@@ -34,12 +40,24 @@ type flowSpec struct {
 	IngressPort uint32 `yaml:"ingress_port"`
 	Rate        string `yaml:"rate"`        // e.g. 10Mbps
 	PacketSize  string `yaml:"packet_size"` // e.g. 1500 or 1500B; default 1500
+	// Connections splits the flow into that many flows (source ports
+	// sport, sport+1, ...; the rate and schedule shared equally).
+	Connections int        `yaml:"connections"`
+	Schedule    []stepSpec `yaml:"schedule"`
 }
 
-// ParseFlowFile parses a flow file. Every problem is reported with its
-// position (file:line:col: path: message), as for policies, at most
-// yamlerr.MaxErrors of them: a hostile file cannot flood the terminal.
-func ParseFlowFile(path string, data []byte) ([]FileFlow, error) {
+// stepSpec is a rate change: at At after the sim starts, the flow's rate
+// becomes Rate.
+type stepSpec struct {
+	At   string `yaml:"at"`
+	Rate string `yaml:"rate"`
+}
+
+// ParseFlowFile parses a flow file; t (nil without one) resolves host
+// names. Every problem is reported with its position (file:line:col: path:
+// message), as for policies, at most yamlerr.MaxErrors of them: a hostile
+// file cannot flood the terminal.
+func ParseFlowFile(path string, data []byte, t *topo.Topology) ([]FileFlow, error) {
 	doc, err := yamlerr.Parse(path, data)
 	if err != nil {
 		return nil, err
@@ -48,14 +66,14 @@ func ParseFlowFile(path string, data []byte) ([]FileFlow, error) {
 	errs := doc.Decode(&file)
 	out := make([]FileFlow, 0, len(file.Flows))
 	for i, spec := range file.Flows {
-		f, err := spec.flow()
+		fs, err := spec.flows(t)
 		if err != nil {
 			if len(errs) <= yamlerr.MaxErrors {
 				errs.Add(doc.Errorf(yamlerr.Index("flows", i), "flow %s: %v", yamlerr.Quote(spec.Name), err))
 			}
 			continue
 		}
-		out = append(out, FileFlow{Switch: spec.Switch, Flow: f})
+		out = append(out, fs...)
 	}
 	if err := errs.Err(); err != nil {
 		return nil, err
@@ -63,15 +81,81 @@ func ParseFlowFile(path string, data []byte) ([]FileFlow, error) {
 	return out, nil
 }
 
-func (spec flowSpec) flow() (Flow, error) {
-	f := Flow{Name: spec.Name, SrcPort: spec.SrcPort, DstPort: spec.DstPort, DSCP: spec.DSCP, IngressPort: spec.IngressPort}
+// flows is the spec's flow, or its connections.
+func (spec flowSpec) flows(t *topo.Topology) ([]FileFlow, error) {
+	f, err := spec.flow(t)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Connections < 0 || spec.Connections > maxConnections {
+		return nil, fmt.Errorf("connections %d: want 1..%d", spec.Connections, maxConnections)
+	}
+	if spec.Connections <= 1 {
+		return []FileFlow{{Switch: spec.Switch, Flow: f}}, nil
+	}
+	n := spec.Connections
+	if int(f.SrcPort)+n-1 > 65535 {
+		return nil, fmt.Errorf("connections %d from sport %d: the source ports would pass 65535", n, f.SrcPort)
+	}
+	out := make([]FileFlow, 0, n)
+	for i := range n {
+		c := f
+		c.Name = fmt.Sprintf("%s#%d", f.Name, i+1)
+		c.SrcPort = f.SrcPort + uint16(i)
+		c.RateBps = f.RateBps / float64(n)
+		c.Schedule = make([]RateStep, len(f.Schedule))
+		for j, st := range f.Schedule {
+			c.Schedule[j] = RateStep{At: st.At, RateBps: st.RateBps / float64(n)}
+		}
+		out = append(out, FileFlow{Switch: spec.Switch, Flow: c})
+	}
+	return out, nil
+}
+
+// maxConnections bounds connections: each is a flow of the model.
+const maxConnections = 1024
+
+// endpoint is an address, or a host's address when t knows the name.
+func (spec flowSpec) endpoint(t *topo.Topology, s string) (netip.Addr, *topo.Host, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a, nil, nil
+	}
+	if t == nil {
+		return netip.Addr{}, nil, fmt.Errorf("%s is not an address (host names need the topology: p4qos sim -t)", yamlerr.Quote(s))
+	}
+	h, ok := t.Host(s)
+	if !ok {
+		return netip.Addr{}, nil, fmt.Errorf("%s is neither an address nor a host of the topology", yamlerr.Quote(s))
+	}
+	ifc := h.IPv4
+	if spec.IPv6 {
+		ifc = h.IPv6
+	}
+	a := netip.Prefix(ifc).Addr()
+	if !a.IsValid() {
+		fam := map[bool]string{false: "IPv4", true: "IPv6"}[spec.IPv6]
+		return netip.Addr{}, nil, fmt.Errorf("host %s has no %s address", h.Name, fam)
+	}
+	return a, h, nil
+}
+
+func (spec *flowSpec) flow(t *topo.Topology) (Flow, error) {
+	f := Flow{Name: spec.Name, SrcPort: spec.SrcPort, DstPort: spec.DstPort, DSCP: spec.DSCP}
 	var err error
-	if f.SrcIP, err = netip.ParseAddr(spec.Src); err != nil {
+	var src *topo.Host
+	if f.SrcIP, src, err = spec.endpoint(t, spec.Src); err != nil {
 		return f, fmt.Errorf("src: %w", err)
 	}
-	if f.DstIP, err = netip.ParseAddr(spec.Dst); err != nil {
+	if f.DstIP, _, err = spec.endpoint(t, spec.Dst); err != nil {
 		return f, fmt.Errorf("dst: %w", err)
 	}
+	if src != nil && spec.Switch == "" {
+		spec.Switch = src.Switch
+	}
+	if src != nil && spec.IngressPort == 0 && spec.Switch == src.Switch {
+		spec.IngressPort = src.Port
+	}
+	f.IngressPort = spec.IngressPort
 	if f.Proto, err = parseProto(spec.Proto); err != nil {
 		return f, err
 	}
@@ -91,7 +175,31 @@ func (spec flowSpec) flow() (Flow, error) {
 		}
 		f.PacketSize = int(n)
 	}
-	return f, nil
+	f.Schedule, err = schedule(spec.Schedule)
+	return f, err
+}
+
+// schedule parses rate changes: at strictly increasing, rates ≥ 0.
+func schedule(steps []stepSpec) ([]RateStep, error) {
+	out := make([]RateStep, 0, len(steps))
+	for i, st := range steps {
+		at, err := time.ParseDuration(st.At)
+		if err != nil || at < 0 {
+			return nil, fmt.Errorf("schedule[%d].at %s: want a duration ≥ 0 such as 5s or 500ms", i, yamlerr.Quote(st.At))
+		}
+		if i > 0 && at <= out[i-1].At {
+			return nil, fmt.Errorf("schedule[%d].at %s: not after %s", i, at, out[i-1].At)
+		}
+		if st.Rate == "" {
+			return nil, fmt.Errorf("schedule[%d]: rate is required", i)
+		}
+		bps, err := units.ParseBitrate(st.Rate)
+		if err != nil {
+			return nil, fmt.Errorf("schedule[%d].rate: %w", i, err)
+		}
+		out = append(out, RateStep{At: at, RateBps: bps})
+	}
+	return out, nil
 }
 
 func parseProto(s string) (uint8, error) {

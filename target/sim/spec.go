@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -35,6 +36,8 @@ type FleetSpec struct {
 	// Flows is a flow file (docs/sim.md) whose flows go to the instance
 	// they enter.
 	Flows string
+	// Stdin is what a Topology or Flows of "-" reads (one of them only).
+	Stdin io.Reader
 }
 
 // SpecError is every problem of a FleetSpec: the user's input.
@@ -51,14 +54,18 @@ func specErrorf(format string, args ...any) error {
 // queue-interface addresses and flows. Every error is a *SpecError.
 func (s FleetSpec) Instances() ([]*Instance, error) {
 	var instances []*Instance
+	var t *topo.Topology
 	if s.Topology == "" {
 		instances = []*Instance{{Name: "sim", Addr: s.Listen, DeviceID: s.DeviceID, PortRates: map[uint32]float64{}}}
 	} else {
 		if s.ListenSet {
 			return nil, specErrorf("--listen and --device-id come from the topology when -t is given")
 		}
-		t, err := topo.Load(s.Topology)
-		if err != nil {
+		if s.Topology == inputfile.Stdin && s.Flows == inputfile.Stdin {
+			return nil, specErrorf("-t and --flows cannot both be - (standard input): give one of them as a file")
+		}
+		var err error
+		if t, err = s.loadTopology(); err != nil {
 			return nil, &SpecError{Err: err}
 		}
 		for _, sw := range t.Switches {
@@ -83,7 +90,7 @@ func (s FleetSpec) Instances() ([]*Instance, error) {
 	if err := s.portRates(instances); err != nil {
 		return nil, err
 	}
-	return instances, s.flows(instances)
+	return instances, s.flows(instances, t)
 }
 
 func (s FleetSpec) thriftAddrs(instances []*Instance) error {
@@ -123,20 +130,37 @@ func (s FleetSpec) portRates(instances []*Instance) error {
 	return nil
 }
 
-// flows reads the flow file and gives each flow to the sim it enters.
-func (s FleetSpec) flows(instances []*Instance) error {
+// flows reads the flow file and gives each flow to the sim it enters; t
+// (nil without -t) resolves host names.
+func (s FleetSpec) flows(instances []*Instance, t *topo.Topology) error {
 	if s.Flows == "" {
 		return nil
 	}
-	data, err := inputfile.Read(s.Flows, inputfile.Flows)
+	data, err := inputfile.ReadArg(s.Flows, s.Stdin, inputfile.Flows)
 	if err == nil {
+		name := s.Flows
+		if name == inputfile.Stdin {
+			name = "<stdin>"
+		}
 		var flows []FileFlow
-		if flows, err = ParseFlowFile(s.Flows, data); err == nil {
-			err = AssignFlows(s.Flows, flows, instances)
+		if flows, err = ParseFlowFile(name, data, t); err == nil {
+			err = AssignFlows(name, flows, instances)
 		}
 	}
 	if err != nil {
 		return &SpecError{Err: err}
 	}
 	return nil
+}
+
+// loadTopology reads the topology file, or stdin for "-".
+func (s FleetSpec) loadTopology() (*topo.Topology, error) {
+	if s.Topology != inputfile.Stdin {
+		return topo.Load(s.Topology)
+	}
+	data, err := inputfile.ReadArg(s.Topology, s.Stdin, inputfile.Topology)
+	if err != nil {
+		return nil, fmt.Errorf("read topology: %w", err)
+	}
+	return topo.Parse("<stdin>", data)
 }

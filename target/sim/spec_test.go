@@ -63,3 +63,28 @@ func TestFleetSpecInstances(t *testing.T) {
 		})
 	}
 }
+
+// -t - and --flows - read standard input (one of them), with host names
+// resolved through whichever topology there is.
+func TestFleetSpecStdin(t *testing.T) {
+	const fabric = "../../topo/examples/fabric.yaml"
+	data, err := os.ReadFile(fabric)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flows := filepath.Join(t.TempDir(), "flows.yaml")
+	if err := os.WriteFile(flows, []byte("flows:\n  - {name: a, src: h1, dst: h3, rate: 5Mbps}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in, err := FleetSpec{Topology: "-", Flows: flows, Stdin: strings.NewReader(string(data))}.Instances()
+	if err != nil || len(in) != 4 || in[0].Name != "leaf1" || len(in[0].Flows) != 1 || in[0].Flows[0].IngressPort != 1 {
+		t.Fatalf("topology on stdin: %d instances, %v", len(in), err)
+	}
+	in, err = FleetSpec{Topology: fabric, Flows: "-", Stdin: strings.NewReader("flows:\n  - {name: b, src: h2, dst: h4, rate: 1Mbps}\n")}.Instances()
+	if err != nil || len(in[0].Flows) != 1 || in[0].Flows[0].Name != "b" {
+		t.Fatalf("flows on stdin: %v", err)
+	}
+	if _, err := (FleetSpec{Topology: "-", Flows: "-", Stdin: strings.NewReader("")}).Instances(); err == nil || !strings.Contains(err.Error(), "cannot both be -") {
+		t.Errorf("both on stdin: %v", err)
+	}
+}

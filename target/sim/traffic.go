@@ -29,6 +29,16 @@ type Flow struct {
 	// PacketSize is the length in bytes that meters and counters see (the
 	// whole frame, as BMv2 counts it). 0 means 1500.
 	PacketSize int
+	// Schedule changes RateBps over model time: at each step's At after
+	// SetFlows the rate becomes the step's (steps in increasing At; a step
+	// at 0 replaces RateBps from the start).
+	Schedule []RateStep
+}
+
+// RateStep is a rate change of a flow's Schedule.
+type RateStep struct {
+	At      time.Duration
+	RateBps float64
 }
 
 // ColorStats is what happened to a flow's packets of one meter color.
@@ -68,10 +78,15 @@ type trafficState struct {
 }
 
 type flowRun struct {
-	seq      int // position in SetFlows
-	f        Flow
+	seq int // position in SetFlows
+	f   Flow
+	// origin is when SetFlows started the flow; start, base and interval
+	// describe its current rate: packet base+k leaves at start+k·interval.
+	origin   time.Duration
 	start    time.Duration
+	base     uint64
 	interval float64 // ns between packets; +Inf when the rate is 0
+	step     int     // next Schedule step to apply
 	sent     uint64
 	stats    FlowStats
 	// carry holds the fractions of packets a rate-limited queue owes each
@@ -104,17 +119,21 @@ func (s *Switch) SetFlows(flows []Flow) error {
 		case f.IngressPort >= 1<<9:
 			return fmt.Errorf("flow %d (%s): %w: ingress port %d does not fit in 9 bits", i, f.Name, ErrInvalidFlow, f.IngressPort)
 		}
-		f.SrcIP, f.DstIP = f.SrcIP.Unmap(), f.DstIP.Unmap()
-		iv := math.Inf(1)
-		if f.RateBps > 0 {
-			iv = float64(f.PacketSize) * 8 * 1e9 / f.RateBps
+		for j, st := range f.Schedule {
+			if st.At < 0 || j > 0 && st.At <= f.Schedule[j-1].At || st.RateBps < 0 || math.IsNaN(st.RateBps) || math.IsInf(st.RateBps, 0) {
+				return fmt.Errorf("flow %d (%s): %w: schedule step %d (at %s, rate %v): want increasing times ≥ 0 and rates ≥ 0", i, f.Name, ErrInvalidFlow, j, st.At, st.RateBps)
+			}
 		}
-		runs = append(runs, &flowRun{seq: i, f: f, interval: iv, stats: FlowStats{Flow: f}})
+		f.SrcIP, f.DstIP = f.SrcIP.Unmap(), f.DstIP.Unmap()
+		f.Schedule = append([]RateStep(nil), f.Schedule...)
+		runs = append(runs, &flowRun{seq: i, f: f, stats: FlowStats{Flow: f}})
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range runs {
-		r.start = s.traffic.now
+		r.origin = s.traffic.now
+		r.setRate(s.traffic.now, r.f.RateBps)
+		r.applySteps(s.traffic.now)
 	}
 	s.traffic.flows = runs
 	s.traffic.resetQueues()
@@ -148,13 +167,67 @@ func (s *Switch) FlowStats() []FlowStats {
 // then runs the trTCM of its class meter cell in time order, interleaved with
 // the other flows of that cell. Counters are updated as the egress would.
 // Without a committed qos pipeline packets are offered and dropped.
+//
+// A flow's Schedule splits the step at its rate changes: the model
+// advances to each change, applies it, and goes on.
 func (s *Switch) Advance(dt time.Duration) {
 	if dt <= 0 {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	to := s.traffic.now + dt
+	end := s.traffic.now + dt
+	for {
+		next, ok := s.traffic.nextStep(end)
+		if !ok {
+			break
+		}
+		s.advanceTo(next)
+		for _, r := range s.traffic.flows {
+			r.applySteps(next)
+		}
+	}
+	s.advanceTo(end)
+}
+
+// nextStep is the earliest schedule step in (now, end].
+func (t *trafficState) nextStep(end time.Duration) (time.Duration, bool) {
+	best, ok := end, false
+	for _, r := range t.flows {
+		if r.step < len(r.f.Schedule) {
+			if at := r.origin + r.f.Schedule[r.step].At; at > t.now && at <= best {
+				best, ok = at, true
+			}
+		}
+	}
+	return best, ok
+}
+
+// setRate makes the flow emit at bps from now on.
+func (r *flowRun) setRate(now time.Duration, bps float64) {
+	r.base, r.start = packetsBefore(r, now), now
+	r.f.RateBps, r.stats.Flow.RateBps = bps, bps
+	r.interval = math.Inf(1)
+	if bps > 0 {
+		r.interval = float64(r.f.PacketSize) * 8 * 1e9 / bps
+	}
+}
+
+// applySteps applies the schedule steps due by now.
+func (r *flowRun) applySteps(now time.Duration) {
+	for r.step < len(r.f.Schedule) && r.origin+r.f.Schedule[r.step].At <= now {
+		r.setRate(now, r.f.Schedule[r.step].RateBps)
+		r.step++
+	}
+}
+
+// advanceTo moves the model clock to to (s.mu held): every packet the
+// flows emit in [now, to) goes through the committed pipeline.
+func (s *Switch) advanceTo(to time.Duration) {
+	dt := to - s.traffic.now
+	if dt <= 0 {
+		return
+	}
 	s.traffic.now = to
 
 	var model *qosModel
@@ -209,7 +282,7 @@ func (s *Switch) Advance(dt time.Duration) {
 				if p.next >= p.end {
 					continue
 				}
-				t := p.run.start + time.Duration(math.Round(float64(p.next)*p.run.interval))
+				t := p.run.start + time.Duration(math.Round(float64(p.next-p.run.base)*p.run.interval))
 				if best == nil || t < bestT {
 					best, bestT = p, t
 				}
@@ -297,12 +370,13 @@ func (s *Switch) SetPortRate(port uint32, bps float64) {
 }
 
 // packetsBefore is how many packets the flow has emitted strictly before t:
-// the k ≥ 0 with start + k·interval < t, i.e. ceil((t-start)/interval).
+// base plus the k ≥ 0 with start + k·interval < t, i.e.
+// base + ceil((t-start)/interval).
 func packetsBefore(r *flowRun, t time.Duration) uint64 {
-	if math.IsInf(r.interval, 1) || t <= r.start {
-		return 0
+	if r.interval == 0 || math.IsInf(r.interval, 1) || t <= r.start {
+		return r.base
 	}
-	return uint64(math.Ceil(float64(t-r.start) / r.interval))
+	return r.base + uint64(math.Ceil(float64(t-r.start)/r.interval))
 }
 
 func meterUnits(m *qosModel, f Flow) float64 {

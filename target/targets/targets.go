@@ -16,6 +16,9 @@ import (
 // embedded sim run it).
 const BMv2P4Info = "p4src/build/qos.p4info.txtpb"
 
+// BMv2JSON is the committed BMv2 JSON of the v1model program.
+const BMv2JSON = "p4src/build/qos.json"
+
 // Names lists the targets: bmv2, sim, tofino, tofino2.
 var Names = []string{"bmv2", "sim", string(tofino.Tofino1), string(tofino.Tofino2)}
 

@@ -29,6 +29,9 @@ var labScript []byte
 // CLI exits 2 on it.
 var ErrPrecondition = errors.New("lab not ready")
 
+// ErrNoHost is wrapped when a host name is not the topology's.
+var ErrNoHost = errors.New("unknown host")
+
 // Lab is one topology's Mininet lab.
 type Lab struct {
 	topo      *topo.Topology
@@ -42,6 +45,7 @@ type Lab struct {
 	ctl       *Controller
 	cli       string
 	logLevel  string
+	pcapDir   string
 }
 
 // Option configures a Lab.
@@ -165,6 +169,9 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 	}
 	if l.logLevel != "" {
 		spec.LogLevel = l.logLevel
+	}
+	if err := l.preparePcap(spec); err != nil {
+		return fmt.Errorf("%w: %v", ErrPrecondition, err)
 	}
 	defer func() {
 		if err != nil {
@@ -466,7 +473,7 @@ func (l *Lab) Status(ctx context.Context) Status {
 // (for ip netns exec).
 func (l *Lab) HostNamespace(host string) (string, error) {
 	if _, ok := l.topo.Host(host); !ok {
-		return "", fmt.Errorf("lab %q has no host %q", l.topo.Name, host)
+		return "", fmt.Errorf("%w: lab %q has no host %q", ErrNoHost, l.topo.Name, host)
 	}
 	ns := HostNetns(l.topo.Name, host)
 	if !netnsExists(ns) {

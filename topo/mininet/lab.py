@@ -47,9 +47,13 @@ class BMv2Switch(Switch):
         log = os.path.join(self.lab["state_dir"], "%s.log" % self.name)
         args += ["--thrift-port", str(self.spec["thrift_port"]),
                  "--log-file", log, "--log-flush", "--log-level", self.lab.get("log_level") or "warn",
-                 "--no-p4",
-                 "--", "--grpc-server-addr", self.spec["grpc"],
-                 "--priority-queues", "8"]
+                 "--no-p4"]
+        if self.lab.get("pcap_dir"):
+            # Per-port captures: <intf>_in.pcap and <intf>_out.pcap. One
+            # token: the directory is optional to BMv2 (an implicit value),
+            # so "--pcap DIR" would leave DIR to its positional argument.
+            args += ["--pcap=" + self.lab["pcap_dir"]]
+        args += ["--", "--grpc-server-addr", self.spec["grpc"], "--priority-queues", "8"]
         if self.spec.get("cpu_port"):
             args += ["--cpu-port", str(self.spec["cpu_port"])]
         out = open(os.path.join(self.lab["state_dir"], "%s.out" % self.name), "w")

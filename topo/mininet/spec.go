@@ -16,7 +16,9 @@ type Spec struct {
 	StateDir  string `json:"state_dir"`
 	ReadyFile string `json:"ready_file"`
 	// LogLevel is BMv2's --log-level (trace, debug, info, warn, error, off).
-	LogLevel string       `json:"log_level"`
+	LogLevel string `json:"log_level"`
+	// PcapDir, when set, is BMv2's --pcap: per-port captures go there.
+	PcapDir  string       `json:"pcap_dir,omitempty"`
 	Switches []SwitchSpec `json:"switches"`
 	Hosts    []HostSpec   `json:"hosts"`
 	Links    []LinkSpec   `json:"links"`
