@@ -65,11 +65,13 @@ func (c *compilation) build() error {
 		ci := &c.res.Classes[i]
 		ci.Queue = uint8(queue[cl.PHB.DSCP])
 	}
+	c.mark("classes")
 	if !c.cfg.loopOnly || c.p.Routing.Mode == "wcmp" {
 		if err := c.buildRoutes(per); err != nil {
 			return err
 		}
 	}
+	c.mark("routes")
 	if err := c.buildQueues(per); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/netip"
 	"strings"
+	"time"
 
 	p4configv1 "github.com/p4lang/p4runtime/go/p4/config/v1"
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
@@ -34,6 +35,27 @@ type config struct {
 	names      contract.Names
 	ecnDepth   func(packets uint32) uint64
 	loopOnly   bool
+	phase      func(name string, took time.Duration)
+}
+
+// WithPhaseTimes makes Compile report how long each phase took, in order:
+// resolve (classes' matches against the topology), overlaps (pairwise
+// classifier checks), allocate (the allocator), classes (per-class
+// entries and meters), routes (next hops, selector groups, LPM entries),
+// finish (queues, default entries, ordering). For benchmarks and
+// profiling (docs/performance.md).
+func WithPhaseTimes(f func(name string, took time.Duration)) Option {
+	return func(c *config) { c.phase = f }
+}
+
+// mark reports the phase that ends now.
+func (c *compilation) mark(name string) {
+	if c.cfg.phase == nil {
+		return
+	}
+	now := time.Now()
+	c.cfg.phase(name, now.Sub(c.phaseStart))
+	c.phaseStart = now
 }
 
 // WithClosedLoopOnly makes Compile build only what the closed loop can
@@ -241,6 +263,8 @@ type compilation struct {
 	wcmp map[string]map[string]map[uint32]float64
 	// masks[0|1][bits] caches ternary masks for IPv4 and IPv6 prefixes.
 	masks [2][129][]byte
+	// phaseStart is when the current phase began (WithPhaseTimes).
+	phaseStart time.Time
 }
 
 func (c *compilation) bad(path, format string, args ...any) {
@@ -258,7 +282,7 @@ const cancelEvery = 1 << 12
 // yields Errors listing every problem; a P4Info without the pipeline's
 // objects yields an error wrapping ErrSchema; ctx bounds the allocation.
 func Compile(ctx context.Context, p *Policy, t *topo.Topology, s *tables.Schema, opts ...Option) (*Result, error) {
-	c := &compilation{p: p, t: t, s: s, cfg: config{logger: slog.New(slog.NewTextHandler(io.Discard, nil))}}
+	c := &compilation{p: p, t: t, s: s, cfg: config{logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, phaseStart: time.Now()}
 	for _, o := range opts {
 		o(&c.cfg)
 	}
@@ -296,6 +320,7 @@ func Compile(ctx context.Context, p *Policy, t *topo.Topology, s *tables.Schema,
 	if err := c.resolveClasses(ctx); err != nil {
 		return nil, err
 	}
+	c.mark("resolve")
 	c.checkTenants()
 	// The overlap checks compare classifier entries pairwise; entries that
 	// cannot fit in the classifier table are reported without them.
@@ -310,15 +335,18 @@ func Compile(ctx context.Context, p *Policy, t *topo.Topology, s *tables.Schema,
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	c.mark("overlaps")
 	if err := c.allocate(ctx); err != nil {
 		return nil, err
 	}
+	c.mark("allocate")
 	if err := c.errs.Err(); err != nil {
 		return nil, err
 	}
 	if err := c.build(); err != nil {
 		return nil, err
 	}
+	c.mark("finish")
 	if err := c.errs.Err(); err != nil {
 		return nil, err
 	}
