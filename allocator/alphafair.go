@@ -200,7 +200,6 @@ type afSolver struct {
 // Jacobi-preconditioned conjugate gradient.
 const denseLinks = 300
 
-
 // directPaths is the largest number of paths for which a Newton step may
 // fall back to a dense factorisation in path space (O(n³), n² memory).
 const directPaths = 2500

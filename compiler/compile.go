@@ -73,7 +73,7 @@ type Result struct {
 	// DeviceIDs are the switches' P4Runtime device ids (for -o text, whose
 	// WriteRequests carry them).
 	DeviceIDs map[string]uint64
-	Classes     []ClassInfo
+	Classes   []ClassInfo
 	// Problem and Allocation are the allocator input and output (nil
 	// without flow groups).
 	Problem    *allocator.Problem
@@ -640,6 +640,9 @@ func (c *compilation) allocate(ctx context.Context) error {
 	if err != nil {
 		c.bad("tenants", "cannot build the allocator problem: %v", err)
 		return nil
+	}
+	if c.p.Allocation.Objective != "" {
+		prob.Objective, prob.Alpha = allocator.Objective(c.p.Allocation.Objective), c.p.Allocation.Alpha
 	}
 	c.res.Problem = prob
 	alloc := c.cfg.allocation
