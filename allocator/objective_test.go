@@ -107,3 +107,26 @@ func TestMaxMinResultJSONUnchanged(t *testing.T) {
 		t.Fatalf("keys %v", doc)
 	}
 }
+
+// TestAlphaFairChildrenShareByMaxMin: below an FG the hierarchy is
+// Allocate's: children share the FG's α-fair rate by the max-min
+// water-fill. One 12 G link, FG p (weight 2) and q (weight 1), α = 1:
+// p gets 8 G; its children c1 (weight 1, demand 1 G) and c2 (weight 3)
+// get 1 G and 7 G (c1 satisfied at f' = 1, c2 takes the rest).
+func TestAlphaFairChildrenShareByMaxMin(t *testing.T) {
+	one := 1.0
+	p := &Problem{Objective: AlphaFairObjective, Alpha: &one, Links: []Link{{Name: "l", Capacity: 12e9}},
+		FlowGroups: []FlowGroup{
+			{Name: "p", Function: WeightFunction(2), Paths: []Path{{Links: []string{"l"}}},
+				Children: []Child{{Name: "c1", Function: WeightFunction(1), Demand: Limit(1e9)}, {Name: "c2", Function: WeightFunction(3)}}},
+			{Name: "q", Function: WeightFunction(1), Paths: []Path{{Links: []string{"l"}}}},
+		}}
+	r, err := Allocate(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fg := r.FlowGroups[0]
+	if relErr(fg.Rate, 8e9) > 1e-5 || len(fg.Children) != 2 || relErr(fg.Children[0].Rate, 1e9) > 1e-9 || relErr(fg.Children[1].Rate, fg.Rate-1e9) > 1e-9 {
+		t.Fatalf("p %v, children %+v; want 8e9 = 1e9 + 7e9", fg.Rate, fg.Children)
+	}
+}

@@ -38,6 +38,21 @@ func TestCompileAlphaFairAllocation(t *testing.T) {
 	if mm.Allocation.AlphaFair != nil || mm.Problem.Objective != "" {
 		t.Fatalf("default: objective %q", mm.Problem.Objective)
 	}
+	// The hierarchy's definition (docs/allocator.md): an FG's α-fair weight
+	// is the first slope of its composed function, tenant weight × the
+	// FG's share among its siblings: a (3) → a-web (1) and a-backup (0.5)
+	// gives 3·1/1.5 = 2 and 3·0.5/1.5 = 1; b (1) → b-sync gives 1.
+	ar, err := allocator.AlphaFair(mm.Problem, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := map[string]float64{}
+	for _, fg := range ar.FlowGroups {
+		w[fg.Name] = fg.Weight
+	}
+	if math.Abs(w["a-web"]/w["b-sync"]-2) > 1e-9 || math.Abs(w["a-backup"]/w["b-sync"]-1) > 1e-9 {
+		t.Errorf("α-fair weights %v, want a-web : a-backup : b-sync = 2 : 1 : 1", w)
+	}
 	for _, alpha := range []float64{1, 50} {
 		res := compileWith("\nallocation: {objective: alpha-fair, alpha: " + strings.TrimSpace(fmtFloat(alpha)) + "}\n")
 		if res.Problem.Objective != allocator.AlphaFairObjective || res.Allocation.AlphaFair == nil || res.Allocation.AlphaFair.RelGap > 1e-6 {
