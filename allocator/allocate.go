@@ -15,6 +15,10 @@ type Result struct {
 	Mode       Mode              `json:"-"`
 	FlowGroups []FlowGroupResult `json:"flow_groups"`
 	Links      []LinkResult      `json:"links"`
+	// AlphaFair is set for an α-fair allocation (Problem.Objective
+	// alpha-fair): α and the solver's optimality certificate. Nil (and
+	// absent from the JSON) for max-min.
+	AlphaFair *AlphaFairInfo `json:"alpha_fair,omitempty"`
 	// Events is the number of water-fill events processed (breakpoints,
 	// demands reached, links saturating).
 	Events int `json:"-"`
@@ -26,6 +30,11 @@ type FlowGroupResult struct {
 	Rate     float64       `json:"rate"` // bits/s
 	Paths    []PathResult  `json:"paths"`
 	Children []ChildResult `json:"children"`
+	// MarginalUtility and DemandPrice are set for an α-fair allocation
+	// only: the FG's marginal utility (f/ShareScale)^(−α) and the price of
+	// its cap, in the solver's normalised units (see AlphaResult).
+	MarginalUtility *float64 `json:"marginal_utility,omitempty"`
+	DemandPrice     *float64 `json:"demand_price,omitempty"`
 	// FairShare is the fair share at which the FG stopped growing: where a
 	// saturated link froze it or where it was satisfied.
 	FairShare float64 `json:"-"`
@@ -60,6 +69,9 @@ type LinkResult struct {
 	Name     string  `json:"name"`
 	Load     float64 `json:"load"`
 	Capacity float64 `json:"capacity"`
+	// Price is the link's congestion price (dual variable) in an α-fair
+	// allocation, in normalised units; nil for max-min.
+	Price *float64 `json:"price,omitempty"`
 	// Saturated reports that the link is full (load within relative 1e-9
 	// of capacity); SaturatedAt is the fair share at which it filled.
 	Saturated   bool    `json:"-"`
@@ -96,6 +108,13 @@ func Allocate(ctx context.Context, p *Problem, opts ...Option) (*Result, error) 
 	o := options{logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if p.Objective == AlphaFairObjective && p.Alpha != nil {
+		ar, err := AlphaFair(p, *p.Alpha)
+		if err != nil {
+			return nil, err
+		}
+		return ar.Result(p.Mode), nil
 	}
 	s, err := p.flatten(true)
 	if err != nil {

@@ -178,7 +178,31 @@ type afSolver struct {
 	linkPaths             [][]int32 // paths on each link (direct solves)
 	H                     []float64
 	woodbury, directSteps int
+
+	// Iterative link solve (m > denseLinks): the diagonal of M, CG
+	// scratch, and the CG iterations spent.
+	sparse                     bool
+	mDiag, cgR, cgP, cgQ, cgZ  []float64
+	cgPath                     []float64
+	cgIters, inexact, cgSolves int
+	// The CG preconditioner is the Cholesky factor of an earlier M
+	// (facValid), refreshed (refactor) once the CG iterations since cost
+	// about as much as a factorisation; Jacobi until the first refresh.
+	refactor, facValid bool
+	sinceFactor        float64
+	fac                []float64
+	nnz                int
 }
+
+// denseLinks is the largest number of links for which the Newton system's
+// link-space matrix M is formed and factorised densely (O(m³) a step);
+// above it M is applied matrix-free, O(path-link incidences), in a
+// Jacobi-preconditioned conjugate gradient.
+const denseLinks = 300
+
+// directPaths is the largest number of paths for which a Newton step may
+// fall back to a dense factorisation in path space (O(n³), n² memory).
+const directPaths = 2500
 
 func (a *afSolver) util(f float64) float64 {
 	switch a.alpha {
@@ -268,10 +292,24 @@ func (a *afSolver) newton(grad, delta []float64, M []float64, scratch []float64,
 	for l := range a.c {
 		a.invSl[l] = 1 / (a.c[l] - a.load[l])
 	}
-	clear(M)
-	for l := 0; l < m; l++ {
-		sl := a.c[l] - a.load[l]
-		M[l*m+l] = sl * sl / a.om[l]
+	// In sparse mode M is formed densely only to refresh the CG
+	// preconditioner (see cgSolve).
+	buildDense := !a.sparse || a.refactor
+	if a.sparse {
+		if a.mDiag == nil {
+			a.mDiag = make([]float64, m)
+		}
+		for l := 0; l < m; l++ {
+			sl := a.c[l] - a.load[l]
+			a.mDiag[l] = sl * sl / a.om[l]
+		}
+	}
+	if buildDense {
+		clear(M)
+		for l := 0; l < m; l++ {
+			sl := a.c[l] - a.load[l]
+			M[l*m+l] = sl * sl / a.om[l]
+		}
 	}
 	for g, w := range a.w {
 		f := a.s[g] / w
@@ -312,6 +350,20 @@ func (a *afSolver) newton(grad, delta []float64, M []float64, scratch []float64,
 				scratch[l] += x2
 			}
 		}
+		if a.sparse {
+			// Only the diagonal of M (the CG preconditioner):
+			// u_l − u_l²/σ + (β/σ)·u_l² per link of the FG.
+			for _, l := range touched {
+				u := scratch[l]
+				a.mDiag[l] += u*max(sx2-u, 0)/sx2 + beta*u*u/sx2
+				if !buildDense {
+					scratch[l] = 0
+				}
+			}
+			if !buildDense {
+				continue
+			}
+		}
 		// (β/σ)·u uᵀ, u = Σ_p x_p² a_p.
 		for _, l := range touched {
 			ul := scratch[l] * beta / sx2
@@ -331,13 +383,25 @@ func (a *afSolver) newton(grad, delta []float64, M []float64, scratch []float64,
 		}
 	}
 	clear(delta)
-	if cholFactor(M, m) != nil {
+	if a.sparse && buildDense {
+		a.refactor = false
+		a.facValid = cholFactor(M, m) == nil
+		a.sinceFactor = 0
+	}
+	if !a.sparse && cholFactor(M, m) != nil {
 		return a.direct(grad, delta)
 	}
 	for p := range delta {
 		a.tmpR[p] = -grad[p]
 	}
 	for round := 0; round < 3; round++ {
+		if round > 0 && a.sparse {
+			// The CG solve is accurate to its own tolerance: refine only
+			// if H's residual says the step is not.
+			if rn, gn := a.residual(grad, delta); rn <= 1e-20*gn {
+				break
+			}
+		}
 		if round > 0 {
 			a.applyH(delta, a.tmpR)
 			for p := range delta {
@@ -351,19 +415,22 @@ func (a *afSolver) newton(grad, delta []float64, M []float64, scratch []float64,
 	}
 	// Residual of the refined solution; if the Woodbury form has lost the
 	// step, solve H directly.
-	a.applyH(delta, a.tmpR)
-	rn, gn := 0.0, 0.0
-	for p := range delta {
-		r := a.tmpR[p] + grad[p]
-		rn += r * r
-		gn += grad[p] * grad[p]
-	}
+	rn, gn := a.residual(grad, delta)
 	dec := 0.0
 	for p := range delta {
 		dec += grad[p] * delta[p]
 	}
 	if !(rn <= 1e-20*gn) || !(dec < 0) {
-		return a.direct(grad, delta)
+		if len(a.x) <= directPaths {
+			return a.direct(grad, delta)
+		}
+		// Too large to factorise in path space: an inexact Newton step is
+		// still a descent direction if dec < 0 (the duality gap is a
+		// certificate however the steps were found).
+		if !(dec < 0) {
+			return 0, fmt.Errorf("%w: Newton system solved only to relative residual %.2g", ErrNotConverged, math.Sqrt(rn/gn))
+		}
+		a.inexact++
 	}
 	a.woodbury++
 	return dec, nil
@@ -462,18 +529,139 @@ func (a *afSolver) solveH(M []float64, r []float64) {
 			z[l] += r[p]
 		}
 	}
-	cholSolve(M, a.m, z)
-	v := a.tmpY
-	for p, pl := range a.pLink {
-		s := 0.0
-		for _, l := range pl {
-			s += z[l]
-		}
-		v[p] = s
+	if a.sparse {
+		a.cgSolve(z)
+	} else {
+		cholSolve(M, a.m, z)
 	}
+	v := a.tmpY
+	a.pathSums(z, v)
 	a.applyBinv(v)
 	for p := range r {
 		r[p] -= v[p]
+	}
+}
+
+// residual returns |HΔ + g|² and |g|² (a.tmpR is overwritten).
+func (a *afSolver) residual(grad, delta []float64) (rn, gn float64) {
+	a.applyH(delta, a.tmpR)
+	for p := range delta {
+		r := a.tmpR[p] + grad[p]
+		rn += r * r
+		gn += grad[p] * grad[p]
+	}
+	return rn, gn
+}
+
+// pathSums sets y = Aᵀv: each path's sum of v over its links.
+func (a *afSolver) pathSums(v, y []float64) {
+	for p, pl := range a.pLink {
+		s := 0.0
+		for _, l := range pl {
+			s += v[l]
+		}
+		y[p] = s
+	}
+}
+
+// applyM sets out = M v = diag(sl²/ω) v + A·B⁻¹·Aᵀ v, matrix-free.
+func (a *afSolver) applyM(v, out []float64) {
+	y := a.cgPath
+	a.pathSums(v, y)
+	a.applyBinv(y)
+	for l := range out {
+		sl := a.c[l] - a.load[l]
+		out[l] = sl * sl / a.om[l] * v[l]
+	}
+	for p, pl := range a.pLink {
+		for _, l := range pl {
+			out[l] += y[p]
+		}
+	}
+}
+
+// cgSolve overwrites b with M⁻¹b by the conjugate gradient method,
+// preconditioned by the Cholesky factor of an earlier M (or M's diagonal
+// before the first), to a relative residual of 1e-13 or 200 iterations
+// (a.cgIters counts them); a solve that needs more than 100 iterations
+// refreshes the factor for the next Newton step.
+func (a *afSolver) cgSolve(b []float64) {
+	m := a.m
+	if a.cgR == nil {
+		a.cgR, a.cgP, a.cgQ, a.cgZ = make([]float64, m), make([]float64, m), make([]float64, m), make([]float64, m)
+		a.cgPath = make([]float64, len(a.x))
+	}
+	r, pv, q, z := a.cgR, a.cgP, a.cgQ, a.cgZ
+	copy(r, b)
+	bn := 0.0
+	for l, v := range b {
+		bn += v * v
+		b[l] = 0
+	}
+	if bn == 0 {
+		return
+	}
+	precond := func() float64 {
+		if a.facValid {
+			copy(z, r)
+			cholSolve(a.fac, m, z)
+		} else {
+			for l := range r {
+				z[l] = r[l] / a.mDiag[l]
+			}
+		}
+		rz := 0.0
+		for l := range r {
+			rz += r[l] * z[l]
+		}
+		return rz
+	}
+	defer func() {
+		// A CG iteration costs about 2·nnz + (with the factor) 2·m²; a
+		// factorisation m³/3 plus forming M.
+		// A factorisation runs several times faster per flop than the
+		// scattered matrix-free products, hence m³/10.
+		if a.sinceFactor > float64(m)*float64(m)*float64(m)/10 {
+			a.refactor = true
+		}
+	}()
+	rz := precond()
+	copy(pv, z)
+	a.cgSolves++
+	for it := 0; it < 200; it++ {
+		if it == 100 && !a.refactor {
+			// A stale preconditioner: refresh it for the next step.
+			a.refactor = true
+		}
+		a.applyM(pv, q)
+		pq := 0.0
+		for l := range q {
+			pq += pv[l] * q[l]
+		}
+		if !(pq > 0) {
+			return
+		}
+		alpha := rz / pq
+		rn := 0.0
+		for l := range r {
+			b[l] += alpha * pv[l]
+			r[l] -= alpha * q[l]
+			rn += r[l] * r[l]
+		}
+		a.cgIters++
+		a.sinceFactor += 2 * float64(a.nnz)
+		if a.facValid {
+			a.sinceFactor += 2 * float64(m) * float64(m)
+		}
+		if rn <= 1e-26*bn {
+			return
+		}
+		rz2 := precond()
+		beta := rz2 / rz
+		rz = rz2
+		for l := range pv {
+			pv[l] = z[l] + beta*pv[l]
+		}
 	}
 }
 
@@ -928,7 +1116,14 @@ func AlphaFair(p *Problem, alpha float64, opts ...AlphaOption) (*AlphaResult, er
 	grad := make([]float64, len(a.x))
 	delta := make([]float64, len(a.x))
 	trial := make([]float64, len(a.x))
+	a.sparse = a.m > denseLinks
 	M := make([]float64, a.m*a.m)
+	if a.sparse {
+		a.fac, a.refactor = M, true
+		for _, pl := range a.pLink {
+			a.nnz += len(pl)
+		}
+	}
 	scratch := make([]float64, a.m)
 	touched := make([]int32, 0, 16)
 	const mu = 10.0

@@ -384,27 +384,18 @@ func TestAlphaFairErrors(t *testing.T) {
 
 func BenchmarkAlphaFair(b *testing.B) {
 	for _, alpha := range []float64{0, 1, 2} {
-		b.Run(fmt.Sprintf("fg=1000/links=200/alpha=%v", alpha), func(b *testing.B) {
-			p := benchAlphaProblem(1000, 200, 7)
-			b.ReportAllocs()
-			steps, gap := 0, 0.0
-			for i := 0; i < b.N; i++ {
-				r, err := AlphaFair(p, alpha)
-				if err != nil {
-					b.Fatal(err)
-				}
-				steps, gap = r.Iterations, r.RelGap
-			}
-			b.ReportMetric(float64(steps), "newton-steps")
-			b.ReportMetric(gap, "rel-gap")
-		})
+		p := benchAlphaProblem(1000, 200, 7)
+		b.Run(fmt.Sprintf("fg=1000/links=200/alpha=%v", alpha), func(b *testing.B) { benchAlpha(b, p, alpha) })
 	}
 }
 
 // benchAlphaProblem: nFG weighted FGs with 1–3 paths of 1–4 hops on nLinks
 // links, a third with demands.
 func benchAlphaProblem(nFG, nLinks int, seed uint64) *Problem {
-	rng := rand.New(rand.NewPCG(seed, 3))
+	return benchAlphaProblemPaths(nFG, nLinks, rand.New(rand.NewPCG(seed, 3)), func(rng *rand.Rand) int { return 1 + rng.IntN(3) })
+}
+
+func benchAlphaProblemPaths(nFG, nLinks int, rng *rand.Rand, nPaths func(*rand.Rand) int) *Problem {
 	p := &Problem{}
 	for i := 0; i < nLinks; i++ {
 		p.Links = append(p.Links, Link{Name: fmt.Sprintf("l%d", i), Capacity: float64(nFG) / float64(nLinks) * (5 + 10*rng.Float64()) * 1e9})
@@ -414,7 +405,7 @@ func benchAlphaProblem(nFG, nLinks int, seed uint64) *Problem {
 		if rng.IntN(3) == 0 {
 			fg.Demand = Limit(1e9 * 10 * rng.Float64())
 		}
-		for k := 0; k < 1+rng.IntN(3); k++ {
+		for k := 0; k < nPaths(rng); k++ {
 			pa := Path{}
 			start := rng.IntN(nLinks)
 			for h := 0; h < 1+rng.IntN(4); h++ {
@@ -425,4 +416,36 @@ func benchAlphaProblem(nFG, nLinks int, seed uint64) *Problem {
 		p.FlowGroups = append(p.FlowGroups, fg)
 	}
 	return p
+}
+
+// BenchmarkAlphaFairLarge: the #20 sizes, nFG FGs with 4 paths of 1–4
+// hops each on 2,000 links, a third with demands.
+func BenchmarkAlphaFairLarge(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		p := benchAlphaProblem4(n, 2000, 11)
+		for _, alpha := range []float64{0.5, 1, 2} {
+			b.Run(fmt.Sprintf("fg=%d/paths=4/links=2000/alpha=%v", n, alpha), func(b *testing.B) { benchAlpha(b, p, alpha) })
+		}
+	}
+}
+
+func benchAlpha(b *testing.B, p *Problem, alpha float64) {
+	b.ReportAllocs()
+	steps, gap := 0, 0.0
+	c0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		r, err := AlphaFair(p, alpha)
+		if err != nil {
+			b.Fatal(err)
+		}
+		steps, gap = r.Iterations, r.RelGap
+	}
+	b.ReportMetric(float64(steps), "newton-steps")
+	b.ReportMetric(gap, "rel-gap")
+	b.ReportMetric(float64(cpuTime()-c0)/float64(b.N), "cpu-ns/op")
+}
+
+// benchAlphaProblem4 is benchAlphaProblem with exactly 4 paths per FG.
+func benchAlphaProblem4(nFG, nLinks int, seed uint64) *Problem {
+	return benchAlphaProblemPaths(nFG, nLinks, rand.New(rand.NewPCG(seed, 4)), func(*rand.Rand) int { return 4 })
 }

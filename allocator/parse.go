@@ -26,6 +26,7 @@ import (
 // The format:
 //
 //	mode: split            # or preferred; default split
+//	objective: maxmin      # or alpha-fair, with alpha: 0..100; default maxmin
 //	links:
 //	  - {name: s1-s2, capacity: 10Gbps}
 //	flow_groups:
@@ -285,12 +286,19 @@ func (ps *parser) rate(n *yaml.Node, it item, what string) float64 {
 }
 
 func (ps *parser) problem(n *yaml.Node) {
-	f, ok := ps.fields(n, fixed("problem"), "mode", "links", "flow_groups")
+	f, ok := ps.fields(n, fixed("problem"), "mode", "links", "flow_groups", "objective", "alpha")
 	if !ok {
 		return
 	}
 	if m := f[0]; m != nil {
 		ps.p.Mode = Mode(ps.str(m, fixed("mode"), "mode"))
+	}
+	if m := f[3]; m != nil {
+		ps.p.Objective = Objective(ps.str(m, fixed("objective"), "objective"))
+	}
+	if m := f[4]; m != nil {
+		a := ps.number(m, fixed("alpha"), "alpha")
+		ps.p.Alpha = &a
 	}
 	if ls := f[1]; ls != nil {
 		lns := ps.seq(ls, fixed("problem"), "links")

@@ -304,6 +304,14 @@ func (d *jsonDecoder) problem(p *Problem) bool {
 				p.FlowGroups = append(p.FlowGroups, FlowGroup{})
 				return d.flowGroup(&p.FlowGroups[len(p.FlowGroups)-1])
 			}))
+		case "objective":
+			s, ok := d.str()
+			p.Objective = Objective(s)
+			return once(&seen, 8) && ok
+		case "alpha":
+			a, ok := d.number()
+			p.Alpha = &a
+			return once(&seen, 16) && ok
 		}
 		return false
 	})

@@ -148,6 +148,8 @@ func TestDecodeJSONDefersToYAMLPath(t *testing.T) {
 func FuzzDecodeJSON(f *testing.F) {
 	f.Add([]byte(`{"mode": "preferred", "links": [{"name": "l", "capacity": "10Gbps"}], "flow_groups": [{"name": "a", "demand": null, "function": [[1, 2e9]], "paths": [{"links": ["l"], "weight": 2}], "children": [{"name": "c", "weight": "1Gbps", "children": null}]}]}`))
 	f.Add([]byte(`{"links": null, "flow_groups": []}`))
+	f.Add([]byte(`{"objective": "alpha-fair", "alpha": 2, "links": [{"name": "l", "capacity": 1}], "flow_groups": [{"name": "a", "paths": [{"links": ["l"]}]}]}`))
+	f.Add([]byte(`{"objective": "maxmin", "alpha": 0.5e1, "links": []}`))
 	f.Add([]byte(`{"links": [{"name": "\u006c", "capacity": 1}]}`))
 	f.Add([]byte("{\"links\": [{\"name\": \"l\u2028x\", \"capacity\": -0}]}"))
 	f.Add(problemJSON(f, RandomProblem(5, 3, Split, 9)))

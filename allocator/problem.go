@@ -1,6 +1,7 @@
 package allocator
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -25,6 +26,21 @@ const (
 	// later freezes stays there.
 	Preferred Mode = "preferred"
 )
+
+// Objective says what the allocation optimises.
+type Objective string
+
+const (
+	// MaxMin is the hierarchical weighted max-min water-fill of Allocate
+	// (BwE); the default.
+	MaxMin Objective = "maxmin"
+	// AlphaFairObjective is weighted α-fair network utility maximisation
+	// (see AlphaFair), with Problem.Alpha.
+	AlphaFairObjective Objective = "alpha-fair"
+)
+
+// Objectives lists the objective names a problem may give.
+var Objectives = []string{string(MaxMin), string(AlphaFairObjective)}
 
 // Link is a capacity shared by the paths that cross it.
 type Link struct {
@@ -92,6 +108,11 @@ type Problem struct {
 	Mode       Mode // "" means Split
 	Links      []Link
 	FlowGroups []FlowGroup
+	// Objective is "" or MaxMin (Allocate's water-fill) or
+	// AlphaFairObjective, which needs Alpha (0 to MaxAlpha); Alpha must be
+	// nil otherwise.
+	Objective Objective
+	Alpha     *float64
 
 	// root is the parsed YAML/JSON, kept by ParseProblem so that
 	// validation errors can point into the file.
@@ -211,6 +232,7 @@ func (p *Problem) flatten(build bool) (*filler, error) {
 	default:
 		v.add("mode", "mode", "unknown mode %s (want split or preferred)", yamlerr.Quote(string(p.Mode)))
 	}
+	v.checkObjective(p.Objective, p.Alpha)
 	s := &filler{mode: p.Mode}
 	if s.mode == "" {
 		s.mode = Split
@@ -531,4 +553,22 @@ func (m *linkMarks) mark(li int32) bool {
 	}
 	m.stamp[li] = m.path
 	return false
+}
+
+// checkObjective checks the objective and α keys.
+func (v *validator) checkObjective(obj Objective, alpha *float64) {
+	switch obj {
+	case "", MaxMin:
+		if alpha != nil {
+			v.add("alpha", "alpha", "alpha is only used with objective: alpha-fair (objective is %s)", yamlerr.Quote(string(cmp.Or(obj, MaxMin))))
+		}
+	case AlphaFairObjective:
+		if alpha == nil {
+			v.add("objective", "objective", "objective alpha-fair needs alpha: a number from 0 to %d (0 throughput, 1 proportional fairness, 2 minimum potential delay, large → max-min)", MaxAlpha)
+		} else if a := *alpha; !(a >= 0 && a <= MaxAlpha) {
+			v.add("alpha", "alpha", "alpha must be a number from 0 to %d, got %v", MaxAlpha, a)
+		}
+	default:
+		v.add("objective", "objective", "unknown objective %s%s (want maxmin or alpha-fair)", yamlerr.Quote(string(obj)), yamlerr.Suggest(string(obj), Objectives))
+	}
 }

@@ -79,7 +79,9 @@ func (p *Problem) MarshalJSON() ([]byte, error) {
 		Mode       Mode        `json:"mode,omitempty"`
 		Links      []any       `json:"links"`
 		FlowGroups []flowGroup `json:"flow_groups"`
-	}{Mode: p.Mode, Links: []any{}, FlowGroups: []flowGroup{}}
+		Objective  Objective   `json:"objective,omitempty"`
+		Alpha      *float64    `json:"alpha,omitempty"`
+	}{Mode: p.Mode, Links: []any{}, FlowGroups: []flowGroup{}, Objective: p.Objective, Alpha: p.Alpha}
 	for _, l := range p.Links {
 		doc.Links = append(doc.Links, map[string]any{"name": l.Name, "capacity": l.Capacity})
 	}

@@ -48,6 +48,8 @@ func (r *Result) WriteJSON(w io.Writer) error {
 			}
 			jw.next(3, "children")
 			jw.children(3, fg.Children)
+			jw.optNum(3, "marginal_utility", fg.MarginalUtility)
+			jw.optNum(3, "demand_price", fg.DemandPrice)
 			jw.close(2, '}')
 		})
 	}
@@ -64,8 +66,29 @@ func (r *Result) WriteJSON(w io.Writer) error {
 			jw.num(l.Load)
 			jw.next(3, "capacity")
 			jw.num(l.Capacity)
+			jw.optNum(3, "price", l.Price)
 			jw.close(2, '}')
 		})
+	}
+	if af := r.AlphaFair; af != nil {
+		jw.raw(",\n  \"alpha_fair\": {\n")
+		jw.key(2, "alpha")
+		jw.num(af.Alpha)
+		jw.next(2, "utility")
+		jw.num(af.Utility)
+		jw.next(2, "gap")
+		jw.num(af.Gap)
+		jw.next(2, "rel_gap")
+		jw.num(af.RelGap)
+		jw.next(2, "fg_gap")
+		jw.num(af.FGGap)
+		jw.next(2, "newton_steps")
+		jw.buf = strconv.AppendInt(jw.buf, int64(af.NewtonSteps), 10)
+		jw.next(2, "rate_scale")
+		jw.num(af.RateScale)
+		jw.next(2, "share_scale")
+		jw.num(af.ShareScale)
+		jw.close(1, '}')
 	}
 	jw.raw("\n}\n")
 	return jw.flush()
@@ -95,13 +118,25 @@ func (r *Result) checkFinite() error {
 				v = pa.Rate
 			}
 		}
+		for _, q := range []*float64{fg.MarginalUtility, fg.DemandPrice} {
+			if q != nil && bad(*q) {
+				v = *q
+			}
+		}
 		if v != 0 {
 			return fmt.Errorf("json: unsupported value: %v (flow group %q)", v, fg.Name)
 		}
 	}
 	for _, l := range r.Links {
-		if bad(l.Load) || bad(l.Capacity) {
+		if bad(l.Load) || bad(l.Capacity) || (l.Price != nil && bad(*l.Price)) {
 			return fmt.Errorf("json: unsupported value: link %q load %v capacity %v", l.Name, l.Load, l.Capacity)
+		}
+	}
+	if af := r.AlphaFair; af != nil {
+		for _, v := range []float64{af.Alpha, af.Utility, af.Gap, af.RelGap, af.FGGap, af.RateScale, af.ShareScale} {
+			if bad(v) {
+				return fmt.Errorf("json: unsupported value: %v (alpha_fair)", v)
+			}
 		}
 	}
 	return nil
@@ -135,6 +170,14 @@ func (jw *jsonWriter) key(depth int, k string) {
 func (jw *jsonWriter) next(depth int, k string) {
 	jw.buf = append(jw.buf, ",\n"...)
 	jw.key(depth, k)
+}
+
+// optNum writes the key and number of an omitempty pointer field.
+func (jw *jsonWriter) optNum(depth int, k string, v *float64) {
+	if v != nil {
+		jw.next(depth, k)
+		jw.num(*v)
+	}
 }
 
 // close ends an object or list whose closing bracket sits at depth.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"testing"
 )
@@ -40,6 +41,16 @@ func TestWriteJSONMatchesEncodingJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		cases["allocated "+string(mode)] = r
+	}
+	for _, alpha := range []float64{0.5, 1, 2} {
+		p := RandomProblem(60, 20, Split, 21)
+		p.FlowGroups[3].Children = []Child{{Name: "a", Function: WeightFunction(1)}, {Name: "b", Function: WeightFunction(2)}}
+		p.Objective, p.Alpha = AlphaFairObjective, &alpha
+		r, err := Allocate(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases[fmt.Sprintf("alpha-fair %g", alpha)] = r
 	}
 	for name, r := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -677,6 +677,9 @@ func (c *compilation) allocate(ctx context.Context) error {
 		c.bad("tenants", "cannot build the allocator problem: %v", err)
 		return nil
 	}
+	if c.p.Allocation.Objective != "" {
+		prob.Objective, prob.Alpha = allocator.Objective(c.p.Allocation.Objective), c.p.Allocation.Alpha
+	}
 	c.res.Problem = prob
 	alloc := c.cfg.allocation
 	if alloc == nil {

@@ -3,6 +3,7 @@ package compiler
 import (
 	"fmt"
 
+	"github.com/p4qos/p4qos/allocator"
 	"github.com/p4qos/p4qos/internal/inputfile"
 	"github.com/p4qos/p4qos/internal/yamlerr"
 	"github.com/p4qos/p4qos/topo"
@@ -33,6 +34,9 @@ type Policy struct {
 	Queues     Queues    `yaml:"queues"`
 	Tenants    []*Tenant `yaml:"tenants"`
 	Routing    Routing   `yaml:"routing"`
+	// Allocation chooses the allocator's objective for the tenants' flow
+	// groups (default max-min).
+	Allocation Allocation `yaml:"allocation"`
 
 	doc *yamlerr.Document
 }
@@ -132,6 +136,17 @@ type FlowGroupDef struct {
 	Weight   *float64      `yaml:"weight"`
 	Function Function      `yaml:"function"`
 	Demand   *topo.Bitrate `yaml:"demand"`
+}
+
+// Allocation is the policy's allocation section: objective maxmin (the
+// default: BwE's hierarchical weighted max-min) or alpha-fair with alpha
+// (0 to allocator.MaxAlpha). With alpha-fair, each flow group's α-fair
+// weight is the first slope of its bandwidth function as composed from the
+// tenant hierarchy (docs/allocator.md, "Hierarchy"), and its cap the
+// function's top and its demand.
+type Allocation struct {
+	Objective string   `yaml:"objective"`
+	Alpha     *float64 `yaml:"alpha"`
 }
 
 // Routing says how forwarding state is derived from the topology.
@@ -369,6 +384,20 @@ func (p *Policy) check(errs *Errors) {
 		p.Routing.MaxPaths = 16
 	case p.Routing.MaxPaths < 0 || p.Routing.MaxPaths > 1024:
 		bad("routing.max_paths", "expected 1..1024, got %d", p.Routing.MaxPaths)
+	}
+	switch allocator.Objective(p.Allocation.Objective) {
+	case "", allocator.MaxMin:
+		if p.Allocation.Alpha != nil {
+			bad("allocation.alpha", "alpha is only used with objective: alpha-fair")
+		}
+	case allocator.AlphaFairObjective:
+		if a := p.Allocation.Alpha; a == nil {
+			bad("allocation.objective", "alpha-fair needs alpha: a number from 0 to %d", allocator.MaxAlpha)
+		} else if !(*a >= 0 && *a <= allocator.MaxAlpha) {
+			bad("allocation.alpha", "expected a number from 0 to %d, got %v", allocator.MaxAlpha, *a)
+		}
+	default:
+		bad("allocation.objective", "expected maxmin or alpha-fair, got %s%s", yamlerr.Quote(p.Allocation.Objective), yamlerr.Suggest(p.Allocation.Objective, allocator.Objectives))
 	}
 	if p.Routing.Mode == "wcmp" && len(fgNames) == 0 {
 		bad("routing.mode", "wcmp takes its weights from the allocation, but no tenant has flow groups")

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -18,7 +20,7 @@ func init() { subcommands = append(subcommands, newAllocateCmd) }
 
 func newAllocateCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "allocate -f problem.yaml [-o table|json] [--plot out.svg|png|pdf]",
+		Use:   "allocate -f problem.yaml [-o table|json] [--objective maxmin|alpha-fair --alpha A] [--plot out.svg|png|pdf]",
 		Short: "Allocate link bandwidth to flow groups (BwE-style hierarchical max-min fairness)",
 		Long: `allocate reads a problem (links with capacities; flow groups with bandwidth
 functions, demands, paths and children) in YAML or JSON and prints the
@@ -26,9 +28,17 @@ allocation: each flow group's rate, its rate on each path, its children's
 rates, and each link's load. See docs/allocator.md for the format.
 
 Rates in the problem are numbers (bits/s) or strings with units (10Gbps).
--o json prints rates as numbers in bits/s.`,
+-o json prints rates as numbers in bits/s.
+
+--objective alpha-fair --alpha A (or objective: and alpha: in the problem;
+the flags win) computes the weighted α-fair allocation instead of max-min:
+0 maximises throughput, 1 is proportional fairness, 2 minimum potential
+delay, large α approaches max-min. The output then also gives each link's
+congestion price, each flow group's marginal utility and the duality gap.
+--alpha alone implies --objective alpha-fair.`,
 		Example: `  p4qos allocate -f allocator/testdata/example.yaml
   p4qos allocate -f problem.json -o json --plot alloc.svg
+  p4qos allocate -f allocator/testdata/example.yaml --objective alpha-fair --alpha 1
   cat problem.yaml | p4qos allocate -f -`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -39,16 +49,18 @@ Rates in the problem are numbers (bits/s) or strings with units (10Gbps).
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			defer inputfile.LimitMemory()()
 			v := newViper(cmd)
-			return runAllocate(cmd, e, v.GetString("file"), v.GetString("output"), v.GetString("plot"))
+			return runAllocate(cmd, e, v.GetString("file"), v.GetString("output"), v.GetString("plot"), v.GetString("objective"), v.GetString("alpha"))
 		},
 	}
 	cmd.Flags().StringP("file", "f", "", `problem file, YAML or JSON ("-" reads stdin)`)
 	cmd.Flags().StringP("output", "o", "table", "output format: table or json")
+	cmd.Flags().String("objective", "", "maxmin or alpha-fair (overrides the problem's objective:)")
+	cmd.Flags().String("alpha", "", "α of the alpha-fair objective, 0 to 100 (overrides the problem's alpha:; implies --objective alpha-fair)")
 	cmd.Flags().String("plot", "", "also draw link loads and bandwidth functions to this .svg, .png or .pdf file")
 	return cmd
 }
 
-func runAllocate(cmd *cobra.Command, e *env, file, output, plotPath string) error {
+func runAllocate(cmd *cobra.Command, e *env, file, output, plotPath, objective, alphaFlag string) error {
 	log := e.logger(cmd)
 	if file == "" {
 		return invalidInputf("allocate: missing -f problem file (use -f - for stdin)")
@@ -58,6 +70,26 @@ func runAllocate(cmd *cobra.Command, e *env, file, output, plotPath string) erro
 	}
 	if _, err := plot.FormatOf(plotPath); plotPath != "" && err != nil {
 		return invalidInputf("allocate: --plot %s: %w", plotPath, err)
+	}
+	var alpha *float64
+	if alphaFlag != "" {
+		a, err := strconv.ParseFloat(strings.TrimSpace(alphaFlag), 64)
+		if err != nil || !(a >= 0 && a <= allocator.MaxAlpha) {
+			return invalidInputf("allocate: --alpha %s: want a number from 0 to %d", yamlerr.Quote(alphaFlag), allocator.MaxAlpha)
+		}
+		alpha = &a
+		if objective == "" {
+			objective = string(allocator.AlphaFairObjective)
+		}
+	}
+	switch allocator.Objective(objective) {
+	case "", allocator.MaxMin:
+		if alpha != nil {
+			return invalidInputf("allocate: --alpha goes with --objective alpha-fair, not %s", objective)
+		}
+	case allocator.AlphaFairObjective:
+	default:
+		return invalidInputf("allocate: --objective %s: want maxmin or alpha-fair%s", yamlerr.Quote(objective), yamlerr.Suggest(objective, allocator.Objectives))
 	}
 
 	// Read through the bounded reader: a directory, FIFO or device, or a
@@ -78,6 +110,16 @@ func runAllocate(cmd *cobra.Command, e *env, file, output, plotPath string) erro
 			return invalidInput(err)
 		}
 		return fmt.Errorf("allocate: %w", err)
+	}
+	if objective != "" {
+		p.Objective = allocator.Objective(objective)
+		if p.Objective == allocator.MaxMin {
+			p.Alpha = nil
+		} else if alpha != nil {
+			p.Alpha = alpha
+		} else if p.Alpha == nil {
+			return invalidInputf("allocate: --objective alpha-fair needs --alpha (or alpha: in the problem)")
+		}
 	}
 	r, err := allocator.Allocate(cmd.Context(), p, allocator.WithLogger(log))
 	if err != nil {

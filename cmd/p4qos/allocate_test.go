@@ -193,3 +193,62 @@ func TestAllocateNeverPanics(t *testing.T) {
 		}
 	}
 }
+
+func TestAllocateAlphaFair(t *testing.T) {
+	// One 12 G link, weights 1 and 2: proportional fairness gives 4 G and 8 G.
+	src := "links: [{name: l, capacity: 12Gbps}]\nflow_groups: [{name: a, weight: 1, paths: [{links: [l]}]}, {name: b, weight: 2, paths: [{links: [l]}]}]\n"
+	code, out, errOut := runAllocateCLI(t, src, "allocate", "-f", "-", "--objective", "alpha-fair", "--alpha", "1")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %s", code, errOut)
+	}
+	for _, want := range []string{"objective alpha-fair, α = 1", "MARGINAL UTILITY", "PRICE", "4Gbps", "8Gbps", "100.0% saturated"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, errOut = runAllocateCLI(t, src, "allocate", "-f", "-", "--alpha", "2", "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %s", code, errOut)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if got := sortedKeys(doc); got != "alpha_fair,flow_groups,links" {
+		t.Errorf("top-level keys %s", got)
+	}
+	af := doc["alpha_fair"].(map[string]any)
+	if af["alpha"].(float64) != 2 || af["rel_gap"].(float64) > 1e-6 {
+		t.Errorf("alpha_fair %v", af)
+	}
+	if got := sortedKeys(doc["flow_groups"].([]any)[0].(map[string]any)); got != "children,demand_price,marginal_utility,name,paths,rate" {
+		t.Errorf("flow group keys %s", got)
+	}
+	if got := sortedKeys(doc["links"].([]any)[0].(map[string]any)); got != "capacity,load,name,price" {
+		t.Errorf("link keys %s", got)
+	}
+	// The problem's own keys, and --objective maxmin overriding them.
+	code, out, _ = runAllocateCLI(t, "objective: alpha-fair\nalpha: 0\n"+src, "allocate", "-f", "-")
+	if code != 0 || !strings.Contains(out, "α = 0") {
+		t.Errorf("alpha from the file: exit %d\n%s", code, out)
+	}
+	code, out, _ = runAllocateCLI(t, "objective: alpha-fair\nalpha: 0\n"+src, "allocate", "-f", "-", "--objective", "maxmin")
+	if code != 0 || strings.Contains(out, "PRICE") {
+		t.Errorf("--objective maxmin: exit %d\n%s", code, out)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--alpha", "x"}, `--alpha "x": want a number from 0 to 100`},
+		{[]string{"--alpha", "101"}, "want a number from 0 to 100"},
+		{[]string{"--objective", "alpha-fiar"}, `did you mean "alpha-fair"?`},
+		{[]string{"--objective", "maxmin", "--alpha", "1"}, "--alpha goes with --objective alpha-fair"},
+		{[]string{"--objective", "alpha-fair"}, "needs --alpha"},
+	} {
+		code, _, errOut := runAllocateCLI(t, src, append([]string{"allocate", "-f", "-"}, tt.args...)...)
+		if code != 2 || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%v: exit %d stderr %q, want 2 and %q", tt.args, code, errOut, tt.want)
+		}
+	}
+}

@@ -17,6 +17,7 @@ var values = map[string][]string{
 	"log-level":             {"debug", "info", "warn", "error"},
 	"compile/output":        {"table", "text", "json", "runtime-json"},
 	"allocate/output":       {"table", "json"},
+	"allocate/objective":    {"maxmin", "alpha-fair"},
 	"lab up/bmv2-log-level": {"trace", "debug", "info", "warn", "error", "off"},
 }
 
