@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -71,25 +69,9 @@ func runAllocate(cmd *cobra.Command, e *env, file, output, plotPath, objective, 
 	if _, err := plot.FormatOf(plotPath); plotPath != "" && err != nil {
 		return invalidInputf("allocate: --plot %s: %w", plotPath, err)
 	}
-	var alpha *float64
-	if alphaFlag != "" {
-		a, err := strconv.ParseFloat(strings.TrimSpace(alphaFlag), 64)
-		if err != nil || !(a >= 0 && a <= allocator.MaxAlpha) {
-			return invalidInputf("allocate: --alpha %s: want a number from 0 to %d", yamlerr.Quote(alphaFlag), allocator.MaxAlpha)
-		}
-		alpha = &a
-		if objective == "" {
-			objective = string(allocator.AlphaFairObjective)
-		}
-	}
-	switch allocator.Objective(objective) {
-	case "", allocator.MaxMin:
-		if alpha != nil {
-			return invalidInputf("allocate: --alpha goes with --objective alpha-fair, not %s", objective)
-		}
-	case allocator.AlphaFairObjective:
-	default:
-		return invalidInputf("allocate: --objective %s: want maxmin or alpha-fair%s", yamlerr.Quote(objective), yamlerr.Suggest(objective, allocator.Objectives))
+	override := allocator.ObjectiveOverride{Objective: objective, Alpha: alphaFlag}
+	if err := override.Check(); err != nil {
+		return invalidInputf("allocate: %w", err)
 	}
 
 	// Read through the bounded reader: a directory, FIFO or device, or a
@@ -111,15 +93,8 @@ func runAllocate(cmd *cobra.Command, e *env, file, output, plotPath, objective, 
 		}
 		return fmt.Errorf("allocate: %w", err)
 	}
-	if objective != "" {
-		p.Objective = allocator.Objective(objective)
-		if p.Objective == allocator.MaxMin {
-			p.Alpha = nil
-		} else if alpha != nil {
-			p.Alpha = alpha
-		} else if p.Alpha == nil {
-			return invalidInputf("allocate: --objective alpha-fair needs --alpha (or alpha: in the problem)")
-		}
+	if err := override.Apply(p); err != nil {
+		return invalidInputf("allocate: %w", err)
 	}
 	r, err := allocator.Allocate(cmd.Context(), p, allocator.WithLogger(log))
 	if err != nil {
@@ -146,6 +121,3 @@ func runAllocate(cmd *cobra.Command, e *env, file, output, plotPath, objective, 
 	}
 	return r.WriteTable(e.stdout)
 }
-
-// writeAllocationTable prints the allocation for people: flow groups with
-// their paths and children indented beneath, then links.
