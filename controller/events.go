@@ -31,6 +31,14 @@ const (
 	// NotPrimary: the closed loop had something to write to Switch but this
 	// controller is not its primary, so it wrote nothing.
 	NotPrimary EventKind = "not-primary"
+	// LinkDown: link liveness took the link What out of the compiled
+	// topology (probes unanswered); LinkUp: it answered again and is back.
+	// Err is set when the recompilation failed and the intent stayed.
+	LinkDown EventKind = "link-down"
+	LinkUp   EventKind = "link-up"
+	// LinkUnknown: a probe arrived over a link (What, from-to) that the
+	// topology lacks; reported once, never used.
+	LinkUnknown EventKind = "link-unknown"
 )
 
 // Event is something the controller did or saw. Tests and status views
@@ -40,7 +48,7 @@ type Event struct {
 	Time   time.Time
 	Switch string // empty for fabric-wide events
 	// What is "policy", "topology" or both ("policy+topology") for
-	// reload events.
+	// reload events, the link's name for link events.
 	What  string
 	Count int
 	Err   error

@@ -204,3 +204,14 @@ func (s *Session) SendPacketOut(ctx context.Context, po *p4v1.PacketOut) error {
 	}
 	return send(&p4v1.StreamMessageRequest{Update: &p4v1.StreamMessageRequest_Packet{Packet: po}})
 }
+
+// SendPacketOut sends a PacketOut on the session of switch sw (see
+// Session.SendPacketOut); ErrNoSession when sw is not managed or the daemon
+// is not running.
+func (d *Daemon) SendPacketOut(ctx context.Context, sw string, po *p4v1.PacketOut) error {
+	w := d.worker(sw)
+	if w == nil {
+		return ErrNoSession
+	}
+	return w.sess.SendPacketOut(ctx, po)
+}
