@@ -169,6 +169,10 @@ func (lm *linkMonitor) syncLinks(f *Fabric) {
 		ml := old[l.Name()]
 		if ml == nil {
 			ml = &monitoredLink{}
+			// A link the compiled topology holds down (it was down before
+			// the file took it out of service and back) starts down, so
+			// that its answers can bring it back.
+			ml.health.down, ml.health.armed = f.failed[l.Name()], f.failed[l.Name()]
 		}
 		ml.link = l
 		lm.links[l.Name()] = ml

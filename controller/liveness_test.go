@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -218,9 +219,48 @@ func TestLinkUnknownReported(t *testing.T) {
 	links["leaf1:3-spine1:1"].SetUp(false)
 	sim.Connect(sims["leaf1"], 3, sims["spine2"], 9)
 	ctx := testCtx(t)
-	_, ev, next, _ := running(t, ctx, cfg)
-	got, _ := ev.wait(t, ctx, next, "link-unknown", func(e Event) bool { return e.Kind == LinkUnknown })
+	_, ev, _, _ := running(t, ctx, cfg)
+	// From the first event: probes may cross before every switch converged.
+	got, _ := ev.wait(t, ctx, 0, "link-unknown", func(e Event) bool { return e.Kind == LinkUnknown })
 	if got.What != "leaf1:3-spine2:9" || got.Switch != "spine2" {
 		t.Errorf("link-unknown %q at %s, want leaf1:3-spine2:9 at spine2", got.What, got.Switch)
+	}
+}
+
+// TestLinkDownSurvivesReload: a link liveness took down stays down across a
+// topology reload (the file still says it is up: it is the intent), and
+// comes back when it answers again; the file is never written.
+func TestLinkDownSurvivesReload(t *testing.T) {
+	sims, entries := fabricSims(t)
+	cfg, _ := testConfig(t, entries)
+	links := cableFabric(t, cfg, sims)
+	ctx := testCtx(t)
+	c, ev, next, _ := running(t, ctx, cfg)
+	pollUntil(t, ctx, "leaf1:3-spine1:1 verified", func() bool { return slices.Contains(c.Links(), LinkStatus{Name: "leaf1:3-spine1:1", Verified: true}) })
+	file := must(os.ReadFile(cfg.Topology))
+	isDown := func() bool {
+		for _, l := range c.Fabric().Topology().Links {
+			if l.Name() == "leaf1:3-spine1:1" {
+				return l.Down
+			}
+		}
+		t.Fatal("link missing from the compiled topology")
+		return false
+	}
+	links["leaf1:3-spine1:1"].SetUp(false)
+	_, next = ev.wait(t, ctx, next, "link-down", func(e Event) bool { return e.Kind == LinkDown })
+	if err := c.ApplyTopology(ctx, append(slices.Clone(file), "\n# reloaded\n"...)); err != nil {
+		t.Fatal(err)
+	}
+	if !isDown() {
+		t.Error("after the reload the link is back in the compiled topology while its cable is still down")
+	}
+	links["leaf1:3-spine1:1"].SetUp(true)
+	ev.wait(t, ctx, next, "link-up", func(e Event) bool { return e.Kind == LinkUp && e.What == "leaf1:3-spine1:1" })
+	if isDown() {
+		t.Error("after link-up the link is still down in the compiled topology")
+	}
+	if now := must(os.ReadFile(cfg.Topology)); string(now) != string(file) {
+		t.Error("the topology file was written")
 	}
 }
