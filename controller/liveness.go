@@ -180,6 +180,32 @@ func (lm *linkMonitor) syncLinks(f *Fabric) {
 	}
 }
 
+// silentReceivers lists the switches at which no probe of round arrived
+// although they terminate more than one probed link: their packet-in path
+// is silent as a whole, which says more about the switch than about any one
+// cable. (All of a switch's links failing in the same round looks the
+// same; such a switch is cut off anyway.)
+func silentReceivers(links map[string]*monitoredLink, round uint64) map[string]bool {
+	ends, heard := map[string]int{}, map[string]bool{}
+	for _, ml := range links {
+		ends[ml.link.A.Switch]++
+		ends[ml.link.B.Switch]++
+		if ml.heard[0] >= round {
+			heard[ml.link.B.Switch] = true
+		}
+		if ml.heard[1] >= round {
+			heard[ml.link.A.Switch] = true
+		}
+	}
+	silent := map[string]bool{}
+	for sw, n := range ends {
+		if n > 1 && !heard[sw] {
+			silent[sw] = true
+		}
+	}
+	return silent
+}
+
 // run probes every interval until ctx ends.
 func (lm *linkMonitor) run(ctx context.Context) {
 	t := time.NewTicker(lm.interval)
@@ -202,6 +228,7 @@ func (lm *linkMonitor) tick(ctx context.Context) {
 	prev := lm.round
 	lm.round++
 	var changed []*monitoredLink
+	silent := silentReceivers(lm.links, prev)
 	for _, ml := range lm.links {
 		// A round counts only when both probes went out (both switches'
 		// streams were primary): a switch the controller cannot reach says
@@ -209,7 +236,14 @@ func (lm *linkMonitor) tick(ctx context.Context) {
 		if prev == 0 || ml.sent[0] != prev || ml.sent[1] != prev {
 			continue
 		}
-		if ml.health.observe(ml.heard[0] >= prev && ml.heard[1] >= prev, lm.k, lm.m) {
+		answered := ml.heard[0] >= prev && ml.heard[1] >= prev
+		// Nor does a switch whose packet-ins all stopped this round (a
+		// busy or stalled agent): its missing probe is not held against
+		// the cable.
+		if !answered && (ml.heard[0] < prev && silent[ml.link.B.Switch] || ml.heard[1] < prev && silent[ml.link.A.Switch]) {
+			continue
+		}
+		if ml.health.observe(answered, lm.k, lm.m) {
 			changed = append(changed, ml)
 		}
 	}

@@ -264,3 +264,34 @@ func TestLinkDownSurvivesReload(t *testing.T) {
 		t.Error("the topology file was written")
 	}
 }
+
+// TestSilentReceivers: in the demo fabric, a round in which leaf1 heard
+// nothing at all (its packet-ins stalled) makes leaf1 silent; one in which
+// only leaf1:3-spine1:1 went unanswered (a cut cable) makes nobody silent.
+func TestSilentReceivers(t *testing.T) {
+	link := func(a, b string, ap, bp uint32) *topo.Link {
+		return &topo.Link{A: topo.Endpoint{Switch: a, Port: ap}, B: topo.Endpoint{Switch: b, Port: bp}}
+	}
+	build := func(deaf func(l *topo.Link, dir int) bool) map[string]*monitoredLink {
+		out := map[string]*monitoredLink{}
+		for _, l := range []*topo.Link{link("leaf1", "spine1", 3, 1), link("leaf1", "spine2", 4, 1), link("leaf2", "spine1", 3, 2), link("leaf2", "spine2", 4, 2)} {
+			ml := &monitoredLink{link: l}
+			for dir := range 2 {
+				if !deaf(l, dir) {
+					ml.heard[dir] = 5
+				}
+			}
+			out[l.Name()] = ml
+		}
+		return out
+	}
+	// Direction 0 is heard at B, 1 at A.
+	leaf1Deaf := build(func(l *topo.Link, dir int) bool { return dir == 1 && l.A.Switch == "leaf1" })
+	if got := silentReceivers(leaf1Deaf, 5); len(got) != 1 || !got["leaf1"] {
+		t.Errorf("leaf1 heard nothing: silent %v, want leaf1", got)
+	}
+	cut := build(func(l *topo.Link, _ int) bool { return l.Name() == "leaf1:3-spine1:1" })
+	if got := silentReceivers(cut, 5); len(got) != 0 {
+		t.Errorf("one cable cut: silent %v, want none", got)
+	}
+}
