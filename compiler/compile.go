@@ -33,6 +33,7 @@ type config struct {
 	demands    map[string]float64
 	names      contract.Names
 	ecnDepth   func(packets uint32) uint64
+	watchPorts bool
 }
 
 // WithLogger makes Compile log what it decides at debug level.
@@ -56,6 +57,13 @@ func WithNames(n contract.Names) Option { return func(c *config) { c.names = n }
 // is BMv2's unit.
 func WithECNDepth(f func(packets uint32) uint64) Option { return func(c *config) { c.ecnDepth = f } }
 
+// WithWatchPorts makes every member of an ECMP/WCMP group watch the port of
+// its next hop (P4Runtime §9.2.3 watch_port, the port number as a byte
+// string), so a target that supports it fails over in the data plane when
+// the port goes down, before the controller reacts. Only for targets that
+// act on it (the sim; docs/controller.md, "Link liveness").
+func WithWatchPorts() Option { return func(c *config) { c.watchPorts = true } }
+
 // WithDemands replaces flow groups' demands (bits/s by flow group name),
 // e.g. with BwE demand estimates from counters.
 func WithDemands(d map[string]float64) Option { return func(c *config) { c.demands = d } }
@@ -73,7 +81,7 @@ type Result struct {
 	// DeviceIDs are the switches' P4Runtime device ids (for -o text, whose
 	// WriteRequests carry them).
 	DeviceIDs map[string]uint64
-	Classes     []ClassInfo
+	Classes   []ClassInfo
 	// Problem and Allocation are the allocator input and output (nil
 	// without flow groups).
 	Problem    *allocator.Problem

@@ -422,18 +422,28 @@ func hasContent(data []byte) bool {
 func (f *Fabric) compile(ctx context.Context, pol *compiler.Policy, opts ...compiler.Option) (map[string][]*p4v1.Entity, *compiler.Result, error) {
 	out := map[string][]*p4v1.Entity{}
 	var last *compiler.Result
-	done := map[*tables.Schema]*compiler.Result{}
+	type key struct {
+		schema *tables.Schema
+		watch  bool
+	}
+	done := map[key]*compiler.Result{}
 	for _, sw := range f.switches {
 		drv := f.Driver(sw.Name)
 		schema := drv.Schema()
-		res, ok := done[schema]
+		// The sim acts on watch_port (its data plane skips a member whose
+		// port is down); other targets get none (docs/controller.md).
+		k := key{schema, drv.Name() == string(topo.TargetSim)}
+		res, ok := done[k]
 		if !ok {
 			var err error
 			o := append(slices.Clip(opts), compiler.WithNames(drv.Names()), compiler.WithECNDepth(drv.ECNDepth))
+			if k.watch {
+				o = append(o, compiler.WithWatchPorts())
+			}
 			if res, err = compiler.Compile(ctx, pol, f.topology, schema, o...); err != nil {
 				return nil, nil, err
 			}
-			done[schema] = res
+			done[k] = res
 			last = res
 		}
 		out[sw.Name] = res.Switches[sw.Name]

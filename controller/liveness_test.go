@@ -181,10 +181,17 @@ func TestLinkFailureSim(t *testing.T) {
 			t.Fatalf("failure %d: got %s %s (%v), want link-down %s", i, down.Kind, down.What, down.Err, cut.link)
 		}
 		detect = append(detect, down.Time.Sub(t0))
+		var lostBefore uint64
 		repaired := pollUntil(t, ctx, "no flow is routed toward the cut spine", func() bool {
-			p, _ := leafPorts(sims, time.Millisecond)
+			p, lost := leafPorts(sims, time.Millisecond)
+			lostBefore += lost
 			return p[cut.spinePort] == 0 && p[7-cut.spinePort] == 16
 		})
+		// The groups' members watch their ports (the sim acts on
+		// watch_port): the leaf at the cut stops using it at once.
+		if lostBefore != 0 {
+			t.Errorf("failure %d: %d packets sent into the dead link before the controller's repair; watch_port should have moved them", i, lostBefore)
+		}
 		repair = append(repair, repaired.Sub(t0))
 		if _, lost := leafPorts(sims, 50*time.Millisecond); lost != 0 {
 			t.Errorf("failure %d: %d packets sent into the dead link %s after repair", i, lost, cut.link)
