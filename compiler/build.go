@@ -3,6 +3,7 @@ package compiler
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"net/netip"
 	"sort"
 	"strings"
@@ -369,6 +370,9 @@ func (c *compilation) buildRoutes(per []switchEntities) error {
 						w = r.weights[i]
 					}
 					members[i] = tables.GroupMember{ID: memberID[nextHop{e.FromPort, c.t.PeerMAC(e)}], Weight: int32(w)}
+					if c.cfg.watchPorts {
+						members[i].WatchPort = big.NewInt(int64(e.FromPort)).Bytes()
+					}
 					fmt.Fprintf(&key, "%d*%d,", members[i].ID, w)
 				}
 				id, ok := groupID[key.String()]

@@ -36,6 +36,7 @@ type config struct {
 	ecnDepth   func(packets uint32) uint64
 	loopOnly   bool
 	phase      func(name string, took time.Duration)
+	watchPorts bool
 }
 
 // WithPhaseTimes makes Compile report how long each phase took, in order:
@@ -85,6 +86,13 @@ func WithNames(n contract.Names) Option { return func(c *config) { c.names = n }
 // (target.Driver.ECNDepth). Without it the value is the packet count, which
 // is BMv2's unit.
 func WithECNDepth(f func(packets uint32) uint64) Option { return func(c *config) { c.ecnDepth = f } }
+
+// WithWatchPorts makes every member of an ECMP/WCMP group watch the port of
+// its next hop (P4Runtime §9.2.3 watch_port, the port number as a byte
+// string), so a target that supports it fails over in the data plane when
+// the port goes down, before the controller reacts. Only for targets that
+// act on it (the sim; docs/controller.md, "Link liveness").
+func WithWatchPorts() Option { return func(c *config) { c.watchPorts = true } }
 
 // WithDemands replaces flow groups' demands (bits/s by flow group name),
 // e.g. with BwE demand estimates from counters.

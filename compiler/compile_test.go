@@ -440,3 +440,48 @@ func TestMeterConfigFor(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchPorts: with WithWatchPorts every group member watches the port
+// its member's set_next_hop sends to; without it none watches anything.
+func TestWatchPorts(t *testing.T) {
+	s := loadSchema(t)
+	p, _ := LoadPolicy(filepath.Join(examplesPath, "fabric-policy.yaml"))
+	for _, watch := range []bool{false, true} {
+		var opts []Option
+		if watch {
+			opts = append(opts, WithWatchPorts())
+		}
+		res, err := Compile(context.Background(), p, loadTopo(t, "fabric.yaml"), s, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		groups := 0
+		for sw, es := range res.Switches {
+			port := map[uint32][]byte{}
+			for _, e := range es {
+				if m := e.GetActionProfileMember(); m != nil {
+					for _, prm := range m.GetAction().GetParams() {
+						if prm.GetParamId() == 1 { // set_next_hop(port, smac, dmac)
+							port[m.GetMemberId()] = prm.GetValue()
+						}
+					}
+				}
+			}
+			for _, e := range es {
+				for _, gm := range e.GetActionProfileGroup().GetMembers() {
+					groups++
+					got := gm.GetWatchPort()
+					if watch && (len(got) == 0 || string(got) != string(port[gm.GetMemberId()])) {
+						t.Errorf("%s: member %d watches %x, its next hop is port %x", sw, gm.GetMemberId(), got, port[gm.GetMemberId()])
+					}
+					if !watch && gm.GetWatchKind() != nil {
+						t.Errorf("%s: member %d watches %v without WithWatchPorts", sw, gm.GetMemberId(), gm.GetWatchKind())
+					}
+				}
+			}
+		}
+		if groups == 0 {
+			t.Fatal("the fabric compiled without ECMP groups: the test checks nothing")
+		}
+	}
+}

@@ -58,14 +58,20 @@ type Config struct {
 	LoopInterval      time.Duration `yaml:"loop-interval,omitempty"`
 	Hysteresis        float64       `yaml:"hysteresis,omitempty"`
 	PolicyPoll        time.Duration `yaml:"policy-poll,omitempty"`
-	MetricsAddr       string        `yaml:"metrics-addr,omitempty"`
-	TLSCA             string        `yaml:"tls-ca,omitempty"`
-	TLSCert           string        `yaml:"tls-cert,omitempty"`
-	TLSKey            string        `yaml:"tls-key,omitempty"`
-	Keepalive         time.Duration `yaml:"keepalive,omitempty"`
-	Once              bool          `yaml:"once,omitempty"`
-	Timeout           time.Duration `yaml:"timeout,omitempty"`
-	LogLevel          string        `yaml:"log-level,omitempty"`
+	// ProbeInterval is the link-liveness probe interval (0: no probes);
+	// ProbeMisses rounds without an answer take a link down, ProbeRecover
+	// answered rounds bring it back (docs/controller.md, "Link liveness").
+	ProbeInterval time.Duration `yaml:"probe-interval,omitempty"`
+	ProbeMisses   int           `yaml:"probe-misses,omitempty"`
+	ProbeRecover  int           `yaml:"probe-recover,omitempty"`
+	MetricsAddr   string        `yaml:"metrics-addr,omitempty"`
+	TLSCA         string        `yaml:"tls-ca,omitempty"`
+	TLSCert       string        `yaml:"tls-cert,omitempty"`
+	TLSKey        string        `yaml:"tls-key,omitempty"`
+	Keepalive     time.Duration `yaml:"keepalive,omitempty"`
+	Once          bool          `yaml:"once,omitempty"`
+	Timeout       time.Duration `yaml:"timeout,omitempty"`
+	LogLevel      string        `yaml:"log-level,omitempty"`
 
 	// Cluster is etcd://host:port[,...] (etcds:// for TLS): cluster mode,
 	// docs/controller.md "Cluster". Empty: the single-process mode.
@@ -107,6 +113,9 @@ func Default() Config {
 		LoopInterval:       time.Second,
 		Hysteresis:         0.05,
 		PolicyPoll:         time.Second,
+		ProbeInterval:      DefaultProbeInterval,
+		ProbeMisses:        DefaultProbeMisses,
+		ProbeRecover:       DefaultProbeRecover,
 		MetricsAddr:        controlplane.DefaultMetricsAddr,
 		Keepalive:          30 * time.Second,
 		Timeout:            30 * time.Second,
@@ -171,6 +180,9 @@ var settings = []setting{
 	{"loop-interval", kindDuration, "closed-loop interval (0 disables the loop)", func(c *Config) any { return &c.LoopInterval }},
 	{"hysteresis", kindFloat, "relative meter-rate / WCMP-weight change below which nothing is written", func(c *Config) any { return &c.Hysteresis }},
 	{"policy-poll", kindDuration, "how often the policy and topology files are checked for changes (0: never)", func(c *Config) any { return &c.PolicyPoll }},
+	{"probe-interval", kindDuration, "link-liveness probe interval on every fabric link (0: no probes)", func(c *Config) any { return &c.ProbeInterval }},
+	{"probe-misses", kindInt, "unanswered probe rounds in a row that take a link down", func(c *Config) any { return &c.ProbeMisses }},
+	{"probe-recover", kindInt, "answered probe rounds in a row that bring a down link back", func(c *Config) any { return &c.ProbeRecover }},
 	{"metrics-addr", kindString, `address of /metrics, the status API and the dashboard ("off" disables)`, func(c *Config) any { return &c.MetricsAddr }},
 	{"tls-ca", kindPath, "CA bundle (PEM) to verify switches; enables TLS", func(c *Config) any { return &c.TLSCA }},
 	{"tls-cert", kindPath, "client certificate (PEM) for mutual TLS", func(c *Config) any { return &c.TLSCert }},
@@ -644,10 +656,13 @@ func (c *Config) Validate() []string {
 		key string
 		v   time.Duration
 		min time.Duration
-	}{{"loop-interval", c.LoopInterval, MinLoopInterval}, {"policy-poll", c.PolicyPoll, MinPolicyPoll}, {"keepalive", c.Keepalive, MinKeepalive}} {
+	}{{"loop-interval", c.LoopInterval, MinLoopInterval}, {"policy-poll", c.PolicyPoll, MinPolicyPoll}, {"keepalive", c.Keepalive, MinKeepalive}, {"probe-interval", c.ProbeInterval, MinProbeInterval}} {
 		if d.v != 0 && d.v < d.min {
 			bad(d.key, "must be 0 (off) or at least %v, got %v", d.min, d.v)
 		}
+	}
+	if c.ProbeMisses < 1 || c.ProbeRecover < 1 {
+		bad("probe-misses", "probe-misses and probe-recover must be at least 1, got %d and %d", c.ProbeMisses, c.ProbeRecover)
 	}
 	if c.Timeout <= 0 {
 		bad("timeout", "must be positive, got %v", c.Timeout)

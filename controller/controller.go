@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"strings"
 	"sync"
@@ -36,6 +37,7 @@ type Controller struct {
 	window     time.Duration
 	daemonOpts []controlplane.DaemonOption
 
+	links       *linkMonitor // nil: no probes
 	status      *status
 	api         *statusapi.Server
 	classCounts func() []ClassCount
@@ -112,6 +114,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Controller, error) {
 		return nil, inputErr(err)
 	}
 	c.fabric, c.compiled, c.policy = f, comp, policy
+	if cfg.ProbeInterval > 0 {
+		c.links = newLinkMonitor(c)
+	}
 	if err := c.newDaemon(); err != nil {
 		return nil, err
 	}
@@ -140,6 +145,9 @@ func (c *Controller) newDaemon() error {
 		controlplane.WithKeepalive(cfg.Keepalive, 10*time.Second),
 		controlplane.WithElectionID(controlplane.ElectionID{High: cfg.ElectionIDHigh, Low: cfg.ElectionID}),
 		controlplane.WithRole(cfg.Role, nil))
+	if c.links != nil {
+		sess = append(sess, controlplane.WithPacketIn(c.links.packetIn))
+	}
 	opts := []controlplane.DaemonOption{
 		controlplane.WithSessionOptions(sess...),
 		controlplane.WithApplyOptions(controlplane.WithBatchSize(cfg.BatchSize)),
@@ -228,6 +236,9 @@ func (c *Controller) Run(ctx context.Context) error {
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go c.watcher.Run(wctx)
+	if c.links != nil {
+		go c.links.run(wctx)
+	}
 	c.log.Info("controller running", "switches", len(c.fabric.Switches()), "policy", c.cfg.Policy, "topology", c.cfg.Topology,
 		"election_id", controlplane.ElectionID{High: c.cfg.ElectionIDHigh, Low: c.cfg.ElectionID}.String())
 	return c.runResult(c.daemon.Run(ctx))
@@ -346,15 +357,67 @@ func (c *Controller) apply(ctx context.Context, policy, topology []byte) (err er
 	if err != nil {
 		return inputErr(err)
 	}
-	c.fabric, c.compiled, c.policy = f, comp, policy
-	if c.loop != nil {
-		c.loop.SetModel(f.model(comp, c.status.setResult))
-	}
+	c.install(f, comp, policy)
 	// Recorded before the switches start converging on it, so that whoever
 	// sees the new state also sees the reload.
 	c.recordReload(strings.Join(what, "+"), nil)
 	c.daemon.SetIntent(comp.Intents)
 	return nil
+}
+
+// install makes a fabric and its compiled policy the running ones. Called
+// with mu held; the caller sets the daemon's intent.
+func (c *Controller) install(f *Fabric, comp *Compiled, policy []byte) {
+	c.fabric, c.compiled, c.policy = f, comp, policy
+	if c.loop != nil {
+		c.loop.SetModel(f.model(comp, c.status.setResult))
+	}
+}
+
+// setLinkDown takes a link out of the compiled topology (down) or puts it
+// back, recompiles the running policy and makes it the intent; the topology
+// file is not touched. A recompilation that fails keeps the running intent
+// and is reported in the event's Err.
+func (c *Controller) setLinkDown(ctx context.Context, link string, down bool) {
+	kind := LinkUp
+	if down {
+		kind = LinkDown
+	}
+	err := func() (err error) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("internal error recompiling for link %s (please report this): %v", link, r)
+			}
+		}()
+		failed := maps.Clone(c.fabric.failed)
+		if failed == nil {
+			failed = map[string]bool{}
+		}
+		if down {
+			failed[link] = true
+		} else {
+			delete(failed, link)
+		}
+		f, err := c.fabric.withFailed(failed)
+		if err != nil {
+			return err
+		}
+		comp, err := f.Compile(ctx, c.policy)
+		if err != nil {
+			return err
+		}
+		c.install(f, comp, c.policy)
+		c.daemon.SetIntent(comp.Intents)
+		return nil
+	}()
+	if err != nil {
+		c.log.Error("link liveness: recompiling failed; keeping the running intent", "link", link, "down", down, "err", err)
+	} else {
+		c.log.Warn("link liveness", "link", link, "down", down)
+	}
+	c.emit(Event{Kind: kind, What: link, Err: err})
 }
 
 func (c *Controller) recordReload(what string, err error) {

@@ -51,6 +51,14 @@ const (
 	// ClusterUnreachable: etcd could not be reached or the lease was lost
 	// (Err); this instance masters nothing until it is back.
 	ClusterUnreachable EventKind = "cluster-unreachable"
+	// LinkDown: link liveness took the link What out of the compiled
+	// topology (probes unanswered); LinkUp: it answered again and is back.
+	// Err is set when the recompilation failed and the intent stayed.
+	LinkDown EventKind = "link-down"
+	LinkUp   EventKind = "link-up"
+	// LinkUnknown: a probe arrived over a link (What, from-to) that the
+	// topology lacks; reported once, never used.
+	LinkUnknown EventKind = "link-unknown"
 )
 
 // Event is something the controller did or saw. Tests and status views
@@ -60,7 +68,7 @@ type Event struct {
 	Time   time.Time
 	Switch string // empty for fabric-wide events
 	// What is "policy", "topology" or both ("policy+topology") for
-	// reload events.
+	// reload events, the link's name for link events.
 	What  string
 	Count int
 	Err   error

@@ -30,8 +30,12 @@ import (
 // each switch's queue configurator. A Fabric is immutable; Reload returns a
 // new one.
 type Fabric struct {
-	cfg          *Config
+	cfg *Config
+	// topology is what is compiled: intent (the file) with the links that
+	// liveness found down (failed) marked down.
 	topology     *topo.Topology
+	intent       *topo.Topology
+	failed       map[string]bool
 	topologyData []byte
 	switches     []controlplane.SwitchConfig
 	targets      map[string]topo.Target
@@ -76,7 +80,7 @@ func loadFabric(cfg *Config, dial func(context.Context, string) (net.Conn, error
 	if err != nil {
 		return nil, inputErr(err)
 	}
-	f := &Fabric{cfg: cfg, topology: t, topologyData: data, targets: map[string]topo.Target{},
+	f := &Fabric{cfg: cfg, topology: t, intent: t, topologyData: data, targets: map[string]topo.Target{},
 		formats: map[string]tofino.Format{}, drivers: map[string]target.Driver{}, pipelines: map[string]*controlplane.Pipeline{},
 		queues: map[string]target.QueueConfigurator{}}
 	thrift := map[string]string{}
@@ -289,7 +293,54 @@ func (f *Fabric) Reload(data []byte) (*Fabric, error) {
 		}
 	}
 	nf := *f
-	nf.topology, nf.topologyData = t, data
+	nf.topology, nf.intent, nf.topologyData = t, t, data
+	return nf.withFailed(f.failed)
+}
+
+// withFailed returns the fabric whose compiled topology is the intent with
+// the failed links (by Link.Name) marked down, as `down: true` in the file
+// would; the intent and the file stay as they are. A failure that leaves
+// hosts unable to reach each other is refused (the topology check).
+func (f *Fabric) withFailed(failed map[string]bool) (*Fabric, error) {
+	nf := *f
+	nf.failed, nf.topology = map[string]bool{}, f.intent
+	var doc yaml.Node
+	if err := yaml.Unmarshal(f.topologyData, &doc); err != nil || len(doc.Content) == 0 {
+		return nil, fmt.Errorf("topology %s: %v", f.cfg.Topology, err)
+	}
+	var links *yaml.Node
+	root := doc.Content[0]
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "links" {
+			links = root.Content[i+1]
+		}
+	}
+	marked := 0
+	for i, l := range f.intent.Links {
+		if !failed[l.Name()] || l.Down || links == nil || i >= len(links.Content) || links.Content[i].Kind != yaml.MappingNode {
+			continue
+		}
+		nf.failed[l.Name()] = true
+		m := links.Content[i]
+		for k := 0; k+1 < len(m.Content); k += 2 {
+			if m.Content[k].Value == "down" { // down: false
+				m.Content = slices.Delete(m.Content, k, k+2)
+				break
+			}
+		}
+		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "down"}, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+		marked++
+	}
+	if marked == 0 {
+		return &nf, nil
+	}
+	data, err := yaml.Marshal(&doc)
+	if err != nil {
+		return nil, err
+	}
+	if nf.topology, err = topo.Parse(f.cfg.Topology, data); err != nil {
+		return nil, err
+	}
 	return &nf, nil
 }
 
@@ -371,18 +422,28 @@ func hasContent(data []byte) bool {
 func (f *Fabric) compile(ctx context.Context, pol *compiler.Policy, opts ...compiler.Option) (map[string][]*p4v1.Entity, *compiler.Result, error) {
 	out := map[string][]*p4v1.Entity{}
 	var last *compiler.Result
-	done := map[*tables.Schema]*compiler.Result{}
+	type key struct {
+		schema *tables.Schema
+		watch  bool
+	}
+	done := map[key]*compiler.Result{}
 	for _, sw := range f.switches {
 		drv := f.Driver(sw.Name)
 		schema := drv.Schema()
-		res, ok := done[schema]
+		// The sim acts on watch_port (its data plane skips a member whose
+		// port is down); other targets get none (docs/controller.md).
+		k := key{schema, drv.Name() == string(topo.TargetSim)}
+		res, ok := done[k]
 		if !ok {
 			var err error
 			o := append(slices.Clip(opts), compiler.WithNames(drv.Names()), compiler.WithECNDepth(drv.ECNDepth))
+			if k.watch {
+				o = append(o, compiler.WithWatchPorts())
+			}
 			if res, err = compiler.Compile(ctx, pol, f.topology, schema, o...); err != nil {
 				return nil, nil, err
 			}
-			done[schema] = res
+			done[k] = res
 			last = res
 		}
 		out[sw.Name] = res.Switches[sw.Name]

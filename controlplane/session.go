@@ -114,6 +114,10 @@ type Session struct {
 	mu      sync.Mutex
 	state   State
 	changed chan struct{} // closed and replaced on every state change
+	// send writes to the current stream (nil without one); packet-outs
+	// and arbitration share it, so it serialises Send.
+	send   func(*p4v1.StreamMessageRequest) error
+	bucket *tokenBucket // packet-out rate limit; nil: none
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -138,6 +142,10 @@ type sessionConfig struct {
 	onState    func(State)
 	rpcTimeout time.Duration
 	readOnly   bool
+	// packet I/O (packetio.go)
+	packetRate  float64
+	packetBurst int
+	onPacket    func(sw string, p *p4v1.PacketIn)
 }
 
 // SessionOption configures a Session.
@@ -225,12 +233,14 @@ func TLSFiles(caFile, certFile, keyFile string) (credentials.TransportCredential
 // not wait for the switch: use WaitPrimary. Close releases it.
 func Dial(sw SwitchConfig, opts ...SessionOption) (*Session, error) {
 	cfg := sessionConfig{
-		election:   ElectionID{Low: 1},
-		backoffMin: 100 * time.Millisecond,
-		backoffMax: DefaultBackoffMax,
-		kaTime:     30 * time.Second,
-		kaTimeout:  10 * time.Second,
-		rpcTimeout: 30 * time.Second,
+		election:    ElectionID{Low: 1},
+		backoffMin:  100 * time.Millisecond,
+		backoffMax:  DefaultBackoffMax,
+		kaTime:      30 * time.Second,
+		kaTimeout:   10 * time.Second,
+		rpcTimeout:  30 * time.Second,
+		packetRate:  DefaultPacketOutRate,
+		packetBurst: DefaultPacketOutRate,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -276,6 +286,9 @@ func Dial(sw SwitchConfig, opts ...SessionOption) (*Session, error) {
 		changed: make(chan struct{}),
 		cancel:  cancel,
 		done:    make(chan struct{}),
+	}
+	if cfg.packetRate > 0 {
+		s.bucket = &tokenBucket{rate: cfg.packetRate, burst: float64(max(cfg.packetBurst, 1))}
 	}
 	if cfg.readOnly {
 		// No stream: never primary, so every write is refused (reads need
@@ -538,10 +551,23 @@ func (s *Session) stream(ctx context.Context) (arbitrated bool, err error) {
 	err = st.Send(&p4v1.StreamMessageRequest{Update: &p4v1.StreamMessageRequest_Arbitration{Arbitration: s.arbitrationLocked()}})
 	s.live = st
 	s.arb.Unlock()
+	// Packet-outs share the stream: every Send holds s.arb (gRPC allows one
+	// Send at a time on a stream), as the arbitration sends do.
+	send := func(m *p4v1.StreamMessageRequest) error {
+		s.arb.Lock()
+		defer s.arb.Unlock()
+		return st.Send(m)
+	}
+	s.mu.Lock()
+	s.send = send
+	s.mu.Unlock()
 	defer func() {
 		s.arb.Lock()
 		s.live = nil
 		s.arb.Unlock()
+		s.mu.Lock()
+		s.send = nil
+		s.mu.Unlock()
 	}()
 	if err != nil {
 		return false, fmt.Errorf("send arbitration: %w", err)
@@ -594,9 +620,14 @@ func (s *Session) stream(ctx context.Context) (arbitrated bool, err error) {
 					return arbitrated, fmt.Errorf("re-send arbitration: %w", err)
 				}
 			}
+		case *p4v1.StreamMessageResponse_Packet:
+			if s.cfg.onPacket != nil {
+				s.cfg.onPacket(s.sw.Name, m.Packet)
+			}
 		case *p4v1.StreamMessageResponse_Error:
 			se := m.Error
-			s.log.Warn("stream error from switch", "code", codes.Code(se.GetCanonicalCode()).String(), "message", se.GetMessage())
+			s.log.Warn("stream error from switch", "code", codes.Code(se.GetCanonicalCode()).String(), "message", se.GetMessage(),
+				"packet_out", se.GetPacketOut() != nil)
 		case nil:
 			s.log.Debug("empty stream message ignored")
 		default:

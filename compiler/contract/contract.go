@@ -72,6 +72,28 @@ const (
 	ParamThreshold = "threshold"
 )
 
+// Packet I/O (docs/pipeline.md, "CPU port"): the P4Info's
+// controller_packet_metadata names and their metadata fields. A PacketIn
+// carries the port the packet arrived on, a PacketOut the port to send it
+// from; both ports are 9 bits wide.
+const (
+	PacketIn        = "packet_in"
+	PacketOut       = "packet_out"
+	MetaIngressPort = "ingress_port" // of PacketIn
+	MetaEgressPort  = "egress_port"  // of PacketOut
+	PortBits        = 9
+)
+
+// ProbeEtherType is the EtherType of link-liveness probes: IEEE 802 local
+// experimental EtherType 1. The pipeline punts every frame with it to the
+// controller as a PacketIn, before classification.
+const ProbeEtherType = 0x88b5
+
+// CPUPortBMv2 is the CPU port of the v1model program: simple_switch_grpc
+// must run with --cpu-port 255. The TNA program's is 192 on Tofino 1 and 0
+// on Tofino 2 (docs/pipeline.md, "CPU port").
+const CPUPortBMv2 = 255
+
 // Sizes the contract fixes.
 const (
 	MeterCells      = 256 // class_meter and class_counter cells: class ids 0..255

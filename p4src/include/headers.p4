@@ -15,6 +15,9 @@ typedef bit<128> ipv6_addr_t;
 const bit<16> ETHERTYPE_IPV4 = 0x0800;
 const bit<16> ETHERTYPE_IPV6 = 0x86dd;
 const bit<16> ETHERTYPE_VLAN = 0x8100;
+/* Link-liveness probes (docs/pipeline.md, "CPU port"): IEEE 802 local
+ * experimental EtherType 1. Every frame with it is punted to the controller. */
+const bit<16> ETHERTYPE_PROBE = 0x88b5;
 
 const bit<8> IP_PROTO_TCP = 6;
 const bit<8> IP_PROTO_UDP = 17;
@@ -104,6 +107,26 @@ header udp_h {
 }
 
 /*
+ * P4Runtime packet I/O (docs/pipeline.md, "CPU port"). A packet the switch
+ * sends to the controller starts with packet_in (the port it arrived on); one
+ * the controller sends starts with packet_out (the port to send it from). The
+ * pads make both headers whole bytes, as the CPU port's framing requires;
+ * they come first so that the port sits in the low 9 bits of a 16-bit word,
+ * where Tofino's intrinsic metadata has it (one PHV source on TNA).
+ */
+@controller_header("packet_in")
+header packet_in_h {
+    bit<7> _pad;
+    bit<9> ingress_port;
+}
+
+@controller_header("packet_out")
+header packet_out_h {
+    bit<7> _pad;
+    bit<9> egress_port;
+}
+
+/*
  * Ingress state that egress needs. v1model carries user metadata from ingress
  * to egress by itself, so there this header is never valid; TNA does not, so
  * the TNA program prepends it to the packet between its ingress deparser and
@@ -117,6 +140,8 @@ header qos_bridge_h {
 
 struct qos_headers_t {
     qos_bridge_h bridge;
+    packet_in_h  packet_in;
+    packet_out_h packet_out;
     ethernet_h   ethernet;
     vlan_tag_h   vlan;
     ipv4_h       ipv4;
@@ -144,6 +169,7 @@ struct qos_meta_t {
     ipv6_addr_t flow_dst;
     bit<3>      queue;
     bit<1>      drop;
+    bit<1>      cpu;        /* packet-in or packet-out: egress leaves it alone */
     bit<1>      ecn_enabled;
     bit<19>     ecn_threshold;
 }

@@ -10,7 +10,9 @@
  *     rates, weights and priorities are configured in the traffic manager
  *     (BF-RT / port config), never by P4Runtime;
  *   - egress sees no ingress metadata, so class id and queue are bridged in
- *     hdr.bridge (include/headers.p4).
+ *     hdr.bridge (include/headers.p4);
+ *   - packet-in and packet-out bypass egress (ig_tm_md.bypass_egress), so
+ *     they carry no bridge header.
  */
 #include <core.p4>
 #if __TARGET_TOFINO__ == 2
@@ -22,6 +24,18 @@
 #include "../include/headers.p4"
 #include "../include/parser.p4"
 
+/* The CPU port P4Runtime packet I/O uses (docs/pipeline.md, "CPU port"): the
+ * PCIe CPU port, 192 on a 2-pipe Tofino 1 (e.g. Wedge100BF-32X) and 0 on
+ * Tofino 2. A 4-pipe Tofino 1 (320) or an Ethernet CPU port (64 on
+ * tofino-model) is set with -DCPU_PORT=... */
+#ifndef CPU_PORT
+#if __TARGET_TOFINO__ == 2
+#define CPU_PORT 0
+#else
+#define CPU_PORT 192
+#endif
+#endif
+
 /* ------------------------------------------------------------------ ingress */
 
 parser QosIngressParser(packet_in pkt, out qos_headers_t hdr, out qos_meta_t meta,
@@ -30,6 +44,8 @@ parser QosIngressParser(packet_in pkt, out qos_headers_t hdr, out qos_meta_t met
 
     state start {
         hdr.bridge.setInvalid();
+        hdr.packet_in.setInvalid();
+        hdr.packet_out.setInvalid();
         hdr.ethernet.setInvalid();
         hdr.vlan.setInvalid();
         hdr.ipv4.setInvalid();
@@ -38,6 +54,18 @@ parser QosIngressParser(packet_in pkt, out qos_headers_t hdr, out qos_meta_t met
         hdr.udp.setInvalid();
         pkt.extract(ig_intr_md);
         pkt.advance(PORT_METADATA_SIZE);
+        transition select(ig_intr_md.ingress_port) {
+            CPU_PORT: parse_packet_out;
+            default: parse_headers;
+        }
+    }
+
+    state parse_packet_out {
+        pkt.extract(hdr.packet_out);
+        transition parse_headers;
+    }
+
+    state parse_headers {
         qos_header_parser.apply(pkt, hdr);
         transition accept;
     }
@@ -186,8 +214,26 @@ control QosIngress(inout qos_headers_t hdr, inout qos_meta_t meta,
     }
 
     apply {
+        /* A PacketOut leaves by the port it names, untouched by the qos
+         * pipeline; egress is bypassed, so no bridge header. */
+        if (hdr.packet_out.isValid()) {
+            ig_tm_md.ucast_egress_port = (PortId_t)hdr.packet_out.egress_port;
+            ig_tm_md.bypass_egress = 1;
+            hdr.packet_out.setInvalid();
+            exit;
+        }
         if (ig_prsr_md.parser_err != 0) {
             drop();
+            exit;
+        }
+        /* Link-liveness probes go to the controller with their ingress port. */
+        if (hdr.ethernet.isValid() && hdr.ethernet.ether_type == ETHERTYPE_PROBE) {
+            ig_tm_md.ucast_egress_port = CPU_PORT;
+            ig_tm_md.bypass_egress = 1;
+            hdr.packet_in.setValid();
+            /* _pad is not written: a constant beside the PHV source
+             * would need a second action source, which Tofino lacks. */
+            hdr.packet_in.ingress_port = (bit<9>)ig_intr_md.ingress_port;
             exit;
         }
         if (!hdr.ipv4.isValid() && !hdr.ipv6.isValid()) {
@@ -278,6 +324,8 @@ parser QosEgressParser(packet_in pkt, out qos_headers_t hdr, out qos_meta_t meta
 
     state start {
         hdr.bridge.setInvalid();
+        hdr.packet_in.setInvalid();
+        hdr.packet_out.setInvalid();
         hdr.ethernet.setInvalid();
         hdr.vlan.setInvalid();
         hdr.ipv4.setInvalid();

@@ -5,13 +5,21 @@
  * every table key has an explicit @name so that P4Info field names do not
  * depend on the expression matched. Run simple_switch_grpc with
  * --priority-queues 8: the phb table writes standard_metadata.priority, which
- * simple_switch only honours with priority queues.
+ * simple_switch only honours with priority queues, and with --cpu-port 255
+ * (CPU_PORT below): P4Runtime packet-in/packet-out use that port
+ * (docs/pipeline.md, "CPU port").
  */
 #include <core.p4>
 #include <v1model.p4>
 
 #include "../include/headers.p4"
 #include "../include/parser.p4"
+
+/* simple_switch_grpc --cpu-port: packets the ingress sends here reach the
+ * controller as PacketIn; PacketOuts enter the pipeline on it. */
+#ifndef CPU_PORT
+#define CPU_PORT 255
+#endif
 
 parser QosParser(packet_in pkt, out qos_headers_t hdr, inout qos_meta_t meta,
                  inout standard_metadata_t smeta) {
@@ -21,12 +29,26 @@ parser QosParser(packet_in pkt, out qos_headers_t hdr, inout qos_meta_t meta,
         /* hdr is an out parameter: make every header invalid explicitly
          * before the sub-parser takes it inout. */
         hdr.bridge.setInvalid();
+        hdr.packet_in.setInvalid();
+        hdr.packet_out.setInvalid();
         hdr.ethernet.setInvalid();
         hdr.vlan.setInvalid();
         hdr.ipv4.setInvalid();
         hdr.ipv6.setInvalid();
         hdr.tcp.setInvalid();
         hdr.udp.setInvalid();
+        transition select(smeta.ingress_port) {
+            CPU_PORT: parse_packet_out;
+            default: parse_headers;
+        }
+    }
+
+    state parse_packet_out {
+        pkt.extract(hdr.packet_out);
+        transition parse_headers;
+    }
+
+    state parse_headers {
         qos_header_parser.apply(pkt, hdr);
         transition accept;
     }
@@ -182,10 +204,28 @@ control QosIngress(inout qos_headers_t hdr, inout qos_meta_t meta,
     }
 
     apply {
+        meta.cpu = 0;
+        /* A PacketOut leaves by the port it names, untouched by the qos
+         * pipeline (no class, meter, queue or counter). */
+        if (hdr.packet_out.isValid()) {
+            smeta.egress_spec = hdr.packet_out.egress_port;
+            hdr.packet_out.setInvalid();
+            meta.cpu = 1;
+            exit;
+        }
         /* v1model hands packets that failed parsing to ingress with
          * parser_error set; they are dropped (docs/pipeline.md). */
         if (smeta.parser_error != error.NoError) {
             drop();
+            exit;
+        }
+        /* Link-liveness probes go to the controller with their ingress port. */
+        if (hdr.ethernet.isValid() && hdr.ethernet.ether_type == ETHERTYPE_PROBE) {
+            smeta.egress_spec = CPU_PORT;
+            hdr.packet_in.setValid();
+            hdr.packet_in.ingress_port = smeta.ingress_port;
+            hdr.packet_in._pad = 0;
+            meta.cpu = 1;
             exit;
         }
         if (!hdr.ipv4.isValid() && !hdr.ipv6.isValid()) {
@@ -251,6 +291,9 @@ control QosEgress(inout qos_headers_t hdr, inout qos_meta_t meta,
     }
 
     apply {
+        if (meta.cpu == 1) {
+            exit;
+        }
         class_counter.count((bit<32>)meta.class_id);
         /* egress_port < 512 and queue < 8, so the index is < 4096. */
         queue_counter.count(((bit<32>)smeta.egress_port << 3) | (bit<32>)meta.queue);

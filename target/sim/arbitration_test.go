@@ -210,7 +210,16 @@ func TestPacketOutIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := a.next()
+	if m.GetError() == nil || codes.Code(m.GetError().GetCanonicalCode()) != codes.FailedPrecondition || m.GetError().GetPacketOut() == nil {
+		t.Errorf("packet-out without a pipeline: got %v, want a StreamError FAILED_PRECONDITION carrying the packet (§16.6)", m)
+	}
+	// A pipeline without a packet_out controller header has no packet I/O.
+	h.setPipeline(loadP4Info(t, "testdata/generic.p4info.txtpb"), 1)
+	if err := a.stream.Send(&p4v1.StreamMessageRequest{Update: &p4v1.StreamMessageRequest_Packet{Packet: &p4v1.PacketOut{Payload: []byte{1}}}}); err != nil {
+		t.Fatal(err)
+	}
+	m = a.next()
 	if m.GetError() == nil || codes.Code(m.GetError().GetCanonicalCode()) != codes.Unimplemented || m.GetError().GetPacketOut() == nil {
-		t.Errorf("packet-out: got %v, want a StreamError UNIMPLEMENTED carrying the packet (§16.6)", m)
+		t.Errorf("packet-out without packet_out header: got %v, want a StreamError UNIMPLEMENTED carrying the packet (§16.6)", m)
 	}
 }

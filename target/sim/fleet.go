@@ -20,7 +20,24 @@ type Instance struct {
 	// PortRates limit egress ports, bits/s.
 	PortRates map[uint32]float64
 	Flows     []Flow
+	// Cables link this instance's ports to other instances' (packet-outs
+	// cross them; Link.SetUp takes one down).
+	Cables []Cable
+
+	sw *Switch
 }
+
+// Cable is a link from one of an instance's ports to a port of another
+// instance of the same fleet.
+type Cable struct {
+	Port     uint32
+	Peer     string
+	PeerPort uint32
+	Down     bool // starts down
+}
+
+// Switch is the instance's switch once RunFleet started it (nil before).
+func (in *Instance) Switch() *Switch { return in.sw }
 
 // ErrFlows wraps a flow the traffic model refuses (invalid input).
 var ErrFlows = errors.New("invalid flows")
@@ -83,6 +100,11 @@ func RunFleet(ctx context.Context, instances []*Instance, tick time.Duration, op
 		}
 		switches = append(switches, sw)
 	}
+	if err := cableFleet(instances); err != nil {
+		cancel()
+		wg.Wait()
+		return err
+	}
 	serve(func() error { advanceEvery(ctx, tick, switches); return nil })
 	<-ctx.Done()
 	wg.Wait()
@@ -99,6 +121,7 @@ func startInstance(ctx context.Context, in *Instance, opts []Option, serve func(
 		opts = append(opts, WithPortRate(port, bps))
 	}
 	sw := New(opts...)
+	in.sw = sw
 	if err := sw.SetFlows(in.Flows); err != nil {
 		lis.Close()
 		return nil, fmt.Errorf("%w: sim %s: %w", ErrFlows, in.Name, err)
@@ -130,4 +153,22 @@ func advanceEvery(ctx context.Context, tick time.Duration, switches []*Switch) {
 			}
 		}
 	}
+}
+
+// cableFleet connects the instances' cables.
+func cableFleet(instances []*Instance) error {
+	byName := map[string]*Instance{}
+	for _, in := range instances {
+		byName[in.Name] = in
+	}
+	for _, in := range instances {
+		for _, c := range in.Cables {
+			peer := byName[c.Peer]
+			if peer == nil {
+				return fmt.Errorf("sim %s: port %d is cabled to %s, which is not in the fleet", in.Name, c.Port, yamlerr.Quote(c.Peer))
+			}
+			Connect(in.sw, c.Port, peer.sw, c.PeerPort).SetUp(!c.Down)
+		}
+	}
+	return nil
 }

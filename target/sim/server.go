@@ -48,6 +48,9 @@ type Switch struct {
 	streamID uint64
 	servers  []*grpc.Server
 	traffic  trafficState
+	// cables are the links on the switch's ports (packetio.go).
+	cables  map[uint32]*Link
+	packets packetCounters
 }
 
 type pipeline struct {
@@ -483,20 +486,15 @@ func (svc *service) StreamChannel(ss p4v1.P4Runtime_StreamChannelServer) error {
 }
 
 func (s *Switch) handleStreamMessage(st *stream, m *p4v1.StreamMessageRequest) error {
+	if p, ok := m.GetUpdate().(*p4v1.StreamMessageRequest_Packet); ok {
+		s.packetOut(st, p.Packet) // takes mu itself, then the peer's
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch v := m.GetUpdate().(type) {
 	case *p4v1.StreamMessageRequest_Arbitration:
 		return s.arbitrate(st, v.Arbitration)
-	case *p4v1.StreamMessageRequest_Packet:
-		code, msg := codes.Unimplemented, "the sim target has no packet I/O"
-		if rs := s.roles[st.role]; !st.arbitrated || rs == nil || rs.primary != st {
-			code, msg = codes.PermissionDenied, "only the primary can send packets"
-		}
-		st.send(&p4v1.StreamMessageResponse{Update: &p4v1.StreamMessageResponse_Error{Error: &p4v1.StreamError{
-			CanonicalCode: int32(code), Message: msg, Space: errorSpace,
-			Details: &p4v1.StreamError_PacketOut{PacketOut: &p4v1.PacketOutError{PacketOut: v.Packet}},
-		}}})
 	case *p4v1.StreamMessageRequest_DigestAck:
 		s.digestAck(st, v.DigestAck)
 	default:

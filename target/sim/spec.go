@@ -80,6 +80,7 @@ func (s FleetSpec) Instances() ([]*Instance, error) {
 			}
 			instances = append(instances, in)
 		}
+		cableLinks(t, instances)
 		if len(instances) == 0 {
 			return nil, specErrorf("topology %s has no switch with target %q", s.Topology, topo.TargetSim)
 		}
@@ -163,4 +164,21 @@ func (s FleetSpec) loadTopology() (*topo.Topology, error) {
 		return nil, fmt.Errorf("read topology: %w", err)
 	}
 	return topo.Parse("<stdin>", data)
+}
+
+// cableLinks gives each instance the links of the topology whose both ends
+// are served sim switches (RunFleet cables them), on the A end; a link the
+// file marks down starts down.
+func cableLinks(t *topo.Topology, instances []*Instance) {
+	byName := map[string]*Instance{}
+	for _, in := range instances {
+		byName[in.Name] = in
+	}
+	for _, l := range t.Links {
+		a, b := byName[l.A.Switch], byName[l.B.Switch]
+		if a == nil || b == nil {
+			continue
+		}
+		a.Cables = append(a.Cables, Cable{Port: l.A.Port, Peer: l.B.Switch, PeerPort: l.B.Port, Down: l.Down})
+	}
 }

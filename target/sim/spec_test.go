@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,11 @@ func TestFleetSpecInstances(t *testing.T) {
 		}
 		if in[0].PortRates[3] != 40e6 || in[0].PortRates[1] != 5e6 || len(in[1].Flows) != 1 || len(in[0].Flows) != 0 {
 			t.Errorf("rates/flows: %v %v %d %d", in[0].PortRates, in[1].PortRates, len(in[0].Flows), len(in[1].Flows))
+		}
+		// The fabric's four leaf-spine links are cabled, each once, on its A end.
+		want := []Cable{{Port: 3, Peer: "spine1", PeerPort: 1}, {Port: 4, Peer: "spine2", PeerPort: 1}}
+		if fmt.Sprint(in[0].Cables) != fmt.Sprint(want) || len(in[1].Cables) != 2 || len(in[2].Cables) != 0 {
+			t.Errorf("cables: leaf1 %v (want %v), leaf2 %v, spine1 %v", in[0].Cables, want, in[1].Cables, in[2].Cables)
 		}
 		in, err = FleetSpec{Topology: fabric, NoPortRates: true}.Instances()
 		if err != nil || len(in[0].PortRates) != 0 {

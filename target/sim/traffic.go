@@ -66,6 +66,9 @@ type FlowStats struct {
 	// port or queue rate (SetPortRate, SetQueue) was used up and its depth
 	// reached.
 	QueueDroppedPackets, QueueDroppedBytes uint64
+	// LinkDropped counts packets routed to a port whose link is down
+	// (Link.SetUp): lost on the wire.
+	LinkDroppedPackets, LinkDroppedBytes uint64
 	// DeliveredBps is the delivered rate over the latest Advance.
 	DeliveredBps float64
 }
@@ -257,6 +260,7 @@ func (s *Switch) advanceTo(to time.Duration) {
 		if model == nil {
 			continue
 		}
+		model.live = s.memberLive
 		p.dec = model.decide(st, r.f)
 		if p.dec.meter == nil || p.dec.meter.cfg == nil {
 			p.n[Green] = count
@@ -308,7 +312,7 @@ func (s *Switch) advanceTo(to time.Duration) {
 		}
 		queueOf := func(i int, c Color) (queueKey, bool) {
 			d := work[i].dec
-			return queueKey{d.port, d.colors[c].queue & 7}, d.routed && !d.colors[c].drop
+			return queueKey{d.port, d.colors[c].queue & 7}, d.routed && !d.colors[c].drop && s.portUpLocked(d.port)
 		}
 		count := func(i int, k queueKey, packets uint64) {
 			model.countEgress(st, work[i].dec.class, k.port, k.queue, packets, uint64(work[i].run.f.PacketSize))
@@ -337,6 +341,10 @@ func (s *Switch) advanceTo(to time.Duration) {
 			}
 			countHit(cd.colorEntry, p.n[c], size)
 			countHit(cd.phbEntry, p.n[c], size)
+			if d.routed && !cd.drop && !s.portUpLocked(d.port) {
+				r.stats.LinkDroppedPackets += p.n[c]
+				r.stats.LinkDroppedBytes += p.n[c] * size
+			}
 		}
 		for c := Green; c <= Red; c++ {
 			r.stats.QueueDroppedPackets += eg[i].dropped[c]
@@ -402,6 +410,9 @@ type qosModel struct {
 	classMeter                               *meterInfo
 	classCounter, queueCounter               *counterInfo
 	schema                                   *schema
+	// live says whether a group member's watch port is up; set by Advance
+	// (under the switch's lock) before decide.
+	live func(*p4v1.ActionProfileGroup_Member) bool
 }
 
 // newQosModel returns nil unless the schema has the contract's classifier,
@@ -565,7 +576,7 @@ func (m *qosModel) actionOf(st *state, ts *tableState, e *tableEntry, hash uint6
 		if ts.info.profile != nil {
 			ps := st.profiles[ts.info.profile.id]
 			if g := ps.groups[v.ActionProfileGroupId]; g != nil {
-				if mid, ok := pickMember(g.g, hash); ok {
+				if mid, ok := pickMember(g.g, hash, m.live); ok {
 					if mem := ps.members[mid]; mem != nil {
 						a = mem.m.GetAction()
 					}
@@ -613,18 +624,25 @@ func flowHash(f Flow, sport, dport uint16) uint64 {
 
 // pickMember chooses a group member: hash modulo the sum of weights, walking
 // the members in group order, so a member of weight w gets w shares (WCMP,
-// §9.2.2).
-func pickMember(g *p4v1.ActionProfileGroup, hash uint64) (uint32, bool) {
+// §9.2.2). A member whose watch port is down (live says so) is skipped, as
+// the data plane's fast failover does (§9.2.3): its shares go to the rest.
+func pickMember(g *p4v1.ActionProfileGroup, hash uint64, live func(*p4v1.ActionProfileGroup_Member) bool) (uint32, bool) {
 	var total uint64
+	weight := func(gm *p4v1.ActionProfileGroup_Member) uint64 {
+		if live != nil && !live(gm) {
+			return 0
+		}
+		return uint64(max(gm.GetWeight(), 1))
+	}
 	for _, gm := range g.GetMembers() {
-		total += uint64(max(gm.GetWeight(), 1))
+		total += weight(gm)
 	}
 	if total == 0 {
 		return 0, false // empty group: §9.2.4 leaves it unpredictable; we drop
 	}
 	x := hash % total
 	for _, gm := range g.GetMembers() {
-		w := uint64(max(gm.GetWeight(), 1))
+		w := weight(gm)
 		if x < w {
 			return gm.GetMemberId(), true
 		}

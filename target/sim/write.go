@@ -603,9 +603,6 @@ func (st *state) writeGroup(op p4v1.Update_Type, g *p4v1.ActionProfileGroup) err
 		if !pi.weightsDisallowed && gm.GetWeight() <= 0 {
 			return statusf(codes.InvalidArgument, "%q: member %d weight must be > 0", pi.name, gm.GetMemberId())
 		}
-		if gm.GetWatchKind() != nil {
-			return statusf(codes.Unimplemented, "watch ports are not supported")
-		}
 		m := ps.members[gm.GetMemberId()]
 		if m == nil {
 			return statusf(codes.NotFound, "%q: group %d references unknown member %d", pi.name, g.GetGroupId(), gm.GetMemberId())
@@ -621,7 +618,7 @@ func (st *state) writeGroup(op p4v1.Update_Type, g *p4v1.ActionProfileGroup) err
 		} else {
 			total += int64(gm.GetWeight())
 		}
-		stored.Members = append(stored.Members, &p4v1.ActionProfileGroup_Member{MemberId: gm.GetMemberId(), Weight: gm.GetWeight()})
+		stored.Members = append(stored.Members, &p4v1.ActionProfileGroup_Member{MemberId: gm.GetMemberId(), Weight: gm.GetWeight(), WatchKind: gm.GetWatchKind()})
 	}
 	if limit := int64(g.GetMaxSize()); limit > 0 && total > limit {
 		return statusf(codes.ResourceExhausted, "%q: group %d size %d exceeds max_size %d", pi.name, g.GetGroupId(), total, limit)

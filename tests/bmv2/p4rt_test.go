@@ -50,7 +50,8 @@ func startBed(t *testing.T, nPorts int) *bed {
 	if err != nil {
 		t.Fatalf("load P4Info: %v", err)
 	}
-	sw := bmv2env.Start(t, bmv2env.WithPorts(nPorts), bmv2env.WithPriorityQueues(8), bmv2env.WithDeviceID(deviceID))
+	sw := bmv2env.Start(t, bmv2env.WithPorts(nPorts), bmv2env.WithPriorityQueues(8), bmv2env.WithDeviceID(deviceID),
+		bmv2env.WithCPUPort(contract.CPUPortBMv2))
 	client := bmv2env.BecomePrimary(t, sw.Conn(t), deviceID, electionID)
 	return &bed{t: t, sw: sw, schema: schema, client: client}
 }

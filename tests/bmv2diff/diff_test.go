@@ -283,7 +283,7 @@ func TestSimMatchesBMv2(t *testing.T) {
 	const nPorts = 4
 
 	sw := bmv2env.Start(t, bmv2env.WithPorts(nPorts), bmv2env.WithPriorityQueues(8),
-		bmv2env.WithDeviceID(deviceID), bmv2env.WithNetnsPrefix("p4qos-diff"))
+		bmv2env.WithDeviceID(deviceID), bmv2env.WithNetnsPrefix("p4qos-diff"), bmv2env.WithCPUPort(contract.CPUPortBMv2))
 	bmv2 := connect(t, "bmv2", sw.Conn(t))
 	bmv2.push(t, schema, deviceConfig)
 	for _, batch := range program(t, schema) {

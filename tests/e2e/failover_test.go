@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -49,7 +51,87 @@ const linkFailureBound = 2*time.Second + time.Second
 // ports stay cabled and the policy still compiles.
 func TestLinkFailure(t *testing.T) {
 	root := repoRoot(t)
+	// Probes off: this test measures the reaction to the topology file.
+	l := startLab(t, filepath.Join(root, "topo/examples/fabric.yaml"), filepath.Join(root, "topo/examples/fabric-policy.yaml"), "--loop-interval=0s", "--probe-interval=0s")
+	linkFailure(t, l, func(ctx context.Context) ([]byte, error) { return l.cli(ctx, "link", "down", "leaf1:3") },
+		func(ctx context.Context) ([]byte, error) { return l.cli(ctx, "link", "up", "leaf1:3") }, linkFailureBound)
+}
+
+// TestLinkFailureProbed is TestLinkFailure with the link cut at the Linux
+// level and nothing else: both ends' veths get a zero-length FIFO as the
+// leaf queue of their shaping, so every frame either switch sends into the
+// link vanishes before any packet tap, as on a cut cable (what `p4qos lab
+// link down` does to the data plane, topo/mininet/link.go); the topology
+// file is not touched, and the controller's link liveness (probes every
+// 100 ms, 3 misses) must find the failure and move the flows. The veths are
+// not set down: BMv2 stops sending on every port while one is
+// administratively down. The per-flow outage is reported; the bound
+// asserted is TestLinkFailure's (issue 17's goal is 3 probe intervals plus
+// the reprogramming).
+func TestLinkFailureProbed(t *testing.T) {
+	root := repoRoot(t)
 	l := startLab(t, filepath.Join(root, "topo/examples/fabric.yaml"), filepath.Join(root, "topo/examples/fabric-policy.yaml"), "--loop-interval=0s")
+	tc := func(ctx context.Context, args ...string) (string, error) {
+		out, err := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", "p4qos-" + l.name, "tc"}, args...)...).CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("tc %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+		return string(out), nil
+	}
+	// saved holds, per veth, the leaf qdisc the blackhole replaced.
+	saved := map[string][]string{}
+	parent := func(ctx context.Context, dev string) (string, error) {
+		classes, err := tc(ctx, "class", "show", "dev", dev)
+		if f := strings.Fields(classes); err == nil && len(f) >= 3 && f[0] == "class" {
+			return f[2], nil // "class htb 5:1 root ..."
+		}
+		return "", fmt.Errorf("%s: no shaping class (%v)", dev, err)
+	}
+	ends := []string{"leaf1-eth3", "spine1-eth1"}
+	cut := func(ctx context.Context) ([]byte, error) {
+		for _, dev := range ends {
+			p, err := parent(ctx, dev)
+			if err != nil {
+				return nil, err
+			}
+			qdiscs, err := tc(ctx, "qdisc", "show", "dev", dev)
+			if err != nil {
+				return nil, err
+			}
+			for _, line := range strings.Split(qdiscs, "\n") {
+				// "qdisc netem 10: parent 5:1 limit 1000 delay 1ms"
+				if f := strings.Fields(line); len(f) >= 5 && f[3] == "parent" && f[4] == p {
+					saved[dev] = append([]string{"qdisc", "replace", "dev", dev, "parent", p, "handle", f[2], f[1]}, f[5:]...)
+				}
+			}
+			if _, err := tc(ctx, "qdisc", "replace", "dev", dev, "parent", p, "handle", "77:", "pfifo", "limit", "0"); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	}
+	restore := func(ctx context.Context) ([]byte, error) {
+		for _, dev := range ends {
+			p, err := parent(ctx, dev)
+			if err != nil {
+				return nil, err
+			}
+			args := saved[dev]
+			if args == nil {
+				args = []string{"qdisc", "del", "dev", dev, "parent", p, "handle", "77:"}
+			}
+			if _, err := tc(ctx, args...); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	}
+	linkFailure(t, l, cut, restore, linkFailureBound)
+}
+
+// linkFailure runs 16 UDP flows h1 -> h3, takes leaf1:3 down with down
+// after 3 s, up again 6 s later, and checks and logs every flow's outage.
+func linkFailure(t *testing.T, l *lab, down, up func(ctx context.Context) ([]byte, error), bound time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -69,19 +151,19 @@ func TestLinkFailure(t *testing.T) {
 	t.Logf("before the failure, 1s: leaf1-eth3 %d bytes, leaf1-eth4 %d bytes", l.txBytes(ctx, "leaf1-eth3")-up3, l.txBytes(ctx, "leaf1-eth4")-up4)
 
 	downAt := time.Now()
-	if out, err := l.cli(ctx, "link", "down", "leaf1:3"); err != nil {
-		t.Fatalf("lab link down: %v\n%s", err, out)
+	if out, err := down(ctx); err != nil {
+		t.Fatalf("link down: %v\n%s", err, out)
 	}
-	t.Logf("lab link down took %s", time.Since(downAt).Round(time.Millisecond))
+	t.Logf("link down took %s", time.Since(downAt).Round(time.Millisecond))
 	time.Sleep(6 * time.Second)
 
 	upAt := time.Now()
-	if out, err := l.cli(ctx, "link", "up", "leaf1:3"); err != nil {
-		t.Fatalf("lab link up: %v\n%s", err, out)
+	if out, err := up(ctx); err != nil {
+		t.Fatalf("link up: %v\n%s", err, out)
 	}
 	// Give the controller the bound to put the group back, then look at
 	// what each uplink sends.
-	time.Sleep(linkFailureBound)
+	time.Sleep(bound)
 	up3, up4 = l.txBytes(ctx, "leaf1-eth3"), l.txBytes(ctx, "leaf1-eth4")
 	time.Sleep(2 * time.Second)
 	d3, d4 := l.txBytes(ctx, "leaf1-eth3")-up3, l.txBytes(ctx, "leaf1-eth4")-up4
@@ -128,12 +210,12 @@ func TestLinkFailure(t *testing.T) {
 			t.Errorf("flow %s: last datagram at t=%.1fs, the sender ran %.0fs: it was not delivered again", k, f.LastS, seconds)
 		}
 	}
-	t.Logf("%d of %d flows were cut; the longest gap was %.0f ms (bound %s)", cut, flows, worst, linkFailureBound)
+	t.Logf("%d of %d flows were cut; the longest gap was %.0f ms (bound %s)", cut, flows, worst, bound)
 	if cut == 0 {
 		t.Errorf("no flow lost traffic when leaf1:3 went down: none was hashed onto spine1, the failure tested nothing")
 	}
-	if time.Duration(worst*float64(time.Millisecond)) > linkFailureBound {
-		t.Errorf("a flow was black-holed for %.0f ms, longer than the documented bound %s", worst, linkFailureBound)
+	if time.Duration(worst*float64(time.Millisecond)) > bound {
+		t.Errorf("a flow was black-holed for %.0f ms, longer than the documented bound %s", worst, bound)
 	}
 }
 
@@ -147,7 +229,7 @@ func logReloads(t *testing.T, l *lab, downAt, upAt time.Time) {
 		return
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if !strings.Contains(line, "topology") || !strings.HasPrefix(line, "time=") {
+		if !(strings.Contains(line, "topology") || strings.Contains(line, "link liveness")) || !strings.HasPrefix(line, "time=") {
 			continue
 		}
 		ts, err := time.Parse(time.RFC3339Nano, strings.Fields(line)[0][len("time="):])

@@ -1,6 +1,7 @@
 package p4compile
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -317,4 +318,49 @@ func sameSet(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestCommittedPacketMetadata checks the packet I/O headers of every
+// committed P4Info (BMv2, Tofino 1 and 2): packet_in carries the 9-bit
+// ingress port, packet_out the 9-bit egress port, each padded to whole
+// bytes, as docs/pipeline.md ("CPU port") says.
+func TestCommittedPacketMetadata(t *testing.T) {
+	for _, path := range []string{committedP4Info, filepath.Join(repoRoot, "p4src", "build", "tofino", "qos.p4info.txtpb"), filepath.Join(repoRoot, "p4src", "build", "tofino2", "qos.p4info.txtpb")} {
+		t.Run(filepath.Base(filepath.Dir(path)), func(t *testing.T) {
+			info := loadP4Info(t, path)
+			want := map[string]string{contract.PacketIn: contract.MetaIngressPort, contract.PacketOut: contract.MetaEgressPort}
+			for _, cpm := range info.GetControllerPacketMetadata() {
+				name := cpm.GetPreamble().GetName()
+				field, ok := want[name]
+				if !ok {
+					t.Errorf("controller packet metadata %s is not in the contract", name)
+					continue
+				}
+				delete(want, name)
+				if p4configv1.P4Ids_Prefix(cpm.GetPreamble().GetId()>>24) != p4configv1.P4Ids_CONTROLLER_HEADER {
+					t.Errorf("%s: id %#x lacks the controller header prefix", name, cpm.GetPreamble().GetId())
+				}
+				var total int32
+				found := false
+				for _, m := range cpm.GetMetadata() {
+					total += m.GetBitwidth()
+					if m.GetName() == field {
+						found = true
+						if m.GetBitwidth() != contract.PortBits {
+							t.Errorf("%s.%s is %d bits, want %d", name, field, m.GetBitwidth(), contract.PortBits)
+						}
+					}
+				}
+				if !found {
+					t.Errorf("%s has no %s metadata", name, field)
+				}
+				if total%8 != 0 {
+					t.Errorf("%s is %d bits, not whole bytes", name, total)
+				}
+			}
+			for name := range want {
+				t.Errorf("controller packet metadata %s missing", name)
+			}
+		})
+	}
 }

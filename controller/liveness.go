@@ -1,0 +1,349 @@
+package controller
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+
+	"github.com/p4qos/p4qos/compiler/contract"
+	"github.com/p4qos/p4qos/controlplane"
+	"github.com/p4qos/p4qos/topo"
+)
+
+// Link liveness (docs/controller.md, "Link liveness"): every probe interval
+// the controller sends a probe out of both ends of every fabric link as a
+// PacketOut; the switch at the other end punts it back as a PacketIn
+// (EtherType contract.ProbeEtherType). A link whose probes go unanswered for
+// K rounds in a row is down; a down link whose probes come back for M rounds
+// in a row is up again. Down links are taken out of the compiled topology
+// (routes, ECMP/WCMP groups, the allocation problem) without touching the
+// topology file.
+
+// linkHealth is the hysteresis of one link: the pure state machine the
+// monitor feeds one observation per round.
+type linkHealth struct {
+	down         bool
+	misses, hits int
+	// armed: the link answered at least once. A link that never answered
+	// is not declared down: its switches may lack packet I/O (no CPU port,
+	// or a target that does not punt), which says nothing about the cable.
+	armed bool
+}
+
+// observe records one round (answered or not) and reports whether the
+// link changed state; k misses take it down, m answers bring it back.
+func (h *linkHealth) observe(answered bool, k, m int) (changed bool) {
+	if answered {
+		h.armed = true
+	}
+	switch {
+	case !h.down && answered:
+		h.misses = 0
+	case !h.down && h.armed:
+		if h.misses++; h.misses >= k {
+			h.down, h.misses, h.hits = true, 0, 0
+			return true
+		}
+	case h.down && answered:
+		if h.hits++; h.hits >= m {
+			h.down, h.misses, h.hits = false, 0, 0
+			return true
+		}
+	case h.down:
+		h.hits = 0
+	}
+	return false
+}
+
+// probe is what a probe frame carries: who sent it, from which port, in
+// which round, for which controller.
+type probe struct {
+	controller uint64 // this controller's random id: others' probes are not ours
+	round      uint64
+	from       topo.Endpoint
+}
+
+const probeMagic = "p4qosprb"
+
+// probeDst is the destination MAC of probes: the IEEE 802.1D nearest-bridge
+// group address LLDP uses, which bridges never forward.
+var probeDst = []byte{0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e}
+
+func (p probe) frame(src topo.MAC) []byte {
+	b := append([]byte{}, probeDst...)
+	b = append(b, src[:]...)
+	b = binary.BigEndian.AppendUint16(b, contract.ProbeEtherType)
+	b = append(b, probeMagic...)
+	b = binary.BigEndian.AppendUint64(b, p.controller)
+	b = binary.BigEndian.AppendUint64(b, p.round)
+	b = binary.BigEndian.AppendUint16(b, uint16(p.from.Port))
+	b = append(b, byte(len(p.from.Switch)))
+	return append(b, p.from.Switch...)
+}
+
+var errNotProbe = errors.New("not a p4qos probe")
+
+func parseProbe(b []byte) (probe, error) {
+	const fixed = 14 + len(probeMagic) + 8 + 8 + 2 + 1
+	if len(b) < fixed || binary.BigEndian.Uint16(b[12:14]) != contract.ProbeEtherType || string(b[14:14+len(probeMagic)]) != probeMagic {
+		return probe{}, errNotProbe
+	}
+	b = b[14+len(probeMagic):]
+	p := probe{controller: binary.BigEndian.Uint64(b), round: binary.BigEndian.Uint64(b[8:])}
+	p.from.Port = uint32(binary.BigEndian.Uint16(b[16:]))
+	n := int(b[18])
+	if len(b) < 19+n {
+		return probe{}, errNotProbe
+	}
+	p.from.Switch = string(b[19 : 19+n])
+	return p, nil
+}
+
+// Liveness defaults.
+const (
+	DefaultProbeInterval = 100 * time.Millisecond
+	DefaultProbeMisses   = 3
+	DefaultProbeRecover  = 3
+	MinProbeInterval     = time.Millisecond
+)
+
+// monitoredLink is one fabric link under watch.
+type monitoredLink struct {
+	link   *topo.Link
+	health linkHealth
+	// sent and heard are, per direction (0: A→B, 1: B→A), the last round
+	// whose probe went out, and the last round whose probe came back.
+	sent, heard [2]uint64
+}
+
+// linkMonitor probes the fabric's links and tells the controller when one
+// goes down or comes back.
+type linkMonitor struct {
+	c        *Controller
+	interval time.Duration
+	k, m     int
+	id       uint64
+
+	mu      sync.Mutex
+	round   uint64
+	intent  *topo.Topology // the topology the links below come from
+	links   map[string]*monitoredLink
+	byEnd   map[topo.Endpoint]*monitoredLink
+	unknown map[string]bool // links seen by probes, not in the topology, reported
+	codecs  map[string]*controlplane.PacketCodec
+}
+
+func newLinkMonitor(c *Controller) *linkMonitor {
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	return &linkMonitor{c: c, interval: c.cfg.ProbeInterval, k: c.cfg.ProbeMisses, m: c.cfg.ProbeRecover,
+		id: binary.BigEndian.Uint64(id[:]), unknown: map[string]bool{}}
+}
+
+// sync (re)builds the monitored links when the intent topology changed,
+// keeping the state of links that stayed. Called with mu held.
+func (lm *linkMonitor) syncLinks(f *Fabric) {
+	if lm.intent == f.intent {
+		return
+	}
+	old := lm.links
+	lm.intent, lm.links, lm.byEnd = f.intent, map[string]*monitoredLink{}, map[topo.Endpoint]*monitoredLink{}
+	lm.codecs = map[string]*controlplane.PacketCodec{}
+	for _, sw := range f.switches {
+		if codec, err := controlplane.NewPacketCodec(f.Driver(sw.Name).Schema().P4Info()); err == nil {
+			lm.codecs[sw.Name] = codec
+		}
+	}
+	for _, l := range f.intent.Links {
+		if l.Down { // down in the file: out of service by intent, not probed
+			continue
+		}
+		ml := old[l.Name()]
+		if ml == nil {
+			ml = &monitoredLink{}
+			// A link the compiled topology holds down (it was down before
+			// the file took it out of service and back) starts down, so
+			// that its answers can bring it back.
+			ml.health.down, ml.health.armed = f.failed[l.Name()], f.failed[l.Name()]
+		}
+		ml.link = l
+		lm.links[l.Name()] = ml
+		lm.byEnd[l.A], lm.byEnd[l.B] = ml, ml
+	}
+}
+
+// silentReceivers lists the switches at which no probe of round arrived
+// although they terminate more than one probed link: their packet-in path
+// is silent as a whole, which says more about the switch than about any one
+// cable. (All of a switch's links failing in the same round looks the
+// same; such a switch is cut off anyway.)
+func silentReceivers(links map[string]*monitoredLink, round uint64) map[string]bool {
+	ends, heard := map[string]int{}, map[string]bool{}
+	for _, ml := range links {
+		ends[ml.link.A.Switch]++
+		ends[ml.link.B.Switch]++
+		if ml.heard[0] >= round {
+			heard[ml.link.B.Switch] = true
+		}
+		if ml.heard[1] >= round {
+			heard[ml.link.A.Switch] = true
+		}
+	}
+	silent := map[string]bool{}
+	for sw, n := range ends {
+		if n > 1 && !heard[sw] {
+			silent[sw] = true
+		}
+	}
+	return silent
+}
+
+// run probes every interval until ctx ends.
+func (lm *linkMonitor) run(ctx context.Context) {
+	t := time.NewTicker(lm.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			lm.tick(ctx)
+		}
+	}
+}
+
+// tick judges the previous round and sends the next one.
+func (lm *linkMonitor) tick(ctx context.Context) {
+	f := lm.c.Fabric()
+	lm.mu.Lock()
+	lm.syncLinks(f)
+	prev := lm.round
+	lm.round++
+	var changed []*monitoredLink
+	silent := silentReceivers(lm.links, prev)
+	for _, ml := range lm.links {
+		// A round counts only when both probes went out (both switches'
+		// streams were primary): a switch the controller cannot reach says
+		// nothing about its cables.
+		if prev == 0 || ml.sent[0] != prev || ml.sent[1] != prev {
+			continue
+		}
+		answered := ml.heard[0] >= prev && ml.heard[1] >= prev
+		// Nor does a switch whose packet-ins all stopped this round (a
+		// busy or stalled agent): its missing probe is not held against
+		// the cable.
+		if !answered && (ml.heard[0] < prev && silent[ml.link.B.Switch] || ml.heard[1] < prev && silent[ml.link.A.Switch]) {
+			continue
+		}
+		if ml.health.observe(answered, lm.k, lm.m) {
+			changed = append(changed, ml)
+		}
+	}
+	type out struct {
+		ml  *monitoredLink
+		dir int
+		po  *p4v1.PacketOut
+		sw  string
+	}
+	var outs []out
+	for _, ml := range lm.links {
+		for dir, end := range []topo.Endpoint{ml.link.A, ml.link.B} {
+			codec := lm.codecs[end.Switch]
+			sw, ok := f.topology.Switch(end.Switch)
+			if codec == nil || !ok {
+				continue
+			}
+			p := probe{controller: lm.id, round: lm.round, from: end}
+			po, err := codec.EncodeOut(controlplane.Packet{Payload: p.frame(sw.RouterMAC()), Metadata: map[string]uint64{contract.MetaEgressPort: uint64(end.Port)}})
+			if err == nil {
+				outs = append(outs, out{ml, dir, po, end.Switch})
+			}
+		}
+	}
+	round := lm.round
+	lm.mu.Unlock()
+
+	for _, ml := range changed {
+		lm.c.setLinkDown(ctx, ml.link.Name(), ml.health.down)
+	}
+	for _, o := range outs {
+		if lm.c.daemon.SendPacketOut(ctx, o.sw, o.po) == nil {
+			lm.mu.Lock()
+			o.ml.sent[o.dir] = round
+			lm.mu.Unlock()
+		}
+	}
+}
+
+// packetIn handles a PacketIn from switch sw: a probe of this controller
+// marks its link's direction heard; one that arrived where the topology has
+// no such link is reported once, not trusted.
+func (lm *linkMonitor) packetIn(sw string, pi *p4v1.PacketIn) {
+	lm.mu.Lock()
+	codec := lm.codecs[sw]
+	if codec == nil {
+		lm.mu.Unlock()
+		return
+	}
+	pkt, err := codec.DecodeIn(pi)
+	p, perr := parseProbe(pkt.Payload)
+	if err != nil || perr != nil || p.controller != lm.id {
+		lm.mu.Unlock()
+		return
+	}
+	at := topo.Endpoint{Switch: sw, Port: uint32(pkt.Metadata[contract.MetaIngressPort])}
+	ml := lm.byEnd[p.from]
+	var report string
+	switch {
+	case ml != nil && ml.link.A == p.from && ml.link.B == at:
+		ml.heard[0] = max(ml.heard[0], p.round)
+	case ml != nil && ml.link.B == p.from && ml.link.A == at:
+		ml.heard[1] = max(ml.heard[1], p.round)
+	default:
+		name := p.from.String() + "-" + at.String()
+		if !lm.unknown[name] {
+			lm.unknown[name] = true
+			report = name
+		}
+	}
+	lm.mu.Unlock()
+	if report != "" {
+		lm.c.emit(Event{Kind: LinkUnknown, Switch: sw, What: report,
+			Err: fmt.Errorf("probe from %s arrived at %s: the topology has no such link; not used", p.from, at)})
+	}
+}
+
+// LinkStatus is what link liveness knows of a fabric link.
+type LinkStatus struct {
+	Name string
+	// Verified: its probes came back at least once; until then it is
+	// never declared down.
+	Verified bool
+	// Down: probes went unanswered K rounds in a row and it is out of
+	// the compiled topology.
+	Down bool
+}
+
+// Links reports the links under watch (none when probes are off), by name.
+func (c *Controller) Links() []LinkStatus {
+	if c.links == nil {
+		return nil
+	}
+	lm := c.links
+	lm.mu.Lock()
+	defer lm.mu.Unlock()
+	var out []LinkStatus
+	for name, ml := range lm.links {
+		out = append(out, LinkStatus{Name: name, Verified: ml.health.armed, Down: ml.health.down})
+	}
+	slices.SortFunc(out, func(a, b LinkStatus) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}

@@ -1,0 +1,304 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/p4qos/p4qos/target/sim"
+	"github.com/p4qos/p4qos/topo"
+)
+
+// TestLinkHealthHysteresis feeds the hysteresis rounds (1 answered, 0
+// not) and checks the state after each, with K = 3 misses to go down and
+// M = 2 answers to come back.
+func TestLinkHealthHysteresis(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		rounds string
+		down   string // state after each round: d down, u up
+	}{
+		{"never answered: not armed, never down", "00000", "uuuuu"},
+		{"K misses take an armed link down", "1000", "uuud"},
+		{"fewer than K misses do not", "1001001", "uuuuuuu"},
+		{"a miss streak is reset by an answer", "10010001", "uuuuuudd"},
+		{"M answers bring it back", "100011", "uuuddu"},
+		{"an answer streak shorter than M is reset", "10001011", "uuuddddu"},
+		{"flapping every round stays down", "1000101010", "uuuddddddd"},
+		{"down, back, down again", "100011000", "uuudduuud"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var h linkHealth
+			var got []byte
+			changes := 0
+			for _, r := range tc.rounds {
+				if h.observe(r == '1', 3, 2) {
+					changes++
+				}
+				got = append(got, map[bool]byte{true: 'd', false: 'u'}[h.down])
+			}
+			if string(got) != tc.down {
+				t.Errorf("rounds %s: states %s, want %s", tc.rounds, got, tc.down)
+			}
+			want := 0
+			for i := 1; i < len(tc.down); i++ {
+				if tc.down[i] != tc.down[i-1] {
+					want++
+				}
+			}
+			if tc.down[0] == 'd' {
+				want++
+			}
+			if changes != want {
+				t.Errorf("%d changes reported, want %d", changes, want)
+			}
+		})
+	}
+}
+
+func TestProbeFrame(t *testing.T) {
+	p := probe{controller: 0xfeed, round: 42, from: topo.Endpoint{Switch: "leaf1", Port: 3}}
+	got, err := parseProbe(p.frame(topo.MAC{2, 0, 0, 0, 0, 1}))
+	if err != nil || got != p {
+		t.Errorf("round trip: %+v, %v; want %+v", got, err, p)
+	}
+	for _, bad := range [][]byte{nil, make([]byte, 60), p.frame(topo.MAC{})[:40]} {
+		if _, err := parseProbe(bad); err == nil {
+			t.Errorf("parseProbe(%x) accepted", bad)
+		}
+	}
+}
+
+// cableFabric cables the sims as the demo fabric's links say.
+func cableFabric(t *testing.T, cfg Config, sims map[string]*sim.Switch) map[string]*sim.Link {
+	t.Helper()
+	tp, err := topo.Load(cfg.Topology)
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := map[string]*sim.Link{}
+	for _, l := range tp.Links {
+		links[l.Name()] = sim.Connect(sims[l.A.Switch], l.A.Port, sims[l.B.Switch], l.B.Port)
+	}
+	return links
+}
+
+// leafFlows offers eight flows from h1 to h3 on leaf1 and eight from h3
+// to h1 on leaf2, each its own 5-tuple so ECMP spreads them.
+func leafFlows(t *testing.T, sims map[string]*sim.Switch) {
+	t.Helper()
+	for _, side := range []struct{ sw, src, dst string }{{"leaf1", "10.0.1.1", "10.0.2.3"}, {"leaf2", "10.0.2.3", "10.0.1.1"}} {
+		var flows []sim.Flow
+		for i := range 8 {
+			flows = append(flows, sim.Flow{Name: fmt.Sprintf("%s-%d", side.sw, i), SrcIP: netip.MustParseAddr(side.src), DstIP: netip.MustParseAddr(side.dst),
+				Proto: 17, SrcPort: uint16(10000 + i*7), DstPort: 5001, IngressPort: 1, RateBps: 8e6, PacketSize: 1000})
+		}
+		if err := sims[side.sw].SetFlows(flows); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// leafPorts advances both leaves' traffic models by dt and returns the
+// egress ports their flows use, and how many packets were lost on a dead
+// wire meanwhile.
+func leafPorts(sims map[string]*sim.Switch, dt time.Duration) (ports map[uint32]int, lost uint64) {
+	ports = map[uint32]int{}
+	for _, sw := range []string{"leaf1", "leaf2"} {
+		before := map[string]uint64{}
+		for _, fs := range sims[sw].FlowStats() {
+			before[fs.Flow.Name] = fs.LinkDroppedPackets
+		}
+		sims[sw].Advance(dt)
+		for _, fs := range sims[sw].FlowStats() {
+			if fs.Routed {
+				ports[fs.EgressPort]++
+			}
+			lost += fs.LinkDroppedPackets - before[fs.Flow.Name]
+		}
+	}
+	return ports, lost
+}
+
+// pollUntil polls cond every 2 ms until it holds and returns when it did.
+func pollUntil(t *testing.T, ctx context.Context, what string, cond func() bool) time.Time {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting until %s", what)
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	return time.Now()
+}
+
+// TestLinkFailureSim cuts leaf-spine links of the 4-switch demo fabric in
+// the sim while flows run, ten times, and measures detection (cut →
+// link-down event) and repair (cut → no leaf flow routed toward the cut
+// spine in the sim's data plane) at the default probe interval. After
+// repair no flow loses packets on the dead link; after restore (link-up)
+// flows spread over both spines again. The figures are logged, not
+// asserted (they depend on the machine).
+func TestLinkFailureSim(t *testing.T) {
+	sims, entries := fabricSims(t)
+	cfg, _ := testConfig(t, entries)
+	links := cableFabric(t, cfg, sims)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, ev, next, _ := running(t, ctx, cfg)
+	pollUntil(t, ctx, "every link answered a probe", func() bool {
+		ls := c.Links()
+		for _, l := range ls {
+			if !l.Verified {
+				return false
+			}
+		}
+		return len(ls) == 4
+	})
+	leafFlows(t, sims)
+	spread := func() bool { p, _ := leafPorts(sims, time.Millisecond); return p[3] > 0 && p[4] > 0 }
+	pollUntil(t, ctx, "flows use both spines", spread)
+
+	// Leaves reach spine1 on port 3 and spine2 on port 4.
+	cuts := []struct {
+		link      string
+		spinePort uint32
+	}{{"leaf1:3-spine1:1", 3}, {"leaf2:4-spine2:2", 4}, {"leaf1:4-spine2:1", 4}, {"leaf2:3-spine1:2", 3}}
+	const failures = 10
+	var detect, repair, restore []time.Duration
+	for i := range failures {
+		cut := cuts[i%len(cuts)]
+		t0 := time.Now()
+		links[cut.link].SetUp(false)
+		down, n := ev.wait(t, ctx, next, "link-down "+cut.link, func(e Event) bool { return e.Kind == LinkDown || e.Kind == LinkUp })
+		next = n
+		if down.Kind != LinkDown || down.What != cut.link || down.Err != nil {
+			t.Fatalf("failure %d: got %s %s (%v), want link-down %s", i, down.Kind, down.What, down.Err, cut.link)
+		}
+		detect = append(detect, down.Time.Sub(t0))
+		var lostBefore uint64
+		repaired := pollUntil(t, ctx, "no flow is routed toward the cut spine", func() bool {
+			p, lost := leafPorts(sims, time.Millisecond)
+			lostBefore += lost
+			return p[cut.spinePort] == 0 && p[7-cut.spinePort] == 16
+		})
+		// The groups' members watch their ports (the sim acts on
+		// watch_port): the leaf at the cut stops using it at once.
+		if lostBefore != 0 {
+			t.Errorf("failure %d: %d packets sent into the dead link before the controller's repair; watch_port should have moved them", i, lostBefore)
+		}
+		repair = append(repair, repaired.Sub(t0))
+		if _, lost := leafPorts(sims, 50*time.Millisecond); lost != 0 {
+			t.Errorf("failure %d: %d packets sent into the dead link %s after repair", i, lost, cut.link)
+		}
+
+		t1 := time.Now()
+		links[cut.link].SetUp(true)
+		up, n := ev.wait(t, ctx, next, "link-up "+cut.link, func(e Event) bool { return e.Kind == LinkDown || e.Kind == LinkUp })
+		next = n
+		if up.Kind != LinkUp || up.What != cut.link || up.Err != nil {
+			t.Fatalf("failure %d: got %s %s (%v), want link-up %s", i, up.Kind, up.What, up.Err, cut.link)
+		}
+		restore = append(restore, pollUntil(t, ctx, "flows spread again", spread).Sub(t1))
+	}
+	t.Logf("probe interval %v, %d misses down, %d answers up; n=%d failures", cfg.ProbeInterval, cfg.ProbeMisses, cfg.ProbeRecover, failures)
+	for _, m := range []struct {
+		name string
+		d    []time.Duration
+	}{{"detection (cut → link-down)", detect}, {"repair (cut → data plane avoids the link)", repair}, {"restore (up → flows spread)", restore}} {
+		slices.Sort(m.d)
+		t.Logf("%-45s median %v, max %v", m.name, m.d[len(m.d)/2].Round(time.Millisecond), m.d[len(m.d)-1].Round(time.Millisecond))
+	}
+}
+
+// TestLinkUnknownReported: a cable the topology lacks (leaf1's port 3 is
+// plugged into spine2's port 9 instead of spine1's port 1) is reported
+// once as link-unknown and never used.
+func TestLinkUnknownReported(t *testing.T) {
+	sims, entries := fabricSims(t)
+	cfg, _ := testConfig(t, entries)
+	links := cableFabric(t, cfg, sims)
+	links["leaf1:3-spine1:1"].SetUp(false)
+	sim.Connect(sims["leaf1"], 3, sims["spine2"], 9)
+	ctx := testCtx(t)
+	_, ev, _, _ := running(t, ctx, cfg)
+	// From the first event: probes may cross before every switch converged.
+	got, _ := ev.wait(t, ctx, 0, "link-unknown", func(e Event) bool { return e.Kind == LinkUnknown })
+	if got.What != "leaf1:3-spine2:9" || got.Switch != "spine2" {
+		t.Errorf("link-unknown %q at %s, want leaf1:3-spine2:9 at spine2", got.What, got.Switch)
+	}
+}
+
+// TestLinkDownSurvivesReload: a link liveness took down stays down across a
+// topology reload (the file still says it is up: it is the intent), and
+// comes back when it answers again; the file is never written.
+func TestLinkDownSurvivesReload(t *testing.T) {
+	sims, entries := fabricSims(t)
+	cfg, _ := testConfig(t, entries)
+	links := cableFabric(t, cfg, sims)
+	ctx := testCtx(t)
+	c, ev, next, _ := running(t, ctx, cfg)
+	pollUntil(t, ctx, "leaf1:3-spine1:1 verified", func() bool { return slices.Contains(c.Links(), LinkStatus{Name: "leaf1:3-spine1:1", Verified: true}) })
+	file := must(os.ReadFile(cfg.Topology))
+	isDown := func() bool {
+		for _, l := range c.Fabric().Topology().Links {
+			if l.Name() == "leaf1:3-spine1:1" {
+				return l.Down
+			}
+		}
+		t.Fatal("link missing from the compiled topology")
+		return false
+	}
+	links["leaf1:3-spine1:1"].SetUp(false)
+	_, next = ev.wait(t, ctx, next, "link-down", func(e Event) bool { return e.Kind == LinkDown })
+	if err := c.ApplyTopology(ctx, append(slices.Clone(file), "\n# reloaded\n"...)); err != nil {
+		t.Fatal(err)
+	}
+	if !isDown() {
+		t.Error("after the reload the link is back in the compiled topology while its cable is still down")
+	}
+	links["leaf1:3-spine1:1"].SetUp(true)
+	ev.wait(t, ctx, next, "link-up", func(e Event) bool { return e.Kind == LinkUp && e.What == "leaf1:3-spine1:1" })
+	if isDown() {
+		t.Error("after link-up the link is still down in the compiled topology")
+	}
+	if now := must(os.ReadFile(cfg.Topology)); string(now) != string(file) {
+		t.Error("the topology file was written")
+	}
+}
+
+// TestSilentReceivers: in the demo fabric, a round in which leaf1 heard
+// nothing at all (its packet-ins stalled) makes leaf1 silent; one in which
+// only leaf1:3-spine1:1 went unanswered (a cut cable) makes nobody silent.
+func TestSilentReceivers(t *testing.T) {
+	link := func(a, b string, ap, bp uint32) *topo.Link {
+		return &topo.Link{A: topo.Endpoint{Switch: a, Port: ap}, B: topo.Endpoint{Switch: b, Port: bp}}
+	}
+	build := func(deaf func(l *topo.Link, dir int) bool) map[string]*monitoredLink {
+		out := map[string]*monitoredLink{}
+		for _, l := range []*topo.Link{link("leaf1", "spine1", 3, 1), link("leaf1", "spine2", 4, 1), link("leaf2", "spine1", 3, 2), link("leaf2", "spine2", 4, 2)} {
+			ml := &monitoredLink{link: l}
+			for dir := range 2 {
+				if !deaf(l, dir) {
+					ml.heard[dir] = 5
+				}
+			}
+			out[l.Name()] = ml
+		}
+		return out
+	}
+	// Direction 0 is heard at B, 1 at A.
+	leaf1Deaf := build(func(l *topo.Link, dir int) bool { return dir == 1 && l.A.Switch == "leaf1" })
+	if got := silentReceivers(leaf1Deaf, 5); len(got) != 1 || !got["leaf1"] {
+		t.Errorf("leaf1 heard nothing: silent %v, want leaf1", got)
+	}
+	cut := build(func(l *topo.Link, _ int) bool { return l.Name() == "leaf1:3-spine1:1" })
+	if got := silentReceivers(cut, 5); len(got) != 0 {
+		t.Errorf("one cable cut: silent %v, want none", got)
+	}
+}
