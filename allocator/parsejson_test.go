@@ -22,8 +22,7 @@ func problemJSON(t testing.TB, p *Problem) []byte {
 		}
 		return v
 	}
-	var fn func(f BandwidthFunction, m map[string]any)
-	fn = func(f BandwidthFunction, m map[string]any) {
+	fn := func(f BandwidthFunction, m map[string]any) {
 		if f.Points != nil {
 			pts := [][]any{}
 			for _, pt := range f.Points {

@@ -88,7 +88,7 @@ func (p *Problem) MarshalJSON() ([]byte, error) {
 	for _, fg := range p.FlowGroups {
 		g := flowGroup{child: child{Name: fg.Name, Demand: fg.Demand, Function: pointPairs(fg.Function), Weight: fg.Function.Weight, Children: children(fg.Children)}, Paths: []path{}}
 		for _, pa := range fg.Paths {
-			g.Paths = append(g.Paths, path{Links: pa.Links, Weight: pa.Weight})
+			g.Paths = append(g.Paths, path(pa))
 		}
 		doc.FlowGroups = append(doc.FlowGroups, g)
 	}

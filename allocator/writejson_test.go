@@ -27,7 +27,7 @@ func TestWriteJSONMatchesEncodingJSON(t *testing.T) {
 		"empty lists": {FlowGroups: []FlowGroupResult{}, Links: []LinkResult{}},
 		"awkward values": {
 			FlowGroups: []FlowGroupResult{{Name: "a<b>&\"c\"\\ \u2028 é \x01", Rate: 1e-7,
-				Paths:    []PathResult{{Links: []string{}, Rate: 1e21}, {Links: nil, Rate: -0.0}, {Links: []string{"x", "\xff"}, Rate: 123456789.125}},
+				Paths:    []PathResult{{Links: []string{}, Rate: 1e21}, {Links: nil, Rate: math.Copysign(0, -1)}, {Links: []string{"x", "\xff"}, Rate: 123456789.125}},
 				Children: []ChildResult{{Name: "c", Rate: 5e-324, Children: []ChildResult{{Name: "d", Rate: math.MaxFloat64}}}, {Name: "e", Children: []ChildResult{}}}}},
 			Links: []LinkResult{{Name: "l", Load: 1e20, Capacity: 999999999999999999999}},
 		},

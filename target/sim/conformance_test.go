@@ -66,10 +66,6 @@ func gm(id uint32, weight int32) *p4v1.ActionProfileGroup_Member {
 	return &p4v1.ActionProfileGroup_Member{MemberId: id, Weight: weight}
 }
 
-func lpm(v []byte, plen int32) *p4v1.FieldMatch {
-	return &p4v1.FieldMatch{FieldId: 1, FieldMatchType: &p4v1.FieldMatch_Lpm{Lpm: &p4v1.FieldMatch_LPM{Value: v, PrefixLen: plen}}}
-}
-
 func tern(id uint32, v, m []byte) *p4v1.FieldMatch {
 	return &p4v1.FieldMatch{FieldId: id, FieldMatchType: &p4v1.FieldMatch_Ternary_{Ternary: &p4v1.FieldMatch_Ternary{Value: v, Mask: m}}}
 }
