@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"gopkg.in/yaml.v3"
+
 	"errors"
 	"fmt"
 	"net/netip"
@@ -62,6 +64,12 @@ func ParseFlowFile(path string, data []byte, t *topo.Topology) ([]FileFlow, erro
 	if err != nil {
 		return nil, err
 	}
+	// Count before decoding: each list item decodes into a flowSpec (and
+	// each connection into a flow of the model), so a 2 MB file of a
+	// million one-character items would take gigabytes.
+	if n := doc.Locate("flows"); n != nil && n.Kind == yaml.SequenceNode && len(n.Content) > MaxFlows {
+		return nil, yamlerr.List{doc.Errorf("flows", "%d flows; the sim models at most %d", len(n.Content), MaxFlows)}
+	}
 	var file flowFile
 	errs := doc.Decode(&file)
 	out := make([]FileFlow, 0, len(file.Flows))
@@ -73,7 +81,9 @@ func ParseFlowFile(path string, data []byte, t *topo.Topology) ([]FileFlow, erro
 			}
 			continue
 		}
-		out = append(out, fs...)
+		if out = append(out, fs...); len(out) > MaxFlows {
+			return nil, yamlerr.List{doc.Errorf(yamlerr.Index("flows", i), "with its connections, more than %d flows; the sim models at most %d", MaxFlows, MaxFlows)}
+		}
 	}
 	if err := errs.Err(); err != nil {
 		return nil, err
@@ -111,6 +121,10 @@ func (spec flowSpec) flows(t *topo.Topology) ([]FileFlow, error) {
 	}
 	return out, nil
 }
+
+// MaxFlows bounds a flow file's flows, connections included: each is a
+// flow the traffic model advances every tick.
+const MaxFlows = 10_000
 
 // maxConnections bounds connections: each is a flow of the model.
 const maxConnections = 1024

@@ -130,3 +130,21 @@ func TestScheduleChangesTheOfferedRate(t *testing.T) {
 		t.Error("a schedule with two steps at the same time was accepted")
 	}
 }
+
+// TestParseFlowFileBoundsFlows: more flows than the model takes, given as
+// list items or through connections, are one positioned error, before the
+// items are decoded.
+func TestParseFlowFileBoundsFlows(t *testing.T) {
+	many := "flows:\n" + strings.Repeat("  - x\n", MaxFlows+1)
+	if _, err := ParseFlowFile("f.yaml", []byte(many), nil); err == nil || !strings.Contains(err.Error(), "f.yaml:2:3: flows: 10001 flows; the sim models at most 10000") {
+		t.Fatalf("list: got %v", err)
+	}
+	var b strings.Builder
+	b.WriteString("flows:\n")
+	for i := 0; i < 11; i++ {
+		fmt.Fprintf(&b, "  - {name: f%d, src: 10.0.0.1, dst: 10.0.0.2, proto: udp, sport: 1000, dport: 53, ingress_port: 1, rate: 1Mbps, connections: 1000}\n", i)
+	}
+	if _, err := ParseFlowFile("f.yaml", []byte(b.String()), nil); err == nil || !strings.Contains(err.Error(), "f.yaml:12:5: flows[10]: with its connections, more than 10000 flows") {
+		t.Fatalf("connections: got %v", err)
+	}
+}
