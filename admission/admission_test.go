@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -216,14 +215,7 @@ func TestControlledLoad(t *testing.T) {
 // (counted independently over every ECMP path), every bound is within its
 // max delay, and admitting then releasing restores the ledger exactly.
 func TestPropertiesRandomSequences(t *testing.T) {
-	data, err := os.ReadFile("../topo/examples/fabric.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp, err := topo.Parse("fabric.yaml", data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tp := fabric(t)
 	hosts := []string{"h1", "h2", "h3", "h4"}
 	p := DefaultParams()
 	for seed := int64(1); seed <= 20; seed++ {

@@ -82,7 +82,7 @@ func (r Request) validate() error {
 		errs = append(errs, "dst port must be 0..65535")
 	}
 	if len(errs) > 0 {
-		return &InvalidError{Msg: strings.Join(errs, "; ")}
+		return &InvalidError{Msg: "invalid reservation: " + strings.Join(errs, "; ")}
 	}
 	return nil
 }
@@ -108,7 +108,7 @@ func (r Request) baseID() string {
 // InvalidError is a request that is not well-formed (usage, exit 2).
 type InvalidError struct{ Msg string }
 
-func (e *InvalidError) Error() string { return "invalid reservation: " + e.Msg }
+func (e *InvalidError) Error() string { return e.Msg }
 func (e *InvalidError) ExitCode() int { return 2 }
 
 // ErrNotFound is wrapped by Release for an unknown ID.
