@@ -303,3 +303,44 @@ func checkInvariants(t *testing.T, tp *topo.Topology, p Params, l *Ledger) {
 		}
 	}
 }
+
+// A ring s1–s2–s3–s4 (40Mbps links, a host per switch) with the four
+// "opposite" flows h1→h3, h2→h4, h3→h1, h4→h2: each has two equal-cost
+// paths and together their hop dependencies form a cycle (s1→s2 feeds
+// s2→s3 for h1→h3, s2→s3 feeds s3→s4 for h2→h4, …, s4→s1 feeds s1→s2 for
+// h4→h2), so the Charny–Le Boudec bound applies. With r = 2Mbps and
+// b = 10000 B each: e = max T = 300µs; the busiest hop (e.g. s1→s2 carries
+// h1→h3 and h4→h2) has ν = 4Mbps/20Mbps = 0.2; τ = 160000 bit / 4Mbps =
+// 40ms; h = 3 hops. ν < 1/(h−1) = 0.5 holds, d = (0.3 + 0.2×40)ms /
+// (1 − 2×0.2) = 13.8333ms per hop, 41.5ms for three hops. At 5Mbps each,
+// ν = 10/20 = 0.5 fails the condition and the fourth flow is refused.
+func TestCharnyLeBoudecOnRing(t *testing.T) {
+	ring := func(t *testing.T) *Ledger {
+		return NewLedger(testTopo(t, []string{"s1", "s2", "s3", "s4"}, []string{"h1@s1:1", "h2@s2:1", "h3@s3:1", "h4@s4:1"},
+			[]string{"s1:2-s2:3@40Mbps", "s2:2-s3:3@40Mbps", "s3:2-s4:3@40Mbps", "s4:2-s1:3@40Mbps"}), testParams, nil)
+	}
+	pairs := [][2]string{{"h1", "h3"}, {"h2", "h4"}, {"h3", "h1"}, {"h4", "h2"}}
+	l := ring(t)
+	var last *Admission
+	for _, p := range pairs {
+		a, err := l.Admit(greq(p[0], p[1], 2e6, 10000, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = a
+	}
+	if last.Method != MethodCharny || !near(last.Bound, 41500) {
+		t.Errorf("method %q bound %v, want Charny–Le Boudec 41.5ms", last.Method, last.Bound)
+	}
+	l = ring(t)
+	for i, p := range pairs {
+		_, err := l.Admit(greq(p[0], p[1], 5e6, 10000, 0))
+		if i < 3 && err != nil {
+			t.Fatal(err)
+		}
+		var rj *Rejection
+		if i == 3 && (!errors.As(err, &rj) || !strings.Contains(rj.Resource, "Charny") || !strings.Contains(rj.Need, "0.5")) {
+			t.Errorf("fourth flow at 5Mbps: %v", err)
+		}
+	}
+}
