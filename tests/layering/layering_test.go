@@ -37,7 +37,11 @@ var forbidden = map[string][]string{
 	// Shell completion and man pages: reads topologies for names; the
 	// command tree is handed in by cmd.
 	"internal/completion": {"tables", "compiler", "controlplane", "controller", "target", "cmd", "internal/demo"},
-	"compiler/contract":   {"tables", "topo", "allocator", "compiler/", "controlplane", "controller", "target", "cmd"},
+	// Admission control decides over the topology only (paths, capacities):
+	// it installs nothing, so nothing that talks to switches or compiles
+	// policy may sit under it; the CLI and later the controller use it.
+	"admission":         {"tables", "allocator", "compiler", "controlplane", "controller", "target", "cmd", "internal/demo", "inspect", "topo/mininet"},
+	"compiler/contract": {"tables", "topo", "allocator", "compiler/", "controlplane", "controller", "target", "cmd"},
 }
 
 type pkg struct {
