@@ -482,3 +482,19 @@ func lineOf(root *yaml.Node, loc string) int {
 	}
 	return line
 }
+
+// LoadProblem reads the problem at path, or standard input for "-",
+// through inputfile's bounded reader: a directory, FIFO or device, or a
+// file above the limit, is a *ValidationError with a message (invalid
+// input), not a read error, a hang or an out-of-memory death.
+func LoadProblem(path string, stdin io.Reader) (*Problem, error) {
+	data, err := inputfile.ReadArg(path, stdin, inputfile.Problem)
+	if err != nil {
+		return nil, &ValidationError{File: yamlerr.Path(path), Issues: []Issue{{Msg: err.Error()}}}
+	}
+	name := path
+	if path == inputfile.Stdin {
+		name = "<stdin>"
+	}
+	return ParseProblem(bytes.NewReader(data), yamlerr.Path(name))
+}

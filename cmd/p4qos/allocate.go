@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 
@@ -74,18 +73,7 @@ func runAllocate(cmd *cobra.Command, e *env, file, output, plotPath, objective, 
 		return invalidInputf("allocate: %w", err)
 	}
 
-	// Read through the bounded reader: a directory, FIFO or device, or a
-	// file above the limit, is invalid input (exit 2) with a message, not a
-	// read error, a hang or an out-of-memory death.
-	data, err := inputfile.ReadArg(file, e.stdin, inputfile.Problem)
-	if err != nil {
-		return invalidInputf("allocate: %w", err)
-	}
-	name := file
-	if file == inputfile.Stdin {
-		name = "<stdin>"
-	}
-	p, err := allocator.ParseProblem(bytes.NewReader(data), yamlerr.Path(name))
+	p, err := allocator.LoadProblem(file, e.stdin)
 	if err != nil {
 		var ve *allocator.ValidationError
 		if errors.As(err, &ve) {
