@@ -74,7 +74,7 @@ func ParseProblem(r io.Reader, name string) (*Problem, error) {
 		if isJSON {
 			what = "this problem"
 		}
-		return nil, &ValidationError{File: name, Issues: []Issue{{Msg: fmt.Sprintf(
+		return nil, &ValidationError{Issues: []Issue{{Msg: fmt.Sprintf( // the message names the file
 			"%s is %.1f MB; %s is read up to %d MB (its parser needs ~80 bytes per byte): write it as JSON, which is read up to %d MB",
 			name, float64(len(data))/inputfile.MB, what, YAMLLimit/inputfile.MB, inputfile.Problem.Limit()/inputfile.MB)}}}
 	}
@@ -490,7 +490,8 @@ func lineOf(root *yaml.Node, loc string) int {
 func LoadProblem(path string, stdin io.Reader) (*Problem, error) {
 	data, err := inputfile.ReadArg(path, stdin, inputfile.Problem)
 	if err != nil {
-		return nil, &ValidationError{File: yamlerr.Path(path), Issues: []Issue{{Msg: err.Error()}}}
+		// The reader's message names the file already.
+		return nil, &ValidationError{Issues: []Issue{{Msg: err.Error()}}}
 	}
 	name := path
 	if path == inputfile.Stdin {
