@@ -499,7 +499,10 @@ func (d *Daemon) record(sw string, st ReconcileStats, err error) {
 	log := d.cfg.logger.With("switch", sw)
 	if m := d.cfg.metrics; m != nil {
 		result := "ok"
-		if err != nil {
+		switch {
+		case err != nil && isCanceled(err):
+			result = "interrupted"
+		case err != nil:
 			result = "error"
 		}
 		m.Reconciles.WithLabelValues(sw, result).Inc()
@@ -510,6 +513,10 @@ func (d *Daemon) record(sw string, st ReconcileStats, err error) {
 		}
 	}
 	switch {
+	case err != nil && isCanceled(err):
+		// A pass its context cut short (the daemon stopping) did not fail:
+		// at shutdown this was one ERROR line per switch.
+		log.Debug("reconcile interrupted", "err", err)
 	case err != nil:
 		log.Error("reconcile failed", "err", err, "retryable", IsRetryable(err), "undone", st.Write.Undone)
 	case st.Write.Updates > 0 || st.Pushed:
@@ -553,9 +560,7 @@ func (d *Daemon) runWorker(ctx, opCtx context.Context, w *worker) {
 			stats, err := reconcileSafely(opCtx, w.rec, in)
 			w.mu.Unlock()
 			if ctx.Err() != nil {
-				// Shutting down: a pass the shutdown cut short is not a
-				// failure to report (it logged one ERROR per switch).
-				if err != nil && !isCanceled(err) {
+				if err != nil {
 					d.record(w.sw.Name, stats, err)
 				}
 				return
