@@ -1,7 +1,6 @@
 package perf
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -106,30 +105,10 @@ func BenchmarkAllocateCommand(b *testing.B) {
 	}
 }
 
-// runAllocate runs the command once and returns its wall time and peak
-// resident set (KiB). The command is started by a copy of this test binary
-// (measureChild, via TestMain), not from here: the kernel counts a child's
-// peak RSS from the moment it was forked, and forked from this process —
-// which holds the problem, its generic decode and the reference result —
-// every child would report this process's peak, not its own.
+// runAllocate runs `p4qos allocate -f file -o json` once (measure).
 func runAllocate(b *testing.B, bin, file string) (time.Duration, int64) {
 	b.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd := exec.Command(self, bin, "allocate", "-f", file, "-o", "json")
-	cmd.Env = append(os.Environ(), measureEnv+"=1")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		b.Fatalf("%s: %v\n%s", file, err, stderr.Bytes())
-	}
-	var ns, rss int64
-	if _, err := fmt.Sscan(stdout.String(), &ns, &rss); err != nil {
-		b.Fatalf("measure: %q: %v", stdout.String(), err)
-	}
-	return time.Duration(ns), rss
+	return measure(b, bin, "allocate", "-f", file, "-o", "json")
 }
 
 // Not P4QOS_*: p4qos refuses P4QOS_ variables it does not know, and the

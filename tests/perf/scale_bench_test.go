@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/p4qos/p4qos/tests/internal/bmv2env"
 )
 
 // BenchmarkControllerScale programs a fabric of n sim switches (writeFabric:
@@ -29,7 +31,6 @@ import (
 // goal (issue #18 item 4) is linear growth to 2,000, converge ≤ 10 s.
 func BenchmarkControllerScale(b *testing.B) {
 	bin := buildBinary(b)
-	root := repoRoot(b)
 	for _, n := range []int{200, 2000} {
 		b.Run(fmt.Sprintf("switches=%d", n), func(b *testing.B) {
 			dir := b.TempDir()
@@ -40,7 +41,7 @@ func BenchmarkControllerScale(b *testing.B) {
 			waitListening(b, topo, 2*time.Minute)
 			policy := filepath.Join(dir, "policy.yaml")
 			writeFile(b, policy, scalePolicy)
-			p4info := filepath.Join(root, "p4src/build/qos.p4info.txtpb")
+			p4info := bmv2env.RepoPath("p4src/build/qos.p4info.txtpb")
 			base := []string{"run", "--policy", policy, "--topology", topo, "--p4info", p4info, "--log-level", "warn"}
 
 			var once time.Duration
@@ -162,15 +163,6 @@ func writeFile(b *testing.B, path, content string) {
 	}
 }
 
-func repoRoot(b *testing.B) string {
-	b.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return strings.TrimSpace(string(out))
-}
-
 // freeAddr returns a loopback address nothing listens on (a port the
 // kernel just handed out and that was closed again).
 func freeAddr(b *testing.B) string {
@@ -255,8 +247,12 @@ func waitReady(b *testing.B, url string, limit time.Duration) {
 	}
 }
 
-// measure runs bin args as a grandchild (see runAllocate) and returns its
-// wall time and peak RSS (KiB).
+// measure runs bin with args once and returns its wall time and peak
+// resident set (KiB). The command is started by a copy of this test binary
+// (measureChild, via TestMain), not from here: the kernel counts a child's
+// peak RSS from the moment it was forked, and forked from this process —
+// which holds the benchmark's inputs and reference results — every child
+// would report this process's peak, not its own. Its stdout is discarded.
 func measure(b *testing.B, bin string, args ...string) (time.Duration, int64) {
 	b.Helper()
 	self, err := os.Executable()
