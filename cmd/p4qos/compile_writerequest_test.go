@@ -83,11 +83,7 @@ func TestCompileTextIsAWriteRequest(t *testing.T) {
 		}
 		intent = append(intent, e)
 	}
-	held, err := s.ReadState(ctx, &controlplane.Intent{Schema: schema, Entities: intent})
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := tables.Diff(schema, held, intent)
+	_, plan, err := s.Compare(ctx, &controlplane.Intent{Schema: schema, Pipeline: pipeline, Entities: intent})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,6 +87,12 @@ func waitPrimary(t testing.TB, s *controlplane.Session) {
 // demoIntent compiles the demo policy for leaf1 of the demo fabric.
 func demoIntent(t testing.TB, schema *tables.Schema, p *controlplane.Pipeline) *controlplane.Intent {
 	t.Helper()
+	return &controlplane.Intent{Schema: schema, Pipeline: p, Entities: demoCompiled(t, schema).Switches["leaf1"]}
+}
+
+// demoCompiled compiles the demo policy for the demo fabric.
+func demoCompiled(t testing.TB, schema *tables.Schema) *compiler.Result {
+	t.Helper()
 	tp, err := topo.Load(bmv2env.RepoPath("topo/examples/fabric.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +105,7 @@ func demoIntent(t testing.TB, schema *tables.Schema, p *controlplane.Pipeline) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &controlplane.Intent{Schema: schema, Pipeline: p, Entities: res.Switches["leaf1"]}
+	return res
 }
 
 // primaryOnBMv2 starts BMv2 and a primary session to it (election id 1),

@@ -12,8 +12,6 @@ import (
 
 	"github.com/p4qos/p4qos/compiler"
 	"github.com/p4qos/p4qos/controlplane"
-	"github.com/p4qos/p4qos/tests/internal/bmv2env"
-	"github.com/p4qos/p4qos/topo"
 )
 
 // TestBMv2CompiledWriteRequest: `p4qos compile -o text` for leaf1 (the same
@@ -24,18 +22,7 @@ func TestBMv2CompiledWriteRequest(t *testing.T) {
 	schema, p, sw, s := primaryOnBMv2(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	tp, err := topo.Load(bmv2env.RepoPath("topo/examples/fabric.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pol, err := compiler.LoadPolicy(bmv2env.RepoPath("topo/examples/fabric-policy.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := compiler.Compile(ctx, pol, tp, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := demoCompiled(t, schema)
 	var text bytes.Buffer
 	if err := compiler.Render(&text, schema, "text", res, []string{"leaf1"}, compiler.RenderOptions{}); err != nil {
 		t.Fatal(err)
