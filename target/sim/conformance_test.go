@@ -7,6 +7,7 @@ package sim
 
 import (
 	"bytes"
+	"math/big"
 	"regexp"
 	"strings"
 	"testing"
@@ -447,6 +448,60 @@ func TestConformanceActionProfiles(t *testing.T) {
 			setup: []*p4v1.Update{m1, m2, insert(group(1, 4, 1, 2))}, u: modify(member(apSel, 1, aFwd, param(1, 9))), want: codes.OK},
 		{sec: "§9.2.4", quote: "a member in no group may change its action",
 			setup: []*p4v1.Update{m1}, u: modify(member(apSel, 1, aDrop)), want: codes.OK},
+	})
+}
+
+// watched returns a member of group 1 of apSel, weight 1, watching port
+// with watch_port (or, for a negative port, the deprecated int32 watch).
+func watched(member uint32, port int64) *p4v1.ActionProfileGroup_Member {
+	m := gm(member, 1)
+	if port < 0 {
+		m.WatchKind = &p4v1.ActionProfileGroup_Member_Watch{Watch: int32(port)}
+		return m
+	}
+	m.WatchKind = &p4v1.ActionProfileGroup_Member_WatchPort{WatchPort: new(big.Int).SetInt64(port).Bytes()}
+	return m
+}
+
+// §9.2.2, on each member's watch_port: "The value must be empty or the SDN
+// port of an existing port on the device, otherwise the server must return
+// INVALID_ARGUMENT. If the target does not support using the SDN port as a
+// watch port (e.g. on some targets LAGs cannot be used for this purpose),
+// the server must return UNIMPLEMENTED." (P4Runtime v1.5.0, 9.2.2 Action
+// Profile Group Programming.) The sim's ports are BMv2 v1model's 0..510
+// (511 is the drop port); its CPU port 255 has no link to watch.
+func TestConformanceWatchPort(t *testing.T) {
+	m1 := insert(member(apSel, 1, aFwd, param(1, 1)))
+	m2 := insert(member(apSel, 2, aFwd, param(1, 2)))
+	empty := gm(2, 1)
+	empty.WatchKind = &p4v1.ActionProfileGroup_Member_WatchPort{WatchPort: []byte{}}
+	huge := gm(1, 1)
+	huge.WatchKind = &p4v1.ActionProfileGroup_Member_WatchPort{WatchPort: []byte{1, 0, 0, 0, 0, 0, 0, 0, 4}}
+	// unchanged checks that a refused MODIFY left group 1 watching port 4.
+	unchanged := func(t *testing.T, h *harness) {
+		g := readOne(t, h, group(1, 0)).GetActionProfileGroup()
+		if len(g.GetMembers()) != 1 || !bytes.Equal(g.GetMembers()[0].GetWatchPort(), []byte{4}) {
+			t.Errorf("group 1 after the refused MODIFY: %v, want member 1 watching port 4", g)
+		}
+	}
+	runConfCases(t, []confCase{
+		{sec: "§9.2.2", quote: "watch_port must be ... the SDN port of an existing port (port 4 is accepted and read back)",
+			setup: []*p4v1.Update{m1}, u: insert(groupIn(apSel, 1, 4, watched(1, 4))), want: codes.OK, check: unchanged},
+		{sec: "§9.2.2", quote: "watch_port must be empty ... (empty: always included)",
+			setup: []*p4v1.Update{m1, m2}, u: insert(groupIn(apSel, 1, 4, watched(1, 0), empty)), want: codes.OK},
+		{sec: "§9.2.2", quote: "watch_port ... otherwise the server must return INVALID_ARGUMENT (port 600, beyond the 9-bit ports)",
+			setup: []*p4v1.Update{m1}, u: insert(groupIn(apSel, 1, 4, watched(1, 600))), want: codes.InvalidArgument},
+		{sec: "§9.2.2", quote: "watch_port ... otherwise the server must return INVALID_ARGUMENT (511, the drop port)",
+			setup: []*p4v1.Update{m1}, u: insert(groupIn(apSel, 1, 4, watched(1, dropPortBMv2))), want: codes.InvalidArgument},
+		{sec: "§9.2.2", quote: "watch_port ... otherwise the server must return INVALID_ARGUMENT (a 9-byte port)",
+			setup: []*p4v1.Update{m1}, u: insert(groupIn(apSel, 1, 4, huge)), want: codes.InvalidArgument},
+		{sec: "§9.2.2", quote: "watch_port ... otherwise the server must return INVALID_ARGUMENT (deprecated watch -1)",
+			setup: []*p4v1.Update{m1}, u: insert(groupIn(apSel, 1, 4, watched(1, -1))), want: codes.InvalidArgument},
+		{sec: "§9.2.2", quote: "watch_port ... otherwise the server must return INVALID_ARGUMENT (MODIFY; the group is unchanged)",
+			setup: []*p4v1.Update{m1, insert(groupIn(apSel, 1, 4, watched(1, 4)))},
+			u:     modify(groupIn(apSel, 1, 4, watched(1, 1000))), want: codes.InvalidArgument, check: unchanged},
+		{sec: "§9.2.2", quote: "If the target does not support using the SDN port as a watch port ... UNIMPLEMENTED (the CPU port)",
+			setup: []*p4v1.Update{m1}, u: insert(groupIn(apSel, 1, 4, watched(1, 255))), want: codes.Unimplemented},
 	})
 }
 

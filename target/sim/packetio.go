@@ -224,6 +224,39 @@ func (s *Switch) Receive(port uint32, frame []byte) {
 	}
 }
 
+// dropPortBMv2 is v1model's drop port (egress_spec 511), the highest
+// number of the pipeline's port width: not a port.
+const dropPortBMv2 = 1<<contract.PortBits - 1
+
+// checkWatch applies §9.2.2 to a group member's watch port: "The value
+// must be empty or the SDN port of an existing port on the device,
+// otherwise the server must return INVALID_ARGUMENT. If the target does
+// not support using the SDN port as a watch port ... UNIMPLEMENTED." The
+// sim's ports are BMv2's: every number of the pipeline's 9-bit port width
+// but the drop port 511 (no port list to consult: an uncabled port is an
+// access port). The CPU port exists but has no link to watch.
+func checkWatch(profile string, gm *p4v1.ActionProfileGroup_Member) error {
+	var port *big.Int
+	switch w := gm.GetWatchKind().(type) {
+	case *p4v1.ActionProfileGroup_Member_WatchPort:
+		if len(w.WatchPort) == 0 {
+			return nil
+		}
+		port = new(big.Int).SetBytes(w.WatchPort)
+	case *p4v1.ActionProfileGroup_Member_Watch:
+		port = big.NewInt(int64(w.Watch))
+	default:
+		return nil
+	}
+	switch {
+	case port.Sign() < 0 || port.Cmp(big.NewInt(dropPortBMv2)) >= 0:
+		return statusf(codes.InvalidArgument, "%q: member %d watches port %s, which the switch does not have (ports 0..%d)", profile, gm.GetMemberId(), port, dropPortBMv2-1)
+	case port.Int64() == contract.CPUPortBMv2:
+		return statusf(codes.Unimplemented, "%q: member %d watches the CPU port %d, which has no link state to watch", profile, gm.GetMemberId(), contract.CPUPortBMv2)
+	}
+	return nil
+}
+
 // memberLive says whether a group member may be chosen: its watch port
 // (§9.2.3; the deprecated int32 watch too) is up. Called with mu held.
 func (s *Switch) memberLive(gm *p4v1.ActionProfileGroup_Member) bool {

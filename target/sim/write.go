@@ -603,6 +603,9 @@ func (st *state) writeGroup(op p4v1.Update_Type, g *p4v1.ActionProfileGroup) err
 		if !pi.weightsDisallowed && gm.GetWeight() <= 0 {
 			return statusf(codes.InvalidArgument, "%q: member %d weight must be > 0", pi.name, gm.GetMemberId())
 		}
+		if err := checkWatch(pi.name, gm); err != nil {
+			return err
+		}
 		m := ps.members[gm.GetMemberId()]
 		if m == nil {
 			return statusf(codes.NotFound, "%q: group %d references unknown member %d", pi.name, g.GetGroupId(), gm.GetMemberId())
