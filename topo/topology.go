@@ -160,7 +160,7 @@ type Link struct {
 	Cost uint32 `yaml:"cost"`
 	// Down marks a link that is cabled but out of service (failed, or in
 	// maintenance): no path uses it, yet its ports stay cabled, so policy
-	// settings that name them remain valid. `p4qos lab link down` sets it.
+	// settings that name them remain valid. `p4qos lab link down --edit-topology` sets it.
 	Down bool `yaml:"down"`
 }
 

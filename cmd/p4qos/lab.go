@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/p4qos/p4qos/internal/plot"
 	"github.com/p4qos/p4qos/topo"
@@ -216,22 +215,20 @@ func invalidIfNoHost(err error) error {
 }
 
 func (lc *labCmd) linkCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "link down|up SWITCH:PORT",
-		Short: "Fail or restore the switch-to-switch link at a port (both veths, and the controller's topology)",
-		Long: `link down sets both ends of the link at SWITCH:PORT down inside the lab namespace and
-rewrites the controller's topology copy (topology.yaml in the state directory)
-without that link; p4qos run sees the change at its next polls and moves routes,
-ECMP groups and the allocation onto the remaining links. link up restores both.
-Until the controller has reacted, traffic hashed onto the failed link is lost
-(the bound is in docs/controller.md).`,
+	var edit bool
+	c := &cobra.Command{
+		Use:   "link down|up SWITCH:PORT [--edit-topology]",
+		Short: "Fail or restore the switch-to-switch link at a port (in the data plane; the controller detects it)",
+		Long: `link down makes both ends of the link at SWITCH:PORT drop everything sent into it, as
+a cut cable would, and leaves the controller's topology (the intent) alone: p4qos run finds
+the failure by its link-liveness probes and moves routes, ECMP groups and the allocation
+onto the remaining links. --edit-topology also marks the link down in the controller's
+topology copy (topology.yaml in the state directory), which it polls: the reaction without
+probes, for comparison. link up restores the link, whichever way it went down.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if args[0] != "down" && args[0] != "up" {
-				return invalidInputf("link: expected down or up, got %q", args[0])
-			}
-			var ep topo.Endpoint
-			if err := ep.UnmarshalYAMLNode(&yaml.Node{Kind: yaml.ScalarNode, Value: args[1]}); err != nil {
+			ch, err := mininet.ParseLinkChange(args[0], args[1])
+			if err != nil {
 				return invalidInputf("link: %v", err)
 			}
 			if err := mininet.RequireRoot("lab link"); err != nil {
@@ -241,7 +238,8 @@ Until the controller has reacted, traffic hashed onto the failed link is lost
 			if err != nil {
 				return err
 			}
-			lk, err := l.SetLink(cmd.Context(), ep, args[0] == "up")
+			ch.EditTopology = edit
+			lk, err := l.SetLink(cmd.Context(), ch)
 			if errors.Is(err, mininet.ErrNoLink) {
 				return invalidInput(err)
 			}
@@ -252,6 +250,8 @@ Until the controller has reacted, traffic hashed onto the failed link is lost
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&edit, "edit-topology", false, "also mark the link down in the controller's topology copy (no probes needed)")
+	return c
 }
 
 func (lc *labCmd) recordCmd() *cobra.Command {

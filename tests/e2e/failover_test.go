@@ -3,9 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -36,102 +34,61 @@ const linkFailureBound = 2*time.Second + time.Second
 
 // TestLinkFailure is issue 6's test 5: on the demo fabric, 16 UDP flows
 // h1 -> h3 (100 datagrams/s each) are hashed over leaf1's two uplinks; the
-// spine link leaf1:3-spine1:1 fails (`p4qos lab link down`: both ends drop
-// everything), the controller reloads its topology copy and routes
-// everything over spine2;
-// then the link comes back (`lab link up`) and leaf1 spreads the flows over
-// both spines again. No flow may go undelivered for longer than
-// linkFailureBound, some flow must have been cut (else the failure hit
-// nothing and the test proved nothing), every flow must be delivered again
-// by the end, and after the restore both uplinks must carry traffic (the
-// route to h3 is a two-member ECMP group again).
+// spine link leaf1:3-spine1:1 fails with `p4qos lab link down
+// --edit-topology` (both ends drop everything, and the link is marked down
+// in the controller's topology copy), the controller reloads its topology
+// copy and routes everything over spine2; then the link comes back (`lab
+// link up`) and leaf1 spreads the flows over both spines again. Probes are
+// off, so this measures the reaction to the topology file alone. No flow
+// may go undelivered for longer than linkFailureBound, some flow must have
+// been cut (else the failure hit nothing and the test proved nothing),
+// every flow must be delivered again by the end, and after the restore
+// both uplinks must carry traffic (the route to h3 is a two-member ECMP
+// group again).
 //
 // The policy is the demo's, whose queue settings name leaf1:3: the failed
 // link is marked down in the controller's topology, not removed, so its
 // ports stay cabled and the policy still compiles.
 func TestLinkFailure(t *testing.T) {
 	root := repoRoot(t)
-	// Probes off: this test measures the reaction to the topology file.
 	l := startLab(t, filepath.Join(root, "topo/examples/fabric.yaml"), filepath.Join(root, "topo/examples/fabric-policy.yaml"), "--loop-interval=0s", "--probe-interval=0s")
-	linkFailure(t, l, func(ctx context.Context) ([]byte, error) { return l.cli(ctx, "link", "down", "leaf1:3") },
-		func(ctx context.Context) ([]byte, error) { return l.cli(ctx, "link", "up", "leaf1:3") }, linkFailureBound)
+	linkFailure(t, l, "--edit-topology", linkFailureBound)
 }
 
-// TestLinkFailureProbed is TestLinkFailure with the link cut at the Linux
-// level and nothing else: both ends' veths get a zero-length FIFO as the
-// leaf queue of their shaping, so every frame either switch sends into the
-// link vanishes before any packet tap, as on a cut cable (what `p4qos lab
-// link down` does to the data plane, topo/mininet/link.go); the topology
-// file is not touched, and the controller's link liveness (probes every
-// 100 ms, 3 misses) must find the failure and move the flows. The veths are
-// not set down: BMv2 stops sending on every port while one is
-// administratively down. The per-flow outage is reported; the bound
-// asserted is TestLinkFailure's (issue 17's goal is 3 probe intervals plus
-// the reprogramming).
+// TestLinkFailureProbed is TestLinkFailure with the link cut in the data
+// plane and nothing else: `p4qos lab link down` without --edit-topology
+// gives both ends' veths a zero-length FIFO as the leaf queue of their
+// shaping, so every frame either switch sends into the link vanishes, as on
+// a cut cable (topo/mininet/link.go); the topology file is not touched, and
+// the controller's link liveness (probes every 100 ms, 3 misses; the
+// defaults) must find the failure and move the flows. The per-flow outage
+// is reported; the bound asserted is TestLinkFailure's (issue 17's goal is
+// 3 probe intervals plus the reprogramming).
 func TestLinkFailureProbed(t *testing.T) {
 	root := repoRoot(t)
 	l := startLab(t, filepath.Join(root, "topo/examples/fabric.yaml"), filepath.Join(root, "topo/examples/fabric-policy.yaml"), "--loop-interval=0s")
-	tc := func(ctx context.Context, args ...string) (string, error) {
-		out, err := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", "p4qos-" + l.name, "tc"}, args...)...).CombinedOutput()
-		if err != nil {
-			return "", fmt.Errorf("tc %s: %v: %s", strings.Join(args, " "), err, out)
-		}
-		return string(out), nil
+	linkFailure(t, l, "", linkFailureBound)
+	// The intent is untouched: the controller's copy marks no link down.
+	b, err := os.ReadFile(filepath.Join(l.stateRoot, "lab-"+l.name, "topology.yaml"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	// saved holds, per veth, the leaf qdisc the blackhole replaced.
-	saved := map[string][]string{}
-	parent := func(ctx context.Context, dev string) (string, error) {
-		classes, err := tc(ctx, "class", "show", "dev", dev)
-		if f := strings.Fields(classes); err == nil && len(f) >= 3 && f[0] == "class" {
-			return f[2], nil // "class htb 5:1 root ..."
-		}
-		return "", fmt.Errorf("%s: no shaping class (%v)", dev, err)
+	if strings.Contains(string(b), "down: true") || strings.Contains(string(b), "Links down") {
+		t.Errorf("lab link down without --edit-topology changed the controller's topology copy:\n%s", b)
 	}
-	ends := []string{"leaf1-eth3", "spine1-eth1"}
-	cut := func(ctx context.Context) ([]byte, error) {
-		for _, dev := range ends {
-			p, err := parent(ctx, dev)
-			if err != nil {
-				return nil, err
-			}
-			qdiscs, err := tc(ctx, "qdisc", "show", "dev", dev)
-			if err != nil {
-				return nil, err
-			}
-			for _, line := range strings.Split(qdiscs, "\n") {
-				// "qdisc netem 10: parent 5:1 limit 1000 delay 1ms"
-				if f := strings.Fields(line); len(f) >= 5 && f[3] == "parent" && f[4] == p {
-					saved[dev] = append([]string{"qdisc", "replace", "dev", dev, "parent", p, "handle", f[2], f[1]}, f[5:]...)
-				}
-			}
-			if _, err := tc(ctx, "qdisc", "replace", "dev", dev, "parent", p, "handle", "77:", "pfifo", "limit", "0"); err != nil {
-				return nil, err
-			}
-		}
-		return nil, nil
-	}
-	restore := func(ctx context.Context) ([]byte, error) {
-		for _, dev := range ends {
-			p, err := parent(ctx, dev)
-			if err != nil {
-				return nil, err
-			}
-			args := saved[dev]
-			if args == nil {
-				args = []string{"qdisc", "del", "dev", dev, "parent", p, "handle", "77:"}
-			}
-			if _, err := tc(ctx, args...); err != nil {
-				return nil, err
-			}
-		}
-		return nil, nil
-	}
-	linkFailure(t, l, cut, restore, linkFailureBound)
 }
 
-// linkFailure runs 16 UDP flows h1 -> h3, takes leaf1:3 down with down
-// after 3 s, up again 6 s later, and checks and logs every flow's outage.
-func linkFailure(t *testing.T, l *lab, down, up func(ctx context.Context) ([]byte, error), bound time.Duration) {
+// linkFailure runs 16 UDP flows h1 -> h3, takes leaf1:3 down with `p4qos
+// lab link down` (plus mode, "--edit-topology" or none) after 3 s, up again
+// 6 s later, and checks and logs every flow's outage.
+func linkFailure(t *testing.T, l *lab, mode string, bound time.Duration) {
+	down := func(ctx context.Context) ([]byte, error) {
+		if mode == "" {
+			return l.cli(ctx, "link", "down", "leaf1:3")
+		}
+		return l.cli(ctx, "link", "down", mode, "leaf1:3")
+	}
+	up := func(ctx context.Context) ([]byte, error) { return l.cli(ctx, "link", "up", "leaf1:3") }
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -191,8 +148,10 @@ func linkFailure(t *testing.T, l *lab, down, up func(ctx context.Context) ([]byt
 		names = append(names, k)
 	}
 	sort.Slice(names, func(i, j int) bool { return stats[names[i]].MaxGapMS > stats[names[j]].MaxGapMS })
+	// names is sorted by gap, so the first flow has the longest.
+	worst := stats[names[0]].MaxGapMS
 	cut := 0
-	var worst float64
+	var outages []float64 // longest gap of each cut flow, descending
 	for _, k := range names {
 		f := stats[k]
 		at := -1.0
@@ -200,17 +159,23 @@ func linkFailure(t *testing.T, l *lab, down, up func(ctx context.Context) ([]byt
 			at = *f.GapAtS
 		}
 		t.Logf("flow %2s: received %4d, missing %4d, longest gap %7.1f ms (from t=%.2fs)", k, f.Received, f.Missing, f.MaxGapMS, at)
-		// A flow sends every 10ms; a gap of 100ms is ten datagrams in a
-		// row lost, which scheduling noise does not do.
-		if f.MaxGapMS > 100 {
+		// A flow sends every 10ms; a gap of 100ms with datagrams missing
+		// is ten in a row lost. On a loaded machine all flows also show
+		// a shorter gap at one instant (the sender stalled, and its
+		// catch-up burst may overflow a queue): a flow counts as cut by
+		// the link only with a gap of at least half the longest.
+		if f.MaxGapMS > 100 && f.Missing > 0 && f.MaxGapMS >= worst/2 {
 			cut++
+			outages = append(outages, f.MaxGapMS)
 		}
-		worst = max(worst, f.MaxGapMS)
 		if f.LastS < seconds-2 {
 			t.Errorf("flow %s: last datagram at t=%.1fs, the sender ran %.0fs: it was not delivered again", k, f.LastS, seconds)
 		}
 	}
 	t.Logf("%d of %d flows were cut; the longest gap was %.0f ms (bound %s)", cut, flows, worst, bound)
+	if cut > 0 {
+		t.Logf("outage of the cut flows: median %.0f ms, max %.0f ms", outages[cut/2], outages[0])
+	}
 	if cut == 0 {
 		t.Errorf("no flow lost traffic when leaf1:3 went down: none was hashed onto spine1, the failure tested nothing")
 	}

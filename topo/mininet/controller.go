@@ -86,12 +86,20 @@ func (l *Lab) bmv2Topology() (string, error) {
 		return "", fmt.Errorf("%s: not a topology mapping: %v", l.topo.File, err)
 	}
 	root := doc.Content[0]
+	// Only the links failed with EditTopology are marked; the others are
+	// cut in the data plane alone, for the controller to detect.
 	down, err := l.linksDown()
 	if err != nil {
 		return "", err
 	}
+	var marked []string
+	for n, edit := range down {
+		if edit {
+			marked = append(marked, n)
+		}
+	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value == "links" && root.Content[i+1].Kind == yaml.SequenceNode && len(down) > 0 {
+		if root.Content[i].Value == "links" && root.Content[i+1].Kind == yaml.SequenceNode && len(marked) > 0 {
 			// The YAML list is the one l.topo.Links was decoded from, in
 			// the same order.
 			items := root.Content[i+1].Content
@@ -134,13 +142,9 @@ func (l *Lab) bmv2Topology() (string, error) {
 	}
 	path := filepath.Join(l.stateDir, "topology.yaml")
 	hdr := "# " + abs(l.topo.File) + " with every switch's target set to bmv2, written by p4qos lab up.\n"
-	if len(down) > 0 {
-		names := make([]string, 0, len(down))
-		for n := range down {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		hdr += "# Links down (p4qos lab link down): " + strings.Join(names, ", ") + "\n"
+	if len(marked) > 0 {
+		sort.Strings(marked)
+		hdr += "# Links down (p4qos lab link down --edit-topology): " + strings.Join(marked, ", ") + "\n"
 	}
 	return path, writeAtomic(path, append([]byte(hdr), out...))
 }

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/p4qos/p4qos/topo"
 )
 
@@ -17,9 +19,36 @@ import (
 // topology has (a host port or an uncabled port).
 var ErrNoLink = errors.New("no switch-to-switch link at this port")
 
-// linksDownFile lists, one per line, the links SetLink took down; the
-// controller's topology copy is the topology without them.
+// linksDownFile lists, one per line, the links SetLink took down, each
+// followed by " topology" when it is also marked down in the controller's
+// topology copy (LinkChange.EditTopology).
 const linksDownFile = "links-down"
+
+// LinkChange is what `p4qos lab link` asks of SetLink.
+type LinkChange struct {
+	// Endpoint is either end of the switch-to-switch link.
+	Endpoint topo.Endpoint
+	// Up restores the link; false fails it.
+	Up bool
+	// EditTopology, when failing a link, also marks it down in the
+	// controller's topology copy, as an operator editing the intent
+	// would: the controller then reacts to the file, not to the
+	// switches. Without it only the data plane is cut and the controller
+	// must detect the failure by its link-liveness probes. Restoring a
+	// link undoes both, whichever way it went down.
+	EditTopology bool
+}
+
+// ParseLinkChange reads `lab link`'s arguments: "down" or "up", and
+// SWITCH:PORT.
+func ParseLinkChange(state, endpoint string) (LinkChange, error) {
+	var ch LinkChange
+	if state != "down" && state != "up" {
+		return ch, fmt.Errorf("expected down or up, got %q", state)
+	}
+	ch.Up = state == "up"
+	return ch, ch.Endpoint.UnmarshalYAMLNode(&yaml.Node{Kind: yaml.ScalarNode, Value: endpoint})
+}
 
 // LinkOf returns the switch-to-switch link with one end at ep.
 func LinkOf(t *topo.Topology, ep topo.Endpoint) (*topo.Link, error) {
@@ -35,22 +64,23 @@ func LinkOf(t *topo.Topology, ep topo.Endpoint) (*topo.Link, error) {
 // <switch>-eth<port>, and it lives in the lab's namespace.
 func IntfName(ep topo.Endpoint) string { return fmt.Sprintf("%s-eth%d", ep.Switch, ep.Port) }
 
-// SetLink fails (up=false) or restores (up=true) the link with an end at
-// ep. A failed link drops everything either end sends into it: both ends'
-// veths get a zero-length FIFO as the leaf queue of their shaping (see
-// blackhole), so packets the switches send there vanish, as on a cut
-// cable. The veths are not set down: BMv2 simple_switch stops sending on
-// every port while one of its ports is administratively down (measured on
-// the fabric lab: with leaf1-eth3 down, leaf1-eth4 sent nothing either until
-// leaf1-eth3 came back), which is a whole-switch failure, not a link
-// failure. Then, when the lab runs a controller, the controller's topology
-// copy is rewritten without the failed links, so that `p4qos run`, which
-// polls it, recompiles routes, ECMP groups and the allocation for the links
-// that remain. The lab has no link-state detection in the data plane: the
-// controller's reaction to the rewritten file is the repair, and its delay
-// is the black-hole window (docs/controller.md).
-func (l *Lab) SetLink(ctx context.Context, ep topo.Endpoint, up bool) (*topo.Link, error) {
-	lk, err := LinkOf(l.topo, ep)
+// SetLink fails or restores the link with an end at ch.Endpoint. A failed
+// link drops everything either end sends into it: both ends' veths get a
+// zero-length FIFO as the leaf queue of their shaping (see blackhole), so
+// packets the switches send there vanish, as on a cut cable, and the
+// link-liveness probes of `p4qos run` go unanswered. The veths are not set
+// down: BMv2 simple_switch stops sending on every port while one of its
+// ports is administratively down (measured on the fabric lab: with
+// leaf1-eth3 down, leaf1-eth4 sent nothing either until leaf1-eth3 came
+// back), which is a whole-switch failure, not a link failure. By default
+// that is all: the topology the controller reads stays the intent, and the
+// controller finds the failure from the switches (docs/controller.md, "Link
+// liveness"). With ch.EditTopology the controller's topology copy is also
+// rewritten with the link marked down, so that `p4qos run`, which polls it,
+// moves routes, ECMP groups and the allocation at its next polls even with
+// probes off: the behaviour before link liveness, kept for comparison.
+func (l *Lab) SetLink(ctx context.Context, ch LinkChange) (*topo.Link, error) {
+	lk, err := LinkOf(l.topo, ch.Endpoint)
 	if err != nil {
 		return nil, err
 	}
@@ -58,40 +88,52 @@ func (l *Lab) SetLink(ctx context.Context, ep topo.Endpoint, up bool) (*topo.Lin
 		return nil, fmt.Errorf("lab %s is not up: %w", l.topo.Name, ErrPrecondition)
 	}
 	state := "down"
-	if up {
+	if ch.Up {
 		state = "up"
 	}
 	down, err := l.linksDown()
 	if err != nil {
 		return nil, err
 	}
-	// A link already in that state keeps its data plane; the topology
-	// copy is written again below all the same.
-	if down[lk.Name()] == up {
+	// A link already in that state keeps its data plane.
+	was, isDown := down[lk.Name()]
+	if isDown == ch.Up {
 		for _, end := range []topo.Endpoint{lk.A, lk.B} {
-			if err := l.blackhole(ctx, IntfName(end), !up); err != nil {
+			if err := l.blackhole(ctx, IntfName(end), !ch.Up); err != nil {
 				return nil, fmt.Errorf("set %s %s: %w", IntfName(end), state, err)
 			}
 		}
 	}
-	if up {
+	if ch.Up {
 		delete(down, lk.Name())
 	} else {
-		down[lk.Name()] = true
+		down[lk.Name()] = ch.EditTopology
 	}
 	if err := l.writeLinksDown(down); err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(filepath.Join(l.stateDir, "topology.yaml")); err == nil {
-		if _, err := l.bmv2Topology(); err != nil {
-			return nil, fmt.Errorf("rewrite the controller's topology: %w", err)
+	// The copy is written only when its marks change: a rewrite with the
+	// same content would still be a topology event for the controller.
+	if edited := !ch.Up && ch.EditTopology; edited != (isDown && was) {
+		if _, err := os.Stat(filepath.Join(l.stateDir, "topology.yaml")); err == nil {
+			if _, err := l.bmv2Topology(); err != nil {
+				return nil, fmt.Errorf("rewrite the controller's topology: %w", err)
+			}
 		}
 	}
-	l.say("link %s is %s", lk.Name(), state)
+	how := "in the data plane; the controller must detect it"
+	if ch.EditTopology && !ch.Up {
+		how = "and marked down in the controller's topology"
+	}
+	if ch.Up {
+		how = "again"
+	}
+	l.say("link %s is %s %s", lk.Name(), state, how)
 	return lk, nil
 }
 
-// linksDown reads the set of failed links (by Link.Name).
+// linksDown reads the failed links (by Link.Name), each with whether it
+// is marked down in the controller's topology copy.
 func (l *Lab) linksDown() (map[string]bool, error) {
 	down := map[string]bool{}
 	b, err := os.ReadFile(filepath.Join(l.stateDir, linksDownFile))
@@ -102,8 +144,8 @@ func (l *Lab) linksDown() (map[string]bool, error) {
 		return nil, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			down[line] = true
+		if f := strings.Fields(line); len(f) > 0 {
+			down[f[0]] = len(f) > 1 && f[1] == "topology"
 		}
 	}
 	return down, nil
@@ -117,7 +159,11 @@ func (l *Lab) writeLinksDown(down map[string]bool) error {
 	sort.Strings(names)
 	var b strings.Builder
 	for _, n := range names {
-		b.WriteString(n + "\n")
+		b.WriteString(n)
+		if down[n] {
+			b.WriteString(" topology")
+		}
+		b.WriteString("\n")
 	}
 	return os.WriteFile(filepath.Join(l.stateDir, linksDownFile), []byte(b.String()), 0o600)
 }

@@ -40,8 +40,9 @@ func TestLinkOf(t *testing.T) {
 	}
 }
 
-// The controller's topology copy leaves out the links recorded as down,
-// and has them back once none is.
+// The controller's topology copy marks down the links failed with
+// EditTopology, not those only cut in the data plane (the controller must
+// detect those by probes), and has them all back once none is.
 func TestTopologyCopyWithoutDownLinks(t *testing.T) {
 	tp, err := topo.Load("../examples/fabric.yaml")
 	if err != nil {
@@ -51,14 +52,20 @@ func TestTopologyCopyWithoutDownLinks(t *testing.T) {
 	if err := os.MkdirAll(l.StateDir(), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	links := func(down ...string) []string {
+	links := func(cut []string, down ...string) []string {
 		t.Helper()
 		set := map[string]bool{}
+		for _, c := range cut {
+			set[c] = false
+		}
 		for _, d := range down {
 			set[d] = true
 		}
 		if err := l.writeLinksDown(set); err != nil {
 			t.Fatal(err)
+		}
+		if back, err := l.linksDown(); err != nil || fmt.Sprint(back) != fmt.Sprint(set) {
+			t.Fatalf("links-down reads back as %v, %v; wrote %v", back, err, set)
 		}
 		path, err := l.bmv2Topology()
 		if err != nil {
@@ -95,25 +102,52 @@ func TestTopologyCopyWithoutDownLinks(t *testing.T) {
 	}
 	all := []string{"leaf1:3-spine1:1", "leaf1:4-spine2:1", "leaf2:3-spine1:2", "leaf2:4-spine2:2"}
 	for _, tt := range []struct {
-		down []string
+		cut  []string // data plane only
+		down []string // EditTopology
 		want []string
 	}{
-		{nil, all},
-		{[]string{"leaf1:3-spine1:1"}, all[1:]},
+		{nil, nil, all},
+		{nil, []string{"leaf1:3-spine1:1"}, all[1:]},
+		// Cut in the data plane only: the copy is the intent, all links.
+		{[]string{"leaf1:3-spine1:1"}, nil, all},
+		{[]string{"leaf1:3-spine1:1"}, []string{"leaf2:4-spine2:2"}, all[:3]},
 		// Both of spine1's links: spine1 is cut off, the hosts still connect.
-		{[]string{"leaf1:3-spine1:1", "leaf2:3-spine1:2"}, []string{all[1], all[3]}},
-		{nil, all},
+		{nil, []string{"leaf1:3-spine1:1", "leaf2:3-spine1:2"}, []string{all[1], all[3]}},
+		{nil, nil, all},
 	} {
-		got := links(tt.down...)
+		got := links(tt.cut, tt.down...)
 		if len(got) != len(tt.want) {
-			t.Errorf("down %v: copy has links %v, want %v", tt.down, got, tt.want)
+			t.Errorf("cut %v, down %v: copy has links %v, want %v", tt.cut, tt.down, got, tt.want)
 			continue
 		}
 		for i := range got {
 			if got[i] != tt.want[i] {
-				t.Errorf("down %v: copy has links %v, want %v", tt.down, got, tt.want)
+				t.Errorf("cut %v, down %v: copy has links %v, want %v", tt.cut, tt.down, got, tt.want)
 				break
 			}
+		}
+	}
+}
+
+func TestParseLinkChange(t *testing.T) {
+	tests := []struct {
+		state, ep string
+		want      LinkChange
+		err       string // substring; "" for none
+	}{
+		{"down", "leaf1:3", LinkChange{Endpoint: topo.Endpoint{Switch: "leaf1", Port: 3}}, ""},
+		{"up", "spine1:1", LinkChange{Endpoint: topo.Endpoint{Switch: "spine1", Port: 1}, Up: true}, ""},
+		{"off", "leaf1:3", LinkChange{}, `expected down or up, got "off"`},
+		{"down", "leaf1", LinkChange{}, "leaf1"},
+		{"down", "leaf1:x", LinkChange{}, "leaf1:x"},
+	}
+	for _, tt := range tests {
+		got, err := ParseLinkChange(tt.state, tt.ep)
+		switch {
+		case tt.err == "" && (err != nil || got != tt.want):
+			t.Errorf("ParseLinkChange(%q, %q) = %+v, %v; want %+v", tt.state, tt.ep, got, err, tt.want)
+		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+			t.Errorf("ParseLinkChange(%q, %q) error %v; want one containing %q", tt.state, tt.ep, err, tt.err)
 		}
 	}
 }
