@@ -94,13 +94,21 @@ func TestTeachingLabs(t *testing.T) {
 
 // TestLabDocsShape checks, without any lab tool, that every teaching lab
 // has steps, starts its lab and takes it down again in its last step (so a
-// reader who follows it leaves nothing running), and plots with p4qos.
+// reader who follows it leaves nothing running), plots with p4qos, and is
+// listed in the labs' index, docs/labs/README.md.
 func TestLabDocsShape(t *testing.T) {
 	docs, _ := filepath.Glob(filepath.Join(repoRoot(t), "docs/labs/lab*.md"))
-	if len(docs) < 3 {
-		t.Fatalf("want three teaching labs in docs/labs, found %d", len(docs))
+	if len(docs) < 4 {
+		t.Fatalf("want four teaching labs in docs/labs, found %d", len(docs))
+	}
+	index, err := os.ReadFile(filepath.Join(repoRoot(t), "docs/labs/README.md"))
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, doc := range docs {
+		if link := "](" + filepath.Base(doc) + ")"; !strings.Contains(string(index), link) {
+			t.Errorf("docs/labs/README.md does not link %s", filepath.Base(doc))
+		}
 		md, err := os.ReadFile(doc)
 		if err != nil {
 			t.Fatal(err)

@@ -84,6 +84,12 @@ func (l *Lab) SetLink(ctx context.Context, ch LinkChange) (*topo.Link, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The namespace is named after the topology, not the state directory:
+	// a lab of the same name started with another --state-dir (a test's)
+	// must not have its links cut by a command that cannot record it.
+	if _, err := os.Stat(l.stateDir); err != nil {
+		return nil, fmt.Errorf("lab %s is not up with state in %s (started with another --state-dir?): %w", l.topo.Name, l.stateDir, ErrPrecondition)
+	}
 	if !l.namespaceExists() {
 		return nil, fmt.Errorf("lab %s is not up: %w", l.topo.Name, ErrPrecondition)
 	}

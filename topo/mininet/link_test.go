@@ -1,6 +1,7 @@
 package mininet
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -149,5 +150,20 @@ func TestParseLinkChange(t *testing.T) {
 		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
 			t.Errorf("ParseLinkChange(%q, %q) error %v; want one containing %q", tt.state, tt.ep, err, tt.err)
 		}
+	}
+}
+
+// A lab whose state directory is missing is not up for SetLink, even when
+// a namespace of its name exists (another lab of that topology, started
+// with another --state-dir, e.g. by a test): nothing is cut.
+func TestSetLinkNeedsStateDir(t *testing.T) {
+	tp, err := topo.Load("../examples/fabric.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := New(tp, WithStateRoot(t.TempDir()))
+	_, err = l.SetLink(context.Background(), LinkChange{Endpoint: topo.Endpoint{Switch: "leaf1", Port: 3}})
+	if !errors.Is(err, ErrPrecondition) || !strings.Contains(err.Error(), l.StateDir()) {
+		t.Errorf("SetLink without state dir: %v; want ErrPrecondition naming %s", err, l.StateDir())
 	}
 }
