@@ -5,8 +5,11 @@ import (
 	"math"
 	"math/big"
 	"net/netip"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 
@@ -301,107 +304,208 @@ type nextHop struct {
 }
 
 func (c *compilation) buildRoutes(per []switchEntities) error {
-	for si, sw := range c.t.Switches {
-		smac := sw.RouterMAC()
-		type route struct {
-			host    *topo.Host
-			hops    []topo.Edge
-			weights []int
+	// Each switch's routes depend only on the (read-only) topology, schema
+	// and allocation, so the switches are shared among GOMAXPROCS workers:
+	// at 2,000 switches × 200 hosts this phase was most of a controller's
+	// start-up. Problems are kept per switch and reported in switch order,
+	// as a serial loop would.
+	type outcome struct {
+		problems [][2]string // path, message
+		err      error
+	}
+	routeKeys, err := c.routeKeys()
+	if err != nil {
+		return err
+	}
+	outs := make([]outcome, len(c.t.Switches))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(c.t.Switches)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				si := int(next.Add(1) - 1)
+				if si >= len(c.t.Switches) {
+					return
+				}
+				o := &outs[si]
+				o.err = c.switchRoutes(c.t.Switches[si], &per[si], routeKeys, func(path, format string, args ...any) {
+					o.problems = append(o.problems, [2]string{path, fmt.Sprintf(format, args...)})
+				})
+				if o.err != nil {
+					// Later switches are not needed: the lowest failing
+					// switch's error is returned.
+					next.Store(int64(len(c.t.Switches)))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, o := range outs {
+		if o.err != nil {
+			return o.err
 		}
-		var routes []route
-		used := map[nextHop]bool{}
-		for _, h := range c.t.Hosts {
-			hops, err := c.t.NextHops(sw.Name, h.Name)
+		for _, p := range o.problems {
+			c.bad(p[0], "%s", p[1])
+		}
+	}
+	return nil
+}
+
+// routeKey is the match of one route towards a host address, the same on
+// every switch: built (and checked against the schema) once per address,
+// not once per switch.
+type routeKey struct {
+	v6    bool
+	table string
+	match []tables.Match
+	te    *p4v1.TableEntry // the key part only
+}
+
+// routeAction names a route's action on one switch: a next-hop member or
+// group, in the IPv4 or IPv6 table.
+type routeAction struct {
+	v6, group bool
+	id        uint32
+}
+
+// routeKeys builds the route matches of every host address.
+func (c *compilation) routeKeys() (map[*topo.Host][]routeKey, error) {
+	keys := make(map[*topo.Host][]routeKey, len(c.t.Hosts))
+	for _, h := range c.t.Hosts {
+		for _, ifc := range h.Addrs() {
+			a := ifc.Addr()
+			rk := routeKey{v6: a.Is6(), table: contract.IPv4LPM}
+			field := contract.KeyIPv4Dst
+			if rk.v6 {
+				rk.table, field = contract.IPv6LPM, contract.KeyIPv6Dst
+			}
+			rk.match = []tables.Match{tables.LPM(field, netip.PrefixFrom(a, a.BitLen()).String())}
+			te, err := c.s.TableEntry(rk.table, rk.match, nil)
 			if err != nil {
-				return internal("routes", err)
+				return nil, internal("route", err)
 			}
-			if len(hops) == 0 {
-				continue // unreachable: the topology check makes this rare
-			}
-			r := route{host: h, hops: hops}
-			switch c.p.Routing.Mode {
-			case "single":
-				r.hops = hops[:1]
-			case "wcmp":
-				r.hops, r.weights = wcmpWeights(hops, c.wcmp[sw.Name][h.Name], c.pl.maxGroupSize)
-			}
-			if len(r.hops) > c.pl.maxGroupSize {
-				c.bad("routing", "switch %s has %d equal-cost next hops to %s, more than the selector's group size %d", yamlerr.Quote(sw.Name), len(r.hops), yamlerr.Quote(h.Name), c.pl.maxGroupSize)
-				continue
-			}
-			for _, e := range r.hops {
-				used[nextHop{e.FromPort, c.t.PeerMAC(e)}] = true
-			}
-			routes = append(routes, r)
+			rk.te = te
+			keys[h] = append(keys[h], rk)
 		}
-		// Member ids in (port, MAC) order, so they are stable.
-		var nhs []nextHop
-		for nh := range used {
-			nhs = append(nhs, nh)
+	}
+	return keys, nil
+}
+
+// switchRoutes builds the routes, next-hop members and groups of one
+// switch into its entities; bad reports a problem (it is called from one
+// goroutine per switch, never concurrently for the same switch).
+func (c *compilation) switchRoutes(sw *topo.Switch, per *switchEntities, routeKeys map[*topo.Host][]routeKey, bad func(path, format string, args ...any)) error {
+	smac := sw.RouterMAC()
+	// Each distinct next hop's action, as the schema built it for the
+	// first route that used it.
+	actions := map[routeAction]*p4v1.TableAction{}
+	type route struct {
+		host    *topo.Host
+		hops    []topo.Edge
+		weights []int
+	}
+	var routes []route
+	used := map[nextHop]bool{}
+	for _, h := range c.t.Hosts {
+		hops, err := c.t.NextHops(sw.Name, h.Name)
+		if err != nil {
+			return internal("routes", err)
 		}
-		sort.Slice(nhs, func(i, j int) bool {
-			if nhs[i].port != nhs[j].port {
-				return nhs[i].port < nhs[j].port
-			}
-			return string(nhs[i].dmac[:]) < string(nhs[j].dmac[:])
-		})
-		memberID := map[nextHop]uint32{}
-		for i, nh := range nhs {
-			id := uint32(i + 1)
-			memberID[nh] = id
-			m, err := c.s.ActionProfileMember(c.pl.selector, id, tables.Action(contract.SetNextHop,
-				tables.Param(contract.ParamPort, int(nh.port)), tables.Param(contract.ParamSMAC, smac[:]), tables.Param(contract.ParamDMAC, nh.dmac[:])))
-			if err != nil {
-				return internal("next-hop member", err)
-			}
-			per[si].members = append(per[si].members, tables.EntityOf(m))
+		if len(hops) == 0 {
+			continue // unreachable: the topology check makes this rare
 		}
-		groupID := map[string]uint32{}
-		for _, r := range routes {
-			var ref tables.EntryAction
-			if len(r.hops) == 1 {
-				ref = tables.Member(memberID[nextHop{r.hops[0].FromPort, c.t.PeerMAC(r.hops[0])}])
-			} else {
-				members := make([]tables.GroupMember, len(r.hops))
-				var key strings.Builder
-				for i, e := range r.hops {
-					w := 1
-					if r.weights != nil {
-						w = r.weights[i]
-					}
-					members[i] = tables.GroupMember{ID: memberID[nextHop{e.FromPort, c.t.PeerMAC(e)}], Weight: int32(w)}
-					if c.cfg.watchPorts {
-						members[i].WatchPort = big.NewInt(int64(e.FromPort)).Bytes()
-					}
-					fmt.Fprintf(&key, "%d*%d,", members[i].ID, w)
+		r := route{host: h, hops: hops}
+		switch c.p.Routing.Mode {
+		case "single":
+			r.hops = hops[:1]
+		case "wcmp":
+			r.hops, r.weights = wcmpWeights(hops, c.wcmp[sw.Name][h.Name], c.pl.maxGroupSize)
+		}
+		if len(r.hops) > c.pl.maxGroupSize {
+			bad("routing", "switch %s has %d equal-cost next hops to %s, more than the selector's group size %d", yamlerr.Quote(sw.Name), len(r.hops), yamlerr.Quote(h.Name), c.pl.maxGroupSize)
+			continue
+		}
+		for _, e := range r.hops {
+			used[nextHop{e.FromPort, c.t.PeerMAC(e)}] = true
+		}
+		routes = append(routes, r)
+	}
+	// Member ids in (port, MAC) order, so they are stable.
+	var nhs []nextHop
+	for nh := range used {
+		nhs = append(nhs, nh)
+	}
+	sort.Slice(nhs, func(i, j int) bool {
+		if nhs[i].port != nhs[j].port {
+			return nhs[i].port < nhs[j].port
+		}
+		return string(nhs[i].dmac[:]) < string(nhs[j].dmac[:])
+	})
+	memberID := map[nextHop]uint32{}
+	for i, nh := range nhs {
+		id := uint32(i + 1)
+		memberID[nh] = id
+		m, err := c.s.ActionProfileMember(c.pl.selector, id, tables.Action(contract.SetNextHop,
+			tables.Param(contract.ParamPort, int(nh.port)), tables.Param(contract.ParamSMAC, smac[:]), tables.Param(contract.ParamDMAC, nh.dmac[:])))
+		if err != nil {
+			return internal("next-hop member", err)
+		}
+		per.members = append(per.members, tables.EntityOf(m))
+	}
+	groupID := map[string]uint32{}
+	for _, r := range routes {
+		var ref tables.EntryAction
+		var rk routeAction
+		if len(r.hops) == 1 {
+			rk.id = memberID[nextHop{r.hops[0].FromPort, c.t.PeerMAC(r.hops[0])}]
+			ref = tables.Member(rk.id)
+		} else {
+			members := make([]tables.GroupMember, len(r.hops))
+			var key strings.Builder
+			for i, e := range r.hops {
+				w := 1
+				if r.weights != nil {
+					w = r.weights[i]
 				}
-				id, ok := groupID[key.String()]
-				if !ok {
-					id = uint32(len(groupID) + 1)
-					groupID[key.String()] = id
-					g, err := c.s.ActionProfileGroup(c.pl.selector, id, members, int32(c.pl.maxGroupSize))
-					if err != nil {
-						return internal("ECMP group", err)
-					}
-					per[si].groups = append(per[si].groups, tables.EntityOf(g))
+				members[i] = tables.GroupMember{ID: memberID[nextHop{e.FromPort, c.t.PeerMAC(e)}], Weight: int32(w)}
+				if c.cfg.watchPorts {
+					members[i].WatchPort = big.NewInt(int64(e.FromPort)).Bytes()
 				}
-				ref = tables.Group(id)
+				fmt.Fprintf(&key, "%d*%d,", members[i].ID, w)
 			}
-			for _, ifc := range r.host.Addrs() {
-				a := ifc.Addr()
-				table, field := contract.IPv4LPM, contract.KeyIPv4Dst
-				if a.Is6() {
-					table, field = contract.IPv6LPM, contract.KeyIPv6Dst
-				}
-				te, err := c.s.TableEntry(table, []tables.Match{tables.LPM(field, netip.PrefixFrom(a, a.BitLen()).String())}, ref)
+			id, ok := groupID[key.String()]
+			if !ok {
+				id = uint32(len(groupID) + 1)
+				groupID[key.String()] = id
+				g, err := c.s.ActionProfileGroup(c.pl.selector, id, members, int32(c.pl.maxGroupSize))
 				if err != nil {
+					return internal("ECMP group", err)
+				}
+				per.groups = append(per.groups, tables.EntityOf(g))
+			}
+			ref, rk = tables.Group(id), routeAction{group: true, id: id}
+		}
+		for _, rt := range routeKeys[r.host] {
+			rk.v6 = rt.v6
+			var te *p4v1.TableEntry
+			if act := actions[rk]; act != nil {
+				// The same match and action as TableEntry builds, shared
+				// (entities are never changed once built).
+				te = &p4v1.TableEntry{TableId: rt.te.TableId, Match: rt.te.Match, Priority: rt.te.Priority, Action: act}
+			} else {
+				var err error
+				if te, err = c.s.TableEntry(rt.table, rt.match, ref); err != nil {
 					return internal("route", err)
 				}
-				if a.Is4() {
-					per[si].v4 = append(per[si].v4, tables.EntityOf(te))
-				} else {
-					per[si].v6 = append(per[si].v6, tables.EntityOf(te))
-				}
+				actions[rk] = te.Action
+			}
+			if !rt.v6 {
+				per.v4 = append(per.v4, tables.EntityOf(te))
+			} else {
+				per.v6 = append(per.v6, tables.EntityOf(te))
 			}
 		}
 	}

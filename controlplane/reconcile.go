@@ -157,6 +157,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, in *Intent) (ReconcileStats,
 
 // withOld pairs each planned update with the entity it replaces, for undo.
 func withOld(s *tables.Schema, current []*p4v1.Entity, plan tables.Plan) ([]Phase, error) {
+	if plan.Len() == 0 {
+		// The usual reconcile of a converged switch: no need to key what
+		// was read a second time (at 2,000 switches this was 3% of the
+		// daemon's steady CPU).
+		return nil, nil
+	}
 	cur := make(map[string]*p4v1.Entity, len(current))
 	for _, e := range current {
 		k, err := s.Key(e)

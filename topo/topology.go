@@ -54,6 +54,11 @@ type Topology struct {
 
 	distMu sync.Mutex
 	distTo map[string]map[string]int // per destination: cost from every node
+	// dense numbers the nodes for NextHops, built on first use (under
+	// distMu) once the graph is complete; distIdx holds, per destination,
+	// every node's cost by number (-1: unreachable).
+	dense   *denseIndex
+	distIdx map[string][]int
 }
 
 type node struct {

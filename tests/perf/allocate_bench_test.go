@@ -22,6 +22,11 @@ import (
 // buildBinary builds cmd/p4qos once per benchmark binary run.
 func buildBinary(b *testing.B) string {
 	b.Helper()
+	// PERF_P4QOS_BIN runs the benchmarks on a given binary instead (an
+	// earlier commit's, to compare before and after on the same machine).
+	if bin := os.Getenv("PERF_P4QOS_BIN"); bin != "" {
+		return bin
+	}
 	bin := filepath.Join(b.TempDir(), "p4qos")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/p4qos/p4qos/cmd/p4qos").CombinedOutput()
 	if err != nil {
