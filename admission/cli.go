@@ -203,6 +203,8 @@ type resEntry struct {
 	MaxPacket string        `yaml:"max_packet"`
 	Service   string        `yaml:"service"`
 	MaxDelay  topo.Duration `yaml:"max_delay"`
+	// OutOfProfile is Request.Excess: remark (default) or drop.
+	OutOfProfile string `yaml:"out_of_profile"`
 }
 
 // ParseReservations reads a reservations: section; problems come back as
@@ -222,7 +224,10 @@ func ParseReservations(file string, data []byte) ([]Request, error) {
 		p := yamlerr.Index("reservations", i)
 		bad := func(key, format string, args ...any) { errs.Add(doc.Errorf(yamlerr.Key(p, key), format, args...)) }
 		r := Request{Name: e.Name, Src: e.Src, Dst: e.Dst, Protocol: e.Protocol, DstPort: e.DstPort,
-			Service: Service(e.Service), MaxDelay: time.Duration(e.MaxDelay)}
+			Service: Service(e.Service), MaxDelay: time.Duration(e.MaxDelay), Excess: Excess(e.OutOfProfile)}
+		if r.Excess != "" && r.Excess != ExcessRemark && r.Excess != ExcessDrop {
+			bad("out_of_profile", "out_of_profile %s: want remark or drop", yamlerr.Quote(e.OutOfProfile))
+		}
 		if r.Service == "" {
 			r.Service = Guaranteed
 		}
