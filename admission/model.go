@@ -123,6 +123,10 @@ func (r Request) key() string {
 		r.TSpec.Rate, r.TSpec.Burst, r.TSpec.Peak, r.TSpec.MaxPacket, r.Service, r.MaxDelay)
 }
 
+// BaseID is the ID the request gets in a ledger that has no other
+// reservation with the same ID (admitting it twice gives ID.2).
+func (r Request) BaseID() string { return r.baseID() }
+
 // baseID is deterministic: the same request gets the same ID in every run
 // and on every controller, so admitting then releasing leaves no trace.
 func (r Request) baseID() string {

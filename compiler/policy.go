@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"github.com/p4qos/p4qos/admission"
 
 	"github.com/p4qos/p4qos/allocator"
 	"github.com/p4qos/p4qos/internal/inputfile"
@@ -37,9 +38,18 @@ type Policy struct {
 	// Allocation chooses the allocator's objective for the tenants' flow
 	// groups (default max-min).
 	Allocation Allocation `yaml:"allocation"`
+	// Reservations are static admission-control reservations
+	// (docs/admission.md): intent like the classes, admitted by the
+	// controller's ledger and compiled with WithReservations.
+	Reservations []*admission.Entry `yaml:"reservations"`
 
-	doc *yamlerr.Document
+	// requests are Reservations checked (Requests).
+	requests []admission.Request
+	doc      *yamlerr.Document
 }
+
+// Requests are the policy's static reservations, checked, in file order.
+func (p *Policy) Requests() []admission.Request { return p.requests }
 
 // Class is a traffic class.
 type Class struct {
@@ -185,6 +195,9 @@ func ParsePolicy(file string, data []byte) (*Policy, error) {
 	// field that failed to decode has no follow-on errors.
 	var errs Errors
 	p.check(&errs)
+	var resErrs Errors
+	p.requests, resErrs = admission.Requests(doc, "reservations", p.Reservations)
+	errs = append(errs, resErrs...)
 	errs = append(decodeErrs, errs.Without(decodeErrs)...)
 	if err := errs.Err(); err != nil {
 		return nil, err
