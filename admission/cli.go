@@ -31,19 +31,21 @@ func BindFlags(fs *pflag.FlagSet) {
 	fs.String("service", "guaranteed", "guaranteed or controlled-load")
 	fs.Duration("max-delay", 0, "delay requirement (guaranteed; 0 = none)")
 	fs.String("reservations", "", "YAML file with a reservations: section admitted first")
-	fs.Float64("ef-share", DefaultParams().EFShare, "fraction of each link the EF queue may be reserved to (--dry-run)")
+	fs.Float64("ef-share", DefaultParams().EFShare, "fraction of each link the EF queue may be reserved to (--dry-run; default the policy's admission.ef_share)")
 	fs.String("out-of-profile", "", "packets outside the TSpec at the ingress edge: remark (to best effort, default) or drop")
 }
 
-// Command runs `p4qos admit request` on a loaded topology. It prints the
-// answer and returns nil (admitted), a *Rejection (exit 1) or an
-// *InvalidError (exit 2).
-func Command(t *topo.Topology, fs *pflag.FlagSet, args []string, out io.Writer) error {
+// Command runs `p4qos admit request` on a loaded topology with the
+// parameters p (the policy's; --ef-share overrides). It prints the answer
+// and returns nil (admitted), a *Rejection (exit 1) or an *InvalidError
+// (exit 2).
+func Command(t *topo.Topology, p Params, fs *pflag.FlagSet, args []string, out io.Writer) error {
 	if len(args) != 1 || args[0] != "request" {
 		return &InvalidError{Msg: "admit --dry-run: want `admit request` (release and list act on the running daemon)"}
 	}
-	p := DefaultParams()
-	p.EFShare, _ = fs.GetFloat64("ef-share")
+	if fs.Changed("ef-share") {
+		p.EFShare, _ = fs.GetFloat64("ef-share")
+	}
 	if p.EFShare <= 0 || p.EFShare > 1 {
 		return &InvalidError{Msg: fmt.Sprintf("--ef-share %g: want 0 < share ≤ 1", p.EFShare)}
 	}

@@ -34,7 +34,7 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	err := Command(fabric(t), fs, fs.Args(), &out)
+	err := Command(fabric(t), DefaultParams(), fs, fs.Args(), &out)
 	return out.String(), err
 }
 

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"google.golang.org/protobuf/proto"
@@ -110,5 +111,38 @@ func TestReservations(t *testing.T) {
 	}
 	if _, err := Compile(context.Background(), p, tp, s, WithReservations(many)); err == nil || !strings.Contains(err.Error(), "1026 reservation entries") {
 		t.Errorf("overfull table: %v", err)
+	}
+}
+
+// TestPolicyAdmission: the admission: section sets the ledger's parameters
+// (unset ones keep their defaults) and reservations: gives the static
+// requests; bad values are positioned errors.
+func TestPolicyAdmission(t *testing.T) {
+	p, err := ParsePolicy("p.yaml", []byte(`classes: []
+admission: {ef_share: 0.3, switch_latency: {bmv2: 10ms}}
+reservations:
+  - {name: v, src: h1, dst: h3, rate: 2Mbps, burst: 10KB, out_of_profile: drop}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap := p.AdmissionParams()
+	if ap.EFShare != 0.3 || ap.SwitchLatency["bmv2"] != 10*time.Millisecond || ap.SwitchLatency["tofino"] != admission.DefaultSwitchLatency["tofino"] {
+		t.Errorf("params %+v", ap)
+	}
+	if rs := p.Requests(); len(rs) != 1 || rs[0].Name != "v" || rs[0].TSpec.Rate != 2e6 || rs[0].Excess != admission.ExcessDrop || rs[0].Service != admission.Guaranteed {
+		t.Errorf("requests %+v", rs)
+	}
+	if d := admission.DefaultParams(); d.SwitchLatency["bmv2"] != time.Millisecond {
+		t.Errorf("the policy changed the package defaults: %v", d.SwitchLatency)
+	}
+	for _, tc := range []struct{ src, want string }{
+		{"classes: []\nadmission: {ef_share: 1.5}\n", "p.yaml:2:23: admission.ef_share: ef_share 1.5"},
+		{"classes: []\nadmission: {switch_latency: {p4: 1ms}}\n", `admission.switch_latency.p4: unknown target "p4"`},
+		{"classes: []\nreservations:\n  - {src: h1, dst: h3, rate: 2Mbps, burst: 10KB, out_of_profile: police}\n", `p.yaml:3:66: reservations[0].out_of_profile: out_of_profile "police"`},
+	} {
+		if _, err := ParsePolicy("p.yaml", []byte(tc.src)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.src, err, tc.want)
+		}
 	}
 }

@@ -31,11 +31,11 @@ func AdmitCommand(ctx context.Context, fs *pflag.FlagSet, args []string, stdin i
 	if dry, _ := fs.GetBool("dry-run"); dry {
 		p, _ := fs.GetString("policy")
 		t, _ := fs.GetString("topology")
-		_, tp, err := compiler.LoadInputs(p, t, stdin)
+		pol, tp, err := compiler.LoadInputs(p, t, stdin)
 		if err != nil {
 			return &admission.InvalidError{Msg: yamlerr.Counted(err).Error()}
 		}
-		return admission.Command(tp, fs, args, out)
+		return admission.Command(tp, pol.AdmissionParams(), fs, args, out)
 	}
 	api, _ := fs.GetString("api")
 	var a statusapi.Answer

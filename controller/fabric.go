@@ -388,7 +388,7 @@ func (f *Fabric) Compile(ctx context.Context, data []byte, dynamic ...admission.
 	if err != nil {
 		return nil, err
 	}
-	ledger, reservations := f.admit(pol.Requests(), dynamic)
+	ledger, reservations := f.admit(pol.AdmissionParams(), pol.Requests(), dynamic)
 	ents, res, err := f.compile(ctx, pol, compiler.WithReservations(installable(reservations)))
 	if err != nil {
 		return nil, err

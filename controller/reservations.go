@@ -34,8 +34,8 @@ type AdmittedReservation struct {
 // order, on the fabric's compiled topology (failed links excluded): the
 // ledger of what passed and every reservation with its state. A request
 // that fails is broken, never silently dropped.
-func (f *Fabric) admit(static, dynamic []admission.Request) (*admission.Ledger, []AdmittedReservation) {
-	l := admission.NewLedger(f.topology, admission.DefaultParams(), nil)
+func (f *Fabric) admit(p admission.Params, static, dynamic []admission.Request) (*admission.Ledger, []AdmittedReservation) {
+	l := admission.NewLedger(f.topology, p, nil)
 	var out []AdmittedReservation
 	for i, r := range append(append([]admission.Request(nil), static...), dynamic...) {
 		ar := AdmittedReservation{Static: i < len(static)}
