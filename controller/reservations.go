@@ -28,6 +28,9 @@ type AdmittedReservation struct {
 	// its policing stays installed (unless its hosts are gone), so that
 	// restoring the link restores the promise; it is reported, not dropped.
 	Broken string
+	// invalid: the request no longer makes sense on the topology (a host
+	// is gone), so it has nothing to install.
+	invalid bool
 }
 
 // admit runs admission for the static then the dynamic requests, in that
@@ -41,7 +44,8 @@ func (f *Fabric) admit(p admission.Params, static, dynamic []admission.Request) 
 		ar := AdmittedReservation{Static: i < len(static)}
 		a, err := l.Admit(r)
 		if err != nil {
-			ar.Reservation, ar.Broken = admission.Reservation{ID: r.BaseID(), Request: r}, err.Error()
+			var inv *admission.InvalidError
+			ar.Reservation, ar.Broken, ar.invalid = admission.Reservation{ID: r.BaseID(), Request: r}, err.Error(), errors.As(err, &inv)
 		} else {
 			ar.Reservation = a.Reservation
 		}
@@ -65,7 +69,7 @@ func (f *Fabric) admit(p admission.Params, static, dynamic []admission.Request) 
 func installable(rs []AdmittedReservation) []admission.Reservation {
 	var out []admission.Reservation
 	for _, r := range rs {
-		if r.Broken == "" || !strings.Contains(r.Broken, "is not a host of the topology") {
+		if !r.invalid {
 			out = append(out, r.Reservation)
 		}
 	}

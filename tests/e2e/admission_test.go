@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,7 +70,14 @@ var admittedRE = regexp.MustCompile(`ADMITTED (\S+) `)
 // daemon admits three guaranteed reservations to h3 over its API, refuses
 // a fourth that would break the 5ms promised to the first (and installs
 // nothing), then every packet's one-way delay is measured while h2 floods
-// h3 with best-effort UDP (20Mbps into a queue served at 6Mbps).
+// h3 with best-effort UDP (12Mbps into a queue served at 6Mbps).
+//
+// BMv2 is software on a machine other jobs share: its threads are given
+// priority (nice -15) for the experiment, as a switch would have its own
+// CPU. BMv2 also queues every arriving packet in one FIFO before its
+// ingress pipeline, so priorities only act after it: the flood must stay
+// within what BMv2 can process, or every class waits in that FIFO (a first
+// run at 20Mbps without priority measured EF delays up to 241ms).
 //
 //   - a: h1 → h3 UDP 5001, r 2Mbps, b 6000 B, M 1000 B, max delay 14ms
 //   - b: h2 → h3 UDP 5002, r 2Mbps, b 6000 B, M 1000 B
@@ -105,6 +114,10 @@ func TestAdmissionDelay(t *testing.T) {
 	}
 	l := startLab(t, filepath.Join(root, "topo/examples/single.yaml"), policy)
 	owd := filepath.Join(root, "docs/labs/owd.py")
+	prioritiseSwitch(t, filepath.Join(l.stateRoot, "lab-"+l.name, "pids.json"))
+	// The measuring programs run at the switch's priority too: a sender
+	// preempted between its timestamp and sendto would add that wait.
+	py := []string{"nice", "-n", "-15", "/usr/bin/python3", owd}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	admit := func(args ...string) (string, int) {
@@ -122,9 +135,9 @@ func TestAdmissionDelay(t *testing.T) {
 	}
 
 	// 1. BMv2's per-hop latency, unloaded.
-	rx := l.background("h3", "/usr/bin/python3", owd, "recv", "4", "5000")
-	time.Sleep(time.Second)
-	if _, err := l.exec(ctx, "h1", "/usr/bin/python3", owd, "send", "10.0.0.3", "5000", "800000", "1000", "1000", "2"); err != nil {
+	rx := l.background("h3", append(py, "recv", "7", "5000")...)
+	time.Sleep(2 * time.Second) // the receiver is up (lab exec and python start)
+	if _, err := l.exec(ctx, "h1", append(py, "send", "10.0.0.3", "5000", "800000", "1000", "1000", "2")...); err != nil {
 		t.Fatal(err)
 	}
 	if err := rx.wait(20 * time.Second); err != nil {
@@ -195,13 +208,13 @@ func TestAdmissionDelay(t *testing.T) {
 
 	// 4. The experiment: best-effort flood plus the three flows for 10 s.
 	l.background("h3", "iperf3", "-s", "-p", "5201")
-	rx = l.background("h3", "/usr/bin/python3", owd, "recv", "16", "5001", "5002", "5003")
-	time.Sleep(time.Second)
-	flood := l.background("h2", "iperf3", "-c", "10.0.0.3", "-p", "5201", "-u", "-b", "20M", "-l", "1400", "-t", "14", "-J")
+	rx = l.background("h3", append(py, "recv", "17", "5001", "5002", "5003")...)
+	time.Sleep(2 * time.Second)
+	flood := l.background("h2", "iperf3", "-c", "10.0.0.3", "-p", "5201", "-u", "-b", "12M", "-l", "1400", "-t", "14", "-J")
 	time.Sleep(2 * time.Second) // the best-effort queue fills
 	senders := map[string]*bgCmd{}
 	for _, f := range flows {
-		senders[f.name] = l.background(f.src, "/usr/bin/python3", owd, "send", "10.0.0.3", f.port, f.sendRate, f.shape, "1000", "10")
+		senders[f.name] = l.background(f.src, append(py, "send", "10.0.0.3", f.port, f.sendRate, f.shape, "1000", "10")...)
 	}
 	sent := map[string]int{}
 	for _, f := range flows {
@@ -221,7 +234,7 @@ func TestAdmissionDelay(t *testing.T) {
 		t.Fatalf("receiver: %v", err)
 	}
 	floodRx := iperf3Received(t, flood.out.Bytes())
-	t.Logf("best-effort flood: 20Mbps offered, %.2fMbps arrived (queue 1 is served at 6Mbps)", floodRx/1e6)
+	t.Logf("best-effort flood: 12Mbps offered, %.2fMbps arrived (queue 1 is served at 6Mbps)", floodRx/1e6)
 	if floodRx > 8e6 {
 		t.Errorf("the flood got %.1fMbps through: the best-effort queue did not build up, the experiment proves nothing", floodRx/1e6)
 	}
@@ -250,5 +263,31 @@ func TestAdmissionDelay(t *testing.T) {
 				t.Errorf("%s: %d of %d arrived", f.name, len(d), sent[f.name])
 			}
 		}
+	}
+}
+
+// prioritiseSwitch renices every thread of the lab's BMv2 processes (their
+// pids are in the lab's pids.json) to -15: a software switch sharing the
+// machine with other jobs otherwise waits for CPU for tens of ms.
+func prioritiseSwitch(t *testing.T, pidsFile string) {
+	t.Helper()
+	data, err := os.ReadFile(pidsFile)
+	if err != nil {
+		t.Fatalf("lab pids: %v", err)
+	}
+	var p struct {
+		Switches map[string]int `json:"switches"`
+	}
+	if err := json.Unmarshal(data, &p); err != nil || len(p.Switches) == 0 {
+		t.Fatalf("lab pids %s: %v %s", pidsFile, err, data)
+	}
+	for sw, pid := range p.Switches {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+		for _, task := range tasks {
+			if out, err := exec.Command("renice", "-n", "-15", "-p", filepath.Base(task)).CombinedOutput(); err != nil {
+				t.Logf("renice %s thread %s: %v %s", sw, filepath.Base(task), err, out)
+			}
+		}
+		t.Logf("switch %s (pid %d): %d threads at nice -15", sw, pid, len(tasks))
 	}
 }
