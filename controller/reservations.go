@@ -14,6 +14,7 @@ import (
 	"github.com/p4qos/p4qos/admission"
 	"github.com/p4qos/p4qos/controller/statusapi"
 	"github.com/p4qos/p4qos/internal/inputfile"
+	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
 // AdmittedReservation is a reservation of the running intent
@@ -169,6 +170,12 @@ func (c *Controller) requestReservation(ctx context.Context, req statusapi.Reser
 	}
 	dynamic := append(append([]admission.Request(nil), c.dynamic...), r)
 	if err := c.commitReservations(ctx, dynamic); err != nil {
+		// The compiler refusing it (its ingress edge's reservation table
+		// is full) is an answer about the request, like a rejection.
+		var list yamlerr.List
+		if errors.As(err, &list) {
+			return statusapi.Answer{Outcome: statusapi.Rejected, Text: "REJECTED: the reservation cannot be installed: " + err.Error() + "\n"}
+		}
 		return statusapi.Answer{Outcome: statusapi.Failed, Text: err.Error()}
 	}
 	admission.Print(&text, a)
