@@ -3,6 +3,7 @@ package admission
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,7 +19,7 @@ import (
 // BindFlags adds the flags of `p4qos admit request` (policy and topology
 // flags are the caller's).
 func BindFlags(fs *pflag.FlagSet) {
-	fs.Bool("dry-run", false, "decide offline against the policy and topology (required: the daemon API is not done yet)")
+	fs.Bool("dry-run", false, "decide offline against the policy and topology files instead of asking the running daemon")
 	fs.String("src", "", "source host")
 	fs.String("dst", "", "destination host")
 	fs.String("proto", "", "protocol: tcp or udp (default any)")
@@ -30,21 +31,21 @@ func BindFlags(fs *pflag.FlagSet) {
 	fs.String("service", "guaranteed", "guaranteed or controlled-load")
 	fs.Duration("max-delay", 0, "delay requirement (guaranteed; 0 = none)")
 	fs.String("reservations", "", "YAML file with a reservations: section admitted first")
-	fs.Float64("ef-share", DefaultParams().EFShare, "fraction of each link the EF queue may be reserved to")
+	fs.Float64("ef-share", DefaultParams().EFShare, "fraction of each link the EF queue may be reserved to (--dry-run; default the policy's admission.ef_share)")
+	fs.String("out-of-profile", "", "packets outside the TSpec at the ingress edge: remark (to best effort, default) or drop")
 }
 
-// Command runs `p4qos admit request` on a loaded topology. It prints the
-// answer and returns nil (admitted), a *Rejection (exit 1) or an
-// *InvalidError (exit 2).
-func Command(t *topo.Topology, fs *pflag.FlagSet, args []string, out io.Writer) error {
+// Command runs `p4qos admit request` on a loaded topology with the
+// parameters p (the policy's; --ef-share overrides). It prints the answer
+// and returns nil (admitted), a *Rejection (exit 1) or an *InvalidError
+// (exit 2).
+func Command(t *topo.Topology, p Params, fs *pflag.FlagSet, args []string, out io.Writer) error {
 	if len(args) != 1 || args[0] != "request" {
-		return &InvalidError{Msg: "admit: want `admit request` (release and list need the running-daemon API, not done yet)"}
+		return &InvalidError{Msg: "admit --dry-run: want `admit request` (release and list act on the running daemon)"}
 	}
-	if dry, _ := fs.GetBool("dry-run"); !dry {
-		return &InvalidError{Msg: "admit request: only --dry-run is supported (the running-daemon API is not done yet)"}
+	if fs.Changed("ef-share") {
+		p.EFShare, _ = fs.GetFloat64("ef-share")
 	}
-	p := DefaultParams()
-	p.EFShare, _ = fs.GetFloat64("ef-share")
 	if p.EFShare <= 0 || p.EFShare > 1 {
 		return &InvalidError{Msg: fmt.Sprintf("--ef-share %g: want 0 < share ≤ 1", p.EFShare)}
 	}
@@ -85,6 +86,19 @@ func Command(t *topo.Topology, fs *pflag.FlagSet, args []string, out io.Writer) 
 	return nil
 }
 
+// PrintError writes a refusal as the CLI prints it: a rejection's hop,
+// resource and numbers, or the error.
+func PrintError(out io.Writer, err error) {
+	if _, ok := err.(*Rejection); ok {
+		printRejection(out, err)
+		return
+	}
+	fmt.Fprintln(out, err)
+}
+
+// PrintList writes admitted reservations as a table.
+func PrintList(out io.Writer, rs []Reservation) { listTable(out, rs) }
+
 func printRejection(out io.Writer, err error) {
 	if rj, ok := err.(*Rejection); ok {
 		fmt.Fprintf(out, "REJECTED %s\n  hop:      %s\n  resource: %s\n  need:     %s\n  limit:    %s\n", rj.Reservation, orDash(rj.Hop), rj.Resource, rj.Need, rj.Limit)
@@ -104,7 +118,7 @@ func orDash(s string) string {
 func requestFromFlags(fs *pflag.FlagSet) (Request, error) {
 	s := func(n string) string { v, _ := fs.GetString(n); return v }
 	var r Request
-	r.Src, r.Dst, r.Protocol, r.Service = s("src"), s("dst"), s("proto"), Service(s("service"))
+	r.Src, r.Dst, r.Protocol, r.Service, r.Excess = s("src"), s("dst"), s("proto"), Service(s("service")), Excess(s("out-of-profile"))
 	r.DstPort, _ = fs.GetInt("dst-port")
 	r.MaxDelay, _ = fs.GetDuration("max-delay")
 	var errs []string
@@ -188,10 +202,12 @@ func listTable(out io.Writer, rs []Reservation) {
 
 // reservationsFile is the file of static reservations.
 type reservationsFile struct {
-	Reservations []*resEntry `yaml:"reservations"`
+	Reservations []*Entry `yaml:"reservations"`
 }
 
-type resEntry struct {
+// Entry is one item of a reservations: section as written (a policy's, a
+// --reservations file's or the daemon's state file); Requests checks it.
+type Entry struct {
 	Name      string        `yaml:"name"`
 	Src       string        `yaml:"src"`
 	Dst       string        `yaml:"dst"`
@@ -203,10 +219,12 @@ type resEntry struct {
 	MaxPacket string        `yaml:"max_packet"`
 	Service   string        `yaml:"service"`
 	MaxDelay  topo.Duration `yaml:"max_delay"`
+	// OutOfProfile is Request.Excess: remark (default) or drop.
+	OutOfProfile string `yaml:"out_of_profile"`
 }
 
-// ParseReservations reads a reservations: section; problems come back as
-// a yamlerr.List with file:line:column.
+// ParseReservations reads a file whose only section is reservations:;
+// problems come back as a yamlerr.List with file:line:column.
 func ParseReservations(file string, data []byte) ([]Request, error) {
 	doc, err := yamlerr.Parse(file, data)
 	if err != nil {
@@ -214,15 +232,31 @@ func ParseReservations(file string, data []byte) ([]Request, error) {
 	}
 	var f reservationsFile
 	errs := doc.Decode(&f)
+	out, more := Requests(doc, "reservations", f.Reservations)
+	errs = append(errs, more...)
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Requests checks the decoded entries of the section at path of doc and
+// returns them as requests, with every problem positioned.
+func Requests(doc *yamlerr.Document, path string, entries []*Entry) ([]Request, yamlerr.List) {
+	var errs yamlerr.List
 	var out []Request
-	for i, e := range f.Reservations {
+	for i, e := range entries {
 		if e == nil {
 			continue
 		}
-		p := yamlerr.Index("reservations", i)
+		p := yamlerr.Index(path, i)
+		n := len(errs)
 		bad := func(key, format string, args ...any) { errs.Add(doc.Errorf(yamlerr.Key(p, key), format, args...)) }
 		r := Request{Name: e.Name, Src: e.Src, Dst: e.Dst, Protocol: e.Protocol, DstPort: e.DstPort,
-			Service: Service(e.Service), MaxDelay: time.Duration(e.MaxDelay)}
+			Service: Service(e.Service), MaxDelay: time.Duration(e.MaxDelay), Excess: Excess(e.OutOfProfile)}
+		if r.Excess != "" && r.Excess != ExcessRemark && r.Excess != ExcessDrop {
+			bad("out_of_profile", "out_of_profile %s: want remark or drop", yamlerr.Quote(e.OutOfProfile))
+		}
 		if r.Service == "" {
 			r.Service = Guaranteed
 		}
@@ -263,15 +297,27 @@ func ParseReservations(file string, data []byte) ([]Request, error) {
 		rate("peak", e.Peak, &r.TSpec.Peak, false)
 		size("burst", e.Burst, &r.TSpec.Burst)
 		size("max_packet", e.MaxPacket, &r.TSpec.MaxPacket)
-		if len(errs) == 0 {
+		if len(errs) == n {
 			if err := r.validate(); err != nil {
 				errs.Add(doc.Errorf(p, "%v", err))
 			}
 		}
 		out = append(out, r)
 	}
-	if err := errs.Err(); err != nil {
-		return nil, err
+	return out, errs
+}
+
+// EntryOf is the section entry that Requests reads back as r (the
+// daemon's state file is written with it). Rates are written in bits/s
+// in full, so that the round trip is exact.
+func EntryOf(r Request) *Entry {
+	bps := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) + "bps" }
+	e := &Entry{Name: r.Name, Src: r.Src, Dst: r.Dst, Protocol: r.Protocol, DstPort: r.DstPort,
+		Rate: bps(r.TSpec.Rate), Burst: fmt.Sprintf("%dB", int64(r.TSpec.Burst)),
+		MaxPacket: fmt.Sprintf("%dB", int64(r.TSpec.MaxPacket)), Service: string(r.Service),
+		MaxDelay: topo.Duration(r.MaxDelay), OutOfProfile: string(r.Excess)}
+	if r.TSpec.Peak > 0 {
+		e.Peak = bps(r.TSpec.Peak)
 	}
-	return out, nil
+	return e
 }

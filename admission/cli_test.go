@@ -34,7 +34,7 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	err := Command(fabric(t), fs, fs.Args(), &out)
+	err := Command(fabric(t), DefaultParams(), fs, fs.Args(), &out)
 	return out.String(), err
 }
 
@@ -63,7 +63,8 @@ func TestCommand(t *testing.T) {
 		{"rejected delay", append(base, "--rate", "2Mbps", "--max-delay", "5ms"), 1, []string{"REJECTED", "resource: delay bound", "need:     13.1112ms", "limit:    5ms"}},
 		{"rejected EF share", append(base, "--rate", "25Mbps"), 1, []string{"resource: EF share", "hop:      leaf1:3->spine1:1", "limit:    20Mbps"}},
 		{"controlled load", append(base, "--rate", "25Mbps", "--service", "controlled-load"), 0, []string{"ADMITTED cl-h1-h3-", "reserved"}},
-		{"no dry run", []string{"request", "--src", "h1", "--dst", "h3", "--rate", "2Mbps", "--burst", "10KB"}, 2, nil},
+		{"release offline", []string{"release", "--dry-run", "g-1"}, 2, nil},
+		{"bad out of profile", append(base, "--out-of-profile", "police"), 2, nil},
 		{"bad unit", append(base, "--rate", "2mbps"), 2, nil},
 		{"unknown host", []string{"request", "--dry-run", "--src", "h1", "--dst", "h9", "--rate", "2Mbps", "--burst", "10KB"}, 2, nil},
 		{"static set", []string{"request", "--dry-run", "--reservations", "testdata/reservations.yaml"}, 0, []string{"3 static reservation(s) admitted", "voice", "controlled-load"}},

@@ -36,6 +36,33 @@ type Request struct {
 	TSpec    TSpec
 	Service  Service
 	MaxDelay time.Duration // guaranteed only; 0 = no delay requirement
+	// Excess is what the ingress edge does with the flow's packets outside
+	// its TSpec (the reservation's direct meter does not mark them
+	// green): ExcessRemark (the default) or ExcessDrop.
+	Excess Excess
+}
+
+// Excess is the handling of out-of-profile packets.
+type Excess string
+
+const (
+	// ExcessRemark sends them on as best effort (DSCP 0): RFC 2212
+	// ("Policing") has nonconforming datagrams treated as best effort.
+	ExcessRemark Excess = "remark"
+	// ExcessDrop drops them at the ingress edge, as RFC 3246 §2.5 allows
+	// for EF traffic above its rate.
+	ExcessDrop Excess = "drop"
+)
+
+// DSCP is the codepoint, i.e. the PHB, an admitted flow's conforming
+// packets are marked with at the ingress edge: EF (46, RFC 3246) for
+// guaranteed service, whose bound assumes the strict-priority EF queue;
+// AF41 (34, RFC 2597) for controlled load, served below EF.
+func (s Service) DSCP() uint8 {
+	if s == ControlledLoad {
+		return 34
+	}
+	return 46
 }
 
 // Reservation is an admitted request.
@@ -78,6 +105,9 @@ func (r Request) validate() error {
 	if r.Protocol != "" && r.Protocol != "tcp" && r.Protocol != "udp" {
 		errs = append(errs, fmt.Sprintf("protocol %q: want tcp or udp", r.Protocol))
 	}
+	if r.Excess != "" && r.Excess != ExcessRemark && r.Excess != ExcessDrop {
+		errs = append(errs, fmt.Sprintf("out of profile %q: want remark or drop", r.Excess))
+	}
 	if r.DstPort < 0 || r.DstPort > 65535 {
 		errs = append(errs, "dst port must be 0..65535")
 	}
@@ -92,6 +122,10 @@ func (r Request) key() string {
 	return fmt.Sprintf("%s|%s|%s|%s|%d|%g|%g|%g|%g|%s|%d", r.Name, r.Src, r.Dst, r.Protocol, r.DstPort,
 		r.TSpec.Rate, r.TSpec.Burst, r.TSpec.Peak, r.TSpec.MaxPacket, r.Service, r.MaxDelay)
 }
+
+// BaseID is the ID the request gets in a ledger that has no other
+// reservation with the same ID (admitting it twice gives ID.2).
+func (r Request) BaseID() string { return r.baseID() }
 
 // baseID is deterministic: the same request gets the same ID in every run
 // and on every controller, so admitting then releasing leaves no trace.

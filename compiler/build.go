@@ -27,13 +27,17 @@ const trustPriority = MaxPrecedence + 1
 
 // entityBuilder accumulates one switch's entities by phase.
 type switchEntities struct {
-	members, groups, classifier, color, phb, v4, v6, ecn, meters, defaults []*p4v1.Entity
+	members, groups, classifier, reservation, color, phb, v4, v6, ecn, meters, defaults []*p4v1.Entity
 }
 
 func (se *switchEntities) ordered() []*p4v1.Entity {
-	n := len(se.members) + len(se.groups) + len(se.classifier) + len(se.color) + len(se.phb) + len(se.v4) + len(se.v6) + len(se.ecn) + len(se.meters) + len(se.defaults)
+	parts := [][]*p4v1.Entity{se.members, se.groups, se.classifier, se.reservation, se.color, se.phb, se.v4, se.v6, se.ecn, se.meters, se.defaults}
+	n := 0
+	for _, part := range parts {
+		n += len(part)
+	}
 	out := make([]*p4v1.Entity, 0, n)
-	for _, part := range [][]*p4v1.Entity{se.members, se.groups, se.classifier, se.color, se.phb, se.v4, se.v6, se.ecn, se.meters, se.defaults} {
+	for _, part := range parts {
 		out = append(out, part...)
 	}
 	return out
@@ -49,6 +53,9 @@ func (c *compilation) build() error {
 	per := make([]switchEntities, len(c.t.Switches))
 
 	if err := c.buildClasses(per); err != nil {
+		return err
+	}
+	if err := c.buildReservations(per); err != nil {
 		return err
 	}
 	// DSCP → queue: all 64 codepoints, so no packet relies on the table's
@@ -87,6 +94,7 @@ func (c *compilation) build() error {
 		per[i].defaults = append(per[i].defaults, tables.EntityOf(def))
 		c.checkSize(sw.Name, contract.Classifier, len(per[i].classifier), "classes")
 		c.checkSize(sw.Name, contract.ColorAction, len(per[i].color), "classes")
+		c.checkSize(sw.Name, contract.Reservation, len(per[i].reservation), "reservations")
 		c.checkSize(sw.Name, contract.IPv4LPM, len(per[i].v4), "")
 		c.checkSize(sw.Name, contract.IPv6LPM, len(per[i].v6), "")
 		c.checkSize(sw.Name, contract.ECNThreshold, len(per[i].ecn), "queues.ports")

@@ -14,6 +14,7 @@ import (
 	p4configv1 "github.com/p4lang/p4runtime/go/p4/config/v1"
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 
+	"github.com/p4qos/p4qos/admission"
 	"github.com/p4qos/p4qos/allocator"
 	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/internal/yamlerr"
@@ -37,6 +38,8 @@ type config struct {
 	loopOnly   bool
 	phase      func(name string, took time.Duration)
 	watchPorts bool
+	// reservations are admitted reservations to police (WithReservations).
+	reservations []admission.Reservation
 }
 
 // WithPhaseTimes makes Compile report how long each phase took, in order:
@@ -101,7 +104,7 @@ func WithDemands(d map[string]float64) Option { return func(c *config) { c.deman
 // Result is the compiled state.
 type Result struct {
 	// Switches maps a switch name to its entities in dependency order:
-	// action profile members, groups, table entries (classifier,
+	// action profile members, groups, table entries (classifier, reservation,
 	// color_action, phb, ipv4_lpm, ipv6_lpm, ecn_threshold), meter
 	// entries, then default entries. Entities identical on several
 	// switches may be the same pointer: treat them as read-only.

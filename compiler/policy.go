@@ -2,7 +2,10 @@ package compiler
 
 import (
 	"fmt"
+	"maps"
+	"time"
 
+	"github.com/p4qos/p4qos/admission"
 	"github.com/p4qos/p4qos/allocator"
 	"github.com/p4qos/p4qos/internal/inputfile"
 	"github.com/p4qos/p4qos/internal/yamlerr"
@@ -37,9 +40,21 @@ type Policy struct {
 	// Allocation chooses the allocator's objective for the tenants' flow
 	// groups (default max-min).
 	Allocation Allocation `yaml:"allocation"`
+	// Reservations are static admission-control reservations
+	// (docs/admission.md): intent like the classes, admitted by the
+	// controller's ledger and compiled with WithReservations.
+	Reservations []*admission.Entry `yaml:"reservations"`
+	// Admission sets the admission-control parameters the daemon's ledger
+	// uses (default admission.DefaultParams).
+	Admission Admission `yaml:"admission"`
 
-	doc *yamlerr.Document
+	// requests are Reservations checked (Requests).
+	requests []admission.Request
+	doc      *yamlerr.Document
 }
+
+// Requests are the policy's static reservations, checked, in file order.
+func (p *Policy) Requests() []admission.Request { return p.requests }
 
 // Class is a traffic class.
 type Class struct {
@@ -144,6 +159,32 @@ type FlowGroupDef struct {
 // weight is the first slope of its bandwidth function as composed from the
 // tenant hierarchy (docs/allocator.md, "Hierarchy"), and its cap the
 // function's top and its demand.
+// Admission is the policy's admission: section (docs/admission.md,
+// "Parameters and defaults").
+type Admission struct {
+	// EFShare is admission.Params.EFShare: 0 < share ≤ 1 (default 0.5).
+	EFShare float64 `yaml:"ef_share"`
+	// SwitchLatency overrides the per-hop switch latency term of targets
+	// (bmv2, tofino, sim): measured on the machine, see docs/labs.
+	SwitchLatency map[string]topo.Duration `yaml:"switch_latency"`
+}
+
+// AdmissionParams are the admission parameters the policy sets, the
+// defaults elsewhere.
+func (p *Policy) AdmissionParams() admission.Params {
+	ap := admission.DefaultParams()
+	if p.Admission.EFShare != 0 {
+		ap.EFShare = p.Admission.EFShare
+	}
+	if len(p.Admission.SwitchLatency) > 0 {
+		ap.SwitchLatency = maps.Clone(admission.DefaultSwitchLatency)
+		for t, d := range p.Admission.SwitchLatency {
+			ap.SwitchLatency[topo.Target(t)] = time.Duration(d)
+		}
+	}
+	return ap
+}
+
 type Allocation struct {
 	Objective string   `yaml:"objective"`
 	Alpha     *float64 `yaml:"alpha"`
@@ -185,6 +226,9 @@ func ParsePolicy(file string, data []byte) (*Policy, error) {
 	// field that failed to decode has no follow-on errors.
 	var errs Errors
 	p.check(&errs)
+	var resErrs Errors
+	p.requests, resErrs = admission.Requests(doc, "reservations", p.Reservations)
+	errs = append(errs, resErrs...)
 	errs = append(decodeErrs, errs.Without(decodeErrs)...)
 	if err := errs.Err(); err != nil {
 		return nil, err
@@ -213,6 +257,16 @@ func (p *Policy) check(errs *Errors) {
 	missing := func(path, key, format string, args ...any) {
 		if !p.doc.Has(yamlerr.Key(path, key)) {
 			bad(path, format, args...)
+		}
+	}
+	if a := p.Admission; a.EFShare < 0 || a.EFShare > 1 {
+		bad("admission.ef_share", "ef_share %g: want 0 < share ≤ 1", a.EFShare)
+	}
+	for t := range p.Admission.SwitchLatency {
+		switch topo.Target(t) {
+		case topo.TargetBMv2, topo.TargetTofino, topo.TargetSim:
+		default:
+			bad(yamlerr.Key("admission.switch_latency", t), "unknown target %s (bmv2, tofino or sim)", yamlerr.Quote(t))
 		}
 	}
 	switch p.Version {

@@ -14,6 +14,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/p4qos/p4qos/admission"
 	"github.com/p4qos/p4qos/allocator"
 	"github.com/p4qos/p4qos/controller/statusapi"
 	"github.com/p4qos/p4qos/controlplane"
@@ -48,6 +49,9 @@ type Controller struct {
 	compiled *Compiled
 	policy   []byte
 	cluster  *clusterState
+	// dynamic are the reservations admitted through the API, in
+	// admission order, as persisted in the state file (statePath).
+	dynamic []admission.Request
 }
 
 // Option configures a Controller.
@@ -109,11 +113,19 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Controller, error) {
 	if err != nil {
 		return nil, inputErr(err)
 	}
-	comp, err := f.Compile(ctx, policy)
+	dynamic, err := loadDynamic(statePath(cfg.Policy))
 	if err != nil {
 		return nil, inputErr(err)
 	}
-	c.fabric, c.compiled, c.policy = f, comp, policy
+	comp, err := f.Compile(ctx, policy, dynamic...)
+	if err == nil {
+		err = staticBroken(comp)
+	}
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	c.fabric, c.compiled, c.policy, c.dynamic = f, comp, policy, dynamic
+	c.reportBroken(nil, comp)
 	if cfg.ProbeInterval > 0 {
 		c.links = newLinkMonitor(c)
 	}
@@ -350,13 +362,18 @@ func (c *Controller) apply(ctx context.Context, policy, topology []byte) (err er
 			return inputErr(err)
 		}
 	}
+	newPolicy := policy != nil
 	if policy == nil {
 		policy = c.policy
 	}
-	comp, err := f.Compile(ctx, policy)
+	comp, err := f.Compile(ctx, policy, c.dynamic...)
+	if err == nil && newPolicy {
+		err = staticBroken(comp)
+	}
 	if err != nil {
 		return inputErr(err)
 	}
+	c.reportBroken(c.compiled, comp)
 	c.install(f, comp, policy)
 	// Recorded before the switches start converging on it, so that whoever
 	// sees the new state also sees the reload.
@@ -404,10 +421,11 @@ func (c *Controller) setLinkDown(ctx context.Context, link string, down bool) {
 		if err != nil {
 			return err
 		}
-		comp, err := f.Compile(ctx, c.policy)
+		comp, err := f.Compile(ctx, c.policy, c.dynamic...)
 		if err != nil {
 			return err
 		}
+		c.reportBroken(c.compiled, comp)
 		c.install(f, comp, c.policy)
 		c.daemon.SetIntent(comp.Intents)
 		return nil

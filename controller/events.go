@@ -59,6 +59,18 @@ const (
 	// LinkUnknown: a probe arrived over a link (What, from-to) that the
 	// topology lacks; reported once, never used.
 	LinkUnknown EventKind = "link-unknown"
+
+	// Admission control (docs/admission.md); What is the reservation id.
+
+	// ReservationAdmitted / ReservationReleased: a dynamic reservation
+	// entered or left the intent through the API.
+	ReservationAdmitted EventKind = "reservation-admitted"
+	ReservationReleased EventKind = "reservation-released"
+	// ReservationBroken: a topology change (a link failure, a new
+	// topology file) made the reservation fail admission (Err says where);
+	// ReservationRestored: it passes again.
+	ReservationBroken   EventKind = "reservation-broken"
+	ReservationRestored EventKind = "reservation-restored"
 )
 
 // Event is something the controller did or saw. Tests and status views

@@ -11,6 +11,7 @@ import (
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"gopkg.in/yaml.v3"
 
+	"github.com/p4qos/p4qos/admission"
 	"github.com/p4qos/p4qos/allocator"
 	"github.com/p4qos/p4qos/compiler"
 	"github.com/p4qos/p4qos/controlplane"
@@ -357,6 +358,11 @@ type Compiled struct {
 	Allocation *allocator.Result
 	// Classes are the compiled classes, by id.
 	Classes []compiler.ClassInfo
+	// Reservations are the policy's static then the dynamic reservations,
+	// in admission order, each admitted or broken (docs/admission.md);
+	// ledger holds those admitted, against which new requests are checked.
+	Reservations []AdmittedReservation
+	ledger       *admission.Ledger
 }
 
 // ErrEmptyPolicy rejects a policy file with no document content: empty,
@@ -364,10 +370,12 @@ type Compiled struct {
 // switch; a file caught half-written looks just like it.
 var ErrEmptyPolicy = errors.New("the policy has no content (empty, only comments, or null): refusing to remove every class; write `classes: []` to mean that")
 
-// Compile compiles policy data (the file at cfg.Policy) for the fabric. A
-// panic in the compiler becomes an error: a bad policy must never take the
-// running controller down.
-func (f *Fabric) Compile(ctx context.Context, data []byte) (c *Compiled, err error) {
+// Compile compiles policy data (the file at cfg.Policy) for the fabric,
+// with the policy's static reservations and the dynamic ones (admitted
+// through the API) admitted on the compiled topology and policed at their
+// ingress edge. A panic in the compiler becomes an error: a bad policy
+// must never take the running controller down.
+func (f *Fabric) Compile(ctx context.Context, data []byte, dynamic ...admission.Request) (c *Compiled, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			c, err = nil, fmt.Errorf("internal error compiling %s (please report this): %v", f.cfg.Policy, r)
@@ -380,12 +388,13 @@ func (f *Fabric) Compile(ctx context.Context, data []byte) (c *Compiled, err err
 	if err != nil {
 		return nil, err
 	}
-	ents, res, err := f.compile(ctx, pol)
+	ledger, reservations := f.admit(pol.AdmissionParams(), pol.Requests(), dynamic)
+	ents, res, err := f.compile(ctx, pol, compiler.WithReservations(installable(reservations)))
 	if err != nil {
 		return nil, err
 	}
 	c = &Compiled{Policy: pol, Intents: map[string]*controlplane.Intent{}, Queues: map[string][]target.QueueSetting{},
-		Allocation: res.Allocation, Classes: res.Classes}
+		Allocation: res.Allocation, Classes: res.Classes, Reservations: reservations, ledger: ledger}
 	for _, q := range res.QueueSettings {
 		c.Queues[q.Switch] = append(c.Queues[q.Switch], target.QueueSetting{Port: q.Port, Queue: uint8(q.Queue), Rate: q.Rate, Depth: q.Depth})
 	}

@@ -51,6 +51,9 @@ func TestQoSPipelineContract(t *testing.T) {
 			{contract.KeyIngressPort, T, 9}, {contract.KeyIPVersion, T, 4}, {contract.KeyIPv4Src, T, 32}, {contract.KeyIPv4Dst, T, 32},
 			{contract.KeyIPv6Src, T, 128}, {contract.KeyIPv6Dst, T, 128}, {contract.KeyIPProto, T, 8}, {contract.KeyL4SrcPort, R, 16},
 			{contract.KeyL4DstPort, R, 16}, {contract.KeyDSCP, T, 6}}, []string{contract.SetClass, contract.TrustDSCP, contract.SetDefaultClass}, 1024},
+		{contract.Reservation, "QosIngress.reservation", []key{
+			{contract.KeyIPVersion, T, 4}, {contract.KeySrc, T, 128}, {contract.KeyDst, T, 128}, {contract.KeyIPProto, T, 8},
+			{contract.KeyL4SrcPort, T, 16}, {contract.KeyL4DstPort, T, 16}}, []string{contract.Reserve, "NoAction"}, 1024},
 		{contract.ColorAction, "QosIngress.color_action", []key{{contract.KeyClassID, E, 8}, {contract.KeyColor, E, 2}}, []string{contract.RemarkDSCP, "QosIngress.drop", "NoAction"}, 1024},
 		{contract.PHB, "QosIngress.phb", []key{{contract.KeyDSCP, E, 6}}, []string{contract.SetQueue, "NoAction"}, 64},
 		{contract.IPv4LPM, "QosIngress.ipv4_lpm", []key{{contract.KeyIPv4Dst, L, 32}}, []string{contract.SetNextHop, "QosIngress.drop"}, 1024},
@@ -101,6 +104,7 @@ func TestQoSPipelineContract(t *testing.T) {
 		contract.SetQueue:        {contract.ParamQueue: 3},
 		contract.SetNextHop:      {contract.ParamPort: 9, contract.ParamSMAC: 48, contract.ParamDMAC: 48},
 		contract.SetECNThreshold: {contract.ParamThreshold: 19},
+		contract.Reserve:         {contract.ParamClassID: 8, contract.ParamDSCP: 6, contract.ParamExcessDrop: 1},
 	}
 	for a, ps := range params {
 		act, err := s.Action(a)
@@ -119,6 +123,11 @@ func TestQoSPipelineContract(t *testing.T) {
 	}
 	if m, err := s.Meter(contract.ClassMeter); err != nil || m.Size != 256 || m.GetSpec().GetUnit() != p4configv1.MeterSpec_BYTES {
 		t.Errorf("class_meter = %v, %v; want 256 cells, BYTES", m, err)
+	}
+	if dm, err := s.DirectMeter(contract.ReservationMeter); err != nil || dm.GetSpec().GetUnit() != p4configv1.MeterSpec_BYTES {
+		t.Errorf("reservation_meter = %v, %v; want a BYTES direct meter", dm, err)
+	} else if tb, err := s.Table(contract.Reservation); err != nil || dm.DirectTableId != tb.Preamble.Id {
+		t.Errorf("reservation_meter is not the reservation table's (%v)", err)
 	}
 	if p, err := s.ActionProfile(contract.ECMPSelector); err != nil || !p.WithSelector || p.Size != 1024 || p.MaxGroupSize != 64 || len(p.TableIds) != 2 {
 		t.Errorf("ecmp_selector = %v, %v; want selector, 1024 members, max group 64, 2 tables", p, err)
@@ -147,6 +156,11 @@ func TestQoSBuild(t *testing.T) {
 		{"ipv4_lpm", second(s.TableEntry(contract.IPv4LPM, []Match{LPM(contract.KeyIPv4Dst, "10.0.0.0/8")}, Group(1)))},
 		{"ipv6_lpm", second(s.TableEntry(contract.IPv6LPM, []Match{LPM(contract.KeyIPv6Dst, "2001:db8::/32")}, Member(1)))},
 		{"ecn_threshold", second(s.TableEntry(contract.ECNThreshold, []Match{Exact(contract.KeyEgressPort, 1), Exact(contract.KeyQueue, 0)}, Action(contract.SetECNThreshold, Param(contract.ParamThreshold, 64))))},
+		{"reservation", second(s.TableEntry(contract.Reservation, []Match{Ternary(contract.KeyIPVersion, 4, 0xf), Ternary(contract.KeyDst, "::a00:3", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), Ternary(contract.KeyL4DstPort, 5004, 0xffff)},
+			Action(contract.Reserve, Param(contract.ParamClassID, 2), Param(contract.ParamDSCP, 46), Param(contract.ParamExcessDrop, 1)), Priority(3),
+			WithMeterConfig(&MeterConfig{CIR: 250000, CBurst: 10000, PIR: 250000, PBurst: 10000})))},
+		{"reservation direct meter", second(s.DirectMeterEntry(contract.Reservation, []Match{Ternary(contract.KeyIPVersion, 4, 0xf)},
+			&MeterConfig{CIR: 125000, CBurst: 5000, PIR: 125000, PBurst: 5000}, Priority(1)))},
 		{"member", second(s.ActionProfileMember(contract.ECMPSelector, 1, nh))},
 		{"group", second(s.ActionProfileGroup(contract.ECMPSelector, 1, []GroupMember{{ID: 1, Weight: 1}}, 64))},
 		{"meter", second(s.MeterEntry(contract.ClassMeter, 1, &MeterConfig{CIR: 125000, CBurst: 15000, PIR: 250000, PBurst: 30000}))},

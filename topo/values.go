@@ -52,6 +52,9 @@ func (d *Duration) UnmarshalYAMLNode(n *yaml.Node) error {
 // String formats like time.Duration.
 func (d Duration) String() string { return time.Duration(d).String() }
 
+// MarshalYAML writes the duration as it is read ("2ms"), not in ns.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
 // MAC is an Ethernet address ("00:00:0a:00:01:01").
 type MAC [6]byte
 

@@ -309,15 +309,16 @@ where the switches' P4Runtime ports are. Plot the file with p4qos lab plot.`,
 
 func newLabPlotCmd() *cobra.Command {
 	var in, out, title string
+	var delay bool
 	cmd := &cobra.Command{
-		Use:   "plot -i rates.csv -o rates.svg|png|pdf [--title T]",
+		Use:   "plot -i rates.csv -o rates.svg|png|pdf [--title T] [--delay]",
 		Short: "Draw the rates recorded by lab record over time (SVG, PNG or PDF by -o's extension)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if in == "" || out == "" {
 				return invalidInputf("plot: -i CSV and -o FILE are required")
 			}
-			err := plot.RatesFile(in, out, title)
+			err := plot.CSVFile(in, out, title, delay)
 			if ie := (*plot.InputError)(nil); errors.As(err, &ie) {
 				return invalidInput(err)
 			}
@@ -327,5 +328,6 @@ func newLabPlotCmd() *cobra.Command {
 	cmd.Flags().StringVarP(&in, "input", "i", "", "CSV written by p4qos lab record")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "figure to write: .svg, .png or .pdf")
 	cmd.Flags().StringVar(&title, "title", "", "chart title")
+	cmd.Flags().BoolVar(&delay, "delay", false, "the CSV holds one-way delays in ms (docs/labs/owd.py bins), not rates")
 	return cmd
 }

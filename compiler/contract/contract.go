@@ -18,10 +18,13 @@ const (
 	IPv4LPM      = "ipv4_lpm"
 	IPv6LPM      = "ipv6_lpm"
 	ECNThreshold = "ecn_threshold"
+	// Reservation polices admitted reservations (docs/admission.md) at
+	// their ingress edge switch, each entry with its own direct meter.
+	Reservation = "reservation"
 )
 
 // Tables lists every table of the contract.
-var Tables = []string{Classifier, ColorAction, PHB, IPv4LPM, IPv6LPM, ECNThreshold}
+var Tables = []string{Classifier, Reservation, ColorAction, PHB, IPv4LPM, IPv6LPM, ECNThreshold}
 
 // Externs.
 const (
@@ -29,6 +32,9 @@ const (
 	ClassCounter = "class_counter" // egress counter indexed by class id
 	QueueCounter = "queue_counter" // egress counter indexed by port*8 + queue
 	ECMPSelector = "ecmp_selector" // action selector of ipv4_lpm and ipv6_lpm
+	// ReservationMeter is the reservation table's direct meter (trTCM,
+	// bytes): one per admitted reservation, configured from its TSpec.
+	ReservationMeter = "reservation_meter"
 )
 
 // Actions.
@@ -41,6 +47,7 @@ const (
 	SetQueue        = "set_queue"
 	SetNextHop      = "set_next_hop"
 	SetECNThreshold = "set_ecn_threshold"
+	Reserve         = "reserve" // of reservation: class, DSCP (the PHB), out-of-profile handling
 )
 
 // Match fields.
@@ -59,6 +66,11 @@ const (
 	KeyColor       = "color"
 	KeyEgressPort  = "egress_port"
 	KeyQueue       = "queue"
+	// KeySrc and KeyDst are the reservation table's addresses: an IPv4
+	// address zero-extended to 128 bits, or an IPv6 address; ip_version
+	// tells them apart.
+	KeySrc = "src"
+	KeyDst = "dst"
 )
 
 // Action parameters.
@@ -70,6 +82,9 @@ const (
 	ParamSMAC      = "smac"
 	ParamDMAC      = "dmac"
 	ParamThreshold = "threshold"
+	// ParamExcessDrop of reserve: 1 drops the reservation's out-of-profile
+	// (not green) packets, 0 remarks them to best effort (class 0, DSCP 0).
+	ParamExcessDrop = "excess_drop"
 )
 
 // Packet I/O (docs/pipeline.md, "CPU port"): the P4Info's
@@ -99,6 +114,9 @@ const (
 	MeterCells      = 256 // class_meter and class_counter cells: class ids 0..255
 	QueuesPerPort   = 8   // queue ids 0..7; queue_counter index = port*8 + queue
 	MaxECMPGroupLen = 64  // ecmp_selector max group size (sum of weights)
+	// ReservationEntries is the reservation table's size: reservations
+	// one ingress edge switch can police (docs/pipeline.md).
+	ReservationEntries = 1024
 )
 
 // Names maps contract names to the names a target's P4Info gives the same

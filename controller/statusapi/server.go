@@ -102,6 +102,10 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"api_version": Version, "allocation": st.Allocation, "classes": st.Classes})
 	}))
 	mux.Handle("/api/v1/events", get(s.events))
+	if rs, ok := s.src.(ReservationSource); ok {
+		mux.Handle("/api/v1/reservations", s.reservations(rs))
+		mux.Handle("/api/v1/reservations/", s.reservations(rs))
+	}
 	mux.Handle("/healthz", get(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}))

@@ -302,3 +302,27 @@ func TestRatesFile(t *testing.T) {
 		t.Errorf("a failed plot left a file behind: %v", err)
 	}
 }
+
+// TestDelayFile: with delay, the same CSV format is read as milliseconds:
+// the axis says so, and the default title names delays.
+func TestDelayFile(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "delay.csv")
+	if err := os.WriteFile(in, []byte("time_s,a max delay,a bound\n0,0.4,3.68\n0.1,0.9,3.68\n0.2,1.1,3.68\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "d.svg")
+	if err := CSVFile(in, out, "", true); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := "|" + strings.Join(svgTexts(t, b), "|") + "|"
+	for _, want := range []string{"|One-way delay (delay.csv)|", "|one-way delay|", "|a bound|", "|2 ms|"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("SVG text lacks %q: %s", want, all)
+		}
+	}
+}

@@ -135,7 +135,12 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 // RatesFile draws the CSV that `p4qos lab record` wrote (time_s, then bit/s
 // per class) as rates over time into out, whose extension picks the format.
 // Problems with in or out are an *InputError.
-func RatesFile(in, out, title string) error {
+func RatesFile(in, out, title string) error { return CSVFile(in, out, title, false) }
+
+// CSVFile draws a CSV of series over time: rates in bit/s (RatesFile), or
+// with delay one-way delays in milliseconds (lab 5: each flow's measured
+// delay beside its bound, docs/labs/owd.py bins).
+func CSVFile(in, out, title string, delay bool) error {
 	if _, err := FormatOf(out); err != nil {
 		return &InputError{Err: fmt.Errorf("%s: %w", out, err)}
 	}
@@ -148,9 +153,15 @@ func RatesFile(in, out, title string) error {
 	if err != nil {
 		return &InputError{Err: fmt.Errorf("%s: %w", in, err)}
 	}
-	if title == "" {
-		title = "Rate per class (" + filepath.Base(in) + ")"
-	}
 	c := &LineChart{Title: title, XLabel: "time (s)", YLabel: "rate", YUnit: "bit/s", Series: series}
+	if delay {
+		c.YLabel, c.YUnit = "one-way delay", "ms"
+	}
+	if c.Title == "" {
+		c.Title = "Rate per class (" + filepath.Base(in) + ")"
+		if delay {
+			c.Title = "One-way delay (" + filepath.Base(in) + ")"
+		}
+	}
 	return writeFile(out, c.Write)
 }

@@ -41,6 +41,9 @@ const bit<2> COLOR_RED = 2;
 #define ECMP_MAX_GROUP_SIZE 64
 #define QUEUE_COUNTERS 4096
 #define ECN_THRESHOLD_SIZE 512
+/* Admitted reservations at one ingress edge switch, each with its own
+ * direct-meter trTCM (docs/pipeline.md, "reservation": why 1024). */
+#define RESERVATION_SIZE 1024
 
 header ethernet_h {
     mac_addr_t dst_addr;
@@ -172,6 +175,8 @@ struct qos_meta_t {
     bit<1>      cpu;        /* packet-in or packet-out: egress leaves it alone */
     bit<1>      ecn_enabled;
     bit<19>     ecn_threshold;
+    bit<1>      reserved;    /* the reservation table hit */
+    bit<1>      excess_drop; /* its out-of-profile packets are dropped, not remarked */
 }
 
 #endif /* _P4QOS_HEADERS_P4_ */

@@ -91,6 +91,8 @@ control QosNormalize(in qos_headers_t hdr, inout qos_meta_t meta) {
         meta.drop = 0;
         meta.ecn_enabled = 0;
         meta.ecn_threshold = 0;
+        meta.reserved = 0;
+        meta.excess_drop = 0;
         meta.dscp = 0;
         meta.ip_version = 0;
         meta.ip_proto = 0;

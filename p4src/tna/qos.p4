@@ -123,6 +123,39 @@ control QosIngress(inout qos_headers_t hdr, inout qos_meta_t meta,
         size = CLASSIFIER_SIZE;
     }
 
+    /* Per-reservation policing: same semantics as v1model's (the comment
+     * there). The direct meter's TNA color is mapped to meta.color with
+     * class_meter's. */
+    DirectMeter(MeterType_t.BYTES) reservation_meter;
+
+    action reserve(bit<8> class_id, bit<6> dscp, bit<1> excess_drop) {
+        tna_color = reservation_meter.execute();
+        meta.class_id = class_id;
+        meta.dscp = dscp;
+        meta.reserved = 1;
+        meta.excess_drop = excess_drop;
+    }
+
+    table reservation {
+        key = {
+            meta.ip_version  : ternary @name("ip_version");
+            meta.flow_src    : ternary @name("src");
+            meta.flow_dst    : ternary @name("dst");
+            meta.ip_proto    : ternary @name("ip_proto");
+            meta.l4_src_port : ternary @name("l4_src_port");
+            meta.l4_dst_port : ternary @name("l4_dst_port");
+        }
+        /* Every hit runs reserve: Tofino requires a direct meter to be
+         * executed by all hit actions, so NoAction is the miss only. */
+        actions = {
+            reserve;
+            @defaultonly NoAction;
+        }
+        default_action = NoAction();
+        meters = reservation_meter;
+        size = RESERVATION_SIZE;
+    }
+
     action remark_dscp(bit<6> dscp) {
         meta.dscp = dscp;
     }
@@ -251,7 +284,11 @@ control QosIngress(inout qos_headers_t hdr, inout qos_meta_t meta,
 
         classifier.apply();
 
-        tna_color = class_meter.execute(meta.class_id);
+        tna_color = (bit<8>)MeterColor_t.GREEN;
+        reservation.apply();
+        if (meta.reserved == 0) {
+            tna_color = class_meter.execute(meta.class_id);
+        }
         if (tna_color == (bit<8>)MeterColor_t.RED) {
             meta.color = COLOR_RED;
         } else if (tna_color == (bit<8>)MeterColor_t.YELLOW) {
@@ -260,7 +297,18 @@ control QosIngress(inout qos_headers_t hdr, inout qos_meta_t meta,
             meta.color = COLOR_GREEN;
         }
 
-        color_action.apply();
+        if (meta.reserved == 1) {
+            if (meta.color != COLOR_GREEN) {
+                if (meta.excess_drop == 1) {
+                    drop();
+                    exit;
+                }
+                meta.class_id = 0;
+                meta.dscp = 0;
+            }
+        } else {
+            color_action.apply();
+        }
         if (meta.drop == 1) {
             exit;
         }

@@ -110,6 +110,45 @@ control QosIngress(inout qos_headers_t hdr, inout qos_meta_t meta,
         size = CLASSIFIER_SIZE;
     }
 
+    /* Per-reservation policing (admission control, docs/admission.md): an
+     * admitted flow's TSpec (r, b, p, M) is the trTCM (CIR r, CBS b, PIR p,
+     * PBS M) of its entry's direct meter, in bytes as class_meter. A hit
+     * overrides the classifier's class and DSCP (the PHB: phb maps the
+     * DSCP to the queue) and skips class_meter and color_action, so that a
+     * reserved flow is policed against its own TSpec only, never against
+     * unreserved traffic of its class. A packet the meter does not mark
+     * green is out of profile (it exceeds r/b or p/M): dropped when
+     * excess_drop is 1, else remarked to best effort (class 0, DSCP 0). */
+    direct_meter<bit<2>>(MeterType.bytes) reservation_meter;
+
+    action reserve(bit<8> class_id, bit<6> dscp, bit<1> excess_drop) {
+        reservation_meter.read(meta.color);
+        meta.class_id = class_id;
+        meta.dscp = dscp;
+        meta.reserved = 1;
+        meta.excess_drop = excess_drop;
+    }
+
+    table reservation {
+        key = {
+            meta.ip_version  : ternary @name("ip_version");
+            meta.flow_src    : ternary @name("src");
+            meta.flow_dst    : ternary @name("dst");
+            meta.ip_proto    : ternary @name("ip_proto");
+            meta.l4_src_port : ternary @name("l4_src_port");
+            meta.l4_dst_port : ternary @name("l4_dst_port");
+        }
+        /* Every hit runs reserve: Tofino requires a direct meter to be
+         * executed by all hit actions, so NoAction is the miss only. */
+        actions = {
+            reserve;
+            @defaultonly NoAction;
+        }
+        default_action = NoAction();
+        meters = reservation_meter;
+        size = RESERVATION_SIZE;
+    }
+
     /* RFC 2597 section 2 (AF drop precedence) and RFC 3246 (EF policing) are
      * what the compiler installs here; the table only offers the means. */
     action remark_dscp(bit<6> dscp) {
@@ -238,11 +277,22 @@ control QosIngress(inout qos_headers_t hdr, inout qos_meta_t meta,
 
         /* v1model colors are GREEN=0, YELLOW=1, RED=2: already the
          * target-independent encoding of meta.color. */
-        class_meter.execute_meter((bit<32>)meta.class_id, meta.color);
-
-        color_action.apply();
-        if (meta.drop == 1) {
-            exit;
+        reservation.apply();
+        if (meta.reserved == 1) {
+            if (meta.color != COLOR_GREEN) {
+                if (meta.excess_drop == 1) {
+                    drop();
+                    exit;
+                }
+                meta.class_id = 0;
+                meta.dscp = 0;
+            }
+        } else {
+            class_meter.execute_meter((bit<32>)meta.class_id, meta.color);
+            color_action.apply();
+            if (meta.drop == 1) {
+                exit;
+            }
         }
         write_dscp.apply(hdr, meta);
 

@@ -179,7 +179,7 @@ type egressOut struct {
 // port by strict priority under its queue and port rates, and counts the
 // departures in the egress counters. It returns per flow what left and
 // what was dropped. Called with mu held.
-func (t *trafficState) egress(runs []*flowRun, arrivals [][3]uint64, queueOf func(i int, c Color) (queueKey, bool), count func(i int, k queueKey, packets uint64), dt time.Duration) []egressOut {
+func (t *trafficState) egress(runs []*flowRun, arrivals [][3]uint64, queueOf func(i int, c Color) (queueKey, bool), count func(i int, c Color, k queueKey, packets uint64), dt time.Duration) []egressOut {
 	out := make([]egressOut, len(runs))
 	index := make(map[*flowRun]int, len(runs))
 	for i, r := range runs {
@@ -226,7 +226,7 @@ func (t *trafficState) egress(runs []*flowRun, arrivals [][3]uint64, queueOf fun
 				out[i].delivered[l.color] += sent
 				out[i].dropped[l.color] += dropped
 				if sent > 0 {
-					count(i, k, sent)
+					count(i, l.color, k, sent)
 				}
 			})
 		}

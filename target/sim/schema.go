@@ -45,11 +45,14 @@ type tableInfo struct {
 	profile       *profileInfo // nil for a direct table
 	directCounter uint32
 	directMeter   uint32
-	size          int64
-	constDefault  uint32
-	initial       *p4configv1.TableActionCall
-	idleTimeout   bool
-	isConst       bool
+	// directMeterUnit is the unit of directMeter's buckets (bytes or
+	// packets), which the traffic model meters in.
+	directMeterUnit p4configv1.MeterSpec_Unit
+	size            int64
+	constDefault    uint32
+	initial         *p4configv1.TableActionCall
+	idleTimeout     bool
+	isConst         bool
 }
 
 type actionInfo struct {
@@ -171,12 +174,14 @@ func newSchema(info *p4configv1.P4Info, sizeOverride map[string]int64) (*schema,
 		}
 		s.directCounters[p.GetId()] = dc.GetDirectTableId()
 	}
+	directMeterUnit := map[uint32]p4configv1.MeterSpec_Unit{}
 	for _, dm := range info.GetDirectMeters() {
 		p := dm.GetPreamble()
 		if err := claim(p.GetId(), p.GetName()); err != nil {
 			return nil, err
 		}
 		s.directMeters[p.GetId()] = dm.GetDirectTableId()
+		directMeterUnit[p.GetId()] = dm.GetSpec().GetUnit()
 	}
 	// Objects this server does not model are still claimed so that ID
 	// collisions are caught; their entities are UNIMPLEMENTED at write time.
@@ -262,7 +267,7 @@ func newSchema(info *p4configv1.P4Info, sizeOverride map[string]int64) (*schema,
 			case s.directCounters[rid] == ti.id:
 				ti.directCounter = rid
 			case s.directMeters[rid] == ti.id:
-				ti.directMeter = rid
+				ti.directMeter, ti.directMeterUnit = rid, directMeterUnit[rid]
 			default:
 				return nil, statusf(codes.InvalidArgument, "table %q: direct resource %#x is not a direct counter or meter of this table", ti.name, rid)
 			}

@@ -56,6 +56,9 @@ type FlowStats struct {
 	Flow       Flow
 	Class      uint8
 	Classified bool // a classifier entry matched (false: default action)
+	// Reserved: a reservation entry matched; its direct meter colored
+	// the packets, not class_meter.
+	Reserved   bool
 	Routed     bool // the route lookup gave a next hop
 	EgressPort uint32
 	// Colors is indexed by Color.
@@ -294,7 +297,7 @@ func (s *Switch) advanceTo(to time.Duration) {
 			if best == nil {
 				break
 			}
-			c := cell.mark(bestT, meterUnits(model, best.run.f))
+			c := cell.mark(bestT, meterUnits(best.dec, best.run.f))
 			best.n[c]++
 			cell.colors[c].packets++
 			cell.colors[c].bytes += int64(best.run.f.PacketSize)
@@ -314,8 +317,8 @@ func (s *Switch) advanceTo(to time.Duration) {
 			d := work[i].dec
 			return queueKey{d.port, d.colors[c].queue & 7}, d.routed && !d.colors[c].drop && s.portUpLocked(d.port)
 		}
-		count := func(i int, k queueKey, packets uint64) {
-			model.countEgress(st, work[i].dec.class, k.port, k.queue, packets, uint64(work[i].run.f.PacketSize))
+		count := func(i int, c Color, k queueKey, packets uint64) {
+			model.countEgress(st, work[i].dec.colors[c].class, k.port, k.queue, packets, uint64(work[i].run.f.PacketSize))
 		}
 		eg = s.traffic.egress(runs, arrivals, queueOf, count, dt)
 	}
@@ -329,6 +332,7 @@ func (s *Switch) advanceTo(to time.Duration) {
 		}
 		d := p.dec
 		r.stats.Class, r.stats.Classified, r.stats.Routed, r.stats.EgressPort = d.class, d.classEntry != nil, d.routed, d.port
+		r.stats.Reserved = d.reservationEntry != nil
 		var delivered uint64
 		for c := Green; c <= Red; c++ {
 			cs := &r.stats.Colors[c]
@@ -387,8 +391,8 @@ func packetsBefore(r *flowRun, t time.Duration) uint64 {
 	return r.base + uint64(math.Ceil(float64(t-r.start)/r.interval))
 }
 
-func meterUnits(m *qosModel, f Flow) float64 {
-	if m.classMeter.unit == p4configv1.MeterSpec_PACKETS {
+func meterUnits(d decision, f Flow) float64 {
+	if d.meterUnit == p4configv1.MeterSpec_PACKETS {
 		return 1
 	}
 	return float64(f.PacketSize)
@@ -407,9 +411,12 @@ func countHit(e *tableEntry, packets, size uint64) {
 // qosModel binds the contract names of docs/pipeline.md to a schema.
 type qosModel struct {
 	classifier, colorAction, phb, lpm4, lpm6 *tableInfo
-	classMeter                               *meterInfo
-	classCounter, queueCounter               *counterInfo
-	schema                                   *schema
+	// reservation is nil in a pipeline without it (before admission
+	// control): packets then all take class_meter.
+	reservation                *tableInfo
+	classMeter                 *meterInfo
+	classCounter, queueCounter *counterInfo
+	schema                     *schema
 	// live says whether a group member's watch port is up; set by Advance
 	// (under the switch's lock) before decide.
 	live func(*p4v1.ActionProfileGroup_Member) bool
@@ -420,6 +427,7 @@ type qosModel struct {
 func newQosModel(s *schema) *qosModel {
 	m := &qosModel{
 		classifier:   s.tableNamed(contract.Classifier),
+		reservation:  s.tableNamed(contract.Reservation),
 		colorAction:  s.tableNamed(contract.ColorAction),
 		phb:          s.tableNamed(contract.PHB),
 		lpm4:         s.tableNamed(contract.IPv4LPM),
@@ -437,17 +445,24 @@ func newQosModel(s *schema) *qosModel {
 
 type colorDecision struct {
 	colorEntry, phbEntry *tableEntry
-	dscp, queue          uint8
-	drop                 bool
+	// class is what egress counts the packets under: a reservation's
+	// out-of-profile packets remarked to best effort count as class 0.
+	class       uint8
+	dscp, queue uint8
+	drop        bool
 }
 
 type decision struct {
 	classEntry, routeEntry *tableEntry
-	class                  uint8
-	meter                  *meterCell
-	routed                 bool
-	port                   uint32
-	colors                 [3]colorDecision
+	// reservationEntry is the reservation entry the flow hit (nil: none);
+	// then meter is its direct meter and class_meter is not run.
+	reservationEntry *tableEntry
+	class            uint8
+	meter            *meterCell
+	meterUnit        p4configv1.MeterSpec_Unit
+	routed           bool
+	port             uint32
+	colors           [3]colorDecision
 }
 
 // decide runs the match-action tables for one flow.
@@ -491,9 +506,28 @@ func (m *qosModel) decide(st *state, f Flow) decision {
 			d.class = uint8(m.param(a, contract.ParamClassID))
 		}
 	}
+	// reservation: a hit replaces class and DSCP, and its direct meter
+	// replaces class_meter and color_action (docs/pipeline.md)
+	var reserved, excessDrop bool
+	if m.reservation != nil {
+		rts := st.tables[m.reservation.id]
+		rkeys := map[string]*big.Int{
+			contract.KeyIPVersion: keys[contract.KeyIPVersion], contract.KeySrc: src, contract.KeyDst: dst,
+			contract.KeyIPProto: keys[contract.KeyIPProto], contract.KeyL4SrcPort: keys[contract.KeyL4SrcPort], contract.KeyL4DstPort: keys[contract.KeyL4DstPort],
+		}
+		if e := lookup(rts, rkeys); e != nil {
+			if a, name := m.actionOf(st, rts, e, 0); a != nil && name == contract.Reserve {
+				reserved, d.reservationEntry = true, e
+				d.class = uint8(m.param(a, contract.ParamClassID))
+				dscp = uint8(m.param(a, contract.ParamDSCP) & 63)
+				excessDrop = m.param(a, contract.ParamExcessDrop)&1 == 1
+				d.meter, d.meterUnit = &e.meter, m.reservation.directMeterUnit
+			}
+		}
+	}
 	// class_meter, indexed by class_id
-	if cells := st.meters[m.classMeter.id]; int(d.class) < len(cells) {
-		d.meter = &cells[d.class]
+	if cells := st.meters[m.classMeter.id]; !reserved && int(d.class) < len(cells) {
+		d.meter, d.meterUnit = &cells[d.class], m.classMeter.unit
 	}
 	// route: its outcome does not depend on the color
 	lpm := m.lpm4
@@ -514,7 +548,18 @@ func (m *qosModel) decide(st *state, f Flow) decision {
 	// color_action and phb, per color
 	for c := Green; c <= Red; c++ {
 		cd := &d.colors[c]
-		cd.dscp = dscp
+		cd.dscp, cd.class = dscp, d.class
+		switch {
+		case reserved && c != Green && excessDrop:
+			cd.drop = true
+			continue
+		case reserved && c != Green:
+			cd.dscp, cd.class = 0, 0 // remarked to best effort
+		}
+		if reserved {
+			m.applyPHB(st, cd)
+			continue
+		}
 		cts := st.tables[m.colorAction.id]
 		ck := map[string]*big.Int{contract.KeyClassID: big.NewInt(int64(d.class)), contract.KeyColor: big.NewInt(int64(c))}
 		cd.colorEntry = lookup(cts, ck)
@@ -526,13 +571,18 @@ func (m *qosModel) decide(st *state, f Flow) decision {
 				cd.drop = true
 			}
 		}
-		pts := st.tables[m.phb.id]
-		cd.phbEntry = lookup(pts, map[string]*big.Int{contract.KeyDSCP: big.NewInt(int64(cd.dscp))})
-		if a, name := m.actionOf(st, pts, cd.phbEntry, 0); a != nil && name == contract.SetQueue {
-			cd.queue = uint8(m.param(a, contract.ParamQueue) & 7)
-		}
+		m.applyPHB(st, cd)
 	}
 	return d
+}
+
+// applyPHB looks the packet's DSCP up in phb for its queue.
+func (m *qosModel) applyPHB(st *state, cd *colorDecision) {
+	pts := st.tables[m.phb.id]
+	cd.phbEntry = lookup(pts, map[string]*big.Int{contract.KeyDSCP: big.NewInt(int64(cd.dscp))})
+	if a, name := m.actionOf(st, pts, cd.phbEntry, 0); a != nil && name == contract.SetQueue {
+		cd.queue = uint8(m.param(a, contract.ParamQueue) & 7)
+	}
 }
 
 // countEgress updates class_counter and queue_counter for delivered packets.

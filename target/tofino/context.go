@@ -100,17 +100,35 @@ func (c *Context) check(s *tables.Schema) error {
 	}
 	want := map[p4configv1.MeterSpec_Unit]string{p4configv1.MeterSpec_BYTES: "bytes", p4configv1.MeterSpec_PACKETS: "packets"}
 	for _, m := range c.Meters {
-		pm, err := s.Meter(m.Name)
+		unit, size, err := meterShape(s, m.Name)
 		if err != nil {
 			bad = append(bad, fmt.Sprintf("meter %s: %v", m.Name, err))
 			continue
 		}
-		if u := want[pm.GetSpec().GetUnit()]; u != m.Granularity || pm.GetSize() != m.Size {
-			bad = append(bad, fmt.Sprintf("meter %s: context.json %s, %d cells; P4Info %s, %d cells", m.Name, m.Granularity, m.Size, pm.GetSpec().GetUnit(), pm.GetSize()))
+		if u := want[unit]; u != m.Granularity || size != m.Size {
+			bad = append(bad, fmt.Sprintf("meter %s: context.json %s, %d cells; P4Info %s, %d cells", m.Name, m.Granularity, m.Size, unit, size))
 		}
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("tofino: context.json does not match the P4Info (compiled from another program?): %s", strings.Join(bad, "; "))
 	}
 	return nil
+}
+
+// meterShape is a P4Info meter's unit and cell count. context.json lists
+// direct meters (the reservation table's) among the meters too, with one
+// cell per entry of their table.
+func meterShape(s *tables.Schema, name string) (p4configv1.MeterSpec_Unit, int64, error) {
+	if m, err := s.Meter(name); err == nil {
+		return m.GetSpec().GetUnit(), m.GetSize(), nil
+	}
+	dm, err := s.DirectMeter(name)
+	if err != nil {
+		return 0, 0, err
+	}
+	t, err := s.TableByID(dm.GetDirectTableId())
+	if err != nil {
+		return 0, 0, fmt.Errorf("direct meter of table %#x: %w", dm.GetDirectTableId(), err)
+	}
+	return dm.GetSpec().GetUnit(), t.GetSize(), nil
 }

@@ -3,6 +3,7 @@ package tofino
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -46,8 +47,14 @@ func TestCommittedContext(t *testing.T) {
 			if len(c.Selectors) != 1 || c.Selectors[0] != (Selector{Name: "QosIngress.ecmp_selector", Profile: "QosIngress.ecmp_profile", MaxGroupSize: 64, Mode: "fair"}) {
 				t.Errorf("selectors %+v", c.Selectors)
 			}
-			if len(c.Meters) != 1 || c.Meters[0] != (Meter{Name: "QosIngress.class_meter", Granularity: "bytes", Type: "standard", Size: 256}) {
-				t.Errorf("meters %+v", c.Meters)
+			// class_meter and the reservation table's direct meter (one
+			// cell per entry), in context.json's order.
+			want := []Meter{
+				{Name: "QosIngress.reservation_meter", Granularity: "bytes", Type: "standard", Size: 1024},
+				{Name: "QosIngress.class_meter", Granularity: "bytes", Type: "standard", Size: 256},
+			}
+			if !slices.Equal(c.Meters, want) {
+				t.Errorf("meters %+v, want %+v", c.Meters, want)
 			}
 		})
 	}
@@ -60,7 +67,7 @@ func TestContextMismatch(t *testing.T) {
 	for name, edit := range map[string][2]string{
 		"group size": {`"max_port_pool_size": 64`, `"max_port_pool_size": 120`},
 		"meter unit": {`"meter_granularity": "bytes"`, `"meter_granularity": "packets"`},
-		"unbound":    {`"bound_to_action_data_table_handle": 33554433`, `"bound_to_action_data_table_handle": 1`},
+		"unbound":    {`"bound_to_action_data_table_handle": 33554434`, `"bound_to_action_data_table_handle": 1`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			changed := strings.Replace(string(ctx), edit[0], edit[1], 1)

@@ -69,18 +69,7 @@ func TestMeterColorShares(t *testing.T) {
 		t.Fatalf("frame is %d bytes, want %d", len(frame), meterFrame)
 	}
 
-	c := b.sw.Port(2).Capture()
-	// Absolute schedule: a late send is followed by quicker ones, so the
-	// average rate stays 2×CIR.
-	start := time.Now()
-	interval := time.Second / meterPPS
-	for i := 0; i < meterN; i++ {
-		time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
-		b.sendFrames(1, frame)
-	}
-	bmv2env.WaitForFrames([]*bmv2env.Capture{c}, meterN, 2*time.Second, 30*time.Second)
-	frames := c.Stop(t)
-	times := c.Times()
+	frames, times := b.sendPaced(frame, meterN, meterPPS, meterN)
 
 	if len(frames) != meterN {
 		t.Fatalf("received %d frames, want %d (red is remarked, not dropped)", len(frames), meterN)
@@ -128,4 +117,21 @@ func TestMeterColorShares(t *testing.T) {
 	if span > float64(meterN*meterFrame)/meterPIR {
 		t.Errorf("stream took %.2f s at the switch, so it was offered below PIR: the machine is too slow for this test", span)
 	}
+}
+
+// sendPaced sends n copies of frame into port 1 at pps and returns what
+// port 2 received, with arrival times, after waiting for up to want
+// frames. The schedule is absolute: a late send is followed by quicker
+// ones, so the average rate stays pps.
+func (b *bed) sendPaced(frame []byte, n, pps, want int) ([][]byte, []time.Time) {
+	c := b.sw.Port(2).Capture()
+	start := time.Now()
+	interval := time.Second / time.Duration(pps)
+	for i := 0; i < n; i++ {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
+		b.sendFrames(1, frame)
+	}
+	bmv2env.WaitForFrames([]*bmv2env.Capture{c}, want, 2*time.Second, 30*time.Second)
+	frames := c.Stop(b.t)
+	return frames, c.Times()
 }

@@ -2,6 +2,7 @@ package p4compile
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,7 +33,10 @@ type wantTable struct {
 	fields        []wantField
 	actions       []string
 	defaultAction string
-	selector      bool
+	// defaultOnly are the actions allowed only as the default (scope
+	// DEFAULT_ONLY); the others may be in entries.
+	defaultOnly []string
+	selector    bool
 }
 
 const (
@@ -54,6 +58,17 @@ var contractTables = []wantTable{
 		},
 		actions:       []string{ingress(contract.SetClass), ingress(contract.TrustDSCP), ingress(contract.SetDefaultClass)},
 		defaultAction: ingress(contract.SetDefaultClass),
+	},
+	{
+		name: ingress(contract.Reservation), size: 1024,
+		fields: []wantField{
+			{contract.KeyIPVersion, 4, ternary},
+			{contract.KeySrc, 128, ternary}, {contract.KeyDst, 128, ternary},
+			{contract.KeyIPProto, 8, ternary}, {contract.KeyL4SrcPort, 16, ternary}, {contract.KeyL4DstPort, 16, ternary},
+		},
+		actions:       []string{ingress(contract.Reserve), "NoAction"},
+		defaultAction: "NoAction",
+		defaultOnly:   []string{"NoAction"},
 	},
 	{
 		name: ingress(contract.ColorAction), size: 1024,
@@ -98,6 +113,7 @@ var contractActions = map[string][]wantParam{
 	ingress(contract.SetClass):        {{contract.ParamClassID, 8}, {contract.ParamDSCP, 6}},
 	ingress(contract.TrustDSCP):       {{contract.ParamClassID, 8}},
 	ingress(contract.SetDefaultClass): nil,
+	ingress(contract.Reserve):         {{contract.ParamClassID, 8}, {contract.ParamDSCP, 6}, {contract.ParamExcessDrop, 1}},
 	ingress(contract.RemarkDSCP):      {{contract.ParamDSCP, 6}},
 	ingress(contract.SetQueue):        {{contract.ParamQueue, 3}},
 	ingress(contract.SetNextHop):      {{contract.ParamPort, 9}, {contract.ParamSMAC, 48}, {contract.ParamDMAC, 48}},
@@ -142,8 +158,12 @@ func TestCommittedP4InfoHonoursContract(t *testing.T) {
 			var got []string
 			for _, ref := range tb.GetActionRefs() {
 				got = append(got, actionName[ref.GetId()])
-				if ref.GetScope() != p4configv1.ActionRef_TABLE_AND_DEFAULT {
-					t.Errorf("action %s has scope %v; the contract allows it in entries", actionName[ref.GetId()], ref.GetScope())
+				wantScope := p4configv1.ActionRef_TABLE_AND_DEFAULT
+				if slices.Contains(want.defaultOnly, actionName[ref.GetId()]) {
+					wantScope = p4configv1.ActionRef_DEFAULT_ONLY
+				}
+				if ref.GetScope() != wantScope {
+					t.Errorf("action %s has scope %v, want %v", actionName[ref.GetId()], ref.GetScope(), wantScope)
 				}
 			}
 			if !sameSet(got, want.actions) {
@@ -264,8 +284,18 @@ func TestCommittedP4InfoHonoursContract(t *testing.T) {
 		for name := range want {
 			t.Errorf("counter %s missing", name)
 		}
-		if n := len(info.GetDirectCounters()) + len(info.GetDirectMeters()); n != 0 {
-			t.Errorf("%d direct counters/meters; the contract has none", n)
+		if n := len(info.GetDirectCounters()); n != 0 {
+			t.Errorf("%d direct counters; the contract has none", n)
+		}
+		// The one direct meter: reservation's, a trTCM in bytes.
+		if len(info.GetDirectMeters()) != 1 {
+			t.Fatalf("%d direct meters, want 1 (reservation_meter)", len(info.GetDirectMeters()))
+		}
+		dm := info.GetDirectMeters()[0]
+		if dm.GetPreamble().GetName() != ingress(contract.ReservationMeter) || tableName[dm.GetDirectTableId()] != ingress(contract.Reservation) ||
+			dm.GetSpec().GetUnit() != p4configv1.MeterSpec_BYTES || dm.GetSpec().GetType() != p4configv1.MeterSpec_TWO_RATE_THREE_COLOR {
+			t.Errorf("direct meter = %s of %s unit=%v type=%v, want QosIngress.reservation_meter of QosIngress.reservation BYTES TWO_RATE_THREE_COLOR",
+				dm.GetPreamble().GetName(), tableName[dm.GetDirectTableId()], dm.GetSpec().GetUnit(), dm.GetSpec().GetType())
 		}
 	})
 }

@@ -138,6 +138,7 @@ func TestTNANamesMatchV1model(t *testing.T) {
 	tna, _ := os.ReadFile(tnaSource)
 	for _, decl := range []string{
 		`Meter<bit<8>>(QOS_CLASSES, MeterType_t.BYTES) class_meter;`,
+		`DirectMeter(MeterType_t.BYTES) reservation_meter;`,
 		`) ecmp_selector;`,
 		`(QOS_CLASSES, CounterType_t.PACKETS_AND_BYTES) class_counter;`,
 		`(QUEUE_COUNTERS, CounterType_t.PACKETS_AND_BYTES) queue_counter;`,

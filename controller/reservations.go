@@ -1,0 +1,302 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/p4qos/p4qos/admission"
+	"github.com/p4qos/p4qos/controller/statusapi"
+	"github.com/p4qos/p4qos/internal/inputfile"
+	"github.com/p4qos/p4qos/internal/yamlerr"
+)
+
+// AdmittedReservation is a reservation of the running intent
+// (docs/admission.md): a static one from the policy's reservations:
+// section or a dynamic one admitted through the API.
+type AdmittedReservation struct {
+	admission.Reservation
+	Static bool
+	// Broken says why the reservation no longer passes admission on the
+	// compiled topology (a link failure or topology change re-checked it);
+	// empty while its promise holds. A broken reservation stays intent and
+	// its policing stays installed (unless its hosts are gone), so that
+	// restoring the link restores the promise; it is reported, not dropped.
+	Broken string
+	// invalid: the request no longer makes sense on the topology (a host
+	// is gone), so it has nothing to install.
+	invalid bool
+}
+
+// admit runs admission for the static then the dynamic requests, in that
+// order, on the fabric's compiled topology (failed links excluded): the
+// ledger of what passed and every reservation with its state. A request
+// that fails is broken, never silently dropped.
+func (f *Fabric) admit(p admission.Params, static, dynamic []admission.Request) (*admission.Ledger, []AdmittedReservation) {
+	l := admission.NewLedger(f.topology, p, nil)
+	var out []AdmittedReservation
+	for i, r := range append(append([]admission.Request(nil), static...), dynamic...) {
+		ar := AdmittedReservation{Static: i < len(static)}
+		a, err := l.Admit(r)
+		if err != nil {
+			var inv *admission.InvalidError
+			ar.Reservation, ar.Broken, ar.invalid = admission.Reservation{ID: r.BaseID(), Request: r}, err.Error(), errors.As(err, &inv)
+		} else {
+			ar.Reservation = a.Reservation
+		}
+		out = append(out, ar)
+	}
+	// Later admissions may have raised earlier bounds: report the final ones.
+	bound := map[string]admission.Reservation{}
+	for _, r := range l.List() {
+		bound[r.ID] = r
+	}
+	for i := range out {
+		if r, ok := bound[out[i].ID]; ok && out[i].Broken == "" {
+			out[i].Bound = r.Bound
+		}
+	}
+	return l, out
+}
+
+// installable are the reservations whose policing can be compiled: all
+// but those whose hosts are no longer in the topology.
+func installable(rs []AdmittedReservation) []admission.Reservation {
+	var out []admission.Reservation
+	for _, r := range rs {
+		if !r.invalid {
+			out = append(out, r.Reservation)
+		}
+	}
+	return out
+}
+
+// statePath is where the daemon keeps the dynamic reservations: next to
+// the policy, policy.reservations.yaml for policy.yaml, in the format of a
+// reservations: section (so `admit request --dry-run --reservations` reads
+// it too).
+func statePath(policy string) string {
+	return strings.TrimSuffix(policy, filepath.Ext(policy)) + ".reservations.yaml"
+}
+
+// loadDynamic reads the state file; a missing file is no reservations.
+func loadDynamic(path string) ([]admission.Request, error) {
+	data, err := inputfile.Read(path, inputfile.Policy)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return admission.ParseReservations(path, data)
+}
+
+// saveDynamic writes the state file atomically (a crash leaves the old or
+// the new file, never half of one).
+func saveDynamic(path string, rs []admission.Request) error {
+	f := struct {
+		Reservations []*admission.Entry `yaml:"reservations"`
+	}{Reservations: []*admission.Entry{}}
+	for _, r := range rs {
+		f.Reservations = append(f.Reservations, admission.EntryOf(r))
+	}
+	data, err := yaml.Marshal(&f)
+	if err != nil {
+		return err
+	}
+	data = append([]byte("# Dynamic admission-control reservations of the p4qos daemon (p4qos admit\n# request / release). Written by the daemon; do not edit while it runs.\n"), data...)
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".reservations-*.yaml")
+	if err != nil {
+		return fmt.Errorf("reservations state: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("reservations state %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("reservations state %s: %w", tmp.Name(), err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("reservations state: %w", err)
+	}
+	return nil
+}
+
+// requestOf checks an API request with the reservations: section's rules
+// (the JSON body is YAML; its keys are the section's).
+func requestOf(req statusapi.ReservationRequest) (admission.Request, error) {
+	body, err := json.Marshal(struct {
+		R []statusapi.ReservationRequest `json:"reservations"`
+	}{[]statusapi.ReservationRequest{req}})
+	if err != nil {
+		return admission.Request{}, err
+	}
+	rs, err := admission.ParseReservations("request", body)
+	if err != nil {
+		return admission.Request{}, err
+	}
+	return rs[0], nil
+}
+
+// requestReservation admits req against the running ledger; on admission
+// the new set is persisted, compiled and made the intent, in that order,
+// so that an answer "admitted" means it is recorded and being installed.
+// A rejection changes nothing.
+func (c *Controller) requestReservation(ctx context.Context, req statusapi.ReservationRequest) statusapi.Answer {
+	r, err := requestOf(req)
+	if err != nil {
+		return statusapi.Answer{Outcome: statusapi.Invalid, Text: err.Error()}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, err := c.compiled.ledger.Check(r)
+	var text strings.Builder
+	if err != nil {
+		admission.PrintError(&text, err)
+		outcome := statusapi.Rejected
+		var inv *admission.InvalidError
+		if errors.As(err, &inv) {
+			outcome = statusapi.Invalid
+		}
+		c.log.Info("reservation rejected", "src", r.Src, "dst", r.Dst, "err", err)
+		return statusapi.Answer{Outcome: outcome, Text: text.String()}
+	}
+	dynamic := append(append([]admission.Request(nil), c.dynamic...), r)
+	if err := c.commitReservations(ctx, dynamic); err != nil {
+		// The compiler refusing it (its ingress edge's reservation table
+		// is full) is an answer about the request, like a rejection.
+		var list yamlerr.List
+		if errors.As(err, &list) {
+			return statusapi.Answer{Outcome: statusapi.Rejected, Text: "REJECTED: the reservation cannot be installed: " + err.Error() + "\n"}
+		}
+		return statusapi.Answer{Outcome: statusapi.Failed, Text: err.Error()}
+	}
+	admission.Print(&text, a)
+	c.log.Info("reservation admitted", "id", a.Reservation.ID, "src", r.Src, "dst", r.Dst, "bound", a.Bound)
+	c.emit(Event{Kind: ReservationAdmitted, What: a.Reservation.ID})
+	return statusapi.Answer{Outcome: statusapi.Admitted, ID: a.Reservation.ID, BoundSeconds: a.Bound.Seconds(), Text: text.String()}
+}
+
+// releaseReservation removes a dynamic reservation; its entries leave the
+// intent (the reconciler deletes them).
+func (c *Controller) releaseReservation(ctx context.Context, id string) statusapi.Answer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, r := range c.compiled.Reservations {
+		if r.ID != id {
+			continue
+		}
+		if r.Static {
+			return statusapi.Answer{Outcome: statusapi.Invalid, ID: id, Text: fmt.Sprintf("%s is a static reservation of %s: remove it there", id, c.cfg.Policy)}
+		}
+		// Dynamic reservations follow the static ones in admission order.
+		k := i - countStatic(c.compiled.Reservations)
+		dynamic := append(append([]admission.Request(nil), c.dynamic[:k]...), c.dynamic[k+1:]...)
+		if err := c.commitReservations(ctx, dynamic); err != nil {
+			return statusapi.Answer{Outcome: statusapi.Failed, ID: id, Text: err.Error()}
+		}
+		c.log.Info("reservation released", "id", id)
+		c.emit(Event{Kind: ReservationReleased, What: id})
+		return statusapi.Answer{Outcome: statusapi.Released, ID: id, Text: "released " + id + "\n"}
+	}
+	return statusapi.Answer{Outcome: statusapi.NotFound, ID: id, Text: fmt.Sprintf("%s: %v\n", id, admission.ErrNotFound)}
+}
+
+// staticBroken refuses a policy whose own reservations do not pass
+// admission: a new policy is input, and input that cannot be honoured is
+// rejected whole (exit 2 at startup; the running intent stays on reload).
+// Topology changes only report broken reservations (reportBroken).
+func staticBroken(c *Compiled) error {
+	var bad []string
+	for _, r := range c.Reservations {
+		if r.Static && r.Broken != "" {
+			bad = append(bad, fmt.Sprintf("reservation %s (%s → %s): %s", r.ID, r.Src, r.Dst, r.Broken))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%s: %d static reservation(s) not admitted: %s", c.Policy.File(), len(bad), strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+func countStatic(rs []AdmittedReservation) int {
+	n := 0
+	for _, r := range rs {
+		if r.Static {
+			n++
+		}
+	}
+	return n
+}
+
+// commitReservations compiles the running policy with dynamic, persists
+// dynamic, then makes it the intent. Called with mu held.
+func (c *Controller) commitReservations(ctx context.Context, dynamic []admission.Request) error {
+	comp, err := c.fabric.Compile(ctx, c.policy, dynamic...)
+	if err != nil {
+		return err
+	}
+	if err := saveDynamic(statePath(c.cfg.Policy), dynamic); err != nil {
+		return err
+	}
+	c.dynamic = dynamic
+	c.install(c.fabric, comp, c.policy)
+	c.daemon.SetIntent(comp.Intents)
+	return nil
+}
+
+// reportBroken logs and emits every reservation whose promise the new
+// compilation broke (and those it restored), after a topology change.
+func (c *Controller) reportBroken(old, cur *Compiled) {
+	was := map[string]bool{}
+	if old != nil {
+		for _, r := range old.Reservations {
+			was[r.ID] = r.Broken != ""
+		}
+	}
+	for _, r := range cur.Reservations {
+		switch {
+		case r.Broken != "" && !was[r.ID]:
+			c.log.Warn("reservation broken: its guarantee no longer holds on the current topology", "id", r.ID, "src", r.Src, "dst", r.Dst, "why", r.Broken)
+			c.emit(Event{Kind: ReservationBroken, What: r.ID, Err: errors.New(r.Broken)})
+		case r.Broken == "" && was[r.ID]:
+			c.log.Info("reservation restored", "id", r.ID)
+			c.emit(Event{Kind: ReservationRestored, What: r.ID})
+		}
+	}
+}
+
+func (src statusSource) Reservations() statusapi.ReservationList {
+	comp := src.c.Compiled()
+	l := statusapi.ReservationList{Reservations: []statusapi.Reservation{}}
+	var rs []admission.Reservation
+	for _, r := range comp.Reservations {
+		l.Reservations = append(l.Reservations, statusapi.Reservation{ID: r.ID, Name: r.Name, Service: string(r.Service), Src: r.Src, Dst: r.Dst,
+			RateBps: r.TSpec.Rate, Static: r.Static, BoundSeconds: r.Bound.Seconds(), Broken: r.Broken})
+		rs = append(rs, r.Reservation)
+	}
+	var text strings.Builder
+	admission.PrintList(&text, rs)
+	for _, r := range comp.Reservations {
+		if r.Broken != "" {
+			fmt.Fprintf(&text, "BROKEN %s: %s\n", r.ID, r.Broken)
+		}
+	}
+	l.Text = text.String()
+	return l
+}
+
+func (src statusSource) RequestReservation(ctx context.Context, req statusapi.ReservationRequest) statusapi.Answer {
+	return src.c.requestReservation(ctx, req)
+}
+
+func (src statusSource) ReleaseReservation(ctx context.Context, id string) statusapi.Answer {
+	return src.c.releaseReservation(ctx, id)
+}
