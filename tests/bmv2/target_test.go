@@ -1,6 +1,8 @@
 package bmv2
 
 import (
+	"context"
+	"net"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -19,6 +21,9 @@ type dut interface {
 	Alive() bool
 	Log() string
 	Conn(t testing.TB) *grpc.ClientConn
+	// Addr is the P4Runtime address, reachable through Dial.
+	Addr() string
+	Dial(ctx context.Context, addr string) (net.Conn, error)
 }
 
 // target is a switch the packet tests run on: BMv2 (simple_switch_grpc, the
