@@ -2,12 +2,14 @@ package tofinomodel
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/p4qos/p4qos/tests/internal/bmv2env"
 )
@@ -57,7 +59,11 @@ func FindSDE() (SDE, error) {
 // HasP4RT reports whether bf_switchd was built with its P4Runtime server
 // (open-p4studio's -DP4RT=ON): its --help lists --p4rt-server only then.
 func (s SDE) HasP4RT() bool {
-	out, _ := exec.Command(s.Switchd(), "--help").CombinedOutput()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, s.Switchd(), "--help")
+	cmd.Env = s.Env()
+	out, _ := cmd.CombinedOutput()
 	return strings.Contains(string(out), "--p4rt-server")
 }
 
