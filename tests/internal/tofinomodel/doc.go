@@ -19,7 +19,8 @@
 // (tofino.FormatPIBfrt).
 //
 // The SDE is found under $P4QOS_SDE (default /opt/sde/install): bin/
-// tofino-model, bin/bf_switchd and lib/. Every entry point skips the test,
-// saying what is missing, without it, without root and `ip`, or with
-// -short.
+// tofino-model, bin/bf_switchd and lib/. Require and Start skip the test,
+// saying what is missing, without it, without a P4Runtime server in
+// bf_switchd, without root and `ip`, or with -short; the configuration
+// files and the device config are built and tested without any of them.
 package tofinomodel
