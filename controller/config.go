@@ -44,7 +44,9 @@ type Config struct {
 	// given: "tofino" or "tofino2".
 	TofinoChip string `yaml:"tofino-chip,omitempty"`
 	// TofinoDeviceConfig is how tofino switches' device config is packed:
-	// "pi" (PI / stratum_bf) or "stratum-bfrt" (BfPipelineConfig).
+	// "pi" (PI / stratum_bf), "pi-bfrt" (PI plus the pipeline name and
+	// bf-rt.json, open-p4studio's bf_switchd) or "stratum-bfrt"
+	// (BfPipelineConfig).
 	TofinoDeviceConfig string `yaml:"tofino-device-config,omitempty"`
 
 	Switches []SwitchEntry `yaml:"switches,omitempty"`
@@ -170,8 +172,8 @@ var settings = []setting{
 	{"tofino-bin", kindPath, "tofino.bin, for tofino switches (default: the committed one of tofino-chip)", func(c *Config) any { return &c.TofinoBin }},
 	{"tofino-context", kindPath, "context.json, for tofino switches (given with tofino-bin)", func(c *Config) any { return &c.TofinoContext }},
 	{"tofino-program", kindString, "P4 program name packed into the Tofino device config", func(c *Config) any { return &c.TofinoProgram }},
-	{"tofino-bfrt", kindPath, "bf-rt.json, for tofino switches packed for stratum-bfrt", func(c *Config) any { return &c.TofinoBfrt }},
-	{"tofino-device-config", kindString, "Tofino device-config packing: pi (PI, stratum_bf) or stratum-bfrt (Stratum's BfPipelineConfig)", func(c *Config) any { return &c.TofinoDeviceConfig }},
+	{"tofino-bfrt", kindPath, "bf-rt.json, for tofino switches packed for stratum-bfrt or pi-bfrt", func(c *Config) any { return &c.TofinoBfrt }},
+	{"tofino-device-config", kindString, "Tofino device-config packing: pi (PI, stratum_bf), pi-bfrt (open-p4studio's bf_switchd) or stratum-bfrt (Stratum's BfPipelineConfig)", func(c *Config) any { return &c.TofinoDeviceConfig }},
 	{"election-id", kindUint64, "P4Runtime election id (low 64 bits)", func(c *Config) any { return &c.ElectionID }},
 	{"election-id-high", kindUint64, "P4Runtime election id (high 64 bits)", func(c *Config) any { return &c.ElectionIDHigh }},
 	{"role", kindString, "P4Runtime role name (empty: the default role)", func(c *Config) any { return &c.Role }},
@@ -681,7 +683,7 @@ func (c *Config) Validate() []string {
 		}
 	}
 	if !validFormat(c.TofinoDeviceConfig) {
-		bad("tofino-device-config", "must be pi or stratum-bfrt, got %s", yamlerr.Quote(c.TofinoDeviceConfig))
+		bad("tofino-device-config", "must be pi, pi-bfrt or stratum-bfrt, got %s", yamlerr.Quote(c.TofinoDeviceConfig))
 	}
 	if _, err := tofino.CommittedFiles(tofino.Chip(c.TofinoChip)); err != nil {
 		bad("tofino-chip", "must be tofino or tofino2, got %s", yamlerr.Quote(c.TofinoChip))
@@ -739,7 +741,7 @@ func (c *Config) validateSwitches() []string {
 			}
 		}
 		if s.DeviceConfigFormat != "" && !validFormat(s.DeviceConfigFormat) {
-			errs = append(errs, fmt.Sprintf("%s (%s): device-config-format must be pi or stratum-bfrt, got %s", where, s.Name, yamlerr.Quote(s.DeviceConfigFormat)))
+			errs = append(errs, fmt.Sprintf("%s (%s): device-config-format must be pi, pi-bfrt or stratum-bfrt, got %s", where, s.Name, yamlerr.Quote(s.DeviceConfigFormat)))
 		}
 		switch topo.Target(s.Target) {
 		case "", topo.TargetBMv2, topo.TargetTofino, topo.TargetSim:
@@ -800,4 +802,4 @@ func (c Config) MarshalYAML() (any, error) {
 	return root, nil
 }
 
-func validFormat(f string) bool { return f == "pi" || f == "stratum-bfrt" }
+func validFormat(f string) bool { return f == "pi" || f == "pi-bfrt" || f == "stratum-bfrt" }

@@ -238,17 +238,21 @@ func loadTofino(cfg *Config, schema *tables.Schema, format tofino.Format) (targe
 	var opts []tofino.Option
 	switch format {
 	case tofino.FormatPI:
-	case tofino.FormatStratumBfrt:
+	case tofino.FormatStratumBfrt, tofino.FormatPIBfrt:
 		if bfrtPath == "" {
-			return nil, errors.New("the stratum-bfrt device config needs tofino-bfrt (bf-rt.json)")
+			return nil, fmt.Errorf("the %s device config needs tofino-bfrt (bf-rt.json)", format)
 		}
 		bfrt, err := inputfile.Read(bfrtPath, inputfile.TofinoOutput)
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, tofino.WithStratumBfrt(bfrt))
+		if format == tofino.FormatPIBfrt {
+			opts = append(opts, tofino.WithPIBfrt(bfrt))
+		} else {
+			opts = append(opts, tofino.WithStratumBfrt(bfrt))
+		}
 	default:
-		return nil, fmt.Errorf("unknown device-config format %s (pi or stratum-bfrt)", yamlerr.Quote(string(format)))
+		return nil, fmt.Errorf("unknown device-config format %s (pi, pi-bfrt or stratum-bfrt)", yamlerr.Quote(string(format)))
 	}
 	return tofino.New(schema, cfg.TofinoProgram, bin, ctxJSON, opts...)
 }

@@ -52,9 +52,19 @@ func TestFabricTofinoPackings(t *testing.T) {
 			t.Errorf("%s: device id %d, want %d", sw.Name, sw.DeviceID, want[sw.Name])
 		}
 	}
-	cfg.Switches[3].DeviceConfigFormat, cfg.TofinoBfrt = "stratum-bfrt", ""
-	if _, err := LoadFabric(&cfg); err == nil || !contains(err.Error(), "tofino-bfrt") {
-		t.Errorf("stratum-bfrt without bf-rt.json: %v", err)
+	// pi-bfrt: the PI fields, then the pipeline name and bf-rt.json.
+	cfg.Switches[3].DeviceConfigFormat = "pi-bfrt"
+	if f, err = LoadFabric(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	if want := must(tofino.PackPipeline("qos_tna", []byte("BIN"), []byte("{}"), "pipe", []byte(`{"tables":[]}`))); !bytes.Equal(dc("spine2"), want) {
+		t.Errorf("spine2 (pi-bfrt) packs to % x, want % x", dc("spine2"), want)
+	}
+	for _, format := range []string{"stratum-bfrt", "pi-bfrt"} {
+		cfg.Switches[3].DeviceConfigFormat, cfg.TofinoBfrt = format, ""
+		if _, err := LoadFabric(&cfg); err == nil || !contains(err.Error(), "tofino-bfrt") {
+			t.Errorf("%s without bf-rt.json: %v", format, err)
+		}
 	}
 }
 

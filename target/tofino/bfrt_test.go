@@ -141,3 +141,30 @@ func TestStratumConfigDecodesWithStratumProto(t *testing.T) {
 		}
 	}
 }
+
+// TestPIBfrtDeviceConfig checks that the pi-bfrt format packs with
+// PackPipeline, and that it refuses to go without bf-rt.json.
+func TestPIBfrtDeviceConfig(t *testing.T) {
+	s, err := tables.Load(filepath.Join("..", "..", "p4src", "build", "qos.p4info.txtpb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(s, "qos", []byte("BIN"), []byte(`{"c":1}`), WithPIBfrt([]byte(`{"b":2}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Format() != FormatPIBfrt {
+		t.Errorf("format %q, want %q", d.Format(), FormatPIBfrt)
+	}
+	got, err := d.DeviceConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := PackPipeline("qos", []byte("BIN"), []byte(`{"c":1}`), "pipe", []byte(`{"b":2}`))
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("device config % x (%v), want % x", got, err, want)
+	}
+	if _, err := New(s, "qos", []byte("BIN"), []byte(`{"c":1}`), WithPIBfrt(nil)); err == nil {
+		t.Error("pi-bfrt without bf-rt.json: no error")
+	}
+}

@@ -28,7 +28,15 @@ const (
 	// FormatStratumBfrt is stratum_bfrt's BfPipelineConfig protobuf
 	// (StratumConfig), which also carries bf-rt.json.
 	FormatStratumBfrt Format = "stratum-bfrt"
+	// FormatPIBfrt is the PI packing followed by the pipeline name and
+	// bf-rt.json (PackPipeline), what open-p4studio's bf_switchd
+	// --p4rt-server reads.
+	FormatPIBfrt Format = "pi-bfrt"
 )
+
+// PipelineName is the name bf-p4c gives the one pipeline of a program
+// without explicit pipes (the "pipe" directory of its output).
+const PipelineName = "pipe"
 
 // AllPipes is the pipe scope of a profile that runs on every pipe of a
 // four-pipe Tofino (bf-p4c's default, in its .conf file).
@@ -51,6 +59,12 @@ type Option func(*Driver)
 // bf-rt.json.
 func WithStratumBfrt(bfrt []byte) Option {
 	return func(d *Driver) { d.format, d.bfrt = FormatStratumBfrt, bfrt }
+}
+
+// WithPIBfrt packs the device config for open-p4studio's bf_switchd
+// P4Runtime server (PackPipeline), with bf-p4c's bf-rt.json.
+func WithPIBfrt(bfrt []byte) Option {
+	return func(d *Driver) { d.format, d.bfrt = FormatPIBfrt, bfrt }
 }
 
 // New returns the driver for the TNA pipeline: its P4Info, the P4 program
@@ -76,8 +90,8 @@ func New(schema *tables.Schema, program string, bin, context []byte, opts ...Opt
 	for _, o := range opts {
 		o(d)
 	}
-	if d.format == FormatStratumBfrt && len(d.bfrt) == 0 {
-		return nil, errors.New("tofino: the stratum-bfrt packing needs bf-rt.json")
+	if (d.format == FormatStratumBfrt || d.format == FormatPIBfrt) && len(d.bfrt) == 0 {
+		return nil, fmt.Errorf("tofino: the %s packing needs bf-rt.json", d.format)
 	}
 	return d, nil
 }
@@ -129,6 +143,9 @@ func (d *Driver) DeviceConfig() ([]byte, error) {
 		}}
 		return c.Marshal(), nil
 	}
+	if d.format == FormatPIBfrt {
+		return PackPipeline(d.program, d.binary, d.context, PipelineName, d.bfrt)
+	}
 	return Pack(d.program, d.binary, d.context)
 }
 
@@ -152,7 +169,32 @@ var _ target.Driver = (*Driver)(nil)
 // documents this "older binary packing used by PI". stratum_bfrt instead
 // wants its BfPipelineConfig protobuf; that packing is not implemented here.
 func Pack(programName string, bin, context []byte) ([]byte, error) {
-	fields := [][]byte{[]byte(programName), bin, context}
+	return packFields([]byte(programName), bin, context)
+}
+
+// PackPipeline is Pack followed by two more length-prefixed fields, the
+// pipeline name and bf-rt.json: the device config of the P4Runtime server
+// of open-p4studio's bf_switchd (9.13.4, bf-drivers src/pi/pi_imp.c,
+// _pi_update_device_start). That server reads the fourth length
+// unconditionally, without looking at the config's size, and a non-zero
+// one names the pipeline whose bf-rt.json follows; given Pack's three
+// fields it reads four bytes past the end. The names are at most 100
+// bytes there (_PI_UPDATE_MAX_NAME_SIZE), so longer ones are refused
+// here rather than by the switch.
+func PackPipeline(programName string, bin, context []byte, pipeline string, bfrt []byte) ([]byte, error) {
+	const maxName = 100
+	if len(programName) > maxName || len(pipeline) > maxName {
+		return nil, fmt.Errorf("tofino: program and pipeline names must be at most %d bytes", maxName)
+	}
+	if pipeline == "" {
+		return nil, errors.New("tofino: PackPipeline needs a pipeline name")
+	}
+	return packFields([]byte(programName), bin, context, []byte(pipeline), bfrt)
+}
+
+// packFields writes each field as a 4-byte little-endian length and its
+// bytes.
+func packFields(fields ...[]byte) ([]byte, error) {
 	n := 0
 	for _, f := range fields {
 		if len(f) > math.MaxInt32 {

@@ -60,3 +60,43 @@ func FuzzUnpack(f *testing.F) {
 		}
 	})
 }
+
+// TestPackPipelineByHand checks the five-field packing that open-p4studio's
+// bf_switchd P4Runtime server reads (bf-drivers src/pi/pi_imp.c): program
+// name, tofino.bin, context.json, pipeline name, bf-rt.json, each after a
+// 4-byte little-endian length.
+func TestPackPipelineByHand(t *testing.T) {
+	got, err := PackPipeline("qos", []byte{0xAA}, []byte("{}"), "pipe", []byte("[]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []byte{
+		3, 0, 0, 0, 'q', 'o', 's',
+		1, 0, 0, 0, 0xAA,
+		2, 0, 0, 0, '{', '}',
+		4, 0, 0, 0, 'p', 'i', 'p', 'e',
+		2, 0, 0, 0, '[', ']',
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("got % x\nwant % x", got, want)
+	}
+	// Pack's three fields are a prefix of it: a server that reads only
+	// those (PI before the bf-rt.json extension) ignores the rest.
+	three, err := Pack("qos", []byte{0xAA}, []byte("{}"))
+	if err != nil || !bytes.HasPrefix(got, three) {
+		t.Errorf("Pack's fields % x (%v) are not a prefix of % x", three, err, got)
+	}
+}
+
+func TestPackPipelineRejects(t *testing.T) {
+	long := string(bytes.Repeat([]byte{'x'}, 101))
+	for _, tc := range []struct{ name, program, pipeline string }{
+		{"program name over 100 bytes", long, "pipe"},
+		{"pipeline name over 100 bytes", "qos", long},
+		{"no pipeline name", "qos", ""},
+	} {
+		if _, err := PackPipeline(tc.program, []byte{1}, []byte{2}, tc.pipeline, []byte{3}); err == nil {
+			t.Errorf("%s: no error", tc.name)
+		}
+	}
+}

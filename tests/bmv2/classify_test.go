@@ -19,8 +19,10 @@ var (
 // TestClassifierMatchKinds installs one classifier rule per key and match
 // kind, each marking a distinct DSCP, plus overlapping rules whose priority
 // decides, and checks which DSCP each probe packet leaves with.
-func TestClassifierMatchKinds(t *testing.T) {
-	b := newBed(t, 3)
+func TestClassifierMatchKinds(t *testing.T) { forTargets(t, testClassifierMatchKinds) }
+
+func testClassifierMatchKinds(t *testing.T, tg target) {
+	b := newBedOn(t, tg, 3)
 	b.routeAll(3)
 
 	rule := func(prio int32, m []tables.Match, a tables.ActionCall) proto.Message {

@@ -1,7 +1,19 @@
-// Package bmv2 proves the qos pipeline's behaviour with real packets on BMv2.
+// Package bmv2 proves the qos pipeline's behaviour with real packets on BMv2
+// and, where it is installed, on the Tofino model.
 //
-// Each test starts its own simple_switch_grpc (--priority-queues 8) inside a
-// network namespace that the test creates, with veth pairs whose switch ends
+// The packet tests of the contract's behaviour (classification,
+// trTCM colors, EF before BE, ECMP and WCMP, TTL, ECN) run once per target
+// (target_test.go): BMv2 with the v1model program, and tofino-model with
+// bf_switchd and the TNA program compiled for Tofino 1
+// (tests/internal/tofinomodel), each as a subtest named after the target. A
+// target that is not installed skips its subtests, saying why; where the
+// Tofino model legitimately differs (meter arithmetic, queues p4qos cannot
+// configure there) the test states its tolerance or its reason to skip.
+// The remaining tests (packet I/O, P4Runtime errors, malformed packets) are
+// BMv2's alone.
+//
+// On BMv2, each test starts its own simple_switch_grpc (--priority-queues 8)
+// inside a network namespace that the test creates, with veth pairs whose switch ends
 // are the switch ports and whose other ends, in the same namespace, are where
 // the test sends and captures frames through AF_PACKET sockets. The test
 // process itself stays in the host namespace: it opens each socket (gRPC and
@@ -11,7 +23,7 @@
 // (0.0.0.0:9090, not configurable) is only reachable inside the namespace.
 //
 // The namespace, switch and socket machinery is tests/internal/bmv2env,
-// shared with tests/bmv2diff and tests/bmv2ctl. The tests skip, saying why,
+// shared with tests/bmv2diff, tests/bmv2ctl and the Tofino model harness. The tests skip, saying why,
 // with -short and unless they run as root with `ip` (iproute2),
 // simple_switch_grpc and simple_switch_CLI (PATH or /opt/p4/bin), and the
 // committed p4src/build/qos.json. The pipeline is programmed over P4Runtime

@@ -9,8 +9,10 @@ import (
 
 // TestTTL checks routing's TTL/hop-limit handling: decrement by one,
 // MACs rewritten, checksum updated; TTL ≤ 1 and route misses dropped.
-func TestTTL(t *testing.T) {
-	b := newBed(t, 2)
+func TestTTL(t *testing.T) { forTargets(t, testTTL) }
+
+func testTTL(t *testing.T, tg target) {
+	b := newBedOn(t, tg, 2)
 	b.routeAll(2)
 	v6b := netip.MustParseAddr("2001:db8:2::1")
 	frames := [][]byte{

@@ -46,8 +46,16 @@ const (
 // switch's buckets start empty rather than full, and (b) a difference of up
 // to ~10 ms between the switch's and the receiver's view of the stream's
 // start and end, worth PIR·10 ms / 500 B ≈ 4 frames each.
-func TestMeterColorShares(t *testing.T) {
-	b := newBed(t, 2)
+//
+// On the Tofino model the band is wider by the target's meterSlack (18
+// frames, derived in target_test.go from Tofino's mantissa/exponent
+// encoding of rates and bursts and the FCS it may meter), and the model's
+// meters run on the model's clock, which the receiver's timestamps only
+// approximate.
+func TestMeterColorShares(t *testing.T) { forTargets(t, testMeterColorShares) }
+
+func testMeterColorShares(t *testing.T, tg target) {
+	b := newBedOn(t, tg, 2)
 	b.routeAll(2)
 
 	const af11, af12, af13 = 10, 12, 14
@@ -103,7 +111,10 @@ func TestMeterColorShares(t *testing.T) {
 	t.Logf("observed green/yellow/red = %d/%d/%d; expected for measured T = %d/%d/%d; nominal = 1009/510/481",
 		green, yellow, red, wantGreen, wantYellow, wantRed)
 
-	const tol = meterN * 2 / 100
+	// tg.meterSlack widens the band by what the target's own meter
+	// arithmetic can move each color (target_test.go): 0 on BMv2.
+	tol := meterN*2/100 + tg.meterSlack
+	t.Logf("tolerance ±%d frames per color (%s)", tol, tg.meterWhy)
 	for _, c := range []struct {
 		color     string
 		got, want int
@@ -124,7 +135,7 @@ func TestMeterColorShares(t *testing.T) {
 // frames. The schedule is absolute: a late send is followed by quicker
 // ones, so the average rate stays pps.
 func (b *bed) sendPaced(frame []byte, n, pps, want int) ([][]byte, []time.Time) {
-	c := b.sw.Port(2).Capture()
+	c := b.dev.Port(2).Capture()
 	start := time.Now()
 	interval := time.Second / time.Duration(pps)
 	for i := 0; i < n; i++ {

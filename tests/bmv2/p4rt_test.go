@@ -15,33 +15,51 @@ import (
 	"github.com/p4qos/p4qos/tests/internal/bmv2env"
 )
 
-// bed is one test's switch: simple_switch_grpc with --priority-queues 8 in
-// a namespace of its own, a P4Runtime session as primary controller with
-// the qos pipeline loaded, and a packet socket per port (sw.Port).
+// bed is one test's switch: a target (target_test.go) started in a
+// namespace of its own with the committed pipeline loaded, a P4Runtime
+// session as primary controller, and a packet socket per port (dev.Port).
 type bed struct {
-	t      *testing.T
-	sw     *bmv2env.Switch
-	schema *tables.Schema
-	client p4v1.P4RuntimeClient
+	t        *testing.T
+	dev      dut
+	sw       *bmv2env.Switch // the same switch on BMv2, nil on other targets
+	target   string
+	deviceID uint64
+	names    contract.Names
+	schema   *tables.Schema
+	client   p4v1.P4RuntimeClient
 }
 
 const deviceID = 1
 
 var electionID = &p4v1.Uint128{High: 0, Low: 1}
 
-// newBed starts a switch with ports 1..nPorts and loads the committed
+// newBed starts BMv2 with ports 1..nPorts and loads the committed
 // pipeline. It skips the test when BMv2 or the compiled program is not
 // available.
 func newBed(t *testing.T, nPorts int) *bed {
 	t.Helper()
-	bmv2env.RequireNetnsSwitch(t)
-	bmv2env.RequireQosPipeline(t)
-	b := startBed(t, nPorts)
-	b.loadPipeline()
+	return newBedOn(t, targets[0], nPorts)
+}
+
+// newBedOn starts tg with ports 1..nPorts, with its committed pipeline
+// loaded and the test primary. It skips the test when tg or its compiled
+// program is not available.
+func newBedOn(t *testing.T, tg target, nPorts int) *bed {
+	t.Helper()
+	schema, err := tables.Load(tg.p4info)
+	if err != nil {
+		t.Fatalf("load P4Info: %v", err)
+	}
+	dev, sw := tg.start(t, nPorts, schema)
+	client := bmv2env.BecomePrimary(t, dev.Conn(t), tg.deviceID, electionID)
+	b := &bed{t: t, dev: dev, sw: sw, target: tg.name, deviceID: tg.deviceID, names: tg.names, schema: schema, client: client}
+	if tg.load != nil {
+		tg.load(b)
+	}
 	return b
 }
 
-// startBed starts a switch with ports 1..nPorts and becomes its primary
+// startBed starts BMv2 with ports 1..nPorts and becomes its primary
 // controller, without loading a program.
 func startBed(t *testing.T, nPorts int) *bed {
 	t.Helper()
@@ -53,7 +71,7 @@ func startBed(t *testing.T, nPorts int) *bed {
 	sw := bmv2env.Start(t, bmv2env.WithPorts(nPorts), bmv2env.WithPriorityQueues(8), bmv2env.WithDeviceID(deviceID),
 		bmv2env.WithCPUPort(contract.CPUPortBMv2))
 	client := bmv2env.BecomePrimary(t, sw.Conn(t), deviceID, electionID)
-	return &bed{t: t, sw: sw, schema: schema, client: client}
+	return &bed{t: t, dev: sw, sw: sw, target: "bmv2", deviceID: deviceID, schema: schema, client: client}
 }
 
 // loadPipeline pushes the committed BMv2 JSON and P4Info.
@@ -63,7 +81,7 @@ func (b *bed) loadPipeline() {
 	if err != nil {
 		b.t.Fatalf("read BMv2 JSON: %v", err)
 	}
-	if err := bmv2env.PushPipeline(context.Background(), b.client, deviceID, electionID,
+	if err := bmv2env.PushPipeline(context.Background(), b.client, b.deviceID, electionID,
 		&p4v1.ForwardingPipelineConfig{P4Info: b.schema.P4Info(), P4DeviceConfig: deviceConfig}); err != nil {
 		b.t.Fatal(err)
 	}
@@ -83,7 +101,7 @@ func get[T any](v T, err error) func(testing.TB) T {
 
 func (b *bed) writeUpdates(typ p4v1.Update_Type, msgs ...proto.Message) {
 	b.t.Helper()
-	req := &p4v1.WriteRequest{DeviceId: deviceID, ElectionId: electionID}
+	req := &p4v1.WriteRequest{DeviceId: b.deviceID, ElectionId: electionID}
 	for _, m := range msgs {
 		e := tables.EntityOf(m)
 		if e == nil {
@@ -118,7 +136,7 @@ func (b *bed) readCounter(name string, index int64) (packets, bytes int64) {
 	ce := get(b.schema.CounterEntry(name, index))(b.t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rc, err := b.client.Read(ctx, &p4v1.ReadRequest{DeviceId: deviceID, Entities: []*p4v1.Entity{tables.EntityOf(ce)}})
+	rc, err := b.client.Read(ctx, &p4v1.ReadRequest{DeviceId: b.deviceID, Entities: []*p4v1.Entity{tables.EntityOf(ce)}})
 	if err != nil {
 		b.t.Fatalf("Read %s[%d]: %v", name, index, err)
 	}
@@ -147,7 +165,7 @@ var routerMAC = []byte{0x02, 0x00, 0x00, 0x00, 0xfe, 0x01}
 // member writes action profile member id: next hop out of port.
 func (b *bed) member(id uint32, port int) proto.Message {
 	b.t.Helper()
-	return get(b.schema.ActionProfileMember(contract.ECMPSelector, id,
+	return get(b.schema.ActionProfileMember(b.names.Of(contract.ECMPSelector), id,
 		tables.Action(contract.SetNextHop, tables.Param(contract.ParamPort, port), tables.Param(contract.ParamSMAC, routerMAC),
 			tables.Param(contract.ParamDMAC, nextHopMAC(port)))))(b.t)
 }
@@ -177,7 +195,7 @@ func (b *bed) sendFrames(in int, frames ...[]byte) {
 		if i > 0 && i%chunkFrames == 0 {
 			time.Sleep(5 * time.Millisecond)
 		}
-		if err := b.sw.Port(in).Send(f); err != nil {
+		if err := b.dev.Port(in).Send(f); err != nil {
 			b.t.Fatalf("send frame %d on port %d: %v", i, in, err)
 		}
 	}
@@ -196,7 +214,7 @@ func (b *bed) exchange(in int, out []int, want int, frames ...[]byte) map[int][]
 	b.t.Helper()
 	caps := make([]*bmv2env.Capture, len(out))
 	for i, p := range out {
-		caps[i] = b.sw.Port(p).Capture()
+		caps[i] = b.dev.Port(p).Capture()
 	}
 	if want == len(frames) {
 		deadline := time.Now().Add(30 * time.Second)
@@ -221,8 +239,8 @@ func (b *bed) exchange(in int, out []int, want int, frames ...[]byte) map[int][]
 			res[p] = append(res[p], pp)
 		}
 	}
-	if !b.sw.Alive() {
-		b.t.Fatalf("simple_switch_grpc exited\n%s", b.sw.Log())
+	if !b.dev.Alive() {
+		b.t.Fatalf("the %s switch exited\n%s", b.target, b.dev.Log())
 	}
 	return res
 }

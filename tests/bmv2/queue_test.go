@@ -59,8 +59,11 @@ const (
 // pause, and without the pause with the interleaving above.) One leading
 // BE frame is tolerated: a frame the worker had popped, in timestamp order,
 // just before the stop but not yet transmitted comes out first after it.
-func TestEFBeforeBE(t *testing.T) {
-	b := newBed(t, 3)
+func TestEFBeforeBE(t *testing.T) { forTargets(t, testEFBeforeBE) }
+
+func testEFBeforeBE(t *testing.T, tg target) {
+	skipOn(t, tg, "tofino-model", noTofinoQueues)
+	b := newBedOn(t, tg, 3)
 	bmv2env.RequireCLI(t)
 	b.routeAll(2)
 	b.routePort3()
@@ -171,8 +174,11 @@ func (b *bed) routePort3() {
 // i ≥ 6 sees a depth of at least i−2 ≥ 4 and must be marked CE if it is
 // ECN-capable. Not-ECT frames are never changed (RFC 3168 §5), and nothing is
 // marked on port 3.
-func TestECNMarking(t *testing.T) {
-	b := newBed(t, 3)
+func TestECNMarking(t *testing.T) { forTargets(t, testECNMarking) }
+
+func testECNMarking(t *testing.T, tg target) {
+	skipOn(t, tg, "tofino-model", noTofinoQueues)
+	b := newBedOn(t, tg, 3)
 	bmv2env.RequireCLI(t)
 	b.routeAll(2)
 	b.routePort3()

@@ -13,6 +13,10 @@
 // thrift server (which listens on 0.0.0.0) is only reachable inside it.
 //
 // Everything a test starts is stopped by t.Cleanup, whatever the outcome:
-// the switch process is killed through its own process group, and deleting
-// the namespace deletes its veth pairs.
+// the switch process is killed through its own process group (Proc), and
+// deleting the namespace deletes its veth pairs.
+//
+// The namespace, packet-socket, process and P4Runtime helpers are not
+// BMv2-specific: tests/internal/tofinomodel runs the Tofino model with
+// them.
 package bmv2env

@@ -81,12 +81,7 @@ type Switch struct {
 	log        *LockedBuffer
 
 	mu   sync.Mutex
-	proc *process
-}
-
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *Proc
 }
 
 // Start runs simple_switch_grpc as the options say. It skips the test when
@@ -167,35 +162,14 @@ func (s *Switch) Restart(t testing.TB) {
 	t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.proc != nil && s.proc.alive() {
+	if s.proc != nil && s.proc.Alive() {
 		return
 	}
-	cmd := s.command()
-	cmd.Stdout, cmd.Stderr = s.log, s.log
-	// Its own process group, so that signals reach exactly what we started.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start simple_switch_grpc: %v", err)
+	p, err := StartProc(s.command(), s.log)
+	if err != nil {
+		t.Fatalf("simple_switch_grpc: %v", err)
 	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		close(p.done)
-	}()
 	s.proc = p
-}
-
-func (p *process) alive() bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
-}
-
-func (p *process) signal(sig syscall.Signal) error {
-	return syscall.Kill(-p.cmd.Process.Pid, sig)
 }
 
 // Stop kills the switch (its process group only) and waits for it to exit.
@@ -205,10 +179,7 @@ func (s *Switch) Stop() {
 	if s.proc == nil {
 		return
 	}
-	if s.proc.alive() {
-		_ = s.proc.signal(syscall.SIGKILL)
-	}
-	<-s.proc.done
+	s.proc.Kill()
 	s.proc = nil
 }
 
@@ -233,17 +204,17 @@ func (s *Switch) Resume(t testing.TB) {
 func (s *Switch) signal(sig syscall.Signal) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.proc == nil || !s.proc.alive() {
+	if s.proc == nil {
 		return errors.New("not running")
 	}
-	return s.proc.signal(sig)
+	return s.proc.Signal(sig)
 }
 
 // Alive reports whether the switch process is running.
 func (s *Switch) Alive() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.proc != nil && s.proc.alive()
+	return s.proc != nil && s.proc.Alive()
 }
 
 // Log is everything the switch has written to stdout and stderr.
