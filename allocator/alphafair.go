@@ -5,10 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
-	"gonum.org/v1/gonum/lapack/lapack64"
 )
 
 // α-fair network utility maximisation, a code path separate from the
@@ -732,31 +728,48 @@ func addDiffOuter(M []float64, m int, lp, lq []int32, c float64) {
 }
 
 // cholFactor overwrites the symmetric positive definite n×n row-major
-// matrix M with its Cholesky factor L (lower triangle), by gonum's blocked
-// LAPACK Dpotrf: its level-3 kernels run several times faster than an
-// unblocked loop on the m×m link matrix (m up to thousands), which was
-// most of the solver's time.
+// matrix M with its Cholesky factor L (lower triangle).
 func cholFactor(M []float64, n int) error {
-	if n == 0 {
-		return nil
-	}
-	if _, ok := lapack64.Potrf(blas64.Symmetric{Uplo: blas.Lower, N: n, Stride: n, Data: M}); !ok {
-		return fmt.Errorf("%w: Newton system not positive definite", ErrInternal)
+	for j := 0; j < n; j++ {
+		row := M[j*n : j*n+n]
+		d := row[j]
+		for k := 0; k < j; k++ {
+			d -= row[k] * row[k]
+		}
+		if !(d > 0) {
+			return fmt.Errorf("%w: Newton system not positive definite", ErrInternal)
+		}
+		d = math.Sqrt(d)
+		row[j] = d
+		for i := j + 1; i < n; i++ {
+			ri := M[i*n : i*n+n]
+			v := ri[j]
+			for k := 0; k < j; k++ {
+				v -= ri[k] * row[k]
+			}
+			ri[j] = v / d
+		}
 	}
 	return nil
 }
 
 // cholSolve solves L·Lᵀ z = b in place for the factor of cholFactor.
 func cholSolve(M []float64, n int, b []float64) {
-	if n == 0 {
-		return
+	for i := 0; i < n; i++ {
+		v := b[i]
+		row := M[i*n : i*n+i]
+		for k, mk := range row {
+			v -= mk * b[k]
+		}
+		b[i] = v / M[i*n+i]
 	}
-	// Two triangular solves (Dtrsv, contiguous row access); Potrs would go
-	// through Dtrsm, slow for a single right-hand side.
-	t := blas64.Triangular{Uplo: blas.Lower, Diag: blas.NonUnit, N: n, Stride: n, Data: M}
-	v := blas64.Vector{N: n, Inc: 1, Data: b}
-	blas64.Trsv(blas.NoTrans, t, v)
-	blas64.Trsv(blas.Trans, t, v)
+	for i := n - 1; i >= 0; i-- {
+		v := b[i]
+		for k := i + 1; k < n; k++ {
+			v -= M[k*n+i] * b[k]
+		}
+		b[i] = v / M[i*n+i]
+	}
 }
 
 // scales returns each FG's utility scale σ_g = ŵ_g·f_g^(1−α) (= s_g times
@@ -1203,6 +1216,13 @@ outer:
 			var dec float64
 			if err == nil {
 				dec, err = a.newton(grad, delta, M, scratch, touched)
+				if errors.Is(err, ErrInternal) {
+					// A Newton system that is not numerically positive
+					// definite is float64 running out, not a bug: the
+					// solve did not converge (AlphaFair's levels then
+					// fall back to max-min shares).
+					err = fmt.Errorf("%w: %w", ErrNotConverged, err)
+				}
 			}
 			if err != nil {
 				if best != nil {
