@@ -91,9 +91,12 @@ type AlphaResult struct {
 	// FGGap is Gap relative to the smallest FG utility scale ŵ_i·f_i^(1−α)
 	// (s_i times its marginal utility; the throughput for α = 0). AlphaFair
 	// aims for FGGap ≤ the tolerance too, which bounds every FG's
-	// deviation, but for large α with widely spread fair shares float64
-	// runs out first (f^(−α) spans more than 16 digits); it then returns
-	// the iterate with the smallest FGGap among those with RelGap ≤ tol.
+	// deviation. For α > 1 it solves in levels of fair share
+	// (alphalevels.go), so that shares spread beyond float64's range
+	// (f^(−α) spanning more than 16 digits) are each solved at their own
+	// scale; where that cannot be done (a chain of shares each close to the
+	// next), it returns the one-solve iterate with the smallest FGGap among
+	// those with RelGap ≤ tol, and FGGap says so.
 	FGGap float64
 	// Iterations is the number of Newton steps; Centerings the number of
 	// barrier parameter values used.
@@ -775,7 +778,22 @@ func cholSolve(M []float64, n int, b []float64) {
 // h_g(q_g) − ŵU(f_g) + Σ_p x_p(π_p + μ_g) + μ_g·(d_g − s_g); the result is
 // the largest FG term over σ_g and link term over max(λ_l c_l, min σ on l).
 func (a *afSolver) scales(lam, mu []float64) (sig []float64, fgGap float64) {
+	sig, fgTerm, linkTerm := a.gapTerms(lam, mu)
+	for _, v := range fgTerm {
+		fgGap = max(fgGap, v)
+	}
+	for _, v := range linkTerm {
+		fgGap = max(fgGap, v)
+	}
+	return sig, fgGap
+}
+
+// gapTerms returns the utility scales σ_g and the relative gap terms of
+// scales, per solver FG and per solver link.
+func (a *afSolver) gapTerms(lam, mu []float64) (sig, fgTerm, linkTerm []float64) {
 	sig = make([]float64, len(a.w))
+	fgTerm = make([]float64, len(a.w))
+	linkTerm = make([]float64, a.m)
 	for g, w := range a.w {
 		if a.alpha == 0 {
 			sig[g] = a.s[g]
@@ -803,12 +821,12 @@ func (a *afSolver) scales(lam, mu []float64) (sig []float64, fgGap float64) {
 			term += mu[g] * (a.d[g] - a.s[g])
 		}
 		term += a.h(g, q) - a.w[g]*a.util(a.s[g]/a.w[g])
-		fgGap = max(fgGap, term/sig[g])
+		fgTerm[g] = term / sig[g]
 	}
 	for l, c := range a.c {
-		fgGap = max(fgGap, lam[l]*(c-a.load[l])/max(lam[l]*c, minSig[l]))
+		linkTerm[l] = lam[l] * (c - a.load[l]) / max(lam[l]*c, minSig[l])
 	}
-	return sig, fgGap
+	return sig, fgTerm, linkTerm
 }
 
 // h is sup_{s≥0} ŵ_g U(s/ŵ_g) − q·s.
@@ -869,6 +887,20 @@ func (a *afSolver) reweight(nCons float64) {
 	}
 }
 
+// cheapestPath is the smallest sum of lam over the links of one of FG g's
+// paths.
+func (a *afSolver) cheapestPath(g int, lam []float64) float64 {
+	best := math.Inf(1)
+	for p := a.gPath[g]; p < a.gPath[g+1]; p++ {
+		v := 0.0
+		for _, l := range a.pLink[p] {
+			v += lam[l]
+		}
+		best = min(best, v)
+	}
+	return best
+}
+
 // duals returns the barrier's dual prices at the current point (a.fill
 // current), the dual bound and the primal objective.
 func (a *afSolver) duals() (lam, mu []float64, dual, primal float64) {
@@ -885,27 +917,41 @@ func (a *afSolver) duals() (lam, mu []float64, dual, primal float64) {
 	q := make([]float64, len(a.w))
 	minQ := math.Inf(1)
 	for g := range a.w {
-		best := math.Inf(1)
-		for p := a.gPath[g]; p < a.gPath[g+1]; p++ {
-			v := 0.0
-			for _, l := range a.pLink[p] {
-				v += lam[l]
-			}
-			best = min(best, v)
-		}
-		q[g] = best + mu[g]
+		q[g] = a.cheapestPath(g, lam) + mu[g]
 		minQ = min(minQ, q[g])
 	}
 	if a.alpha == 0 && minQ < 1 {
 		// The dual function is finite only where every path price is ≥ the
-		// marginal utility 1: scale the prices up to a valid dual point.
-		k := 1 / minQ
-		for l := range lam {
-			lam[l] *= k
+		// marginal utility 1. Raise the prices of the paths short of it, each
+		// by its own shortfall: a capped FG's demand price, else the price of
+		// the path's smallest link. (Scaling every price by 1/min q instead
+		// loosened the bound by the worst shortfall times the whole dual, and
+		// the relative gap of some problems stalled above 1e-6.) Raising
+		// prices only raises other paths' prices, so one pass suffices.
+		for g := range a.w {
+			short := 1 - a.cheapestPath(g, lam) - mu[g]
+			if short <= 0 {
+				continue
+			}
+			if !math.IsInf(a.d[g], 1) {
+				mu[g] += short
+			} else {
+				for p := a.gPath[g]; p < a.gPath[g+1]; p++ {
+					v, best := mu[g], a.pLink[p][0]
+					for _, l := range a.pLink[p] {
+						v += lam[l]
+						if a.c[l] < a.c[best] {
+							best = l
+						}
+					}
+					if v < 1 {
+						lam[best] += 1 - v
+					}
+				}
+			}
 		}
-		for g := range mu {
-			mu[g] *= k
-			q[g] *= k
+		for g := range a.w {
+			q[g] = a.cheapestPath(g, lam) + mu[g]
 		}
 	}
 	for l, c := range a.c {
@@ -956,8 +1002,17 @@ func AlphaFair(p *Problem, alpha float64, opts ...AlphaOption) (*AlphaResult, er
 	if !(o.tol > 0) {
 		return nil, fmt.Errorf("allocator: gap tolerance must be positive, got %v", o.tol)
 	}
+	return alphaFairLevels(p, alpha, o)
+}
+
+// levelTerms are one solve's relative gap terms (see afSolver.gapTerms)
+// per problem FG and link; NaN for those the solver left out.
+type levelTerms struct{ fg, link []float64 }
+
+// alphaFairOnce is one interior-point solve of the whole problem.
+func alphaFairOnce(p *Problem, alpha float64, o alphaOptions) (*AlphaResult, *levelTerms, error) {
 	if err := p.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	linkIdx := make(map[string]int, len(p.Links))
 	for i, l := range p.Links {
@@ -979,7 +1034,7 @@ func AlphaFair(p *Problem, alpha float64, opts ...AlphaOption) (*AlphaResult, er
 		fg := &p.FlowGroups[i]
 		w, top := alphaWeight(fg.Function)
 		if !(w > 0) {
-			return nil, fmt.Errorf("allocator: %s: α-fair needs a positive weight, but the bandwidth function's first segment is flat", fgItem(i, fg.Name))
+			return nil, nil, fmt.Errorf("allocator: %s: α-fair needs a positive weight, but the bandwidth function's first segment is flat", fgItem(i, fg.Name))
 		}
 		cp := top
 		if fg.Demand != nil {
@@ -1027,8 +1082,14 @@ func AlphaFair(p *Problem, alpha float64, opts ...AlphaOption) (*AlphaResult, er
 	}
 	a.gPath = append(a.gPath, len(a.pLink))
 	a.m = len(origLink)
+	terms := &levelTerms{fg: make([]float64, len(p.FlowGroups)), link: make([]float64, len(p.Links))}
+	for _, v := range [][]float64{terms.fg, terms.link} {
+		for i := range v {
+			v[i] = math.NaN()
+		}
+	}
 	if len(a.grp) == 0 {
-		return res, nil
+		return res, terms, nil
 	}
 	// Scales: weights by the largest; rates so that the first link to fill
 	// under equal fair shares (weight per path split evenly) fills at
@@ -1155,13 +1216,20 @@ outer:
 			var dec float64
 			if err == nil {
 				dec, err = a.newton(grad, delta, M, scratch, touched)
+				if errors.Is(err, ErrInternal) {
+					// A Newton system that is not numerically positive
+					// definite is float64 running out, not a bug: the
+					// solve did not converge (AlphaFair's levels then
+					// fall back to max-min shares).
+					err = fmt.Errorf("%w: %w", ErrNotConverged, err)
+				}
 			}
 			if err != nil {
 				if best != nil {
 					restore()
 					break outer
 				}
-				return nil, err
+				return nil, nil, err
 			}
 			res.Iterations++
 			inner++
@@ -1247,6 +1315,13 @@ outer:
 	res.Gap = max(dual-primal, 0)
 	res.RelGap = res.Gap / max(relDen(primal), 1e-300)
 	_, res.FGGap = a.scales(lam, muD)
+	_, fgTerm, linkTerm := a.gapTerms(lam, muD)
+	for g, i := range a.grp {
+		terms.fg[i] = fgTerm[g]
+	}
+	for l, li := range origLink {
+		terms.link[li] = linkTerm[l]
+	}
 	// Result in physical units.
 	for g, i := range a.grp {
 		gr := &res.FlowGroups[i]
@@ -1272,5 +1347,5 @@ outer:
 	for l, li := range origLink {
 		res.Links[li].Price = lam[l]
 	}
-	return res, nil
+	return res, terms, nil
 }

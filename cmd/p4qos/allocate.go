@@ -32,10 +32,10 @@ the flags win) computes the weighted α-fair allocation instead of max-min:
 0 maximises throughput, 1 is proportional fairness, 2 minimum potential
 delay, large α approaches max-min. The output then also gives each link's
 congestion price, each flow group's marginal utility and the duality gap.
---alpha alone implies --objective alpha-fair.`,
+--alpha alone implies --objective alpha-fair. --plot with --alpha 0,1,2,inf
+draws each flow group's rate for every α side by side (inf = max-min).`,
 		Example: `  p4qos allocate -f allocator/testdata/example.yaml
-  p4qos allocate -f problem.json -o json --plot alloc.svg
-  p4qos allocate -f allocator/testdata/example.yaml --objective alpha-fair --alpha 1
+  p4qos allocate -f allocator/testdata/example.yaml --alpha 0,1,2,inf --plot fairness.svg
   cat problem.yaml | p4qos allocate -f -`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -52,8 +52,8 @@ congestion price, each flow group's marginal utility and the duality gap.
 	cmd.Flags().StringP("file", "f", "", `problem file, YAML or JSON ("-" reads stdin)`)
 	cmd.Flags().StringP("output", "o", "table", "output format: table or json")
 	cmd.Flags().String("objective", "", "maxmin or alpha-fair (overrides the problem's objective:)")
-	cmd.Flags().String("alpha", "", "α of the alpha-fair objective, 0 to 100 (overrides the problem's alpha:; implies --objective alpha-fair)")
-	cmd.Flags().String("plot", "", "also draw link loads and bandwidth functions to this .svg, .png or .pdf file")
+	cmd.Flags().String("alpha", "", "α of the alpha-fair objective, 0 to 100 (overrides the problem's alpha:; implies --objective alpha-fair); with --plot a list such as 0,1,2,inf (inf = max-min) is drawn side by side, the first printed")
+	cmd.Flags().String("plot", "", "also draw link loads and bandwidth functions (or, for several --alpha, each flow group's rate per α) to this .svg, .png or .pdf file")
 	return cmd
 }
 
@@ -68,7 +68,7 @@ func runAllocate(cmd *cobra.Command, e *env, file, output, plotPath, objective, 
 	if _, err := plot.FormatOf(plotPath); plotPath != "" && err != nil {
 		return invalidInputf("allocate: --plot %s: %w", plotPath, err)
 	}
-	override := allocator.ObjectiveOverride{Objective: objective, Alpha: alphaFlag}
+	override := allocator.ObjectiveOverride{Objective: objective, Alpha: alphaFlag, Plot: plotPath != ""}
 	if err := override.Check(); err != nil {
 		return invalidInputf("allocate: %w", err)
 	}
@@ -95,7 +95,7 @@ func runAllocate(cmd *cobra.Command, e *env, file, output, plotPath, objective, 
 	log.Debug("allocated", "flow_groups", len(r.FlowGroups), "links", len(r.Links), "events", r.Events)
 
 	if plotPath != "" {
-		if err := plot.AllocationFile(plotPath, p, r); err != nil {
+		if err := plot.AllocationsFile(cmd.Context(), plotPath, p, r, override.Alphas()); err != nil {
 			return fmt.Errorf("allocate: plot: %w", err)
 		}
 		log.Info("wrote plot", "file", plotPath)

@@ -192,7 +192,9 @@ func (r *run) compile(ctx context.Context, entries []controller.SwitchEntry) err
 		// story short while still riding out one low sample.
 		controller.WithDemandWindow(2 * r.opt.Interval)}
 	if r.opt.UI != "" {
-		cfg.MetricsAddr = r.opt.UI
+		// While the dashboard is up, an edit of the policy file (say, a
+		// different allocation objective) is reloaded live, as in `p4qos run`.
+		cfg.MetricsAddr, cfg.PolicyPoll = r.opt.UI, 200*time.Millisecond
 		opts = append(opts, controller.WithClassCounts(r.classCounts),
 			controller.WithServing(func(addr string) { r.url <- "http://" + addr + "/ui/" }))
 	}

@@ -1,6 +1,7 @@
 package plot
 
 import (
+	"context"
 	"fmt"
 	"image/color"
 	"io"
@@ -256,4 +257,104 @@ func shortNum(v float64) string {
 		return SI(v, v, "")
 	}
 	return strconv.FormatFloat(math.Round(v*1000)/1000, 'f', -1, 64)
+}
+
+// maxGroupedFGs is how many flow groups a side-by-side plot draws (the
+// first ones): beyond that the bars are too thin to read.
+const maxGroupedFGs = 40
+
+// AllocationsFile is what `p4qos allocate --plot` draws: with fewer than
+// two α, the allocation r of p (AllocationFile); with several (+Inf for
+// max-min), each flow group's rate under each α side by side
+// (AlphaComparison), each computed here from p.
+func AllocationsFile(ctx context.Context, path string, p *allocator.Problem, r *allocator.Result, alphas []float64) error {
+	if len(alphas) < 2 {
+		return AllocationFile(path, p, r)
+	}
+	results, err := AllocateEach(ctx, p, alphas)
+	if err != nil {
+		return err
+	}
+	return writeFile(path, func(w io.Writer, format string) error { return AlphaComparison(w, format, alphas, results) })
+}
+
+// AllocateEach allocates p once per α: α-fair for a finite α, max-min for
+// +Inf. p is not changed.
+func AllocateEach(ctx context.Context, p *allocator.Problem, alphas []float64) ([]*allocator.Result, error) {
+	out := make([]*allocator.Result, len(alphas))
+	for i, a := range alphas {
+		q := *p
+		q.Objective, q.Alpha = allocator.MaxMin, nil
+		if !math.IsInf(a, 1) {
+			q.Objective, q.Alpha = allocator.AlphaFairObjective, &a
+		}
+		r, err := allocator.Allocate(ctx, &q)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", AlphaLabel(a), err)
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
+// AlphaLabel names an α in a legend: "α = 1", "max-min (α = ∞)".
+func AlphaLabel(a float64) string {
+	if math.IsInf(a, 1) {
+		return "max-min (α = ∞)"
+	}
+	return "α = " + strconv.FormatFloat(a, 'g', -1, 64)
+}
+
+// AlphaComparison draws, for each flow group (the first maxGroupedFGs), one
+// bar per α: its rate in results[k] (the allocation for alphas[k]), with the
+// total throughput of each α in the legend.
+func AlphaComparison(w io.Writer, format string, alphas []float64, results []*allocator.Result) error {
+	if len(results) == 0 || len(results) != len(alphas) {
+		return fmt.Errorf("plot: %d allocations for %d values of α", len(results), len(alphas))
+	}
+	n := min(len(results[0].FlowGroups), maxGroupedFGs)
+	pl := plot.New()
+	pl.Title.Text = "Flow group rates by fairness objective"
+	pl.Y.Label.Text = "rate"
+	pl.Y.Tick.Marker = Ticks{Unit: "bit/s"}
+	pl.X.Label.Text = "flow group"
+	if n < len(results[0].FlowGroups) {
+		pl.X.Label.Text += fmt.Sprintf(" (the first %d of %d)", n, len(results[0].FlowGroups))
+	}
+	pl.Add(plotter.NewGrid())
+	names := make([]string, n)
+	for i := range names {
+		names[i] = results[0].FlowGroups[i].Name
+	}
+	pl.NominalX(names...)
+	width := vg.Points(math.Max(4, math.Min(18, 360/float64(n*len(alphas)))))
+	pl.Legend.Top, pl.Legend.Left = true, false
+	pl.Legend.TextStyle.Font.Size = vg.Points(10)
+	top := 0.0
+	for k, r := range results {
+		vals := make(plotter.Values, n)
+		total := 0.0
+		for i, g := range r.FlowGroups {
+			total += g.Rate
+			if i < n {
+				vals[i] = g.Rate
+				top = max(top, g.Rate)
+			}
+		}
+		bars, err := plotter.NewBarChart(vals, width)
+		if err != nil {
+			return err
+		}
+		bars.Color = Style(k).Color
+		bars.LineStyle = draw.LineStyle{Width: 0}
+		bars.Offset = width * vg.Length(float64(k)-float64(len(results)-1)/2)
+		pl.Add(bars)
+		pl.Legend.Add(fmt.Sprintf("%s: total %s", AlphaLabel(alphas[k]), Rate(total)), bars)
+	}
+	// Room above the bars for the legend, and beside the outer groups for
+	// their outer bars.
+	pl.Y.Min, pl.Y.Max = 0, max(top, 1)*(1.15+0.07*float64(len(results)))
+	pl.X.Min, pl.X.Max = -0.6, float64(n)-0.4
+	wd := max(6*vg.Inch, vg.Length(n*len(alphas))*width+2*vg.Inch)
+	return render(w, format, wd, 4.5*vg.Inch, func(dc draw.Canvas) { pl.Draw(dc) })
 }

@@ -2,6 +2,7 @@ package plot
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -323,6 +324,86 @@ func TestDelayFile(t *testing.T) {
 	for _, want := range []string{"|One-way delay (delay.csv)|", "|one-way delay|", "|a bound|", "|2 ms|"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("SVG text lacks %q: %s", want, all)
+		}
+	}
+}
+
+// parkingLot: one long FG over links a and b, one short FG on each. Max-min
+// gives every FG 5 G; proportional fairness (α = 1) gives the long one
+// c/3 and the short ones 2c/3; α = 0 gives the long one (almost) nothing.
+func parkingLot() *allocator.Problem {
+	return &allocator.Problem{
+		Links: []allocator.Link{{Name: "a", Capacity: 10e9}, {Name: "b", Capacity: 10e9}},
+		FlowGroups: []allocator.FlowGroup{
+			{Name: "long", Paths: []allocator.Path{{Links: []string{"a", "b"}}}},
+			{Name: "short-a", Paths: []allocator.Path{{Links: []string{"a"}}}},
+			{Name: "short-b", Paths: []allocator.Path{{Links: []string{"b"}}}},
+		},
+	}
+}
+
+func TestAllocateEach(t *testing.T) {
+	p := parkingLot()
+	rs, err := AllocateEach(context.Background(), p, []float64{0, 1, math.Inf(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Objective != "" || p.Alpha != nil {
+		t.Errorf("problem changed: %q %v", p.Objective, p.Alpha)
+	}
+	for k, want := range [][]float64{{0, 10e9, 10e9}, {10e9 / 3, 20e9 / 3, 20e9 / 3}, {5e9, 5e9, 5e9}} {
+		for i, w := range want {
+			if got := rs[k].FlowGroups[i].Rate; math.Abs(got-w) > 1e-4*10e9 {
+				t.Errorf("allocation %d FG %d: %g, want %g", k, i, got, w)
+			}
+		}
+	}
+	if rs[2].AlphaFair != nil || rs[1].AlphaFair == nil || rs[1].AlphaFair.Alpha != 1 {
+		t.Error("max-min and α-fair results mixed up")
+	}
+}
+
+func TestAlphaComparison(t *testing.T) {
+	p := parkingLot()
+	alphas := []float64{0, 1, 2, math.Inf(1)}
+	rs, err := AllocateEach(context.Background(), p, alphas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := AlphaComparison(&buf, "svg", alphas, rs); err != nil {
+		t.Fatal(err)
+	}
+	all := "|" + strings.Join(svgTexts(t, buf.Bytes()), "|") + "|"
+	// Totals: α = 0 20 G, α = 1 and 2 (long c/(1+√2) at α = 2) less, max-min 15 G.
+	for _, want := range []string{"|long|", "|short-b|", "|α = 0: total 20 Gbit/s|", "|α = 1: total 16.667 Gbit/s|", "|max-min (α = ∞): total 15 Gbit/s|", "|flow group|"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("SVG text lacks %q: %s", want, all)
+		}
+	}
+	if err := AlphaComparison(&buf, "svg", alphas[:2], rs); err == nil {
+		t.Error("2 α for 4 allocations accepted")
+	}
+	// One α: the ordinary allocation figure; several: the comparison.
+	dir := t.TempDir()
+	r, err := allocator.Allocate(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		alphas []float64
+		want   string
+	}{{nil, "fair share f"}, {alphas, "α = 2: total"}} {
+		f := filepath.Join(dir, "x.svg")
+		if err := AllocationsFile(context.Background(), f, p, r, tc.alphas); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(strings.Join(svgTexts(t, b), "|"), tc.want) {
+			t.Errorf("α %v: figure lacks %q", tc.alphas, tc.want)
 		}
 	}
 }

@@ -44,16 +44,17 @@ func chromium(t *testing.T) string {
 
 func repoFile(rel string) string { return filepath.Join("..", "..", rel) }
 
-// startDemo runs `p4qos demo --ui=127.0.0.1:0` in-process; it returns the
-// dashboard's URL and a function that stops the demo (and its server).
-func startDemo(t *testing.T) (url string, stop func()) {
+// startDemo runs `p4qos demo --ui=127.0.0.1:0` in-process on the example
+// fabric with policy; it returns the dashboard's URL and a function that
+// stops the demo (and its server).
+func startDemo(t *testing.T, policy string) (url string, stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
 	var out bytes.Buffer
 	go func() {
 		done <- demo.Run(ctx, &out, demo.Options{
-			Topology: repoFile("topo/examples/fabric.yaml"), Policy: repoFile("topo/examples/fabric-policy.yaml"),
+			Topology: repoFile("topo/examples/fabric.yaml"), Policy: policy,
 			P4Info: repoFile("p4src/build/qos.p4info.txtpb"), Rounds: rounds, Interval: 100 * time.Millisecond,
 			UI: "127.0.0.1:0", Serving: func(u string) { urls <- u },
 		})
@@ -141,7 +142,7 @@ func num(t *testing.T, s string) float64 {
 
 func TestDashboard(t *testing.T) {
 	browser := chromium(t)
-	url, stop := startDemo(t)
+	url, stop := startDemo(t, repoFile("topo/examples/fabric-policy.yaml"))
 	base := strings.TrimSuffix(url, "ui/")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
