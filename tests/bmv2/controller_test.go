@@ -2,8 +2,6 @@ package bmv2
 
 import (
 	"context"
-	"errors"
-	"log/slog"
 	"math"
 	"net/netip"
 	"sync"
@@ -57,37 +55,14 @@ func testClosedLoopWritesMeters(t *testing.T, tg target) {
 	}
 	cfg.Switches = []controller.SwitchEntry{leaf1}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	log := &bmv2env.LockedBuffer{}
 	converged := make(chan struct{})
 	var once sync.Once
-	c, err := controller.New(ctx, cfg, controller.WithDialer(dev.Dial), controller.WithManualLoop(),
-		controller.WithLogger(slog.New(slog.NewTextHandler(log, nil))),
+	c, ctx := bmv2env.RunController(t, cfg, controller.WithDialer(dev.Dial), controller.WithManualLoop(),
 		controller.WithEvents(func(e controller.Event) {
 			if e.Kind == controller.SwitchConverged && e.Switch == "leaf1" {
 				once.Do(func() { close(converged) })
 			}
 		}))
-	if err != nil {
-		cancel()
-		t.Fatalf("controller.New: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil && !errors.Is(err, context.Canceled) {
-				t.Errorf("controller Run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("controller Run did not return within 30 s of its context's end")
-		}
-		if t.Failed() {
-			t.Logf("controller log:\n%s", log.String())
-		}
-	})
 	// A pipeline push and the fabric policy's entities: seconds on BMv2,
 	// minutes on the model.
 	select {

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,33 +108,13 @@ func newBed(t *testing.T, rate string, reconcile time.Duration) *bed {
 	cfg.LoopInterval = 0
 	cfg.ReconcileInterval = reconcile
 
-	ctx, cancel := context.WithCancel(context.Background())
-	log := &bmv2env.LockedBuffer{}
 	ev := &eventLog{changed: make(chan struct{})}
-	c, err := controller.New(ctx, cfg,
-		controller.WithDialer(sw.Dial),
-		controller.WithEvents(ev.add),
-		controller.WithLogger(slog.New(slog.NewTextHandler(log, nil))))
-	if err != nil {
-		cancel()
-		t.Fatalf("controller.New: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	// Registered after the switch's cleanup, so it runs before it: the
-	// controller stops while the switch still answers.
+	// RunController's cleanup is registered after the switch's, so the
+	// controller stops while the switch still answers; this one runs
+	// before it.
+	c, ctx := bmv2env.RunController(t, cfg, controller.WithDialer(sw.Dial), controller.WithEvents(ev.add))
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil && !errors.Is(err, context.Canceled) {
-				t.Errorf("controller Run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("controller Run did not return within 30 s of its context's end")
-		}
 		if t.Failed() {
-			t.Logf("controller log:\n%s", log.String())
 			t.Logf("controller events:\n%s", ev.String())
 		}
 	})
