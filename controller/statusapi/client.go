@@ -22,27 +22,16 @@ const DefaultURL = "http://127.0.0.1:9464"
 func Fetch(ctx context.Context, base string) (Status, error) {
 	var st Status
 	url := strings.TrimSuffix(base, "/") + "/api/" + Version + "/status"
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	body, code, err := request(ctx, http.MethodGet, base, "/status", 5*time.Second, nil)
 	if err != nil {
-		return st, fmt.Errorf("status API %s: %w", base, err)
+		return st, err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return st, fmt.Errorf("status API unreachable: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return st, fmt.Errorf("status API %s: %w", url, err)
-	}
-	if resp.StatusCode != http.StatusOK {
+	if code != http.StatusOK {
 		var e Error
 		if json.Unmarshal(body, &e) == nil && e.Error != "" {
-			return st, fmt.Errorf("status API %s: %s (HTTP %d)", url, e.Error, resp.StatusCode)
+			return st, fmt.Errorf("status API %s: %s (HTTP %d)", url, e.Error, code)
 		}
-		return st, fmt.Errorf("status API %s: HTTP %d", url, resp.StatusCode)
+		return st, fmt.Errorf("status API %s: HTTP %d", url, code)
 	}
 	if err := json.Unmarshal(body, &st); err != nil || st.APIVersion != Version {
 		return st, fmt.Errorf("status API %s: not a p4qos %s status document", url, Version)

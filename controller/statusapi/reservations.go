@@ -169,19 +169,26 @@ func call(ctx context.Context, method, base, suffix string, body []byte) (Answer
 	return a, nil
 }
 
-// do sends one request to base/api/v1/reservations+suffix; a failure to
-// get a response is an error, any HTTP status is the caller's.
+// do sends one request to base/api/v1/reservations+suffix. Admission
+// recompiles and installs before it answers: more than a status read, so
+// it gets a minute.
 func do(ctx context.Context, method, base, suffix string, body []byte) ([]byte, int, error) {
-	url := strings.TrimSuffix(base, "/") + "/api/" + Version + "/reservations" + suffix
-	// Admission recompiles and installs before it answers: more than a
-	// status read.
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	return request(ctx, method, base, "/reservations"+suffix, 60*time.Second, body)
+}
+
+// request sends one request to base/api/v1+path within timeout; a failure
+// to get a response is an error, any HTTP status is the caller's.
+func request(ctx context.Context, method, base, path string, timeout time.Duration, body []byte) ([]byte, int, error) {
+	url := strings.TrimSuffix(base, "/") + "/api/" + Version + path
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, 0, fmt.Errorf("status API %s: %w", base, err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, 0, fmt.Errorf("status API unreachable: %w", err)
