@@ -67,6 +67,7 @@ func (lc *labCmd) upCmd() *cobra.Command {
 		noController                     bool
 		ctl                              mininet.Controller
 		readyTimeout                     time.Duration
+		rtPriority                       int
 	)
 	up := &cobra.Command{
 		Use:   "up",
@@ -83,10 +84,8 @@ rates and depths the policy asks for, over each switch's BMv2 thrift port.`,
 			if err != nil {
 				return invalidInput(err)
 			}
-			opts := []mininet.Option{mininet.WithReadyTimeout(readyTimeout), mininet.WithBMv2LogLevel(bmv2LogLevel), mininet.WithPcap(pcap)}
-			if bmv2 != "" {
-				opts = append(opts, mininet.WithBMv2(bmv2))
-			}
+			// WithBMv2("") keeps the default (PATH, then /opt/p4/bin).
+			opts := []mininet.Option{mininet.WithBMv2(bmv2), mininet.WithReadyTimeout(readyTimeout), mininet.WithBMv2LogLevel(bmv2LogLevel), mininet.WithPcap(pcap), mininet.WithSwitchRTPriority(rtPriority)}
 			if !noController {
 				// P4QOS_P4INFO and P4QOS_BMV2_JSON stand in for the flags.
 				v := newViper(cmd)
@@ -120,6 +119,7 @@ rates and depths the policy asks for, over each switch's BMv2 thrift port.`,
 	f.StringArrayVar(&ctl.Args, "controller-arg", nil, "extra flag for p4qos run, e.g. --controller-arg=--loop-interval=2s (repeatable)")
 	f.DurationVar(&readyTimeout, "ready-timeout", 90*time.Second, "how long to wait for the switches to listen")
 	f.StringVar(&pcap, "pcap", "", "write per-port captures of every switch into this directory (BMv2 --pcap)")
+	f.IntVar(&rtPriority, "rt-priority", 0, "run the switches at this real-time priority (SCHED_RR 1-99; 0: normal scheduling), for delay measurements on a busy machine")
 	return up
 }
 

@@ -46,6 +46,7 @@ type Lab struct {
 	cli       string
 	logLevel  string
 	pcapDir   string
+	rtPrio    int
 }
 
 // Option configures a Lab.
@@ -69,6 +70,19 @@ func WithProgress(w io.Writer) Option { return func(l *Lab) { l.progress = w } }
 // logging every packet is slow; debug or trace show each packet's path
 // through the pipeline in <switch>.log.txt in the state directory).
 func WithBMv2LogLevel(level string) Option { return func(l *Lab) { l.logLevel = level } }
+
+// WithSwitchRTPriority runs the lab's BMv2 switches at real-time priority
+// prio (SCHED_RR, 1..99; 0, the default, leaves them to the normal
+// scheduler). A software switch shares the machine's CPUs: under other
+// load each of the threads a packet crosses (receive, ingress, egress,
+// transmit) can wait a scheduler slice, milliseconds, for a CPU, which
+// a hardware switch never does. Nice values do not help against other
+// sessions' work: with the kernel's autogroups (sched_autogroup_enabled)
+// nice only ranks threads within their session, and the lab runs in a
+// session of its own. Measured on lab 5 (docs/labs/lab5-admission.md):
+// EF one-way delay maxima of 200-350ms at normal priority under a load
+// average of 10 on 2 cores, under 8ms at real-time priority.
+func WithSwitchRTPriority(prio int) Option { return func(l *Lab) { l.rtPrio = prio } }
 
 // WithController makes Up program the switches with the p4qos controller
 // once they listen, and leave it running as a daemon (see Controller).
@@ -151,10 +165,35 @@ func (l *Lab) Preflight() error {
 	if l.ctl != nil {
 		probs = append(probs, l.ctl.missing()...)
 	}
+	probs = append(probs, rtProblems(l.rtPrio)...)
 	if len(probs) > 0 {
 		return fmt.Errorf("%w:\n  - %s", ErrPrecondition, strings.Join(probs, "\n  - "))
 	}
 	return nil
+}
+
+// rtProblems says what is wrong with a switch real-time priority: out of
+// SCHED_RR's range, or no chrt to apply it with.
+func rtProblems(prio int) []string {
+	switch {
+	case prio == 0:
+		return nil
+	case prio < 0 || prio > 99:
+		return []string{fmt.Sprintf("switch real-time priority %d is not a SCHED_RR priority (1..99, or 0 for none)", prio)}
+	}
+	if _, err := exec.LookPath("chrt"); err != nil {
+		return []string{"chrt not found (util-linux): it sets the switches' real-time priority"}
+	}
+	return nil
+}
+
+// applyOptions puts the options that change how BMv2 runs into the spec
+// lab.py reads.
+func (l *Lab) applyOptions(s *Spec) {
+	if l.logLevel != "" {
+		s.LogLevel = l.logLevel
+	}
+	s.RTPriority = l.rtPrio
 }
 
 // Up starts the lab and returns once every switch's P4Runtime server
@@ -167,9 +206,7 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrPrecondition, err)
 	}
-	if l.logLevel != "" {
-		spec.LogLevel = l.logLevel
-	}
+	l.applyOptions(spec)
 	if err := l.preparePcap(spec); err != nil {
 		return fmt.Errorf("%w: %v", ErrPrecondition, err)
 	}

@@ -56,6 +56,10 @@ class BMv2Switch(Switch):
         args += ["--", "--grpc-server-addr", self.spec["grpc"], "--priority-queues", "8"]
         if self.spec.get("cpu_port"):
             args += ["--cpu-port", str(self.spec["cpu_port"])]
+        if self.lab.get("rt_priority"):
+            # chrt execs BMv2 (same pid) under SCHED_RR; every thread BMv2
+            # creates inherits it. Why: topo/mininet WithSwitchRTPriority.
+            args = ["chrt", "-r", str(self.lab["rt_priority"])] + args
         out = open(os.path.join(self.lab["state_dir"], "%s.out" % self.name), "w")
         self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
 

@@ -1,8 +1,11 @@
 package mininet
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -93,5 +96,45 @@ func TestShellOnARunningLab(t *testing.T) {
 	caps, _ := filepath.Glob(filepath.Join(l.PcapDir(), "leaf1-eth1_*.pcap"))
 	if len(caps) != 2 {
 		t.Errorf("captures of leaf1 port 1: %v", caps)
+	}
+}
+
+// --rt-priority reaches lab.py's spec, which runs BMv2 under chrt; a
+// priority outside SCHED_RR's range is refused before anything starts.
+func TestSwitchRTPriority(t *testing.T) {
+	_, chrtErr := exec.LookPath("chrt")
+	for _, c := range []struct {
+		prio    int
+		problem string // "" when the priority is fine
+	}{
+		{0, ""},
+		{50, ""},
+		{99, ""},
+		{-1, "not a SCHED_RR priority"},
+		{100, "not a SCHED_RR priority"},
+	} {
+		if c.prio > 0 && chrtErr != nil {
+			c.problem = "chrt not found"
+		}
+		probs := rtProblems(c.prio)
+		switch {
+		case c.problem == "" && len(probs) > 0:
+			t.Errorf("priority %d: %v", c.prio, probs)
+		case c.problem != "" && (len(probs) != 1 || !strings.Contains(probs[0], c.problem)):
+			t.Errorf("priority %d: %v, want one problem saying %q", c.prio, probs, c.problem)
+		}
+		l := New(fabric(t), WithSwitchRTPriority(c.prio), WithStateRoot(t.TempDir()))
+		s, err := BuildSpec(l.topo, "/bin/true", l.stateDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.applyOptions(s)
+		b, _ := json.Marshal(s)
+		if got := strings.Contains(string(b), fmt.Sprintf(`"rt_priority":%d`, c.prio)); got != (c.prio != 0) {
+			t.Errorf("priority %d: spec %s", c.prio, b)
+		}
+	}
+	if !strings.Contains(string(labScript), `args = ["chrt", "-r", str(self.lab["rt_priority"])] + args`) {
+		t.Error("lab.py does not start BMv2 under chrt when rt_priority is set")
 	}
 }

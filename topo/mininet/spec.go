@@ -18,10 +18,13 @@ type Spec struct {
 	// LogLevel is BMv2's --log-level (trace, debug, info, warn, error, off).
 	LogLevel string `json:"log_level"`
 	// PcapDir, when set, is BMv2's --pcap: per-port captures go there.
-	PcapDir  string       `json:"pcap_dir,omitempty"`
-	Switches []SwitchSpec `json:"switches"`
-	Hosts    []HostSpec   `json:"hosts"`
-	Links    []LinkSpec   `json:"links"`
+	PcapDir string `json:"pcap_dir,omitempty"`
+	// RTPriority, when positive, runs every BMv2 process under SCHED_RR at
+	// this priority (chrt -r): see WithSwitchRTPriority.
+	RTPriority int          `json:"rt_priority,omitempty"`
+	Switches   []SwitchSpec `json:"switches"`
+	Hosts      []HostSpec   `json:"hosts"`
+	Links      []LinkSpec   `json:"links"`
 }
 
 // SwitchSpec is one BMv2 switch.
