@@ -98,6 +98,12 @@ type lab struct {
 // and stops it when the test ends.
 func startLab(t *testing.T, topoFile, policy string, ctlArgs ...string) *lab {
 	t.Helper()
+	return startLabWith(t, topoFile, policy, nil, ctlArgs...)
+}
+
+// startLabWith is startLab with extra `p4qos lab up` flags.
+func startLabWith(t *testing.T, topoFile, policy string, upArgs []string, ctlArgs ...string) *lab {
+	t.Helper()
 	requirePipeline(t)
 	l := &lab{t: t, bin: buildCLI(t), root: repoRoot(t), topoFile: topoFile, stateRoot: t.TempDir()}
 	tp, err := topo.Load(topoFile)
@@ -106,7 +112,7 @@ func startLab(t *testing.T, topoFile, policy string, ctlArgs ...string) *lab {
 	}
 	l.name = tp.Name
 	bmv2JSON, p4info := pipelineFiles(t)
-	args := []string{"up", "--policy", policy, "--bmv2-json", bmv2JSON, "--p4info", p4info}
+	args := append([]string{"up", "--policy", policy, "--bmv2-json", bmv2JSON, "--p4info", p4info}, upArgs...)
 	for _, a := range ctlArgs {
 		args = append(args, "--controller-arg="+a)
 	}
