@@ -234,10 +234,18 @@ func (s *Session) readState(ctx context.Context, in *Intent, probe map[meterCell
 	info := schema.P4Info()
 	defaults := map[uint32]bool{}
 	directMeters := map[uint32]bool{}
+	// meterConfigs are tables whose intent entries carry their direct
+	// meter's config: a table read returns it only when the request sets
+	// meter_config (P4Runtime §9.1.7), and without it every such entry
+	// would read as drift.
+	meterConfigs := map[uint32]bool{}
 	meterCells := map[uint32][]*p4v1.Index{}
 	for _, e := range intent {
 		if te := e.GetTableEntry(); te != nil && te.GetIsDefaultAction() {
 			defaults[te.GetTableId()] = true
+		}
+		if te := e.GetTableEntry(); te != nil && te.GetMeterConfig() != nil {
+			meterConfigs[te.GetTableId()] = true
 		}
 		if dm := e.GetDirectMeterEntry(); dm != nil {
 			directMeters[dm.GetTableEntry().GetTableId()] = true
@@ -260,7 +268,11 @@ func (s *Session) readState(ctx context.Context, in *Intent, probe map[meterCell
 			constTable[id] = true
 			continue
 		}
-		reqs = append(reqs, tables.EntityOf(&p4v1.TableEntry{TableId: id}))
+		if meterConfigs[id] {
+			reqs = append(reqs, tables.EntityOf(&p4v1.TableEntry{TableId: id, MeterConfig: &p4v1.MeterConfig{}}))
+		} else {
+			reqs = append(reqs, tables.EntityOf(&p4v1.TableEntry{TableId: id}))
+		}
 		if defaults[id] {
 			reqs = append(reqs, tables.EntityOf(&p4v1.TableEntry{TableId: id, IsDefaultAction: true}))
 		}
