@@ -375,13 +375,7 @@ func unconfigured(c *p4v1.MeterConfig) bool {
 func normalizeMeters(s *tables.Schema, got, intent []*p4v1.Entity, same func(read, written *p4v1.MeterConfig) bool) []*p4v1.Entity {
 	want := map[string]*p4v1.MeterConfig{}
 	for _, e := range intent {
-		var c *p4v1.MeterConfig
-		switch {
-		case e.GetMeterEntry() != nil:
-			c = e.GetMeterEntry().GetConfig()
-		case e.GetDirectMeterEntry() != nil:
-			c = e.GetDirectMeterEntry().GetConfig()
-		}
+		c := meterConfig(e)
 		if c == nil {
 			continue
 		}
@@ -393,13 +387,7 @@ func normalizeMeters(s *tables.Schema, got, intent []*p4v1.Entity, same func(rea
 		return got
 	}
 	for i, e := range got {
-		var c *p4v1.MeterConfig
-		switch {
-		case e.GetMeterEntry() != nil:
-			c = e.GetMeterEntry().GetConfig()
-		case e.GetDirectMeterEntry() != nil:
-			c = e.GetDirectMeterEntry().GetConfig()
-		}
+		c := meterConfig(e)
 		if c == nil {
 			continue
 		}
@@ -412,15 +400,31 @@ func normalizeMeters(s *tables.Schema, got, intent []*p4v1.Entity, same func(rea
 			continue
 		}
 		n := proto.Clone(e).(*p4v1.Entity)
+		w = proto.Clone(w).(*p4v1.MeterConfig)
 		switch {
 		case n.GetMeterEntry() != nil:
-			n.GetMeterEntry().Config = proto.Clone(w).(*p4v1.MeterConfig)
+			n.GetMeterEntry().Config = w
+		case n.GetDirectMeterEntry() != nil:
+			n.GetDirectMeterEntry().Config = w
 		default:
-			n.GetDirectMeterEntry().Config = proto.Clone(w).(*p4v1.MeterConfig)
+			n.GetTableEntry().MeterConfig = w
 		}
 		got[i] = n
 	}
 	return got
+}
+
+// meterConfig is the meter config an entity carries: a meter cell's, a
+// direct meter's, or a table entry's (its direct meter's, written with
+// the entry, as the reservation table's are).
+func meterConfig(e *p4v1.Entity) *p4v1.MeterConfig {
+	switch {
+	case e.GetMeterEntry() != nil:
+		return e.GetMeterEntry().GetConfig()
+	case e.GetDirectMeterEntry() != nil:
+		return e.GetDirectMeterEntry().GetConfig()
+	}
+	return e.GetTableEntry().GetMeterConfig()
 }
 
 // advance records that the switch, if it was converged with the previous
