@@ -23,7 +23,7 @@ type Admitter interface {
 // WindowMax is the time-window measurement estimator of Jamin, Danzig,
 // Shenker and Zhang, "A Measurement-Based Admission Control Algorithm for
 // Integrated Service Packet Networks", IEEE/ACM Transactions on
-// Networking 5(1), 1997, §III-A ("Measurement Process"):
+// Networking 5(1), 1997, the measurement process of their algorithm:
 //
 //   - each sample is the average rate over one sampling period S (here one
 //     counter read of the daemon's closed loop: bytes between two reads ×
