@@ -106,6 +106,14 @@ func statePath(policy string) string {
 	return strings.TrimSuffix(policy, filepath.Ext(policy)) + ".reservations.yaml"
 }
 
+// StateReservations are the dynamic reservations of the daemon whose
+// policy file is policy, as its state file holds them (none without one):
+// what `p4qos diff` and `top` compile with, to compare the switches with
+// the daemon's whole intent. Cluster mode keeps them in the intent store.
+func StateReservations(policy string) ([]admission.Request, error) {
+	return loadDynamic(statePath(policy))
+}
+
 // loadDynamic reads the state file; a missing file is no reservations.
 func loadDynamic(path string) ([]admission.Request, error) {
 	data, err := inputfile.Read(path, inputfile.Policy)

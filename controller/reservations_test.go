@@ -259,6 +259,7 @@ func TestControlledLoadMeasuredOnSims(t *testing.T) {
 		!strings.Contains(a.Text, "(measured 30") || !strings.Contains(a.Text, "limit:    36Mbps") {
 		t.Fatalf("10Mbps over a 30Mbps measured load: %+v\n%s", a, a.Text)
 	}
+	t.Logf("10Mbps:\n%s", a.Text)
 	if _, err := os.Stat(statePath(cfg.Policy)); !os.IsNotExist(err) {
 		t.Errorf("a rejection wrote the state file: %v", err)
 	}
@@ -268,6 +269,7 @@ func TestControlledLoadMeasuredOnSims(t *testing.T) {
 	if a.Outcome != statusapi.Admitted || !strings.Contains(a.Text, "measured") {
 		t.Fatalf("5Mbps (30 + 5 ≤ 36): %+v\n%s", a, a.Text)
 	}
+	t.Logf("5Mbps:\n%s", a.Text)
 	schema, obs := must(tables.Load(cfg.P4Info)), observer(t, entries[0].Address, 1)
 	if n := eventually(ctx, 2, func() int { return countEntries(ctx, obs, schema, contract.Reservation) }); n != 2 {
 		t.Errorf("leaf1 holds %d reservation entries, want 2", n)
