@@ -182,6 +182,9 @@ func Print(out io.Writer, a *Admission) {
 		}
 	}
 	tw.Flush()
+	if a.Note != "" {
+		fmt.Fprintf(out, "note: %s\n", a.Note)
+	}
 }
 
 func listTable(out io.Writer, rs []Reservation) {

@@ -10,7 +10,13 @@
 // hop, the resource and the numbers. The model, the theorems and the
 // parameters are in docs/admission.md.
 //
+// Controlled load is checked against measured queue loads (Measurements;
+// WindowMax is Jamin et al.'s time-window estimator, fed by the daemon's
+// counter reads), or against the reserved rates where there is no
+// measurement (offline).
+//
 // The package reads the topology only (topo, internal/units,
-// internal/yamlerr): it installs nothing. Enforcement in the data plane
-// (per-reservation policers) is not done yet.
+// internal/yamlerr): it installs nothing. The compiler turns admitted
+// reservations into policed entries (compiler.WithReservations) and the
+// controller keeps them as intent.
 package admission

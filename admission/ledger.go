@@ -22,6 +22,9 @@ type Admission struct {
 	Hops  []HopTerm
 	// CL is, for controlled load, each hop's check.
 	CL []CLTerm
+	// Note says, for controlled load, when some hop was checked against
+	// the reserved rates for want of a measurement (always offline).
+	Note string
 }
 
 // CLTerm is one hop of a controlled-load admission.
@@ -46,6 +49,16 @@ type Ledger struct {
 func NewLedger(t *topo.Topology, p Params, meas Measurements) *Ledger {
 	return &Ledger{topo: t, params: p.withDefaults(), meas: meas}
 }
+
+// SetMeasurements makes later checks use meas (nil: none). The daemon
+// re-admits the reservations it already holds without measurements (the
+// measured load already carries them: counting them again would break
+// every controlled-load promise at the next reload), then sets them for
+// new requests.
+func (l *Ledger) SetMeasurements(meas Measurements) { l.meas = meas }
+
+// Params are the ledger's parameters, defaults filled in.
+func (l *Ledger) Params() Params { return l.params }
 
 // List returns the admitted reservations sorted by ID.
 func (l *Ledger) List() []Reservation { return append([]Reservation(nil), l.res...) }
@@ -122,7 +135,7 @@ func (l *Ledger) check(req Request) (*Admission, []Reservation, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		adm.CL = cl
+		adm.CL, adm.Note = cl, l.clNote(cl)
 	}
 	a, err := l.recompute(next)
 	if err != nil {
@@ -221,13 +234,28 @@ func (l *Ledger) checkCL(nr Reservation) ([]CLTerm, error) {
 			}
 			if t.Measured+nr.TSpec.Rate > t.Limit {
 				return nil, &Rejection{Reservation: nr.ID, Hop: t.Hop, Resource: "controlled-load utilisation",
-					Need:  fmt.Sprintf("%s (%s %s + new %s)", units.FormatBitrate(t.Measured+nr.TSpec.Rate), t.Source, units.FormatBitrate(t.Measured), units.FormatBitrate(nr.TSpec.Rate)),
-					Limit: fmt.Sprintf("%s (target %g × (capacity %s − EF reserved %s))", units.FormatBitrate(t.Limit), l.params.CLTarget, units.FormatBitrate(e.Capacity), units.FormatBitrate(reservedEF))}
+					Need:   fmt.Sprintf("%s (%s %s + new %s)", units.FormatBitrate(t.Measured+nr.TSpec.Rate), t.Source, units.FormatBitrate(t.Measured), units.FormatBitrate(nr.TSpec.Rate)),
+					Limit:  fmt.Sprintf("%s (target %g × (capacity %s − EF reserved %s))", units.FormatBitrate(t.Limit), l.params.CLTarget, units.FormatBitrate(e.Capacity), units.FormatBitrate(reservedEF)),
+					Detail: l.clNote([]CLTerm{t})}
 			}
 			out = append(out, t)
 		}
 	}
 	return out, nil
+}
+
+// clNote explains the hops checked against reserved rather than measured
+// load; "" when every hop was measured.
+func (l *Ledger) clNote(ts []CLTerm) string {
+	if l.meas == nil {
+		return "no load measurements (offline --dry-run, or the daemon's closed loop is off): checked against the controlled-load rates reserved through each hop"
+	}
+	for _, t := range ts {
+		if t.Source == "reserved" {
+			return "hops marked reserved have no measurement yet: checked against the controlled-load rates reserved through them"
+		}
+	}
+	return ""
 }
 
 func (l *Ledger) crosses(r Reservation, hop string) bool {

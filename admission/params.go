@@ -28,6 +28,11 @@ type Params struct {
 	// CLTarget is the target utilisation for controlled load (default
 	// 0.9): measured load + new rate ≤ CLTarget × (capacity − EF reserved).
 	CLTarget float64
+	// CLWindow is the window T of the controlled-load estimator (default
+	// 10s, ten rounds of the daemon's default 1s loop): the measured load
+	// of a queue is the largest per-round rate of the last CLWindow
+	// (WindowMax).
+	CLWindow time.Duration
 	// MaxPaths caps the ECMP paths considered per flow (default 64); a
 	// flow with more equal-cost paths is refused, since a bound over a
 	// subset of the paths the hash may choose would not be sound.
@@ -46,7 +51,7 @@ var DefaultSwitchLatency = map[topo.Target]time.Duration{
 
 // DefaultParams returns the defaults.
 func DefaultParams() Params {
-	return Params{EFShare: 0.5, MaxLowPacket: 1500, SwitchLatency: DefaultSwitchLatency, CLTarget: 0.9, MaxPaths: 64}
+	return Params{EFShare: 0.5, MaxLowPacket: 1500, SwitchLatency: DefaultSwitchLatency, CLTarget: 0.9, CLWindow: 10 * time.Second, MaxPaths: 64}
 }
 
 func (p Params) withDefaults() Params {
@@ -62,6 +67,9 @@ func (p Params) withDefaults() Params {
 	}
 	if p.CLTarget == 0 {
 		p.CLTarget = d.CLTarget
+	}
+	if p.CLWindow == 0 {
+		p.CLWindow = d.CLWindow
 	}
 	if p.MaxPaths == 0 {
 		p.MaxPaths = d.MaxPaths

@@ -106,22 +106,52 @@ func (c *compilation) build() error {
 func (c *compilation) checkSize(sw, table string, n int, path string) {
 	if size := c.pl.sizes[table]; size > 0 && int64(n) > size {
 		c.bad(path, "switch %s needs %d %s entries, but the table holds %d", yamlerr.Quote(sw), n, table, size)
+		if table == contract.Reservation && c.full == nil {
+			c.full = &TableFullError{Switch: sw, Table: table, Need: int64(n), Size: size}
+		}
 	}
 }
+
+// TableFullError is Compile's error when the reservations put more
+// entries on a switch than its reservation table holds (the size its
+// P4Info declares): the daemon refuses the request that does it, naming
+// the switch and the table, rather than install part of it. It is the
+// compilation's whole error list (yamlerr.List, positioned) with the first
+// full switch's numbers.
+type TableFullError struct {
+	Errors
+	Switch, Table string
+	Need, Size    int64
+}
+
+func (e *TableFullError) Error() string { return e.Errors.Error() }
+
+// Unwrap gives the error list (errors.As finds the yamlerr.List).
+func (e *TableFullError) Unwrap() error { return e.Errors }
 
 func (c *compilation) queueMap() [64]int {
 	var q [64]int
 	for d := range q {
-		q[d] = int(DefaultQueue(DSCP(d)))
+		q[d] = int(c.p.Queue(DSCP(d)))
 	}
-	keys := make([]string, 0, len(c.p.Queues.DSCP))
-	for k := range c.p.Queues.DSCP {
+	return q
+}
+
+// Queue is the egress queue the policy's DSCP → queue map (DefaultQueue
+// with the queues.dscp overrides) gives codepoint d: what the phb table
+// sends it to on every switch. The daemon measures controlled-load
+// admission on the queue of AF41 (docs/admission.md).
+func (p *Policy) Queue(d DSCP) uint8 {
+	q := DefaultQueue(d)
+	keys := make([]string, 0, len(p.Queues.DSCP))
+	for k := range p.Queues.DSCP {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	sort.Strings(keys) // as written twice ("EF" and "46"), the last in order wins
 	for _, k := range keys {
-		d, _ := ParseDSCP(k)
-		q[d] = c.p.Queues.DSCP[k]
+		if x, err := ParseDSCP(k); err == nil && x == d {
+			q = uint8(p.Queues.DSCP[k])
+		}
 	}
 	return q
 }

@@ -276,6 +276,9 @@ type compilation struct {
 	masks [2][129][]byte
 	// phaseStart is when the current phase began (WithPhaseTimes).
 	phaseStart time.Time
+	// full is the first switch whose reservation table the reservations
+	// overfill (TableFullError).
+	full *TableFullError
 }
 
 func (c *compilation) bad(path, format string, args ...any) {
@@ -359,6 +362,10 @@ func Compile(ctx context.Context, p *Policy, t *topo.Topology, s *tables.Schema,
 	}
 	c.mark("finish")
 	if err := c.errs.Err(); err != nil {
+		if c.full != nil {
+			c.full.Errors = c.errs
+			return nil, c.full
+		}
 		return nil, err
 	}
 	return c.res, nil

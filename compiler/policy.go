@@ -153,12 +153,6 @@ type FlowGroupDef struct {
 	Demand   *topo.Bitrate `yaml:"demand"`
 }
 
-// Allocation is the policy's allocation section: objective maxmin (the
-// default: BwE's hierarchical weighted max-min) or alpha-fair with alpha
-// (0 to allocator.MaxAlpha). With alpha-fair, each flow group's α-fair
-// weight is the first slope of its bandwidth function as composed from the
-// tenant hierarchy (docs/allocator.md, "Hierarchy"), and its cap the
-// function's top and its demand.
 // Admission is the policy's admission: section (docs/admission.md,
 // "Parameters and defaults").
 type Admission struct {
@@ -167,6 +161,12 @@ type Admission struct {
 	// SwitchLatency overrides the per-hop switch latency term of targets
 	// (bmv2, tofino, sim): measured on the machine, see docs/labs.
 	SwitchLatency map[string]topo.Duration `yaml:"switch_latency"`
+	// CLTarget is admission.Params.CLTarget: the controlled-load target
+	// utilisation, 0 < target ≤ 1 (default 0.9).
+	CLTarget float64 `yaml:"cl_target"`
+	// CLWindow is admission.Params.CLWindow: the window of the measured
+	// controlled-load estimator (default 10s).
+	CLWindow topo.Duration `yaml:"cl_window"`
 }
 
 // AdmissionParams are the admission parameters the policy sets, the
@@ -175,6 +175,12 @@ func (p *Policy) AdmissionParams() admission.Params {
 	ap := admission.DefaultParams()
 	if p.Admission.EFShare != 0 {
 		ap.EFShare = p.Admission.EFShare
+	}
+	if p.Admission.CLTarget != 0 {
+		ap.CLTarget = p.Admission.CLTarget
+	}
+	if p.Admission.CLWindow != 0 {
+		ap.CLWindow = time.Duration(p.Admission.CLWindow)
 	}
 	if len(p.Admission.SwitchLatency) > 0 {
 		ap.SwitchLatency = maps.Clone(admission.DefaultSwitchLatency)
@@ -185,6 +191,12 @@ func (p *Policy) AdmissionParams() admission.Params {
 	return ap
 }
 
+// Allocation is the policy's allocation section: objective maxmin (the
+// default: BwE's hierarchical weighted max-min) or alpha-fair with alpha
+// (0 to allocator.MaxAlpha). With alpha-fair, each flow group's α-fair
+// weight is the first slope of its bandwidth function as composed from the
+// tenant hierarchy (docs/allocator.md, "Hierarchy"), and its cap the
+// function's top and its demand.
 type Allocation struct {
 	Objective string   `yaml:"objective"`
 	Alpha     *float64 `yaml:"alpha"`
@@ -262,6 +274,10 @@ func (p *Policy) check(errs *Errors) {
 	if a := p.Admission; a.EFShare < 0 || a.EFShare > 1 {
 		bad("admission.ef_share", "ef_share %g: want 0 < share ≤ 1", a.EFShare)
 	}
+	if a := p.Admission; a.CLTarget < 0 || a.CLTarget > 1 {
+		bad("admission.cl_target", "cl_target %g: want 0 < target ≤ 1", a.CLTarget)
+	}
+
 	for t := range p.Admission.SwitchLatency {
 		switch topo.Target(t) {
 		case topo.TargetBMv2, topo.TargetTofino, topo.TargetSim:

@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -109,8 +110,15 @@ func TestReservations(t *testing.T) {
 		many[i] = g
 		many[i].DstPort = 1000 + i
 	}
-	if _, err := Compile(context.Background(), p, tp, s, WithReservations(many)); err == nil || !strings.Contains(err.Error(), "1026 reservation entries") {
+	_, err = Compile(context.Background(), p, tp, s, WithReservations(many))
+	if err == nil || !strings.Contains(err.Error(), "1026 reservation entries") {
 		t.Errorf("overfull table: %v", err)
+	}
+	// Typed, for the daemon's answer; still the positioned list.
+	var full *TableFullError
+	var list Errors
+	if !errors.As(err, &full) || full.Switch != "leaf1" || full.Table != contract.Reservation || full.Need != 1026 || full.Size != 1024 || !errors.As(err, &list) {
+		t.Errorf("overfull table: %#v", err)
 	}
 }
 
@@ -119,7 +127,7 @@ func TestReservations(t *testing.T) {
 // requests; bad values are positioned errors.
 func TestPolicyAdmission(t *testing.T) {
 	p, err := ParsePolicy("p.yaml", []byte(`classes: []
-admission: {ef_share: 0.3, switch_latency: {bmv2: 10ms}}
+admission: {ef_share: 0.3, switch_latency: {bmv2: 10ms}, cl_target: 0.8, cl_window: 5s}
 reservations:
   - {name: v, src: h1, dst: h3, rate: 2Mbps, burst: 10KB, out_of_profile: drop}
 `))
@@ -127,7 +135,8 @@ reservations:
 		t.Fatal(err)
 	}
 	ap := p.AdmissionParams()
-	if ap.EFShare != 0.3 || ap.SwitchLatency["bmv2"] != 10*time.Millisecond || ap.SwitchLatency["tofino"] != admission.DefaultSwitchLatency["tofino"] {
+	if ap.EFShare != 0.3 || ap.SwitchLatency["bmv2"] != 10*time.Millisecond || ap.SwitchLatency["tofino"] != admission.DefaultSwitchLatency["tofino"] ||
+		ap.CLTarget != 0.8 || ap.CLWindow != 5*time.Second {
 		t.Errorf("params %+v", ap)
 	}
 	if rs := p.Requests(); len(rs) != 1 || rs[0].Name != "v" || rs[0].TSpec.Rate != 2e6 || rs[0].Excess != admission.ExcessDrop || rs[0].Service != admission.Guaranteed {
@@ -139,6 +148,8 @@ reservations:
 	for _, tc := range []struct{ src, want string }{
 		{"classes: []\nadmission: {ef_share: 1.5}\n", "p.yaml:2:23: admission.ef_share: ef_share 1.5"},
 		{"classes: []\nadmission: {switch_latency: {p4: 1ms}}\n", `admission.switch_latency.p4: unknown target "p4"`},
+		{"classes: []\nadmission: {cl_target: 1.2}\n", "p.yaml:2:24: admission.cl_target: cl_target 1.2"},
+		{"classes: []\nadmission: {cl_window: -1s}\n", "p.yaml:2:24: admission.cl_window: expected a duration ≥ 0"},
 		{"classes: []\nreservations:\n  - {src: h1, dst: h3, rate: 2Mbps, burst: 10KB, out_of_profile: police}\n", `p.yaml:3:66: reservations[0].out_of_profile: out_of_profile "police"`},
 	} {
 		if _, err := ParsePolicy("p.yaml", []byte(tc.src)); err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/pflag"
 
@@ -19,6 +20,7 @@ func BindAdmitFlags(fs *pflag.FlagSet) {
 	fs.StringP("policy", "p", "", "policy file (--dry-run)")
 	fs.StringP("topology", "t", "", "topology file (--dry-run)")
 	fs.String("api", statusapi.DefaultURL, "the running daemon's status API (its metrics-addr)")
+	fs.String("api-token", "", "bearer token for the daemon's reservation writes (its api-token; default $"+EnvPrefix+"API_TOKEN, which is better: flags show in ps)")
 	admission.BindFlags(fs)
 }
 
@@ -38,20 +40,25 @@ func AdmitCommand(ctx context.Context, fs *pflag.FlagSet, args []string, stdin i
 		return admission.Command(tp, pol.AdmissionParams(), fs, args, out)
 	}
 	api, _ := fs.GetString("api")
+	token, _ := fs.GetString("api-token")
+	if token == "" {
+		token = os.Getenv(EnvPrefix + "API_TOKEN")
+	}
+	cl := statusapi.Client{Base: api, Token: token}
 	var a statusapi.Answer
 	var err error
 	switch {
 	case len(args) == 1 && args[0] == "list":
-		l, err := statusapi.ListReservations(ctx, api)
+		l, err := cl.ListReservations(ctx)
 		if err != nil {
 			return err
 		}
 		_, err = io.WriteString(out, l.Text)
 		return err
 	case len(args) == 2 && args[0] == "release":
-		a, err = statusapi.ReleaseReservation(ctx, api, args[1])
+		a, err = cl.ReleaseReservation(ctx, args[1])
 	case len(args) == 1 && args[0] == "request":
-		a, err = statusapi.RequestReservation(ctx, api, requestFlags(fs))
+		a, err = cl.RequestReservation(ctx, requestFlags(fs))
 	default:
 		return &admission.InvalidError{Msg: "admit: want `admit request [flags]`, `admit release ID` or `admit list`"}
 	}

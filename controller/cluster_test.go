@@ -3,10 +3,15 @@ package controller
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"net/netip"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/p4qos/p4qos/compiler/contract"
+	"github.com/p4qos/p4qos/controller/statusapi"
 	"github.com/p4qos/p4qos/controlplane"
 	"github.com/p4qos/p4qos/internal/etcdtest"
 	"github.com/p4qos/p4qos/tables"
@@ -315,5 +320,89 @@ func TestClusterFailoverKeepsAllocation(t *testing.T) {
 	}
 	if res.Written["leaf1"] > 0 {
 		t.Errorf("the new master's first tick rewrote %d entities on leaf1: its demand window was not warm", res.Written["leaf1"])
+	}
+}
+
+// TestClusterReservationsAreIntent: in cluster mode a reservation
+// admitted through one instance's API is stored in the intent store (not
+// in a local state file), applied by every instance, kept by `intent
+// put`, and re-installed by the new master after a failover: leaf1 keeps
+// its entries, which the new master would delete if its intent lacked
+// them. A release through the survivor removes them.
+func TestClusterReservationsAreIntent(t *testing.T) {
+	etcd := etcdtest.Start(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	t0 := time.Now()
+	step := func(what string) { t.Logf("%6.2fs %s", time.Since(t0).Seconds(), what) }
+	f := newClusterFixture(t, ctx, etcd.URL(), 2)
+	waitFor(t, "the switches are mastered and converged", f.whole(ctx, f.cs))
+	step("converged")
+	owners, _ := mastered(f.cs)
+	m, b := owners["leaf1"], 1-owners["leaf1"]
+	srv := httptest.NewServer(f.cs[m].api.Handler())
+	defer srv.Close()
+	a := must(statusapi.RequestReservation(ctx, srv.URL, statusapi.ReservationRequest{Src: "h1", Dst: "h3", Protocol: "udp", DstPort: 5004, Rate: "2Mbps", Burst: "10KB", MaxDelay: "50ms"}))
+	if a.Outcome != statusapi.Admitted {
+		t.Fatalf("request through the master of leaf1: %+v", a)
+	}
+	step("admitted")
+	cli, err := ConnectCluster(&Config{Cluster: etcd.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	in, rev, err := GetIntent(ctx, cli)
+	if err != nil || !strings.Contains(string(in.Reservations), "src: h1") || !strings.Contains(in.Note, a.ID) {
+		t.Fatalf("stored intent revision %d (%q): reservations %q, %v", rev, in.Note, in.Reservations, err)
+	}
+	for i, c := range f.cs {
+		if _, err := os.Stat(statePath(c.cfg.Policy)); !os.IsNotExist(err) {
+			t.Errorf("instance %d wrote a local state file: %v", i, err)
+		}
+	}
+	waitFor(t, "the other instance applies the reservation", func() string {
+		if rs := f.cs[b].Compiled().Reservations; len(rs) != 1 || rs[0].ID != a.ID {
+			return fmt.Sprintf("instance %d: %+v", b, rs)
+		}
+		return ""
+	})
+	schema := must(tables.Load(f.cs[0].cfg.P4Info))
+	leaf1 := f.obs["leaf1"]
+	if n := eventually(ctx, 2, func() int { return countEntries(ctx, leaf1, schema, contract.Reservation) }); n != 2 {
+		t.Fatalf("leaf1 holds %d reservation entries, want 2", n)
+	}
+	// A new policy through `intent put` keeps the reservations.
+	cfg, _ := testConfig(t, f.entries)
+	if _, err := PutIntent(ctx, cli, cfg, withExtraClass(t, in.Policy), in.Topology, rev); err != nil {
+		t.Fatal(err)
+	}
+	if in2, _, err := GetIntent(ctx, cli); err != nil || string(in2.Reservations) != string(in.Reservations) {
+		t.Fatalf("intent put dropped the reservations: %q, %v", in2.Reservations, err)
+	}
+
+	step("stopping the master of leaf1")
+	mark := len(f.evs[b].kinds())
+	if err := f.stops[m](); err != nil {
+		t.Fatal(err)
+	}
+	_, next := f.evs[b].wait(t, ctx, mark, "leaf1 taken over", func(e Event) bool { return e.Kind == MastershipAcquired && e.Switch == "leaf1" })
+	f.evs[b].wait(t, ctx, next, "leaf1 reconciled by the new master", func(e Event) bool { return e.Kind == SwitchConverged && e.Switch == "leaf1" })
+	step("leaf1 reconciled by the new master")
+	waitFor(t, "the survivor masters every switch, whose state is its intent", f.whole(ctx, f.cs[b:b+1]))
+	step("survivor whole")
+	if n := countEntries(ctx, leaf1, schema, contract.Reservation); n != 2 {
+		t.Fatalf("after the failover leaf1 holds %d reservation entries, want 2", n)
+	}
+
+	srv.Config.Handler = f.cs[b].api.Handler()
+	if a := must(statusapi.ReleaseReservation(ctx, srv.URL, a.ID)); a.Outcome != statusapi.Released {
+		t.Fatalf("release through the survivor: %+v", a)
+	}
+	if n := eventually(ctx, 0, func() int { return countEntries(ctx, leaf1, schema, contract.Reservation) }); n != 0 {
+		t.Errorf("after the release leaf1 holds %d reservation entries", n)
+	}
+	if in, _, err := GetIntent(ctx, cli); err != nil || strings.Contains(string(in.Reservations), "src: h1") {
+		t.Errorf("stored reservations after the release: %q, %v", in.Reservations, err)
 	}
 }

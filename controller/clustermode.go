@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/p4qos/p4qos/admission"
 	"github.com/p4qos/p4qos/controller/cluster"
 	"github.com/p4qos/p4qos/controlplane"
 )
@@ -47,7 +48,6 @@ type clusterState struct {
 	store   *cluster.Store
 	mu      sync.Mutex
 	fenced  map[string]uint64
-	rev     int64 // the intent revision applied last
 }
 
 // ConnectCluster opens the etcd client that cfg's cluster settings name.
@@ -130,7 +130,7 @@ func (c *Controller) seedOrLoad(ctx context.Context, cs *clusterState) error {
 		gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		in, ok, err := cs.store.Get(gctx)
 		if err == nil && !ok {
-			_, err = cs.store.Put(gctx, c.policy, c.fabric.topologyData, 0, "seeded from "+c.cfg.Policy+" and "+c.cfg.Topology)
+			err = c.seed(gctx, cs)
 			if err == nil {
 				c.log.Info("intent store was empty: seeded it from the policy and topology files", "policy", c.cfg.Policy, "topology", c.cfg.Topology)
 				cancel()
@@ -156,18 +156,46 @@ func (c *Controller) seedOrLoad(ctx context.Context, cs *clusterState) error {
 	}
 }
 
-// applyStored makes a stored intent revision the running intent.
+// seed stores the files' intent, with the state file's reservations, as
+// the first revision of an empty store.
+func (c *Controller) seed(ctx context.Context, cs *clusterState) error {
+	c.mu.Lock()
+	policy, topology, dynamic := c.policy, c.fabric.topologyData, c.dynamic
+	c.mu.Unlock()
+	var res []byte
+	if len(dynamic) > 0 {
+		var err error
+		if res, err = marshalDynamic(dynamic); err != nil {
+			return err
+		}
+	}
+	_, err := cs.store.PutContent(ctx, cluster.Content{Policy: policy, Topology: topology, Reservations: res}, 0, "seeded from "+c.cfg.Policy+" and "+c.cfg.Topology)
+	return err
+}
+
+// applyStored makes a stored intent revision, its reservations included,
+// the running intent.
 func (c *Controller) applyStored(ctx context.Context, cs *clusterState, in cluster.Intent) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if in.Revision == cs.rev {
+	c.mu.Lock()
+	cur := c.storeRev
+	c.mu.Unlock()
+	if in.Revision == cur {
 		return
 	}
-	if err := c.apply(ctx, in.Policy, in.Topology); err != nil {
+	dynamic := []admission.Request{}
+	var err error
+	if len(in.Reservations) > 0 {
+		dynamic, err = admission.ParseReservations(fmt.Sprintf("intent revision %d: reservations", in.Revision), in.Reservations)
+	}
+	if err == nil {
+		err = c.applyUpdate(ctx, update{policy: in.Policy, topology: in.Topology, dynamic: &dynamic, rev: in.Revision})
+	}
+	if err != nil {
 		c.log.Error("stored intent rejected; keeping the running intent", "revision", in.Revision, "err", err)
 		return
 	}
-	cs.rev = in.Revision
 	c.emit(Event{Kind: IntentApplied, Count: int(in.Revision), What: in.Note})
 }
 

@@ -83,6 +83,10 @@ type Config struct {
 	ClusterTLSCA   string        `yaml:"cluster-tls-ca,omitempty"`
 	ClusterTLSCert string        `yaml:"cluster-tls-cert,omitempty"`
 	ClusterTLSKey  string        `yaml:"cluster-tls-key,omitempty"`
+
+	// APIToken is the bearer token the status API's write endpoints
+	// (reservations) require; empty: writes only on a loopback listener.
+	APIToken string `yaml:"api-token,omitempty"`
 }
 
 // SwitchEntry lists a switch of the topology with where to reach it: an
@@ -186,6 +190,7 @@ var settings = []setting{
 	{"probe-misses", kindInt, "unanswered probe rounds in a row that take a link down", func(c *Config) any { return &c.ProbeMisses }},
 	{"probe-recover", kindInt, "answered probe rounds in a row that bring a down link back", func(c *Config) any { return &c.ProbeRecover }},
 	{"metrics-addr", kindString, `address of /metrics, the status API and the dashboard ("off" disables)`, func(c *Config) any { return &c.MetricsAddr }},
+	{"api-token", kindString, "bearer token the status API's write endpoints (POST/DELETE reservations) require; empty: writes are refused unless they arrive on a loopback address (prefer P4QOS_API_TOKEN or the config file: flags show in ps)", func(c *Config) any { return &c.APIToken }},
 	{"tls-ca", kindPath, "CA bundle (PEM) to verify switches; enables TLS", func(c *Config) any { return &c.TLSCA }},
 	{"tls-cert", kindPath, "client certificate (PEM) for mutual TLS", func(c *Config) any { return &c.TLSCert }},
 	{"tls-key", kindPath, "client key (PEM) for mutual TLS", func(c *Config) any { return &c.TLSKey }},

@@ -50,8 +50,17 @@ type Controller struct {
 	policy   []byte
 	cluster  *clusterState
 	// dynamic are the reservations admitted through the API, in
-	// admission order, as persisted in the state file (statePath).
+	// admission order, as persisted in the state file (statePath) or, in
+	// cluster mode, the intent store.
 	dynamic []admission.Request
+	// storeRev is, in cluster mode, the intent-store revision of the
+	// running intent (0 before the first).
+	storeRev int64
+
+	// clLoad estimates each hop's controlled-load queue load from the
+	// queue counters the closed loop reads (nil when no loop runs: then
+	// controlled load is checked against the reserved rates).
+	clLoad *admission.WindowMax
 }
 
 // Option configures a Controller.
@@ -101,7 +110,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Controller, error) {
 	if c.metrics == nil {
 		c.metrics = controlplane.NewMetrics()
 	}
-	c.api = statusapi.New(statusSource{c}, statusapi.WithMetrics(c.metrics.Handler()))
+	c.api = statusapi.New(statusSource{c}, statusapi.WithMetrics(c.metrics.Handler()), statusapi.WithWriteToken(cfg.APIToken))
 	if problems := cfg.Validate(); len(problems) > 0 {
 		return nil, inputErr(&ConfigError{Problems: problems})
 	}
@@ -117,7 +126,10 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Controller, error) {
 	if err != nil {
 		return nil, inputErr(err)
 	}
-	comp, err := f.Compile(ctx, policy, dynamic...)
+	if cfg.LoopInterval > 0 || c.manualLoop {
+		c.clLoad = &admission.WindowMax{}
+	}
+	comp, err := f.Compile(ctx, policy, c.compileOpts(dynamic)...)
 	if err == nil {
 		err = staticBroken(comp)
 	}
@@ -125,6 +137,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Controller, error) {
 		return nil, inputErr(err)
 	}
 	c.fabric, c.compiled, c.policy, c.dynamic = f, comp, policy, dynamic
+	c.setWindow(comp)
 	c.reportBroken(nil, comp)
 	if cfg.ProbeInterval > 0 {
 		c.links = newLinkMonitor(c)
@@ -338,7 +351,22 @@ func (c *Controller) ApplyTopology(ctx context.Context, data []byte) error {
 // apply compiles a new policy and/or topology (nil: unchanged) and, when
 // it compiles, makes it the intent. Nothing here may take the process down:
 // a panic becomes a rejection.
-func (c *Controller) apply(ctx context.Context, policy, topology []byte) (err error) {
+func (c *Controller) apply(ctx context.Context, policy, topology []byte) error {
+	return c.applyUpdate(ctx, update{policy: policy, topology: topology})
+}
+
+// update is a change of the intent's inputs; nil fields are unchanged.
+type update struct {
+	policy, topology []byte
+	// dynamic replaces the dynamic reservations (cluster mode: those of
+	// the stored revision).
+	dynamic *[]admission.Request
+	// rev is the intent-store revision the update is (cluster mode).
+	rev int64
+}
+
+func (c *Controller) applyUpdate(ctx context.Context, u update) (err error) {
+	policy, topology := u.policy, u.topology
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var what []string
@@ -366,7 +394,11 @@ func (c *Controller) apply(ctx context.Context, policy, topology []byte) (err er
 	if policy == nil {
 		policy = c.policy
 	}
-	comp, err := f.Compile(ctx, policy, c.dynamic...)
+	dynamic := c.dynamic
+	if u.dynamic != nil {
+		dynamic = *u.dynamic
+	}
+	comp, err := f.Compile(ctx, policy, c.compileOpts(dynamic)...)
 	if err == nil && newPolicy {
 		err = staticBroken(comp)
 	}
@@ -375,6 +407,10 @@ func (c *Controller) apply(ctx context.Context, policy, topology []byte) (err er
 	}
 	c.reportBroken(c.compiled, comp)
 	c.install(f, comp, policy)
+	c.dynamic = dynamic
+	if u.rev != 0 {
+		c.storeRev = u.rev
+	}
 	// Recorded before the switches start converging on it, so that whoever
 	// sees the new state also sees the reload.
 	c.recordReload(strings.Join(what, "+"), nil)
@@ -386,6 +422,7 @@ func (c *Controller) apply(ctx context.Context, policy, topology []byte) (err er
 // with mu held; the caller sets the daemon's intent.
 func (c *Controller) install(f *Fabric, comp *Compiled, policy []byte) {
 	c.fabric, c.compiled, c.policy = f, comp, policy
+	c.setWindow(comp)
 	if c.loop != nil {
 		c.loop.SetModel(f.model(comp, c.status.setResult))
 	}
@@ -421,7 +458,7 @@ func (c *Controller) setLinkDown(ctx context.Context, link string, down bool) {
 		if err != nil {
 			return err
 		}
-		comp, err := f.Compile(ctx, c.policy, c.dynamic...)
+		comp, err := f.Compile(ctx, c.policy, c.compileOpts(c.dynamic)...)
 		if err != nil {
 			return err
 		}

@@ -374,12 +374,39 @@ type Compiled struct {
 // switch; a file caught half-written looks just like it.
 var ErrEmptyPolicy = errors.New("the policy has no content (empty, only comments, or null): refusing to remove every class; write `classes: []` to mean that")
 
+// CompileOption adds to what Fabric.Compile compiles beyond the policy.
+type CompileOption func(*compileOptions)
+
+type compileOptions struct {
+	dynamic []admission.Request
+	meas    admission.Measurements
+}
+
+// WithDynamicReservations admits rs, the reservations admitted through
+// the API (in admission order), after the policy's static ones.
+func WithDynamicReservations(rs []admission.Request) CompileOption {
+	return func(o *compileOptions) { o.dynamic = rs }
+}
+
+// WithLoadMeasurements gives the compiled ledger the measured queue loads
+// that controlled-load requests are checked against (docs/admission.md);
+// without it they are checked against the reserved rates. The
+// reservations already admitted are re-admitted without measurements
+// (admission.Ledger.SetMeasurements says why).
+func WithLoadMeasurements(m admission.Measurements) CompileOption {
+	return func(o *compileOptions) { o.meas = m }
+}
+
 // Compile compiles policy data (the file at cfg.Policy) for the fabric,
-// with the policy's static reservations and the dynamic ones (admitted
-// through the API) admitted on the compiled topology and policed at their
-// ingress edge. A panic in the compiler becomes an error: a bad policy
-// must never take the running controller down.
-func (f *Fabric) Compile(ctx context.Context, data []byte, dynamic ...admission.Request) (c *Compiled, err error) {
+// with the policy's static reservations and the dynamic ones
+// (WithDynamicReservations) admitted on the compiled topology and policed
+// at their ingress edge. A panic in the compiler becomes an error: a bad
+// policy must never take the running controller down.
+func (f *Fabric) Compile(ctx context.Context, data []byte, opts ...CompileOption) (c *Compiled, err error) {
+	var o compileOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			c, err = nil, fmt.Errorf("internal error compiling %s (please report this): %v", f.cfg.Policy, r)
@@ -392,7 +419,8 @@ func (f *Fabric) Compile(ctx context.Context, data []byte, dynamic ...admission.
 	if err != nil {
 		return nil, err
 	}
-	ledger, reservations := f.admit(pol.AdmissionParams(), pol.Requests(), dynamic)
+	ledger, reservations := f.admit(pol.AdmissionParams(), pol.Requests(), o.dynamic)
+	ledger.SetMeasurements(o.meas)
 	ents, res, err := f.compile(ctx, pol, compiler.WithReservations(installable(reservations)))
 	if err != nil {
 		return nil, err

@@ -54,12 +54,29 @@ func sameContent(path string, data []byte) bool {
 
 // PutIntent validates policy and topology and stores them as the revision
 // after expect, only if the store is still at expect (compare-and-swap;
-// cluster.ErrConflict otherwise). It returns the new revision.
+// cluster.ErrConflict otherwise). It returns the new revision. The
+// reservations admitted through the API are kept: they are intent of
+// their own (p4qos admit), not part of the files.
 func PutIntent(ctx context.Context, cli *clientv3.Client, cfg Config, policy, topology []byte, expect int64) (int64, error) {
 	if err := ValidateIntent(ctx, cfg, policy, topology); err != nil {
 		return 0, err
 	}
-	return cluster.NewStore(cli).Put(ctx, policy, topology, expect, "put")
+	st := cluster.NewStore(cli)
+	cur, _, err := st.Get(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return st.PutContent(ctx, cluster.Content{Policy: policy, Topology: topology, Reservations: keptReservations(cur, expect)}, expect, "put")
+}
+
+// keptReservations are the current revision's reservations, carried into
+// the revision after expect; none when the store is not at expect (the
+// put then fails on the revision anyway).
+func keptReservations(cur cluster.Intent, expect int64) []byte {
+	if cur.Revision != expect {
+		return nil
+	}
+	return cur.Reservations
 }
 
 // RollbackIntent stores revision rev's content again as a new revision
@@ -70,12 +87,14 @@ func RollbackIntent(ctx context.Context, cli *clientv3.Client, cfg Config, rev i
 	if err != nil {
 		return 0, err
 	}
-	_, cur, err := GetIntent(ctx, cli)
+	in, cur, err := GetIntent(ctx, cli)
 	if err != nil {
 		return 0, err
 	}
 	if err := ValidateIntent(ctx, cfg, old.Policy, old.Topology); err != nil {
 		return 0, fmt.Errorf("revision %d no longer compiles: %w", rev, err)
 	}
-	return st.Put(ctx, old.Policy, old.Topology, cur, fmt.Sprintf("rollback to %d", rev))
+	// The policy and topology go back; the reservations admitted since
+	// stay (released with p4qos admit release).
+	return st.PutContent(ctx, cluster.Content{Policy: old.Policy, Topology: old.Topology, Reservations: keptReservations(in, cur)}, cur, fmt.Sprintf("rollback to %d", rev))
 }

@@ -99,7 +99,7 @@ func (ic *IntentClient) Command(ctx context.Context, w io.Writer, args []string,
 			return errors.Join(err, errors.New("the intent store is empty (p4qos intent put, or start p4qos run --cluster with policy and topology files to seed it)"))
 		}
 		out, err := yaml.Marshal(map[string]any{"revision": in.Revision, "time": in.Time.Format(time.RFC3339), "note": in.Note,
-			"policy": string(in.Policy), "topology": string(in.Topology)})
+			"policy": string(in.Policy), "topology": string(in.Topology), "reservations": string(in.Reservations)})
 		if err == nil {
 			_, err = w.Write(out)
 		}

@@ -8,10 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/p4qos/p4qos/admission"
+	"github.com/p4qos/p4qos/compiler"
+	"github.com/p4qos/p4qos/controller/cluster"
 	"github.com/p4qos/p4qos/controller/statusapi"
 	"github.com/p4qos/p4qos/internal/inputfile"
 	"github.com/p4qos/p4qos/internal/yamlerr"
@@ -32,6 +35,24 @@ type AdmittedReservation struct {
 	// invalid: the request no longer makes sense on the topology (a host
 	// is gone), so it has nothing to install.
 	invalid bool
+}
+
+// compileOpts are the options of every compilation of the running
+// policy: the dynamic reservations, and the measured loads when the
+// closed loop measures them.
+func (c *Controller) compileOpts(dynamic []admission.Request) []CompileOption {
+	opts := []CompileOption{WithDynamicReservations(dynamic)}
+	if c.clLoad != nil {
+		opts = append(opts, WithLoadMeasurements(c.clLoad))
+	}
+	return opts
+}
+
+// setWindow gives the controlled-load estimator the policy's window.
+func (c *Controller) setWindow(comp *Compiled) {
+	if c.clLoad != nil {
+		c.clLoad.SetWindow(comp.ledger.Params().CLWindow)
+	}
 }
 
 // admit runs admission for the static then the dynamic requests, in that
@@ -85,6 +106,14 @@ func statePath(policy string) string {
 	return strings.TrimSuffix(policy, filepath.Ext(policy)) + ".reservations.yaml"
 }
 
+// StateReservations are the dynamic reservations of the daemon whose
+// policy file is policy, as its state file holds them (none without one):
+// what `p4qos diff` and `top` compile with, to compare the switches with
+// the daemon's whole intent. Cluster mode keeps them in the intent store.
+func StateReservations(policy string) ([]admission.Request, error) {
+	return loadDynamic(statePath(policy))
+}
+
 // loadDynamic reads the state file; a missing file is no reservations.
 func loadDynamic(path string) ([]admission.Request, error) {
 	data, err := inputfile.Read(path, inputfile.Policy)
@@ -97,9 +126,8 @@ func loadDynamic(path string) ([]admission.Request, error) {
 	return admission.ParseReservations(path, data)
 }
 
-// saveDynamic writes the state file atomically (a crash leaves the old or
-// the new file, never half of one).
-func saveDynamic(path string, rs []admission.Request) error {
+// marshalDynamic is the state file's content: a reservations: section.
+func marshalDynamic(rs []admission.Request) ([]byte, error) {
 	f := struct {
 		Reservations []*admission.Entry `yaml:"reservations"`
 	}{Reservations: []*admission.Entry{}}
@@ -108,9 +136,18 @@ func saveDynamic(path string, rs []admission.Request) error {
 	}
 	data, err := yaml.Marshal(&f)
 	if err != nil {
+		return nil, err
+	}
+	return append([]byte("# Dynamic admission-control reservations of the p4qos daemon (p4qos admit\n# request / release). Written by the daemon; do not edit while it runs.\n"), data...), nil
+}
+
+// saveDynamic writes the state file atomically (a crash leaves the old or
+// the new file, never half of one).
+func saveDynamic(path string, rs []admission.Request) error {
+	data, err := marshalDynamic(rs)
+	if err != nil {
 		return err
 	}
-	data = append([]byte("# Dynamic admission-control reservations of the p4qos daemon (p4qos admit\n# request / release). Written by the daemon; do not edit while it runs.\n"), data...)
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".reservations-*.yaml")
 	if err != nil {
 		return fmt.Errorf("reservations state: %w", err)
@@ -146,67 +183,113 @@ func requestOf(req statusapi.ReservationRequest) (admission.Request, error) {
 }
 
 // requestReservation admits req against the running ledger; on admission
-// the new set is persisted, compiled and made the intent, in that order,
-// so that an answer "admitted" means it is recorded and being installed.
-// A rejection changes nothing.
+// the new set is persisted (the state file, or in cluster mode the intent
+// store), compiled and made the intent, so that an answer "admitted" means
+// it is recorded and being installed. A rejection changes nothing.
 func (c *Controller) requestReservation(ctx context.Context, req statusapi.ReservationRequest) statusapi.Answer {
 	r, err := requestOf(req)
 	if err != nil {
 		return statusapi.Answer{Outcome: statusapi.Invalid, Text: err.Error()}
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	a, err := c.compiled.ledger.Check(r)
-	var text strings.Builder
-	if err != nil {
-		admission.PrintError(&text, err)
-		outcome := statusapi.Rejected
-		var inv *admission.InvalidError
-		if errors.As(err, &inv) {
-			outcome = statusapi.Invalid
+	locked := true
+	defer func() {
+		if locked {
+			c.mu.Unlock()
 		}
-		c.log.Info("reservation rejected", "src", r.Src, "dst", r.Dst, "err", err)
-		return statusapi.Answer{Outcome: outcome, Text: text.String()}
+	}()
+	a, err := c.compiled.ledger.Check(r)
+	if err != nil {
+		return c.refused(r, err)
 	}
 	dynamic := append(append([]admission.Request(nil), c.dynamic...), r)
-	if err := c.commitReservations(ctx, dynamic); err != nil {
+	rev, err := c.commitReservations(ctx, dynamic, "admit "+a.Reservation.ID)
+	if err != nil {
 		// The compiler refusing it (its ingress edge's reservation table
 		// is full) is an answer about the request, like a rejection.
+		var full *compiler.TableFullError
+		if errors.As(err, &full) {
+			return c.refused(r, &admission.Rejection{Reservation: a.Reservation.ID, Hop: full.Switch + " (ingress edge switch)", Resource: full.Table + " table",
+				Need: fmt.Sprintf("%d entries", full.Need), Limit: fmt.Sprintf("%d entries (the size of table %s in the P4Info)", full.Size, full.Table),
+				Detail: fmt.Sprintf("the reservations from hosts behind %s do not fit its %s table: nothing was installed", full.Switch, full.Table)})
+		}
 		var list yamlerr.List
 		if errors.As(err, &list) {
 			return statusapi.Answer{Outcome: statusapi.Rejected, Text: "REJECTED: the reservation cannot be installed: " + err.Error() + "\n"}
 		}
 		return statusapi.Answer{Outcome: statusapi.Failed, Text: err.Error()}
 	}
+	if a.Reservation.Service == admission.ControlledLoad && c.clLoad != nil {
+		// Not in the counters yet: counted until a window has measured it.
+		var hops []string
+		for _, t := range a.CL {
+			hops = append(hops, t.Hop)
+		}
+		c.clLoad.Admitted(hops, admission.ControlledLoad, a.Reservation.TSpec.Rate)
+	}
+	c.mu.Unlock()
+	locked = false
+	if err := c.awaitRevision(ctx, rev); err != nil {
+		return statusapi.Answer{Outcome: statusapi.Failed, ID: a.Reservation.ID, Text: err.Error()}
+	}
+	var text strings.Builder
 	admission.Print(&text, a)
 	c.log.Info("reservation admitted", "id", a.Reservation.ID, "src", r.Src, "dst", r.Dst, "bound", a.Bound)
 	c.emit(Event{Kind: ReservationAdmitted, What: a.Reservation.ID})
 	return statusapi.Answer{Outcome: statusapi.Admitted, ID: a.Reservation.ID, BoundSeconds: a.Bound.Seconds(), Text: text.String()}
 }
 
+// refused is the answer to a request refused by admission: rejected with
+// the hop, resource and numbers, or invalid.
+func (c *Controller) refused(r admission.Request, err error) statusapi.Answer {
+	var text strings.Builder
+	admission.PrintError(&text, err)
+	outcome := statusapi.Rejected
+	var inv *admission.InvalidError
+	if errors.As(err, &inv) {
+		outcome = statusapi.Invalid
+	}
+	c.log.Info("reservation rejected", "src", r.Src, "dst", r.Dst, "err", err)
+	return statusapi.Answer{Outcome: outcome, Text: text.String()}
+}
+
 // releaseReservation removes a dynamic reservation; its entries leave the
 // intent (the reconciler deletes them).
 func (c *Controller) releaseReservation(ctx context.Context, id string) statusapi.Answer {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	rev, a, done := c.releaseLocked(ctx, id)
+	c.mu.Unlock()
+	if done {
+		return a
+	}
+	if err := c.awaitRevision(ctx, rev); err != nil {
+		return statusapi.Answer{Outcome: statusapi.Failed, ID: id, Text: err.Error()}
+	}
+	c.log.Info("reservation released", "id", id)
+	c.emit(Event{Kind: ReservationReleased, What: id})
+	return statusapi.Answer{Outcome: statusapi.Released, ID: id, Text: "released " + id + "\n"}
+}
+
+// releaseLocked commits the set without id; done with the answer when
+// there is nothing to wait for (not found, static, failed).
+func (c *Controller) releaseLocked(ctx context.Context, id string) (rev int64, a statusapi.Answer, done bool) {
 	for i, r := range c.compiled.Reservations {
 		if r.ID != id {
 			continue
 		}
 		if r.Static {
-			return statusapi.Answer{Outcome: statusapi.Invalid, ID: id, Text: fmt.Sprintf("%s is a static reservation of %s: remove it there", id, c.cfg.Policy)}
+			return 0, statusapi.Answer{Outcome: statusapi.Invalid, ID: id, Text: fmt.Sprintf("%s is a static reservation of %s: remove it there", id, c.cfg.Policy)}, true
 		}
 		// Dynamic reservations follow the static ones in admission order.
 		k := i - countStatic(c.compiled.Reservations)
 		dynamic := append(append([]admission.Request(nil), c.dynamic[:k]...), c.dynamic[k+1:]...)
-		if err := c.commitReservations(ctx, dynamic); err != nil {
-			return statusapi.Answer{Outcome: statusapi.Failed, ID: id, Text: err.Error()}
+		rev, err := c.commitReservations(ctx, dynamic, "release "+id)
+		if err != nil {
+			return 0, statusapi.Answer{Outcome: statusapi.Failed, ID: id, Text: err.Error()}, true
 		}
-		c.log.Info("reservation released", "id", id)
-		c.emit(Event{Kind: ReservationReleased, What: id})
-		return statusapi.Answer{Outcome: statusapi.Released, ID: id, Text: "released " + id + "\n"}
+		return rev, statusapi.Answer{}, false
 	}
-	return statusapi.Answer{Outcome: statusapi.NotFound, ID: id, Text: fmt.Sprintf("%s: %v\n", id, admission.ErrNotFound)}
+	return 0, statusapi.Answer{Outcome: statusapi.NotFound, ID: id, Text: fmt.Sprintf("%s: %v\n", id, admission.ErrNotFound)}, true
 }
 
 // staticBroken refuses a policy whose own reservations do not pass
@@ -236,20 +319,59 @@ func countStatic(rs []AdmittedReservation) int {
 	return n
 }
 
-// commitReservations compiles the running policy with dynamic, persists
-// dynamic, then makes it the intent. Called with mu held.
-func (c *Controller) commitReservations(ctx context.Context, dynamic []admission.Request) error {
-	comp, err := c.fabric.Compile(ctx, c.policy, dynamic...)
+// commitReservations compiles the running policy with dynamic (a
+// compilation that fails changes nothing), then persists dynamic and makes
+// it the intent. Called with mu held. Outside cluster mode the state file
+// is written and the intent set here (rev 0). In cluster mode the set is
+// stored in the intent store as the next revision (compare-and-swap on the
+// running one), and every instance, this one included, applies it from
+// its watch: the caller waits for revision rev without mu.
+func (c *Controller) commitReservations(ctx context.Context, dynamic []admission.Request, note string) (rev int64, err error) {
+	comp, err := c.fabric.Compile(ctx, c.policy, c.compileOpts(dynamic)...)
 	if err != nil {
-		return err
+		return 0, err
+	}
+	if c.cluster != nil {
+		data, err := marshalDynamic(dynamic)
+		if err != nil {
+			return 0, err
+		}
+		rev, err := c.cluster.store.PutContent(ctx, cluster.Content{Policy: c.policy, Topology: c.fabric.topologyData, Reservations: data}, c.storeRev, note)
+		if err != nil {
+			return 0, fmt.Errorf("reservations: storing the intent after revision %d: %w", c.storeRev, err)
+		}
+		return rev, nil
 	}
 	if err := saveDynamic(statePath(c.cfg.Policy), dynamic); err != nil {
-		return err
+		return 0, err
 	}
 	c.dynamic = dynamic
 	c.install(c.fabric, comp, c.policy)
 	c.daemon.SetIntent(comp.Intents)
-	return nil
+	return 0, nil
+}
+
+// awaitRevision waits until the running intent is the intent store's
+// revision rev (cluster mode; rev 0: nothing to wait for).
+func (c *Controller) awaitRevision(ctx context.Context, rev int64) error {
+	if rev == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		c.mu.Lock()
+		cur := c.storeRev
+		c.mu.Unlock()
+		if cur >= rev {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("stored as intent revision %d, but this instance has not applied it yet (at %d): %w", rev, cur, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // reportBroken logs and emits every reservation whose promise the new

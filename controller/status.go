@@ -10,6 +10,7 @@ import (
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 
+	"github.com/p4qos/p4qos/admission"
 	"github.com/p4qos/p4qos/allocator"
 	"github.com/p4qos/p4qos/compiler"
 	"github.com/p4qos/p4qos/compiler/contract"
@@ -166,6 +167,9 @@ func (c *Controller) readCounters(ctx context.Context, now time.Time) map[string
 		classCells = append(classCells, int64(cl.ID))
 	}
 	load := map[string]float64{}
+	// The controlled-load queue: where the phb table sends AF41, the
+	// codepoint admitted controlled-load flows are marked with.
+	clQueue := int64(comp.Policy.Queue(compiler.DSCP(admission.ControlledLoad.DSCP())))
 	for _, sw := range f.Switches() {
 		if st, ok := c.daemon.SessionState(sw.Name); !ok || !st.Connected || c.daemon.Schema(sw.Name) == nil {
 			continue
@@ -214,6 +218,10 @@ func (c *Controller) readCounters(ctx context.Context, now time.Time) map[string
 			if name, ok := edges[uint32(idx>>3)]; ok && dt > 0 {
 				load[name] += float64(db) * 8 / dt.Seconds()
 				c.metrics.LinkBytes.WithLabelValues(name).Add(float64(db))
+				if idx&7 == clQueue && c.clLoad != nil {
+					// One sampling period of the estimator (admission.WindowMax).
+					c.clLoad.Observe(name, admission.ControlledLoad, now, float64(db)*8/dt.Seconds())
+				}
 			}
 		}
 	}

@@ -234,10 +234,18 @@ func (s *Session) readState(ctx context.Context, in *Intent, probe map[meterCell
 	info := schema.P4Info()
 	defaults := map[uint32]bool{}
 	directMeters := map[uint32]bool{}
+	// meterConfigs are tables whose intent entries carry their direct
+	// meter's config: a table read returns it only when the request sets
+	// meter_config (P4Runtime §9.1.7), and without it every such entry
+	// would read as drift.
+	meterConfigs := map[uint32]bool{}
 	meterCells := map[uint32][]*p4v1.Index{}
 	for _, e := range intent {
 		if te := e.GetTableEntry(); te != nil && te.GetIsDefaultAction() {
 			defaults[te.GetTableId()] = true
+		}
+		if te := e.GetTableEntry(); te != nil && te.GetMeterConfig() != nil {
+			meterConfigs[te.GetTableId()] = true
 		}
 		if dm := e.GetDirectMeterEntry(); dm != nil {
 			directMeters[dm.GetTableEntry().GetTableId()] = true
@@ -260,7 +268,11 @@ func (s *Session) readState(ctx context.Context, in *Intent, probe map[meterCell
 			constTable[id] = true
 			continue
 		}
-		reqs = append(reqs, tables.EntityOf(&p4v1.TableEntry{TableId: id}))
+		if meterConfigs[id] {
+			reqs = append(reqs, tables.EntityOf(&p4v1.TableEntry{TableId: id, MeterConfig: &p4v1.MeterConfig{}}))
+		} else {
+			reqs = append(reqs, tables.EntityOf(&p4v1.TableEntry{TableId: id}))
+		}
 		if defaults[id] {
 			reqs = append(reqs, tables.EntityOf(&p4v1.TableEntry{TableId: id, IsDefaultAction: true}))
 		}
@@ -363,13 +375,7 @@ func unconfigured(c *p4v1.MeterConfig) bool {
 func normalizeMeters(s *tables.Schema, got, intent []*p4v1.Entity, same func(read, written *p4v1.MeterConfig) bool) []*p4v1.Entity {
 	want := map[string]*p4v1.MeterConfig{}
 	for _, e := range intent {
-		var c *p4v1.MeterConfig
-		switch {
-		case e.GetMeterEntry() != nil:
-			c = e.GetMeterEntry().GetConfig()
-		case e.GetDirectMeterEntry() != nil:
-			c = e.GetDirectMeterEntry().GetConfig()
-		}
+		c := meterConfig(e)
 		if c == nil {
 			continue
 		}
@@ -381,13 +387,7 @@ func normalizeMeters(s *tables.Schema, got, intent []*p4v1.Entity, same func(rea
 		return got
 	}
 	for i, e := range got {
-		var c *p4v1.MeterConfig
-		switch {
-		case e.GetMeterEntry() != nil:
-			c = e.GetMeterEntry().GetConfig()
-		case e.GetDirectMeterEntry() != nil:
-			c = e.GetDirectMeterEntry().GetConfig()
-		}
+		c := meterConfig(e)
 		if c == nil {
 			continue
 		}
@@ -400,15 +400,31 @@ func normalizeMeters(s *tables.Schema, got, intent []*p4v1.Entity, same func(rea
 			continue
 		}
 		n := proto.Clone(e).(*p4v1.Entity)
+		w = proto.Clone(w).(*p4v1.MeterConfig)
 		switch {
 		case n.GetMeterEntry() != nil:
-			n.GetMeterEntry().Config = proto.Clone(w).(*p4v1.MeterConfig)
+			n.GetMeterEntry().Config = w
+		case n.GetDirectMeterEntry() != nil:
+			n.GetDirectMeterEntry().Config = w
 		default:
-			n.GetDirectMeterEntry().Config = proto.Clone(w).(*p4v1.MeterConfig)
+			n.GetTableEntry().MeterConfig = w
 		}
 		got[i] = n
 	}
 	return got
+}
+
+// meterConfig is the meter config an entity carries: a meter cell's, a
+// direct meter's, or a table entry's (its direct meter's, written with
+// the entry, as the reservation table's are).
+func meterConfig(e *p4v1.Entity) *p4v1.MeterConfig {
+	switch {
+	case e.GetMeterEntry() != nil:
+		return e.GetMeterEntry().GetConfig()
+	case e.GetDirectMeterEntry() != nil:
+		return e.GetDirectMeterEntry().GetConfig()
+	}
+	return e.GetTableEntry().GetMeterConfig()
 }
 
 // advance records that the switch, if it was converged with the previous

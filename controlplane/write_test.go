@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/tables"
 )
 
@@ -288,5 +289,30 @@ func TestReconcileSurvivesGarbageReads(t *testing.T) {
 				t.Errorf("err %v is retryable, want terminal", err)
 			}
 		})
+	}
+}
+
+// A table entry that carries its direct meter's config (the reservation
+// table's) gets the same rounding allowance as meter cells: BMv2 reads a
+// rate back one unit low (target/bmv2), which must not be drift, while a
+// rate that really changed still is.
+func TestNormalizeTableEntryMeterConfig(t *testing.T) {
+	schema := qosSchema(t)
+	drv := must(bmv2.New(schema, []byte("{}")))
+	entry := func(cir int64) *p4v1.Entity {
+		te := must(schema.TableEntry(contract.Reservation, []tables.Match{tables.Ternary(contract.KeyIPVersion, 4, 0xf)},
+			tables.Action(contract.Reserve, tables.Param(contract.ParamClassID, 1), tables.Param(contract.ParamDSCP, 46), tables.Param(contract.ParamExcessDrop, 0)),
+			tables.Priority(1), tables.WithMeterConfig(&tables.MeterConfig{CIR: cir, CBurst: 10000, PIR: cir, PBurst: 10000})))
+		return tables.EntityOf(te)
+	}
+	intent := []*p4v1.Entity{entry(250001)}
+	for _, tc := range []struct {
+		read    int64
+		updates int
+	}{{250001, 0}, {250000, 0}, {240000, 1}} {
+		got := normalizeMeters(schema, []*p4v1.Entity{entry(tc.read)}, intent, drv.SameMeter)
+		if n := must(tables.Diff(schema, got, intent)).Len(); n != tc.updates {
+			t.Errorf("read back CIR %d for 250001: %d updates, want %d", tc.read, n, tc.updates)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 
+	"github.com/p4qos/p4qos/controller"
 	"github.com/p4qos/p4qos/controlplane"
 	"github.com/p4qos/p4qos/internal/inputfile"
 	"github.com/p4qos/p4qos/tables"
@@ -68,7 +69,11 @@ func runDiff(ctx context.Context, in IO) error {
 	if err != nil {
 		return usage(err)
 	}
-	compiled, err := res.fabric.Compile(ctx, data)
+	dynamic, err := controller.StateReservations(res.cfg.Policy)
+	if err != nil {
+		return usage(err)
+	}
+	compiled, err := res.fabric.Compile(ctx, data, controller.WithDynamicReservations(dynamic))
 	if err != nil {
 		return usage(err)
 	}

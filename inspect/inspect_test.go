@@ -310,6 +310,50 @@ func TestDiffNamesTamperedEntities(t *testing.T) {
 	}
 }
 
+// TestDiffWithDynamicReservations: a daemon's reservations admitted
+// through its API are intent (its state file next to the policy): diff
+// compiles them too, so a switch holding them is in sync (135 + 2
+// entries on leaf1: IPv4 and IPv6), not 2 extra.
+func TestDiffWithDynamicReservations(t *testing.T) {
+	f := startFabric(t, nil)
+	dir := t.TempDir()
+	policy, config := filepath.Join(dir, "policy.yaml"), filepath.Join(dir, "p4qos.yaml")
+	pol, err := os.ReadFile(repoFile(t, "topo/examples/fabric-policy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := os.ReadFile(f.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, data := range map[string]string{
+		policy: string(pol),
+		filepath.Join(dir, "policy.reservations.yaml"): "reservations:\n  - {src: h1, dst: h3, rate: 2Mbps, burst: 10KB}\n",
+		config: strings.Replace(string(conf), repoFile(t, "topo/examples/fabric-policy.yaml"), policy, 1),
+	} {
+		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cfg, err := controller.Load(controller.Sources{File: config})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl, err := controller.New(ctx, cfg) // installs the reservation
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ctl.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out, code, err := run(t, Diff, "-c", config, "-s", "leaf1")
+	if code != 0 || !strings.Contains(out, "in sync (137 entities, pipeline same)") {
+		t.Fatalf("exit %d %v\n%s", code, err, out)
+	}
+}
+
 func listen(t *testing.T) net.Listener {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")

@@ -12,7 +12,8 @@
 //     lost its lease without noticing finds its writes refused
 //     (PERMISSION_DENIED); non-masters keep a backup stream with
 //     {high: 0, low: the creation revision of their member key};
-//   - Store keeps the intent (policy and topology) with revisions:
+//   - Store keeps the intent (policy, topology and the reservations
+//     admitted through the API) with revisions:
 //     compare-and-swap puts, history, rollback, and a watch that every
 //     instance follows.
 //

@@ -13,10 +13,16 @@ import (
 // Intent is one revision of the shared intent.
 type Intent struct {
 	// Revision counts the puts: 1 for the first intent, then +1 each.
-	Revision int64     `json:"revision"`
-	Policy   []byte    `json:"policy"`
-	Topology []byte    `json:"topology"`
-	Time     time.Time `json:"time"`
+	Revision int64  `json:"revision"`
+	Policy   []byte `json:"policy"`
+	Topology []byte `json:"topology"`
+	// Reservations are the dynamic admission-control reservations
+	// admitted through a daemon's API (a reservations: section, the
+	// format of the single-process state file; docs/admission.md): intent
+	// like the policy, so that every instance, and a new master after a
+	// failover, installs them.
+	Reservations []byte    `json:"reservations,omitempty"`
+	Time         time.Time `json:"time"`
 	// Note says where it came from ("put", "seeded from files", "rollback to 3").
 	Note string `json:"note,omitempty"`
 }
@@ -48,10 +54,21 @@ func (s *Store) Get(ctx context.Context) (in Intent, ok bool, err error) {
 	return in, err == nil, err
 }
 
-// Put stores policy and topology as revision expect+1, only if the current
-// revision is expect (0: the store is empty). The caller validates first.
+// Content is what a revision holds besides its bookkeeping.
+type Content struct {
+	Policy, Topology, Reservations []byte
+}
+
+// Put stores policy and topology, with no reservations, as revision
+// expect+1, only if the current revision is expect (0: the store is
+// empty). The caller validates first.
 func (s *Store) Put(ctx context.Context, policy, topology []byte, expect int64, note string) (int64, error) {
-	in := Intent{Revision: expect + 1, Policy: policy, Topology: topology, Time: time.Now().UTC(), Note: note}
+	return s.PutContent(ctx, Content{Policy: policy, Topology: topology}, expect, note)
+}
+
+// PutContent is Put with the reservations.
+func (s *Store) PutContent(ctx context.Context, c Content, expect int64, note string) (int64, error) {
+	in := Intent{Revision: expect + 1, Policy: c.Policy, Topology: c.Topology, Reservations: c.Reservations, Time: time.Now().UTC(), Note: note}
 	data, err := json.Marshal(in)
 	if err != nil {
 		return 0, err

@@ -22,7 +22,7 @@ const DefaultURL = "http://127.0.0.1:9464"
 func Fetch(ctx context.Context, base string) (Status, error) {
 	var st Status
 	url := strings.TrimSuffix(base, "/") + "/api/" + Version + "/status"
-	body, code, err := request(ctx, http.MethodGet, base, "/status", 5*time.Second, nil)
+	body, code, err := request(ctx, http.MethodGet, base, "/status", 5*time.Second, nil, "")
 	if err != nil {
 		return st, err
 	}

@@ -3,10 +3,13 @@ package statusapi
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -106,6 +109,8 @@ func (s *Server) reservations(rs ReservationSource) http.Handler {
 			l := rs.Reservations()
 			l.APIVersion = Version
 			writeJSON(w, http.StatusOK, l)
+		case (r.Method == http.MethodPost && id == "" || r.Method == http.MethodDelete && id != "") && !s.mayWrite(w, r):
+			// A write that may not: mayWrite has answered 401 or 403.
 		case r.Method == http.MethodPost && id == "":
 			var req ReservationRequest
 			dec := json.NewDecoder(io.LimitReader(r.Body, maxRequestBody))
@@ -126,45 +131,98 @@ func (s *Server) reservations(rs ReservationSource) http.Handler {
 	})
 }
 
-// RequestReservation posts req to the daemon at base.
-func RequestReservation(ctx context.Context, base string, req ReservationRequest) (Answer, error) {
+// mayWrite reports whether r may change the daemon's state; when not, it
+// has answered 401 (wrong or missing token) or 403 (no token configured,
+// and r came in on an address that is not loopback).
+func (s *Server) mayWrite(w http.ResponseWriter, r *http.Request) bool {
+	if s.token == "" {
+		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && isLoopback(a) {
+			return true
+		}
+		writeError(w, http.StatusForbidden, "reservation writes on a listener that is not loopback need an API token: set api-token (P4QOS_API_TOKEN) on the daemon and the client (docs/controller.md)")
+		return false
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="p4qos"`)
+		writeError(w, http.StatusUnauthorized, "reservation writes need the daemon's API token (Authorization: Bearer …; p4qos admit sends $P4QOS_API_TOKEN)")
+		return false
+	}
+	return true
+}
+
+func isLoopback(a net.Addr) bool {
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		host = a.String()
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// Client calls a daemon's reservation endpoints.
+type Client struct {
+	// Base is the daemon's status API (its metrics-addr URL).
+	Base string
+	// Token is sent as a bearer token on writes (api-token); empty: none.
+	Token string
+}
+
+// RequestReservation posts req.
+func (c Client) RequestReservation(ctx context.Context, req ReservationRequest) (Answer, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return Answer{}, err
 	}
-	return call(ctx, http.MethodPost, base, "", body)
+	return c.call(ctx, http.MethodPost, "", body)
 }
 
-// ReleaseReservation deletes reservation id at the daemon at base.
-func ReleaseReservation(ctx context.Context, base, id string) (Answer, error) {
-	return call(ctx, http.MethodDelete, base, "/"+id, nil)
+// ReleaseReservation deletes reservation id.
+func (c Client) ReleaseReservation(ctx context.Context, id string) (Answer, error) {
+	return c.call(ctx, http.MethodDelete, "/"+id, nil)
 }
 
 // ListReservations reads the daemon's reservations.
-func ListReservations(ctx context.Context, base string) (ReservationList, error) {
+func (c Client) ListReservations(ctx context.Context) (ReservationList, error) {
 	var l ReservationList
-	data, _, err := do(ctx, http.MethodGet, base, "", nil)
+	data, _, err := c.do(ctx, http.MethodGet, "", nil)
 	if err != nil {
 		return l, err
 	}
 	if err := json.Unmarshal(data, &l); err != nil || l.APIVersion != Version {
-		return l, fmt.Errorf("status API %s: not a p4qos %s reservation list", base, Version)
+		return l, fmt.Errorf("status API %s: not a p4qos %s reservation list", c.Base, Version)
 	}
 	return l, nil
 }
 
-func call(ctx context.Context, method, base, suffix string, body []byte) (Answer, error) {
+// RequestReservation posts req to the daemon at base, without a token.
+func RequestReservation(ctx context.Context, base string, req ReservationRequest) (Answer, error) {
+	return Client{Base: base}.RequestReservation(ctx, req)
+}
+
+// ReleaseReservation deletes reservation id at the daemon at base, without
+// a token.
+func ReleaseReservation(ctx context.Context, base, id string) (Answer, error) {
+	return Client{Base: base}.ReleaseReservation(ctx, id)
+}
+
+// ListReservations reads the daemon's reservations.
+func ListReservations(ctx context.Context, base string) (ReservationList, error) {
+	return Client{Base: base}.ListReservations(ctx)
+}
+
+func (c Client) call(ctx context.Context, method, suffix string, body []byte) (Answer, error) {
 	var a Answer
-	data, code, err := do(ctx, method, base, suffix, body)
+	data, code, err := c.do(ctx, method, suffix, body)
 	if err != nil {
 		return a, err
 	}
 	if json.Unmarshal(data, &a) != nil || a.Outcome == "" {
 		var e Error
 		if json.Unmarshal(data, &e) == nil && e.Error != "" {
-			return a, fmt.Errorf("status API %s: %s (HTTP %d)", base, e.Error, code)
+			return a, fmt.Errorf("status API %s: %s (HTTP %d)", c.Base, e.Error, code)
 		}
-		return a, fmt.Errorf("status API %s: HTTP %d, not a reservation answer", base, code)
+		return a, fmt.Errorf("status API %s: HTTP %d, not a reservation answer", c.Base, code)
 	}
 	return a, nil
 }
@@ -172,13 +230,13 @@ func call(ctx context.Context, method, base, suffix string, body []byte) (Answer
 // do sends one request to base/api/v1/reservations+suffix. Admission
 // recompiles and installs before it answers: more than a status read, so
 // it gets a minute.
-func do(ctx context.Context, method, base, suffix string, body []byte) ([]byte, int, error) {
-	return request(ctx, method, base, "/reservations"+suffix, 60*time.Second, body)
+func (c Client) do(ctx context.Context, method, suffix string, body []byte) ([]byte, int, error) {
+	return request(ctx, method, c.Base, "/reservations"+suffix, 60*time.Second, body, c.Token)
 }
 
 // request sends one request to base/api/v1+path within timeout; a failure
 // to get a response is an error, any HTTP status is the caller's.
-func request(ctx context.Context, method, base, path string, timeout time.Duration, body []byte) ([]byte, int, error) {
+func request(ctx context.Context, method, base, path string, timeout time.Duration, body []byte, token string) ([]byte, int, error) {
 	url := strings.TrimSuffix(base, "/") + "/api/" + Version + path
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -188,6 +246,9 @@ func request(ctx context.Context, method, base, path string, timeout time.Durati
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -27,6 +27,7 @@ type Server struct {
 	src       Source
 	metrics   http.Handler
 	keepalive time.Duration
+	token     string
 
 	mu     sync.Mutex
 	subs   map[*subscriber]struct{}
@@ -51,6 +52,13 @@ func WithMetrics(h http.Handler) Option { return func(s *Server) { s.metrics = h
 // WithKeepalive sets how often an idle event stream gets an SSE comment
 // (default 15s), so that proxies and the browser keep it open.
 func WithKeepalive(d time.Duration) Option { return func(s *Server) { s.keepalive = d } }
+
+// WithWriteToken makes the write endpoints (POST and DELETE
+// /api/v1/reservations) require "Authorization: Bearer token". Without a
+// token they accept only requests that arrive on a loopback address: a
+// listener reachable from elsewhere must not let anyone change the
+// switches. Reads never need it.
+func WithWriteToken(token string) Option { return func(s *Server) { s.token = token } }
 
 // New returns a server for src.
 func New(src Source, opts ...Option) *Server {

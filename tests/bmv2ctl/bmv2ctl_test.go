@@ -11,6 +11,7 @@ import (
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 
+	"github.com/p4qos/p4qos/admission"
 	"github.com/p4qos/p4qos/compiler"
 	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/controlplane"
@@ -91,7 +92,7 @@ func demoIntent(t testing.TB, schema *tables.Schema, p *controlplane.Pipeline) *
 }
 
 // demoCompiled compiles the demo policy for the demo fabric.
-func demoCompiled(t testing.TB, schema *tables.Schema) *compiler.Result {
+func demoCompiled(t testing.TB, schema *tables.Schema, opts ...compiler.Option) *compiler.Result {
 	t.Helper()
 	tp, err := topo.Load(bmv2env.RepoPath("topo/examples/fabric.yaml"))
 	if err != nil {
@@ -101,7 +102,7 @@ func demoCompiled(t testing.TB, schema *tables.Schema) *compiler.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := compiler.Compile(context.Background(), pol, tp, schema)
+	res, err := compiler.Compile(context.Background(), pol, tp, schema, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,5 +264,47 @@ func BenchmarkBMv2Write(b *testing.B) {
 			}
 			b.ReportMetric(float64(2*len(ents)*b.N)/b.Elapsed().Seconds(), "entries/s")
 		})
+	}
+}
+
+// TestBMv2ReservationReadBack: reservation entries carry their direct
+// meter's config (TSpec r, b, p, M). The reconcile reads it back with the
+// table (P4Runtime §9.1.7: only when the read asks for meter_config), so
+// on BMv2 the entries read back equal to the intent, up to BMv2's
+// one-unit rate rounding, and a second reconcile writes nothing. Rates
+// 2,000,008 bit/s (250,001 B/s) and 8,000,000 with a 9Mbps peak.
+func TestBMv2ReservationReadBack(t *testing.T) {
+	schema, p, sw, s := primaryOnBMv2(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rs := []admission.Reservation{
+		{ID: "g-1", Request: admission.Request{Src: "h1", Dst: "h3", Protocol: "udp", DstPort: 5004, Service: admission.Guaranteed,
+			TSpec: admission.TSpec{Rate: 2_000_008, Burst: 10_000, MaxPacket: 1500}}},
+		{ID: "cl-1", Request: admission.Request{Src: "h2", Dst: "h4", Service: admission.ControlledLoad,
+			TSpec: admission.TSpec{Rate: 8e6, Peak: 9e6, Burst: 30_000, MaxPacket: 1500}}},
+	}
+	in := &controlplane.Intent{Schema: schema, Pipeline: p, Entities: demoCompiled(t, schema, compiler.WithReservations(rs)).Switches["leaf1"]}
+	rec := controlplane.NewReconciler(s, controlplane.WithBatchSize(100))
+	if _, err := rec.Reconcile(ctx, in); err != nil {
+		t.Fatalf("install: %v\nbmv2 log:\n%s", err, sw.Log())
+	}
+	got, err := s.ReadState(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range got {
+		if e.GetTableEntry().GetMeterConfig() != nil {
+			n++
+		}
+	}
+	if n != 4 {
+		t.Errorf("%d entries read back with a meter config, want 4 (2 reservations × IPv4 and IPv6)", n)
+	}
+	if plan, err := tables.Diff(schema, got, in.Entities); err != nil || plan.Len() != 0 {
+		t.Fatalf("read-back differs from the intent: %d updates, %v", plan.Len(), err)
+	}
+	if st, err := rec.Reconcile(ctx, in); err != nil || st.Write.Updates != 0 {
+		t.Fatalf("second reconcile %+v %v: want nothing written", st, err)
 	}
 }
