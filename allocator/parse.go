@@ -16,9 +16,10 @@ import (
 	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
-// ParseProblem reads a problem in YAML or JSON. Valid JSON is decoded
-// directly (decodeJSON); everything else, and JSON with any problem, is read
-// as YAML, so one parser reports every error with its line. name is used in
+// ParseProblem reads a problem in YAML or JSON. A valid problem is decoded
+// directly (decodeJSON, decodeYAML); input either is unsure of, errors
+// included, is read through yaml.v3 (JSON as YAML), so one parser reports
+// every error with its line. name is used in
 // error messages only. Rates are numbers (bits/s) or strings with units
 // ("10Gbps"); unknown keys are errors. The problem is validated; the error
 // is a *ValidationError naming each offending item.

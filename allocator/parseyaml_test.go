@@ -195,6 +195,16 @@ func mustTakeYAML(t *testing.T, data []byte) *Problem {
 // group to it.
 const yamlHead = "links:\n  - name: l\n    capacity: 1e9\nflow_groups:\n"
 
+// longChildren is a flow list of 1,000 children, a line longer than
+// YAML's 1,024-character limit on implicit keys.
+var longChildren = func() string {
+	var cs []string
+	for i := range 1000 {
+		cs = append(cs, fmt.Sprintf("{name: c%d, weight: 1}", i))
+	}
+	return strings.Join(cs, ", ")
+}()
+
 // TestDecodeYAMLSubset: what the fast path takes, and the value each
 // scalar resolves to, as yaml.v3 and parse.go resolve it.
 func TestDecodeYAMLSubset(t *testing.T) {
@@ -227,6 +237,8 @@ func TestDecodeYAMLSubset(t *testing.T) {
 			func(p *Problem) bool { return p.FlowGroups[0].Paths[0].Weight == 2 }},
 		{"quoted keys", "  - \"name\": a\n    'weight': 1\n    paths: [{\"links\": [l]}]\n",
 			func(p *Problem) bool { return p.FlowGroups[0].Name == "a" }},
+		{"long scalars and a long flow line", "  - name: " + strings.Repeat("n", 3000) + "\n    weight: 1\n    paths: [{links: [l]}]\n    children: [" + longChildren + "]\n",
+			func(p *Problem) bool { return len(p.FlowGroups[0].Name) == 3000 && len(p.FlowGroups[0].Children) == 1000 }},
 		{"negative zero and exponent", "  - name: a\n    function: [[-0, 0], [1.5E+1, 1e+09]]\n    paths: [{links: [l]}]\n",
 			func(p *Problem) bool { return p.FlowGroups[0].Function.Points[1] == Point{15, 1e9} }},
 	} {
