@@ -238,7 +238,9 @@ func TestDecodeYAMLSubset(t *testing.T) {
 		{"quoted keys", "  - \"name\": a\n    'weight': 1\n    paths: [{\"links\": [l]}]\n",
 			func(p *Problem) bool { return p.FlowGroups[0].Name == "a" }},
 		{"long scalars and a long flow line", "  - name: " + strings.Repeat("n", 3000) + "\n    weight: 1\n    paths: [{links: [l]}]\n    children: [" + longChildren + "]\n",
-			func(p *Problem) bool { return len(p.FlowGroups[0].Name) == 3000 && len(p.FlowGroups[0].Children) == 1000 }},
+			func(p *Problem) bool {
+				return len(p.FlowGroups[0].Name) == 3000 && len(p.FlowGroups[0].Children) == 1000
+			}},
 		{"negative zero and exponent", "  - name: a\n    function: [[-0, 0], [1.5E+1, 1e+09]]\n    paths: [{links: [l]}]\n",
 			func(p *Problem) bool { return p.FlowGroups[0].Function.Points[1] == Point{15, 1e9} }},
 	} {
