@@ -66,7 +66,7 @@ tofino-model:
 # Short fuzzing of everything that parses outside input (CI runs this after
 # make test). Seed corpora live in each package's testdata/fuzz/.
 FUZZ_TARGETS = ./compiler:FuzzParsePolicy ./topo:FuzzParseTopology \
-	./allocator:FuzzParseProblem ./allocator:FuzzDecodeJSON ./tables:FuzzEntity ./internal/units:FuzzParseBitrate ./internal/units:FuzzParseBytes \
+	./allocator:FuzzParseProblem ./allocator:FuzzDecodeJSON ./allocator:FuzzDecodeYAML ./tables:FuzzEntity ./internal/units:FuzzParseBitrate ./internal/units:FuzzParseBytes \
 	./controlplane:FuzzDecodeWriteError ./target/sim:FuzzWriteAndRead \
 	./controller:FuzzApplyPolicy ./internal/thrift:FuzzReadMessage
 fuzz:

@@ -16,9 +16,10 @@ import (
 	"github.com/p4qos/p4qos/internal/yamlerr"
 )
 
-// ParseProblem reads a problem in YAML or JSON. Valid JSON is decoded
-// directly (decodeJSON); everything else, and JSON with any problem, is read
-// as YAML, so one parser reports every error with its line. name is used in
+// ParseProblem reads a problem in YAML or JSON. A valid problem is decoded
+// directly (decodeJSON, decodeYAML); input either is unsure of, errors
+// included, is read through yaml.v3 (JSON as YAML), so one parser reports
+// every error with its line. name is used in
 // error messages only. Rates are numbers (bits/s) or strings with units
 // ("10Gbps"); unknown keys are errors. The problem is validated; the error
 // is a *ValidationError naming each offending item.
@@ -37,10 +38,10 @@ import (
 //	      - {links: [s1-s2, s2-s3], weight: 1}
 //	    children: [{name: a, weight: 1}, {name: b, function: [[0,0],[1,2Gbps]], demand: 1Gbps}]
 //
-// At most inputfile.Problem.Limit() bytes are read from r, and YAML only up
-// to YAMLLimit (its parser's memory grows with the input: about 80 bytes
-// per byte in the worst case); a larger input is a *ValidationError. Parsing stops collecting issues
-// after yamlerr.MaxErrors.
+// At most inputfile.Problem.Limit() bytes are read from r, YAML or JSON; a
+// larger input is a *ValidationError. Above YAMLLimit only the fast
+// decoders read it (see YAMLLimit). Parsing stops collecting issues after
+// yamlerr.MaxErrors.
 func ParseProblem(r io.Reader, name string) (*Problem, error) {
 	data, err := inputfile.ReadFrom(r, name, inputfile.Problem)
 	if errors.Is(err, inputfile.ErrTooLarge) {
@@ -49,42 +50,45 @@ func ParseProblem(r io.Reader, name string) (*Problem, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read problem: %w", err)
 	}
-	isJSON := false
+	// Valid input takes a fast path: decodeJSON for input that starts with
+	// '{', decodeYAML for the rest. Anything it is unsure of is read again
+	// by parseYAML, so errors keep their lines (all of them) — up to
+	// YAMLLimit; above it, where a node tree would cost too much memory,
+	// the fast path's first problem is reported with line and column.
+	decode, strict := decodeYAML, "a YAML problem over %d MB is read by the fast reader only: "+
+		"block or flow mappings and lists of known keys, once each, one-line plain or quoted scalars without escapes, "+
+		"numbers or rates with units, no anchors, aliases, tags, tabs or multi-line scalars"
 	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
-		isJSON = true
-		// Valid JSON takes the fast path; anything it is unsure of is
-		// read again below, so errors keep their lines (see decodeJSON).
-		p, at := decodeJSON(data)
-		if p != nil {
-			p.file = name
-			err := p.Validate()
-			if err == nil || len(data) > YAMLLimit {
-				return p, err
-			}
-		} else if len(data) > YAMLLimit {
-			line, col := lineCol(data, at)
-			return nil, &ValidationError{File: name, Issues: []Issue{{Line: line, Msg: fmt.Sprintf(
-				"column %d: not a valid problem here (near %s); a JSON problem over %d MB is read as strict JSON only: "+
-					"known keys, once each, strings without escapes, numbers or rates with units (split it, or fix this one)",
-				col, yamlerr.Quote(excerpt(data, at)), YAMLLimit/inputfile.MB)}}}
-		}
+		decode, strict = decodeJSON, "a JSON problem over %d MB is read as strict JSON only: "+
+			"known keys, once each, strings without escapes, numbers or rates with units"
 	}
-	if len(data) > YAMLLimit {
-		what := "a YAML problem"
-		if isJSON {
-			what = "this problem"
+	p, at := decode(data)
+	if p != nil {
+		p.file = name
+		err := p.Validate()
+		if err == nil || len(data) > YAMLLimit {
+			return p, err
 		}
-		return nil, &ValidationError{Issues: []Issue{{Msg: fmt.Sprintf( // the message names the file
-			"%s is %.1f MB; %s is read up to %d MB (its parser needs ~80 bytes per byte): write it as JSON, which is read up to %d MB",
-			name, float64(len(data))/inputfile.MB, what, YAMLLimit/inputfile.MB, inputfile.Problem.Limit()/inputfile.MB)}}}
+	} else if len(data) > YAMLLimit {
+		line, col := lineCol(data, at)
+		near := "the end of the input"
+		if at < len(data) {
+			near = yamlerr.Quote(excerpt(data, at))
+		}
+		return nil, &ValidationError{File: name, Issues: []Issue{{Line: line, Msg: fmt.Sprintf(
+			"column %d: not a valid problem here (near %s); "+strict+" (split it, or fix this one)",
+			col, near, YAMLLimit/inputfile.MB)}}}
 	}
 	return parseYAML(data, name)
 }
 
-// YAMLLimit is the largest problem ParseProblem reads as YAML (and the
-// largest JSON whose errors it reports the YAML way, every problem with its
-// line): YAML's node tree costs up to ~80 bytes per byte of input. Larger
-// JSON, up to inputfile.Problem's limit, is decoded directly.
+// YAMLLimit is the largest problem ParseProblem reads through yaml.v3's
+// node tree (parseYAML), and so the largest whose errors it reports the
+// YAML way, every problem with its line: the node tree costs up to ~80
+// bytes per byte of input. Larger problems, YAML or JSON up to
+// inputfile.Problem's limit, are read by the fast decoders only (decodeYAML,
+// decodeJSON), and an input they refuse gets its first problem with line
+// and column.
 const YAMLLimit = 2 * inputfile.MB
 
 // lineCol converts a byte offset to a 1-based line and column.

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"strconv"
 	"unicode/utf8"
-
-	"github.com/p4qos/p4qos/internal/units"
 )
 
 // decodeJSON is ParseProblem's fast path for JSON input. It decodes a
@@ -18,7 +16,7 @@ import (
 // returns ok=false and ParseProblem reads the same bytes through the YAML
 // path, which reports every problem with its line. So valid input is fast
 // and invalid input gets exactly the messages it always had; the two paths
-// agreeing on every input the fast one accepts is what FuzzParseProblemJSON
+// agreeing on every input the fast one accepts is what FuzzDecodeJSON
 // checks.
 //
 // On failure it returns nil and the byte offset where it gave up.
@@ -35,7 +33,7 @@ func decodeJSON(data []byte) (p *Problem, failedAt int) {
 	}
 	d := &jsonDecoder{data: data}
 	p = &Problem{}
-	if !d.problem(p) {
+	if !decodeProblem(valueReader{j: d}, p) {
 		return nil, d.pos
 	}
 	d.space()
@@ -44,10 +42,6 @@ func decodeJSON(data []byte) (p *Problem, failedAt int) {
 	}
 	return p, 0
 }
-
-// maxJSONDepth bounds the children recursion; deeper input takes the YAML
-// path, whose nesting limits and messages apply.
-const maxJSONDepth = 64
 
 type jsonDecoder struct {
 	data []byte
@@ -92,28 +86,33 @@ func (d *jsonDecoder) literal(lit string) bool {
 	return true
 }
 
-// str reads a string without escapes (escaped strings take the slow path:
-// names and units never need them).
 func (d *jsonDecoder) str() (string, bool) {
+	b, ok := d.rawStr()
+	return string(b), ok
+}
+
+// rawStr reads a string without escapes (escaped strings take the slow
+// path: names and units never need them).
+func (d *jsonDecoder) rawStr() ([]byte, bool) {
 	if !d.consume('"') {
-		return "", false
+		return nil, false
 	}
 	start := d.pos
 	for d.pos < len(d.data) {
 		switch c := d.data[d.pos]; {
 		case c == '"':
-			s := string(d.data[start:d.pos])
+			s := d.data[start:d.pos]
 			d.pos++
 			return s, true
 		case c == '\\' || c < 0x20 || c >= 0x7f:
 			// Escapes, and DEL and non-ASCII, which YAML treats
 			// differently (DEL is not printable there; U+0085, U+2028
 			// and U+2029 are line breaks folded inside quotes).
-			return "", false
+			return nil, false
 		}
 		d.pos++
 	}
-	return "", false
+	return nil, false
 }
 
 // number reads a JSON number token and converts it as the YAML path does
@@ -158,10 +157,12 @@ func (d *jsonDecoder) number() (float64, bool) {
 	return v, err == nil
 }
 
-// countStrings counts the elements of the list of plain strings that
+func (d *jsonDecoder) null() bool { return d.literal("null") }
+
+// listLen counts the elements of the list of plain strings that
 // starts at the next '[' without consuming anything; it stops at anything
 // else (the decoder then fails there), so it is a capacity hint only.
-func (d *jsonDecoder) countStrings() int {
+func (d *jsonDecoder) listLen() int {
 	i, n := d.pos, 0
 	skip := func() {
 		for i < len(d.data) && (d.data[i] == ' ' || d.data[i] == '\t' || d.data[i] == '\n' || d.data[i] == '\r') {
@@ -197,12 +198,11 @@ func (d *jsonDecoder) rate() (float64, bool) {
 	if d.peek() != '"' {
 		return d.number()
 	}
-	s, ok := d.str()
+	s, ok := d.rawStr()
 	if !ok {
 		return 0, false
 	}
-	v, err := units.ParseBitrate(s)
-	return v, err == nil
+	return parseRate(string(s))
 }
 
 // object calls field for each key of an object; field returns false to
@@ -217,11 +217,11 @@ func (d *jsonDecoder) object(field func(key string) bool) bool {
 	for {
 		d.space()
 		keyAt := d.pos
-		k, ok := d.str()
+		k, ok := d.rawStr()
 		if !ok || !d.consume(':') {
 			return false
 		}
-		if valueAt := d.pos; !field(k) {
+		if valueAt := d.pos; !field(keyString(k)) {
 			if d.pos == valueAt {
 				d.pos = keyAt // an unknown key: point at it, not past it
 			}
@@ -256,187 +256,4 @@ func (d *jsonDecoder) array(elem func() bool) bool {
 			return false
 		}
 	}
-}
-
-// once marks bit in seen and reports whether it was clear: a duplicate key
-// is an error the YAML path reports.
-func once(seen *uint8, bit uint8) bool {
-	if *seen&bit != 0 {
-		return false
-	}
-	*seen |= bit
-	return true
-}
-
-func (d *jsonDecoder) problem(p *Problem) bool {
-	var seen uint8
-	return d.object(func(k string) bool {
-		switch k {
-		case "mode":
-			s, ok := d.str()
-			p.Mode = Mode(s)
-			return once(&seen, 1) && ok
-		case "links":
-			p.Links = []Link{} // present: non-nil, as the YAML path makes it
-			return once(&seen, 2) && (d.literal("null") || d.array(func() bool {
-				var l Link
-				var lseen uint8
-				if !d.object(func(k string) bool {
-					var ok bool
-					switch k {
-					case "name":
-						l.Name, ok = d.str()
-						return once(&lseen, 1) && ok
-					case "capacity":
-						l.Capacity, ok = d.rate()
-						return once(&lseen, 2) && ok
-					}
-					return false
-				}) || lseen&2 == 0 {
-					return false
-				}
-				p.Links = append(p.Links, l)
-				return true
-			}))
-		case "flow_groups":
-			p.FlowGroups = []FlowGroup{}
-			return once(&seen, 4) && (d.literal("null") || d.array(func() bool {
-				p.FlowGroups = append(p.FlowGroups, FlowGroup{})
-				return d.flowGroup(&p.FlowGroups[len(p.FlowGroups)-1])
-			}))
-		case "objective":
-			s, ok := d.str()
-			p.Objective = Objective(s)
-			return once(&seen, 8) && ok
-		case "alpha":
-			a, ok := d.number()
-			p.Alpha = &a
-			return once(&seen, 16) && ok
-		}
-		return false
-	})
-}
-
-func (d *jsonDecoder) flowGroup(fg *FlowGroup) bool {
-	var seen uint8
-	var ok bool
-	return d.object(func(k string) bool {
-		if known, ok := d.sharedField(k, &seen, &fg.Name, &fg.Demand, &fg.Function); known {
-			return ok
-		}
-		switch k {
-		case "paths":
-			fg.Paths = []Path{}
-			return once(&seen, 16) && (d.literal("null") || d.array(func() bool {
-				pa := Path{Weight: 1}
-				var pseen uint8
-				if !d.object(func(k string) bool {
-					switch k {
-					case "links":
-						// Sized up front: a path can be millions of links
-						// long, and growing the slice by doubling would
-						// leave each old copy behind as garbage.
-						pa.Links = make([]string, 0, d.countStrings())
-						return once(&pseen, 1) && (d.literal("null") || d.array(func() bool {
-							s, ok := d.str()
-							pa.Links = append(pa.Links, s)
-							return ok
-						}))
-					case "weight":
-						pa.Weight, ok = d.number()
-						return once(&pseen, 2) && ok
-					}
-					return false
-				}) {
-					return false
-				}
-				fg.Paths = append(fg.Paths, pa)
-				return true
-			}))
-		case "children":
-			return once(&seen, 32) && d.children(&fg.Children, 1)
-		}
-		return false
-	})
-}
-
-func (d *jsonDecoder) children(out *[]Child, depth int) bool {
-	if depth > maxJSONDepth {
-		return false
-	}
-	*out = []Child{} // present: non-nil, as the YAML path makes it
-	if d.literal("null") {
-		return true
-	}
-	return d.array(func() bool {
-		var c Child
-		var seen uint8
-		if !d.object(func(k string) bool {
-			if known, ok := d.sharedField(k, &seen, &c.Name, &c.Demand, &c.Function); known {
-				return ok
-			}
-			switch k {
-			case "children":
-				return once(&seen, 16) && d.children(&c.Children, depth+1)
-			}
-			return false
-		}) {
-			return false
-		}
-		*out = append(*out, c)
-		return true
-	})
-}
-
-// sharedField reads the keys flow groups and children share; known is
-// false for any other key. Their seen bits are 1, 2, 4 and 8.
-func (d *jsonDecoder) sharedField(k string, seen *uint8, name *string, demand **float64, f *BandwidthFunction) (known, ok bool) {
-	switch k {
-	case "name":
-		*name, ok = d.str()
-		return true, once(seen, 1) && ok
-	case "demand":
-		*demand, ok = d.demand()
-		return true, once(seen, 2) && ok
-	case "function":
-		return true, once(seen, 4) && d.points(f)
-	case "weight":
-		return true, once(seen, 8) && d.weight(f)
-	}
-	return false, false
-}
-
-func (d *jsonDecoder) demand() (*float64, bool) {
-	if d.literal("null") {
-		return nil, true
-	}
-	v, ok := d.rate()
-	return &v, ok
-}
-
-func (d *jsonDecoder) weight(f *BandwidthFunction) bool {
-	w, ok := d.rate()
-	f.Weight = w
-	return ok && w > 0
-}
-
-// points reads [[share, rate], ...]; an empty list is an error (the YAML
-// path says "function has no points").
-func (d *jsonDecoder) points(f *BandwidthFunction) bool {
-	ok := d.array(func() bool {
-		var pt Point
-		var ok bool
-		if !d.consume('[') {
-			return false
-		}
-		if pt.Share, ok = d.number(); !ok || !d.consume(',') {
-			return false
-		}
-		if pt.Rate, ok = d.rate(); !ok || !d.consume(']') {
-			return false
-		}
-		f.Points = append(f.Points, pt)
-		return true
-	})
-	return ok && len(f.Points) > 0
 }

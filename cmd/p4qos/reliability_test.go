@@ -53,7 +53,7 @@ func TestReliability_NonRegularAndHugeInputsAreInvalidInput(t *testing.T) {
 	}{
 		{"allocate directory", []string{"allocate", "-f", dir}, "is a directory; the allocation problem must be a regular file"},
 		{"allocate FIFO", []string{"allocate", "-f", fifo}, "is a named pipe (FIFO)"},
-		{"allocate huge YAML", []string{"allocate", "-f", huge}, "huge.yaml is 3.0 MB; a YAML problem is read up to 2 MB"},
+		{"allocate huge YAML", []string{"allocate", "-f", huge}, "huge.yaml: line 2: column 1: not a valid problem here (near the end of the input); a YAML problem over 2 MB is read by the fast reader only"},
 		{"allocate huge JSON", []string{"allocate", "-f", hugeJSON}, "huge.json is 33 MB; the limit for an allocation problem is 32 MB"},
 		{"policy device", []string{"compile", "-p", "/dev/zero", "-t", tp, "--p4info", info}, "/dev/zero is a character device; the policy must be a regular file"},
 		{"topology FIFO", []string{"compile", "-p", pol, "-t", fifo, "--p4info", info}, "is a named pipe (FIFO); the topology must be a regular file"},
