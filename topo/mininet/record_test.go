@@ -26,25 +26,12 @@ func TestRecordClassRatesSumsSwitchesAndSkipsClassZero(t *testing.T) {
 	start := time.Now()
 	a := startRateServer(t, &rateServer{start: start, rates: map[int64]float64{0: 1e6, 1: 1000, 2: 3000}})
 	b := startRateServer(t, &rateServer{start: start, rates: map[int64]float64{0: 1e6, 1: 1000}})
-	var out strings.Builder
-	err = RecordClassRates(context.Background(), &out, Recording{
-		Switches: []RecordSwitch{{Name: "s1", Address: a, DeviceID: 1}, {Name: "s2", Address: b, DeviceID: 2}},
-		Schema:   schema,
-		Classes:  map[int]string{1: "gold", 2: "silver", 3: "idle"},
-		Interval: 20 * time.Millisecond, Duration: 100 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(strings.NewReader(out.String())).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows, out := recordTwo(t, schema, a, b, map[int]string{1: "gold", 2: "silver", 3: "idle"}, 20*time.Millisecond, 100*time.Millisecond)
 	if strings.Join(rows[0], ",") != "time_s,gold,silver,idle" {
 		t.Fatalf("header %v", rows[0])
 	}
 	if len(rows) < 3 {
-		t.Fatalf("only %d samples:\n%s", len(rows)-1, out.String())
+		t.Fatalf("only %d samples:\n%s", len(rows)-1, out)
 	}
 	for _, r := range rows[1:] {
 		gold, _ := strconv.ParseFloat(r[1], 64)
@@ -102,29 +89,16 @@ func TestRecordClassRatesSlowSwitch(t *testing.T) {
 	start := time.Now()
 	a := startRateServer(t, &rateServer{start: start, rates: map[int64]float64{1: 125000}})
 	b := startRateServer(t, &rateServer{start: start, rates: map[int64]float64{2: 125000}, stall: 350 * time.Millisecond, stallEvery: 3})
-	var out strings.Builder
-	err = RecordClassRates(context.Background(), &out, Recording{
-		Switches: []RecordSwitch{{Name: "s1", Address: a, DeviceID: 1}, {Name: "s2", Address: b, DeviceID: 2}},
-		Schema:   schema,
-		Classes:  map[int]string{1: "one", 2: "two"},
-		Interval: 100 * time.Millisecond, Duration: 1200 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(strings.NewReader(out.String())).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows, out := recordTwo(t, schema, a, b, map[int]string{1: "one", 2: "two"}, 100*time.Millisecond, 1200*time.Millisecond)
 	if len(rows) < 4 {
-		t.Fatalf("only %d samples:\n%s", len(rows)-1, out.String())
+		t.Fatalf("only %d samples:\n%s", len(rows)-1, out)
 	}
 	for _, r := range rows[1:] {
 		for _, c := range r[1:] {
 			// Counters are read at slightly different moments than timed
 			// (ms on a busy machine): 15 % on samples of ≥ 50 ms.
 			if v, _ := strconv.ParseFloat(c, 64); v < 0.85e6 || v > 1.15e6 {
-				t.Errorf("row %v: want every class near 1Mbit/s\n%s", r, out.String())
+				t.Errorf("row %v: want every class near 1Mbit/s\n%s", r, out)
 				break
 			}
 		}
@@ -142,4 +116,25 @@ func startRateServer(t *testing.T, s *rateServer) string {
 	go func() { _ = g.Serve(lis) }()
 	t.Cleanup(g.Stop)
 	return lis.Addr().String()
+}
+
+// recordTwo records switches s1 (device 1 at a) and s2 (device 2 at b) and
+// returns the CSV's rows and text.
+func recordTwo(t *testing.T, schema *tables.Schema, a, b string, classes map[int]string, interval, duration time.Duration) ([][]string, string) {
+	t.Helper()
+	var out strings.Builder
+	err := RecordClassRates(context.Background(), &out, Recording{
+		Switches: []RecordSwitch{{Name: "s1", Address: a, DeviceID: 1}, {Name: "s2", Address: b, DeviceID: 2}},
+		Schema:   schema,
+		Classes:  classes,
+		Interval: interval, Duration: duration,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(out.String())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows, out.String()
 }
