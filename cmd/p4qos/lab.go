@@ -325,7 +325,7 @@ func newLabPlotCmd() *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().StringVarP(&in, "input", "i", "", "CSV written by p4qos lab record")
+	cmd.Flags().StringVarP(&in, "input", "i", "", "CSV written by p4qos lab record, or an objective,flow,computed_bps,measured_bps table (drawn as bars)")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "figure to write: .svg, .png or .pdf")
 	cmd.Flags().StringVar(&title, "title", "", "chart title")
 	cmd.Flags().BoolVar(&delay, "delay", false, "the CSV holds one-way delays in ms (docs/labs/owd.py bins), not rates")

@@ -30,6 +30,11 @@ func ReadCSV(r io.Reader) ([]Series, error) {
 	if err != nil {
 		return nil, err
 	}
+	return seriesOf(rows)
+}
+
+// seriesOf is ReadCSV on rows already read.
+func seriesOf(rows [][]string) ([]Series, error) {
 	if len(rows) < 2 || len(rows[0]) < 2 {
 		return nil, errors.New("want a header and at least one row, with an X column and one series")
 	}
@@ -139,7 +144,9 @@ func RatesFile(in, out, title string) error { return CSVFile(in, out, title, fal
 
 // CSVFile draws a CSV of series over time: rates in bit/s (RatesFile), or
 // with delay one-way delays in milliseconds (lab 5: each flow's measured
-// delay beside its bound, docs/labs/owd.py bins).
+// delay beside its bound, docs/labs/owd.py bins). A CSV with the
+// ComparisonHeader (lab 6) is drawn as bars of computed against measured
+// rates per objective, whatever delay says.
 func CSVFile(in, out, title string, delay bool) error {
 	if _, err := FormatOf(out); err != nil {
 		return &InputError{Err: fmt.Errorf("%s: %w", out, err)}
@@ -149,7 +156,14 @@ func CSVFile(in, out, title string, delay bool) error {
 		return &InputError{Err: err}
 	}
 	defer f.Close()
-	series, err := ReadCSV(f)
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return &InputError{Err: fmt.Errorf("%s: %w", in, err)}
+	}
+	if len(rows) > 0 && isComparison(rows[0]) {
+		return comparisonFile(in, out, title, rows)
+	}
+	series, err := seriesOf(rows)
 	if err != nil {
 		return &InputError{Err: fmt.Errorf("%s: %w", in, err)}
 	}
@@ -164,4 +178,16 @@ func CSVFile(in, out, title string, delay bool) error {
 		}
 	}
 	return writeFile(out, c.Write)
+}
+
+// comparisonFile draws the comparison table rows (read from in) into out.
+func comparisonFile(in, out, title string, rows [][]string) error {
+	c, err := ReadComparison(rows)
+	if err != nil {
+		return &InputError{Err: fmt.Errorf("%s: %w", in, err)}
+	}
+	if title == "" {
+		title = "Computed and measured rate per objective (" + filepath.Base(in) + ")"
+	}
+	return writeFile(out, func(w io.Writer, format string) error { return c.Write(w, format, title) })
 }

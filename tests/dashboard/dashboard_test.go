@@ -48,6 +48,11 @@ func repoFile(rel string) string { return filepath.Join("..", "..", rel) }
 // fabric with policy; it returns the dashboard's URL and a function that
 // stops the demo (and its server).
 func startDemo(t *testing.T, policy string) (url string, stop func()) {
+	return startDemoRounds(t, policy, rounds)
+}
+
+// startDemoRounds is startDemo with n closed-loop rounds.
+func startDemoRounds(t *testing.T, policy string, n int) (url string, stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
@@ -55,7 +60,7 @@ func startDemo(t *testing.T, policy string) (url string, stop func()) {
 	go func() {
 		done <- demo.Run(ctx, &out, demo.Options{
 			Topology: repoFile("topo/examples/fabric.yaml"), Policy: policy,
-			P4Info: repoFile("p4src/build/qos.p4info.txtpb"), Rounds: rounds, Interval: 100 * time.Millisecond,
+			P4Info: repoFile("p4src/build/qos.p4info.txtpb"), Rounds: n, Interval: 100 * time.Millisecond,
 			UI: "127.0.0.1:0", Serving: func(u string) { urls <- u },
 		})
 	}()
