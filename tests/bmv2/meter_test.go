@@ -79,8 +79,15 @@ func testMeterColorShares(t *testing.T, tg target) {
 
 	frames, times := b.sendPaced(frame, meterN, meterPPS, meterN)
 
-	if len(frames) != meterN {
+	// Red is remarked, not dropped, so every frame should arrive. A loaded
+	// shared machine can still lose a few in the veths or the switch's
+	// input queue (seen: 1 and 17 of 2,000 at load average 20–25); that is
+	// not the meter. A meter that dropped red would lose ~480, so up to 1 %
+	// lost is tolerated and logged, and more fails.
+	if lost := meterN - len(frames); lost > meterN/100 || lost < 0 {
 		t.Fatalf("received %d frames, want %d (red is remarked, not dropped)", len(frames), meterN)
+	} else if lost > 0 {
+		t.Logf("%d of %d frames lost outside the meter (tolerated up to %d)", lost, meterN, meterN/100)
 	}
 	var green, yellow, red int
 	for i, f := range frames {
@@ -106,7 +113,7 @@ func testMeterColorShares(t *testing.T, tg target) {
 	}
 	wantGreen := expect(meterCBS, meterCIR)
 	wantGY := expect(meterPBS, meterPIR)
-	wantYellow, wantRed := wantGY-wantGreen, meterN-wantGY
+	wantYellow, wantRed := wantGY-wantGreen, len(frames)-wantGY
 	t.Logf("stream lasted %.3f s at the receiver (nominal 3.998 s)", span)
 	t.Logf("observed green/yellow/red = %d/%d/%d; expected for measured T = %d/%d/%d; nominal = 1009/510/481",
 		green, yellow, red, wantGreen, wantYellow, wantRed)
