@@ -139,13 +139,21 @@ type linkMonitor struct {
 	byEnd   map[topo.Endpoint]*monitoredLink
 	unknown map[string]bool // links seen by probes, not in the topology, reported
 	codecs  map[string]*controlplane.PacketCodec
+	// sentAt is when the last round's probes had all been handed to the
+	// streams: that round is judged no sooner than half an interval later.
+	sentAt time.Time
+	// changes are verdicts not yet applied; kick (capacity 1) wakes the
+	// goroutine that applies them, so that a recompilation never delays
+	// the probes, and verdicts reached while one runs share the next.
+	changes []linkChange
+	kick    chan struct{}
 }
 
 func newLinkMonitor(c *Controller) *linkMonitor {
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	return &linkMonitor{c: c, interval: c.cfg.ProbeInterval, k: c.cfg.ProbeMisses, m: c.cfg.ProbeRecover,
-		id: binary.BigEndian.Uint64(id[:]), unknown: map[string]bool{}}
+		id: binary.BigEndian.Uint64(id[:]), unknown: map[string]bool{}, kick: make(chan struct{}, 1)}
 }
 
 // sync (re)builds the monitored links when the intent topology changed,
@@ -186,15 +194,35 @@ func (lm *linkMonitor) syncLinks(f *Fabric) {
 // cable. (All of a switch's links failing in the same round looks the
 // same; such a switch is cut off anyway.)
 func silentReceivers(links map[string]*monitoredLink, round uint64) map[string]bool {
+	return silentEnds(links, round, false)
+}
+
+// silentSenders lists the switches none of whose probes of round arrived
+// anywhere although they send on more than one probed link: their
+// packet-out path (the controller's stream to them, or their agent) lagged
+// as a whole, which again says nothing about any one cable.
+func silentSenders(links map[string]*monitoredLink, round uint64) map[string]bool {
+	return silentEnds(links, round, true)
+}
+
+// silentEnds lists the switches that end more than one probed link and of
+// whose probes of round none was heard: none of those they sent (senders),
+// or none of those sent to them.
+func silentEnds(links map[string]*monitoredLink, round uint64, senders bool) map[string]bool {
 	ends, heard := map[string]int{}, map[string]bool{}
 	for _, ml := range links {
 		ends[ml.link.A.Switch]++
 		ends[ml.link.B.Switch]++
+		// Direction 0 is sent by A and heard at B, 1 the other way.
+		to0, to1 := ml.link.B.Switch, ml.link.A.Switch
+		if senders {
+			to0, to1 = to1, to0
+		}
 		if ml.heard[0] >= round {
-			heard[ml.link.B.Switch] = true
+			heard[to0] = true
 		}
 		if ml.heard[1] >= round {
-			heard[ml.link.A.Switch] = true
+			heard[to1] = true
 		}
 	}
 	silent := map[string]bool{}
@@ -208,6 +236,7 @@ func silentReceivers(links map[string]*monitoredLink, round uint64) map[string]b
 
 // run probes every interval until ctx ends.
 func (lm *linkMonitor) run(ctx context.Context) {
+	go lm.applyChanges(ctx)
 	t := time.NewTicker(lm.interval)
 	defer t.Stop()
 	for {
@@ -220,15 +249,44 @@ func (lm *linkMonitor) run(ctx context.Context) {
 	}
 }
 
+// applyChanges applies the monitor's verdicts until ctx ends: all those
+// pending in one recompilation (Controller.setLinksDown).
+func (lm *linkMonitor) applyChanges(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-lm.kick:
+		}
+		lm.mu.Lock()
+		changes := lm.changes
+		lm.changes = nil
+		lm.mu.Unlock()
+		if len(changes) > 0 {
+			lm.c.setLinksDown(ctx, changes)
+		}
+	}
+}
+
 // tick judges the previous round and sends the next one.
 func (lm *linkMonitor) tick(ctx context.Context) {
+	lm.mu.Lock()
+	// A tick that comes right after the last round's probes went out (they
+	// took most of an interval to send: a loaded controller) would judge
+	// replies that could not have come back yet: it is skipped, and the
+	// round judged at the next one.
+	if !lm.sentAt.IsZero() && time.Since(lm.sentAt) < lm.interval/2 {
+		lm.mu.Unlock()
+		return
+	}
+	lm.mu.Unlock()
 	f := lm.c.Fabric()
 	lm.mu.Lock()
 	lm.syncLinks(f)
 	prev := lm.round
 	lm.round++
-	var changed []*monitoredLink
 	silent := silentReceivers(lm.links, prev)
+	mute := silentSenders(lm.links, prev)
 	for _, ml := range lm.links {
 		// A round counts only when both probes went out (both switches'
 		// streams were primary): a switch the controller cannot reach says
@@ -238,13 +296,19 @@ func (lm *linkMonitor) tick(ctx context.Context) {
 		}
 		answered := ml.heard[0] >= prev && ml.heard[1] >= prev
 		// Nor does a switch whose packet-ins all stopped this round (a
-		// busy or stalled agent): its missing probe is not held against
+		// busy or stalled agent), or none of whose probes arrived anywhere
+		// (its packet-outs lagged): its missing probe is not held against
 		// the cable.
-		if !answered && (ml.heard[0] < prev && silent[ml.link.B.Switch] || ml.heard[1] < prev && silent[ml.link.A.Switch]) {
+		if !answered && (ml.heard[0] < prev && (silent[ml.link.B.Switch] || mute[ml.link.A.Switch]) ||
+			ml.heard[1] < prev && (silent[ml.link.A.Switch] || mute[ml.link.B.Switch])) {
 			continue
 		}
 		if ml.health.observe(answered, lm.k, lm.m) {
-			changed = append(changed, ml)
+			lm.changes = append(lm.changes, linkChange{link: ml.link.Name(), down: ml.health.down})
+			select {
+			case lm.kick <- struct{}{}:
+			default:
+			}
 		}
 	}
 	type out struct {
@@ -271,16 +335,18 @@ func (lm *linkMonitor) tick(ctx context.Context) {
 	round := lm.round
 	lm.mu.Unlock()
 
-	for _, ml := range changed {
-		lm.c.setLinkDown(ctx, ml.link.Name(), ml.health.down)
+	sent := make([]bool, len(outs))
+	for i, o := range outs {
+		sent[i] = lm.c.daemon.SendPacketOut(ctx, o.sw, o.po) == nil
 	}
-	for _, o := range outs {
-		if lm.c.daemon.SendPacketOut(ctx, o.sw, o.po) == nil {
-			lm.mu.Lock()
+	lm.mu.Lock()
+	for i, o := range outs {
+		if sent[i] {
 			o.ml.sent[o.dir] = round
-			lm.mu.Unlock()
 		}
 	}
+	lm.sentAt = time.Now()
+	lm.mu.Unlock()
 }
 
 // packetIn handles a PacketIn from switch sw: a probe of this controller

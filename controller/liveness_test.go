@@ -3,12 +3,17 @@ package controller
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+
+	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/target/sim"
 	"github.com/p4qos/p4qos/topo"
 )
@@ -87,6 +92,32 @@ func cableFabric(t *testing.T, cfg Config, sims map[string]*sim.Switch) map[stri
 	return links
 }
 
+// cabledRunning starts the demo fabric's sims cabled as its topology says
+// and a controller on them, converged once.
+func cabledRunning(t *testing.T) (cfg Config, dir string, links map[string]*sim.Link, ctx context.Context, c *Controller, ev *events, next int) {
+	t.Helper()
+	sims, entries := fabricSims(t)
+	cfg, dir = testConfig(t, entries)
+	links = cableFabric(t, cfg, sims)
+	ctx = testCtx(t)
+	c, ev, next, _ = running(t, ctx, cfg)
+	return cfg, dir, links, ctx, c, ev, next
+}
+
+// waitVerified waits until all four links of the demo fabric answered a probe.
+func waitVerified(t *testing.T, ctx context.Context, c *Controller) {
+	t.Helper()
+	pollUntil(t, ctx, "every link answered a probe", func() bool {
+		ls := c.Links()
+		for _, l := range ls {
+			if !l.Verified {
+				return false
+			}
+		}
+		return len(ls) == 4
+	})
+}
+
 // leafFlows offers eight flows from h1 to h3 on leaf1 and eight from h3
 // to h1 on leaf2, each its own 5-tuple so ECMP spreads them.
 func leafFlows(t *testing.T, sims map[string]*sim.Switch) {
@@ -151,15 +182,7 @@ func TestLinkFailureSim(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	c, ev, next, _ := running(t, ctx, cfg)
-	pollUntil(t, ctx, "every link answered a probe", func() bool {
-		ls := c.Links()
-		for _, l := range ls {
-			if !l.Verified {
-				return false
-			}
-		}
-		return len(ls) == 4
-	})
+	waitVerified(t, ctx, c)
 	leafFlows(t, sims)
 	spread := func() bool { p, _ := leafPorts(sims, time.Millisecond); return p[3] > 0 && p[4] > 0 }
 	pollUntil(t, ctx, "flows use both spines", spread)
@@ -238,11 +261,7 @@ func TestLinkUnknownReported(t *testing.T) {
 // topology reload (the file still says it is up: it is the intent), and
 // comes back when it answers again; the file is never written.
 func TestLinkDownSurvivesReload(t *testing.T) {
-	sims, entries := fabricSims(t)
-	cfg, _ := testConfig(t, entries)
-	links := cableFabric(t, cfg, sims)
-	ctx := testCtx(t)
-	c, ev, next, _ := running(t, ctx, cfg)
+	cfg, _, links, ctx, c, ev, next := cabledRunning(t)
 	pollUntil(t, ctx, "leaf1:3-spine1:1 verified", func() bool { return slices.Contains(c.Links(), LinkStatus{Name: "leaf1:3-spine1:1", Verified: true}) })
 	file := must(os.ReadFile(cfg.Topology))
 	isDown := func() bool {
@@ -272,7 +291,7 @@ func TestLinkDownSurvivesReload(t *testing.T) {
 	}
 }
 
-// TestSilentReceivers: in the demo fabric, a round in which leaf1 heard
+// TestSilentReceivers (and senders): in the demo fabric, a round in which leaf1 heard
 // nothing at all (its packet-ins stalled) makes leaf1 silent; one in which
 // only leaf1:3-spine1:1 went unanswered (a cut cable) makes nobody silent.
 func TestSilentReceivers(t *testing.T) {
@@ -300,5 +319,106 @@ func TestSilentReceivers(t *testing.T) {
 	cut := build(func(l *topo.Link, _ int) bool { return l.Name() == "leaf1:3-spine1:1" })
 	if got := silentReceivers(cut, 5); len(got) != 0 {
 		t.Errorf("one cable cut: silent %v, want none", got)
+	}
+	// Senders: direction 0 is sent by A, 1 by B.
+	for _, tc := range []struct {
+		name  string
+		links map[string]*monitoredLink
+		want  []string
+	}{
+		{"spine1's probes all lost (its packet-outs lag)", build(func(l *topo.Link, dir int) bool { return dir == 1 && l.B.Switch == "spine1" }), []string{"spine1"}},
+		{"leaf1 heard nothing: its probes still arrive", leaf1Deaf, nil},
+		{"one cable cut", cut, nil},
+		{"one direction of one cable lost", build(func(l *topo.Link, dir int) bool { return dir == 0 && l.Name() == "leaf2:4-spine2:2" }), nil},
+	} {
+		got := slices.Sorted(maps.Keys(silentSenders(tc.links, 5)))
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: silent senders %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestLinkDownReprogramsOnlyAffected: a link liveness takes down is
+// recompiled into the intent, but only the switches whose entities that
+// changes are reconciled (a switch-converged event after the link-down, with
+// writes); the others are left alone (no event at all: not even read). Each
+// switch then holds exactly what a full compile of the topology with the
+// link marked down in the file gives (read back by an observer and diffed).
+func TestLinkDownReprogramsOnlyAffected(t *testing.T) {
+	cfg, dir, links, ctx, c, ev, next := cabledRunning(t)
+	waitVerified(t, ctx, c)
+
+	const cut = "leaf1:3-spine1:1"
+	file := string(must(os.ReadFile(cfg.Topology)))
+	downFile := strings.Replace(file, "{a: leaf1:3, b: spine1:1,", "{a: leaf1:3, b: spine1:1, down: true,", 1)
+	if downFile == file {
+		t.Fatal("the example topology no longer has the link leaf1:3-spine1:1")
+	}
+	downCfg := cfg
+	downCfg.Topology = writeFile(t, dir, "down.yaml", downFile)
+	policy := must(os.ReadFile(cfg.Policy))
+	before := must(must(LoadFabric(&cfg)).Compile(ctx, policy))
+	full := must(must(LoadFabric(&downCfg)).Compile(ctx, policy))
+	affected := map[string]bool{}
+	for sw, in := range full.Intents {
+		if must(tables.Diff(in.Schema, before.Intents[sw].Entities, in.Entities)).Len() > 0 {
+			affected[sw] = true
+		}
+	}
+	// In the demo fabric: leaf1 (its group loses spine1), spine1 (reaches
+	// leaf1's hosts through leaf2 now) and leaf2 (only spine2 reaches leaf1
+	// in two hops); spine2's routes do not change.
+	if len(affected) == 0 || affected["spine2"] {
+		t.Fatalf("switches the cut changes: %v; want some, not spine2", affected)
+	}
+
+	links[cut].SetUp(false)
+	_, next = ev.wait(t, ctx, next, "link-down "+cut, func(e Event) bool { return e.Kind == LinkDown && e.What == cut })
+	for sw := range affected {
+		e, _ := ev.wait(t, ctx, next, sw+" reconciled after the link-down", func(e Event) bool {
+			return (e.Kind == SwitchConverged || e.Kind == SwitchFailed) && e.Switch == sw
+		})
+		if e.Kind != SwitchConverged || e.Count == 0 {
+			t.Errorf("%s: %s with %d writes after the link-down, want converged with some", sw, e.Kind, e.Count)
+		}
+	}
+	// Time for a reconcile of the unaffected switches to show, were
+	// there one.
+	time.Sleep(300 * time.Millisecond)
+	ev.mu.Lock()
+	for _, e := range ev.all[next:] {
+		if e.Switch != "" && !affected[e.Switch] && (e.Kind == SwitchConverged || e.Kind == SwitchFailed) {
+			t.Errorf("%s: %s (%d writes) after the link-down, although its entities do not change", e.Switch, e.Kind, e.Count)
+		}
+	}
+	ev.mu.Unlock()
+
+	for i, sw := range fabricSwitches {
+		in := full.Intents[sw]
+		obs := observer(t, cfg.Switches[i].Address, *cfg.Switches[i].DeviceID)
+		var got []*p4v1.Entity
+		for _, q := range []*p4v1.Entity{
+			tables.EntityOf(&p4v1.TableEntry{}),
+			tables.EntityOf(&p4v1.TableEntry{IsDefaultAction: true}), // not in the wildcard (§11.1)
+			tables.EntityOf(&p4v1.ActionProfileMember{}),
+			tables.EntityOf(&p4v1.ActionProfileGroup{}),
+			tables.EntityOf(&p4v1.MeterEntry{}),
+		} {
+			got = append(got, must(obs.Read(ctx, q))...)
+		}
+		if plan := must(tables.Diff(in.Schema, got, in.Entities)); plan.Len() != 0 {
+			t.Errorf("%s differs from a full compile with the link down in the file: %d updates, first %s", sw, plan.Len(), in.Schema.Describe(plan.Updates()[0].Entity))
+		}
+	}
+}
+
+// TestTickAfterLateSendSkipped: a tick that comes less than half an interval
+// after the last round's probes went out (sending them took most of the
+// interval) neither judges nor sends: the replies could not be back yet.
+func TestTickAfterLateSendSkipped(t *testing.T) {
+	lm := &linkMonitor{interval: time.Second, round: 7, sentAt: time.Now()}
+	lm.tick(testCtx(t)) // lm.c is nil: anything past the check would panic
+	if lm.round != 7 {
+		t.Errorf("round %d after a skipped tick, want 7", lm.round)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"time"
 
@@ -23,8 +24,12 @@ type Daemon struct {
 	switches []SwitchConfig
 	cfg      daemonConfig
 
-	mu       sync.Mutex
-	gen      uint64
+	mu  sync.Mutex
+	gen uint64
+	// swGen is, per switch, the gen at which its effective intent last
+	// changed: a worker reconciles when it moves, so an intent that
+	// leaves a switch's entities as they were costs that switch nothing.
+	swGen    map[string]uint64
 	base     map[string]*Intent
 	overlay  map[string]map[string]*p4v1.Entity // loop-written entities by key
 	eff      map[string]*effective
@@ -34,6 +39,9 @@ type Daemon struct {
 	// elections are per-switch election ids set by SetElectionID (cluster
 	// mode); a switch without one uses the sessions' option.
 	elections map[string]election
+	// passes bounds the reconcile passes that run at once (a token per
+	// pass): see WithConcurrentReconciles.
+	passes chan struct{}
 }
 
 type election struct {
@@ -59,6 +67,7 @@ type daemonConfig struct {
 	sessionOpts       []SessionOption
 	applyOpts         []ApplyOption
 	reconcileInterval time.Duration
+	concurrent        int
 	retryMin          time.Duration
 	retryMax          time.Duration
 	loop              *Loop
@@ -83,6 +92,30 @@ func WithSessionOptions(o ...SessionOption) DaemonOption {
 // WithApplyOptions passes options to every reconcile write (batch size).
 func WithApplyOptions(o ...ApplyOption) DaemonOption {
 	return func(c *daemonConfig) { c.applyOpts = append(c.applyOpts, o...) }
+}
+
+// WithConcurrentReconciles bounds how many switches are reconciled at once
+// (default DefaultConcurrentReconciles). A fabric's start-up would
+// otherwise read every switch at the same time: thousands of responses
+// held in memory together and their decoding competing for a few cores,
+// where a bounded number finishes each switch sooner and keeps the heap
+// (and the garbage collector's work) small.
+func WithConcurrentReconciles(n int) DaemonOption {
+	return func(c *daemonConfig) { c.concurrent = n }
+}
+
+// DefaultConcurrentReconciles is 8 passes per CPU the process may use: a
+// pass mostly waits for the switch, so a few per core keep both busy.
+func DefaultConcurrentReconciles() int { return 8 * runtime.GOMAXPROCS(0) }
+
+// acquirePass waits for a reconcile slot; release it when the pass ends.
+func (d *Daemon) acquirePass(ctx context.Context) (release func(), err error) {
+	select {
+	case d.passes <- struct{}{}:
+		return func() { <-d.passes }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // WithReconcileInterval sets how often each switch is read back and
@@ -144,9 +177,13 @@ func NewDaemon(switches []SwitchConfig, opts ...DaemonOption) (*Daemon, error) {
 		retryMax:          DefaultBackoffMax,
 		loopInterval:      time.Second,
 		shutdownGrace:     5 * time.Second,
+		concurrent:        DefaultConcurrentReconciles(),
 	}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.concurrent < 1 {
+		return nil, fmt.Errorf("concurrent reconciles %d: must be at least 1", cfg.concurrent)
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -167,17 +204,30 @@ func NewDaemon(switches []SwitchConfig, opts ...DaemonOption) (*Daemon, error) {
 		base:      map[string]*Intent{},
 		overlay:   map[string]map[string]*p4v1.Entity{},
 		eff:       map[string]*effective{},
+		swGen:     map[string]uint64{},
 		changed:   make(chan struct{}),
 		workers:   map[string]*worker{},
 		sessions:  map[string]*Session{},
 		elections: map[string]election{},
+		passes:    make(chan struct{}, cfg.concurrent),
 	}, nil
 }
 
 // SetIntent replaces the intent of every switch (a switch missing from the
 // map is left as it is). The loop's latest meter and WCMP values are kept
-// for entities the new intent still has. Workers reconcile promptly.
-func (d *Daemon) SetIntent(intents map[string]*Intent) {
+// for entities the new intent still has. Every worker reconciles promptly,
+// whether its switch's intent changed or not (a reload also re-checks every
+// switch).
+func (d *Daemon) SetIntent(intents map[string]*Intent) { d.setIntent(intents, false) }
+
+// UpdateIntent is SetIntent for a change known to touch few switches (a
+// link that failed or came back): only the workers of the switches whose
+// effective intent changed (SameIntent) reconcile promptly, the others
+// keep their periodic passes, so that a link change in a large fabric does
+// not cost a full read of every switch.
+func (d *Daemon) UpdateIntent(intents map[string]*Intent) { d.setIntent(intents, true) }
+
+func (d *Daemon) setIntent(intents map[string]*Intent, onlyChanged bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.gen++
@@ -188,7 +238,11 @@ func (d *Daemon) SetIntent(intents map[string]*Intent) {
 		}
 	}
 	for sw := range intents {
+		old := d.eff[sw]
 		d.rebuildLocked(sw, true)
+		if !onlyChanged || old == nil || !SameIntent(old.intent, d.eff[sw].intent) {
+			d.swGen[sw] = d.gen
+		}
 	}
 	close(d.changed)
 	d.changed = make(chan struct{})
@@ -240,7 +294,7 @@ func (d *Daemon) effectiveFor(sw string) (*Intent, uint64, <-chan struct{}) {
 	if e := d.eff[sw]; e != nil {
 		in = e.intent
 	}
-	return in, d.gen, d.changed
+	return in, d.swGen[sw], d.changed
 }
 
 // Run connects to every switch and keeps them converged until ctx ends,
@@ -357,6 +411,11 @@ func (d *Daemon) Once(ctx context.Context) (map[string]ReconcileStats, error) {
 				if err := w.sess.WaitPrimary(ctx); err != nil {
 					return ReconcileStats{}, err
 				}
+				release, err := d.acquirePass(ctx)
+				if err != nil {
+					return ReconcileStats{}, err
+				}
+				defer release()
 				w.mu.Lock()
 				defer w.mu.Unlock()
 				return reconcileSafely(ctx, w.rec, in)
@@ -537,13 +596,24 @@ func (d *Daemon) runWorker(ctx, opCtx context.Context, w *worker) {
 	var (
 		doneGen, doneStream uint64
 		doneTerm            uint64
-		periodic            = time.NewTicker(d.cfg.reconcileInterval)
-		retry               *time.Timer
-		retryC              <-chan time.Time
-		delay               = d.cfg.retryMin
-		due                 bool
+		// Each switch's periodic passes start at a random phase of the
+		// interval: started together, every worker's ticker would fire at
+		// the same instant, and a fabric-wide burst of reads (a CPU spike
+		// for the controller and the switches alike) would delay
+		// everything else, link probes included, once an interval.
+		phase    = time.NewTimer(d.cfg.reconcileInterval/2 + time.Duration(rand.Int64N(int64(d.cfg.reconcileInterval))))
+		periodic = &time.Ticker{}
+		retry    *time.Timer
+		retryC   <-chan time.Time
+		delay    = d.cfg.retryMin
+		due      bool
 	)
-	defer periodic.Stop()
+	defer func() {
+		phase.Stop()
+		if periodic.C != nil {
+			periodic.Stop()
+		}
+	}()
 	for {
 		st, sessChanged := w.sess.Watch()
 		in, gen, intentChanged := d.effectiveFor(w.sw.Name)
@@ -553,12 +623,23 @@ func (d *Daemon) runWorker(ctx, opCtx context.Context, w *worker) {
 				if err := d.adoptMeters(opCtx, w); err != nil {
 					d.cfg.logger.Warn("reading the meters to continue the allocation failed; the policy's rates apply", "switch", w.sw.Name, "err", err)
 				}
-				in, gen, intentChanged = d.effectiveFor(w.sw.Name)
 			}
 			doneTerm = st.Term
+			release, err := d.acquirePass(ctx)
+			if err != nil {
+				return
+			}
+			// The intent may have moved on while the pass waited (or the
+			// meters adopted above changed it).
+			in, gen, intentChanged = d.effectiveFor(w.sw.Name)
+			if in == nil {
+				release()
+				continue
+			}
 			w.mu.Lock()
 			stats, err := reconcileSafely(opCtx, w.rec, in)
 			w.mu.Unlock()
+			release()
 			if ctx.Err() != nil {
 				if err != nil {
 					d.record(w.sw.Name, stats, err)
@@ -588,6 +669,9 @@ func (d *Daemon) runWorker(ctx, opCtx context.Context, w *worker) {
 			return
 		case <-sessChanged:
 		case <-intentChanged:
+		case <-phase.C:
+			periodic = time.NewTicker(d.cfg.reconcileInterval)
+			due = true
 		case <-periodic.C:
 			due = true
 		case <-retryC:

@@ -514,3 +514,101 @@ func TestSimDaemonRepairsDrift(t *testing.T) {
 		t.Errorf("p4qos_reconcile_drift_total = %v, want 1", drift)
 	}
 }
+
+// TestDaemonConcurrentReconciles: the bound on passes at once holds (n
+// slots taken, the next waits), a bound below 1 is refused, and with a
+// bound of 1 a daemon still converges every switch and skips the
+// unreachable one (which never takes a slot: it is never primary).
+func TestDaemonConcurrentReconciles(t *testing.T) {
+	if _, err := NewDaemon(nil, WithConcurrentReconciles(0)); err == nil {
+		t.Error("WithConcurrentReconciles(0) accepted")
+	}
+	for _, n := range []int{1, 3} {
+		d := must(NewDaemon(nil, WithConcurrentReconciles(n)))
+		for i := range n {
+			if _, err := d.acquirePass(context.Background()); err != nil {
+				t.Fatalf("bound %d: slot %d: %v", n, i, err)
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		if _, err := d.acquirePass(ctx); err == nil {
+			t.Errorf("bound %d: slot %d granted", n, n+1)
+		}
+		cancel()
+	}
+
+	schema := qosSchema(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, a1 := startSim(t)
+	_, a2 := startSim(t)
+	_, a3 := startSim(t)
+	switches := []SwitchConfig{{Name: "s1", Address: a1, DeviceID: 1}, {Name: "s2", Address: a2, DeviceID: 1},
+		{Name: "s3", Address: a3, DeviceID: 1}, {Name: "down", Address: "127.0.0.1:1", DeviceID: 1}}
+	converged := make(chan string, 16)
+	d := must(NewDaemon(switches, WithConcurrentReconciles(1), WithReconcileInterval(time.Hour),
+		WithSessionOptions(WithBackoff(10*time.Millisecond, 50*time.Millisecond)),
+		WithReconcileHook(func(sw string, st ReconcileStats, err error) {
+			if err == nil && st.Write.Updates > 0 {
+				converged <- sw
+			}
+		})))
+	in := qosIntent(t, schema, 2, 125000)
+	d.SetIntent(map[string]*Intent{"s1": in, "s2": in, "s3": in, "down": in})
+	go func() { _ = d.Run(ctx) }()
+	seen := map[string]bool{}
+	for len(seen) < 3 {
+		select {
+		case sw := <-converged:
+			seen[sw] = true
+		case <-ctx.Done():
+			t.Fatalf("with one pass at a time only %v converged", seen)
+		}
+	}
+	if seen["down"] {
+		t.Error("the unreachable switch converged")
+	}
+}
+
+type sideFunc func(context.Context) (int, int, error)
+
+func (f sideFunc) Apply(ctx context.Context) (int, int, error) { return f(ctx) }
+
+// TestSameIntent: what counts as a change of a switch's intent for
+// UpdateIntent.
+func TestSameIntent(t *testing.T) {
+	schema := qosSchema(t)
+	a := qosIntent(t, schema, 2, 125000)
+	same := qosIntent(t, schema, 2, 125000) // equal entities, new messages
+	otherRate := qosIntent(t, schema, 2, 250000)
+	moreClasses := qosIntent(t, schema, 3, 125000)
+	withCookie := func(in *Intent, cookie uint64) *Intent {
+		c := *in
+		c.Pipeline = &Pipeline{Cookie: cookie}
+		return &c
+	}
+	withSide := func(in *Intent) *Intent {
+		c := *in
+		c.Side = sideFunc(func(context.Context) (int, int, error) { return 0, 0, nil })
+		return &c
+	}
+	for _, tc := range []struct {
+		name string
+		a, b *Intent
+		want bool
+	}{
+		{"itself", a, a, true},
+		{"equal entities", a, same, true},
+		{"a meter rate changed", a, otherRate, false},
+		{"one more class", a, moreClasses, false},
+		{"nil", a, nil, false},
+		{"same pipeline cookie", withCookie(a, 1), withCookie(same, 1), true},
+		{"other pipeline cookie", withCookie(a, 1), withCookie(same, 2), false},
+		{"pipeline only on one side", withCookie(a, 1), same, false},
+		{"a side config that cannot compare itself", withSide(a), withSide(same), false},
+	} {
+		if got := SameIntent(tc.a, tc.b); got != tc.want {
+			t.Errorf("%s: SameIntent = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
