@@ -407,7 +407,7 @@ type linkChange struct {
 // with the error of the recompilation that carried it.
 func (c *Controller) setLinksDown(ctx context.Context, changes []linkChange) {
 	err := c.recompileLinks(ctx, changes)
-	if err != nil && len(changes) > 1 {
+	if err != nil && len(changes) > 1 && ctx.Err() == nil {
 		for _, ch := range changes {
 			c.setLinksDown(ctx, []linkChange{ch})
 		}

@@ -122,6 +122,20 @@ type monitoredLink struct {
 	// sent and heard are, per direction (0: A→B, 1: B→A), the last round
 	// whose probe went out, and the last round whose probe came back.
 	sent, heard [2]uint64
+	// sentFrom is, per direction, the first round of the unbroken run of
+	// rounds whose probe went out that ends at sent (0: none): round r
+	// was sent when sentFrom ≤ r ≤ sent.
+	sentFrom [2]uint64
+}
+
+// wasSent reports whether both probes of round r went out.
+func (ml *monitoredLink) wasSent(r uint64) bool {
+	for dir := range 2 {
+		if ml.sentFrom[dir] == 0 || r < ml.sentFrom[dir] || r > ml.sent[dir] {
+			return false
+		}
+	}
+	return true
 }
 
 // linkMonitor probes the fabric's links and tells the controller when one
@@ -139,9 +153,14 @@ type linkMonitor struct {
 	byEnd   map[topo.Endpoint]*monitoredLink
 	unknown map[string]bool // links seen by probes, not in the topology, reported
 	codecs  map[string]*controlplane.PacketCodec
-	// sentAt is when the last round's probes had all been handed to the
-	// streams: that round is judged no sooner than half an interval later.
-	sentAt time.Time
+	// sentAt holds, per recent round, when its probes started going out;
+	// judged is the last round judged. A round is judged once
+	// the reply timeout has passed since it was sent (replyTimeout).
+	sentAt map[uint64]time.Time
+	judged uint64
+	// srtt and rttvar estimate the probes' round-trip time and its
+	// variation from every reply (as TCP does, RFC 6298).
+	srtt, rttvar time.Duration
 	// changes are verdicts not yet applied; kick (capacity 1) wakes the
 	// goroutine that applies them, so that a recompilation never delays
 	// the probes, and verdicts reached while one runs share the next.
@@ -153,7 +172,7 @@ func newLinkMonitor(c *Controller) *linkMonitor {
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	return &linkMonitor{c: c, interval: c.cfg.ProbeInterval, k: c.cfg.ProbeMisses, m: c.cfg.ProbeRecover,
-		id: binary.BigEndian.Uint64(id[:]), unknown: map[string]bool{}, kick: make(chan struct{}, 1)}
+		id: binary.BigEndian.Uint64(id[:]), unknown: map[string]bool{}, kick: make(chan struct{}, 1), sentAt: map[uint64]time.Time{}}
 }
 
 // sync (re)builds the monitored links when the intent topology changed,
@@ -268,49 +287,55 @@ func (lm *linkMonitor) applyChanges(ctx context.Context) {
 	}
 }
 
-// tick judges the previous round and sends the next one.
-func (lm *linkMonitor) tick(ctx context.Context) {
-	lm.mu.Lock()
-	// A tick that comes right after the last round's probes went out (they
-	// took most of an interval to send: a loaded controller) would judge
-	// replies that could not have come back yet: it is skipped, and the
-	// round judged at the next one.
-	if !lm.sentAt.IsZero() && time.Since(lm.sentAt) < lm.interval/2 {
-		lm.mu.Unlock()
+// maxReplyTimeout bounds the reply timeout, in probe intervals: a fabric so
+// loaded that probes take longer still detects failures, late.
+const maxReplyTimeout = 20
+
+// replyTimeout is how long after a round went out its replies are awaited:
+// srtt + 4·rttvar (RFC 6298's RTO), at least one probe interval and at most
+// maxReplyTimeout. On an idle fabric it is the interval, so a round is
+// judged at the next tick; when replies come back late because the
+// controller or the switches are starved of CPU, it grows with them, and a
+// late reply is not mistaken for a lost one.
+func (lm *linkMonitor) replyTimeout() time.Duration {
+	return min(max(lm.srtt+4*lm.rttvar, lm.interval), maxReplyTimeout*lm.interval)
+}
+
+// observeRTT feeds one reply's round-trip time to the estimate. Called
+// with mu held.
+func (lm *linkMonitor) observeRTT(rtt time.Duration) {
+	if lm.srtt == 0 {
+		lm.srtt, lm.rttvar = rtt, rtt/2
 		return
 	}
-	lm.mu.Unlock()
+	lm.rttvar += (max(lm.srtt-rtt, rtt-lm.srtt) - lm.rttvar) / 4
+	lm.srtt += (rtt - lm.srtt) / 8
+}
+
+// tick judges the rounds whose reply timeout has passed and sends the next
+// one.
+func (lm *linkMonitor) tick(ctx context.Context) {
 	f := lm.c.Fabric()
 	lm.mu.Lock()
 	lm.syncLinks(f)
-	prev := lm.round
-	lm.round++
-	silent := silentReceivers(lm.links, prev)
-	mute := silentSenders(lm.links, prev)
-	for _, ml := range lm.links {
-		// A round counts only when both probes went out (both switches'
-		// streams were primary): a switch the controller cannot reach says
-		// nothing about its cables.
-		if prev == 0 || ml.sent[0] != prev || ml.sent[1] != prev {
-			continue
+	now := time.Now()
+	timeout := lm.replyTimeout()
+	for r := lm.judged + 1; r <= lm.round; r++ {
+		if at, ok := lm.sentAt[r]; ok && now.Sub(at) < timeout {
+			break
 		}
-		answered := ml.heard[0] >= prev && ml.heard[1] >= prev
-		// Nor does a switch whose packet-ins all stopped this round (a
-		// busy or stalled agent), or none of whose probes arrived anywhere
-		// (its packet-outs lagged): its missing probe is not held against
-		// the cable.
-		if !answered && (ml.heard[0] < prev && (silent[ml.link.B.Switch] || mute[ml.link.A.Switch]) ||
-			ml.heard[1] < prev && (silent[ml.link.A.Switch] || mute[ml.link.B.Switch])) {
-			continue
-		}
-		if ml.health.observe(answered, lm.k, lm.m) {
-			lm.changes = append(lm.changes, linkChange{link: ml.link.Name(), down: ml.health.down})
-			select {
-			case lm.kick <- struct{}{}:
-			default:
-			}
+		lm.judge(r)
+		lm.judged = r
+	}
+	// Send times are kept after the judgement, so that replies later
+	// than the timeout still feed the estimate (and raise it).
+	for r := range lm.sentAt {
+		if r+2*maxReplyTimeout < lm.judged {
+			delete(lm.sentAt, r)
 		}
 	}
+	lm.round++
+	lm.sentAt[lm.round] = now
 	type out struct {
 		ml  *monitoredLink
 		dir int
@@ -341,12 +366,49 @@ func (lm *linkMonitor) tick(ctx context.Context) {
 	}
 	lm.mu.Lock()
 	for i, o := range outs {
+		switch {
+		case !sent[i]:
+			o.ml.sentFrom[o.dir] = 0
+		case o.ml.sentFrom[o.dir] == 0:
+			o.ml.sentFrom[o.dir] = round
+		}
 		if sent[i] {
 			o.ml.sent[o.dir] = round
 		}
 	}
-	lm.sentAt = time.Now()
 	lm.mu.Unlock()
+}
+
+// judge observes round r on every link. Called with mu held.
+func (lm *linkMonitor) judge(r uint64) {
+	silent := silentReceivers(lm.links, r)
+	mute := silentSenders(lm.links, r)
+	for _, ml := range lm.links {
+		// A round counts only when both probes went out (both switches'
+		// streams were primary): a switch the controller cannot reach says
+		// nothing about its cables.
+		if !ml.wasSent(r) {
+			continue
+		}
+		// A reply of a later round answers this one too: the link
+		// carried a probe since.
+		answered := ml.heard[0] >= r && ml.heard[1] >= r
+		// Nor does a switch whose packet-ins all stopped this round (a
+		// busy or stalled agent), or none of whose probes arrived anywhere
+		// (its packet-outs lagged): its missing probe is not held against
+		// the cable.
+		if !answered && (ml.heard[0] < r && (silent[ml.link.B.Switch] || mute[ml.link.A.Switch]) ||
+			ml.heard[1] < r && (silent[ml.link.A.Switch] || mute[ml.link.B.Switch])) {
+			continue
+		}
+		if ml.health.observe(answered, lm.k, lm.m) {
+			lm.changes = append(lm.changes, linkChange{link: ml.link.Name(), down: ml.health.down})
+			select {
+			case lm.kick <- struct{}{}:
+			default:
+			}
+		}
+	}
 }
 
 // packetIn handles a PacketIn from switch sw: a probe of this controller
@@ -370,8 +432,10 @@ func (lm *linkMonitor) packetIn(sw string, pi *p4v1.PacketIn) {
 	var report string
 	switch {
 	case ml != nil && ml.link.A == p.from && ml.link.B == at:
+		lm.rttSample(p.round)
 		ml.heard[0] = max(ml.heard[0], p.round)
 	case ml != nil && ml.link.B == p.from && ml.link.A == at:
+		lm.rttSample(p.round)
 		ml.heard[1] = max(ml.heard[1], p.round)
 	default:
 		name := p.from.String() + "-" + at.String()
@@ -384,6 +448,14 @@ func (lm *linkMonitor) packetIn(sw string, pi *p4v1.PacketIn) {
 	if report != "" {
 		lm.c.emit(Event{Kind: LinkUnknown, Switch: sw, What: report,
 			Err: fmt.Errorf("probe from %s arrived at %s: the topology has no such link; not used", p.from, at)})
+	}
+}
+
+// rttSample feeds the round-trip time of a reply of round r, when its send
+// time is still known. Called with mu held.
+func (lm *linkMonitor) rttSample(r uint64) {
+	if at, ok := lm.sentAt[r]; ok {
+		lm.observeRTT(time.Since(at))
 	}
 }
 

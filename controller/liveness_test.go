@@ -412,13 +412,42 @@ func TestLinkDownReprogramsOnlyAffected(t *testing.T) {
 	}
 }
 
-// TestTickAfterLateSendSkipped: a tick that comes less than half an interval
-// after the last round's probes went out (sending them took most of the
-// interval) neither judges nor sends: the replies could not be back yet.
-func TestTickAfterLateSendSkipped(t *testing.T) {
-	lm := &linkMonitor{interval: time.Second, round: 7, sentAt: time.Now()}
-	lm.tick(testCtx(t)) // lm.c is nil: anything past the check would panic
-	if lm.round != 7 {
-		t.Errorf("round %d after a skipped tick, want 7", lm.round)
+// TestReplyTimeout: the reply timeout follows the probes' round-trip time
+// (srtt + 4·rttvar), never below one probe interval nor above
+// maxReplyTimeout intervals.
+func TestReplyTimeout(t *testing.T) {
+	const interval = 100 * time.Millisecond
+	for _, tc := range []struct {
+		name     string
+		rtts     []time.Duration
+		min, max time.Duration
+	}{
+		{"no reply yet: one interval", nil, interval, interval},
+		{"fast replies: one interval", []time.Duration{time.Millisecond, 2 * time.Millisecond, time.Millisecond}, interval, interval},
+		{"steady 300ms replies", slices.Repeat([]time.Duration{300 * time.Millisecond}, 50), 300 * time.Millisecond, 320 * time.Millisecond},
+		{"replies turning late", append(slices.Repeat([]time.Duration{time.Millisecond}, 20), slices.Repeat([]time.Duration{500 * time.Millisecond}, 5)...), 500 * time.Millisecond, maxReplyTimeout * interval},
+		{"replies later than the cap", []time.Duration{time.Minute}, maxReplyTimeout * interval, maxReplyTimeout * interval},
+	} {
+		lm := &linkMonitor{interval: interval}
+		for _, r := range tc.rtts {
+			lm.observeRTT(r)
+		}
+		if got := lm.replyTimeout(); got < tc.min || got > tc.max {
+			t.Errorf("%s: reply timeout %v, want %v..%v", tc.name, got, tc.min, tc.max)
+		}
+	}
+}
+
+// TestWasSent: a round counts only if both directions' probes of it went
+// out, which sentFrom..sent records.
+func TestWasSent(t *testing.T) {
+	ml := &monitoredLink{sent: [2]uint64{9, 9}, sentFrom: [2]uint64{3, 5}}
+	for r, want := range map[uint64]bool{2: false, 4: false, 5: true, 9: true, 10: false} {
+		if got := ml.wasSent(r); got != want {
+			t.Errorf("round %d: wasSent %v, want %v", r, got, want)
+		}
+	}
+	if (&monitoredLink{sent: [2]uint64{9, 9}}).wasSent(9) {
+		t.Error("a link whose last sends failed (sentFrom 0) counts as sent")
 	}
 }

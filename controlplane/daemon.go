@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"runtime"
 	"sync"
 	"time"
 
@@ -39,9 +38,6 @@ type Daemon struct {
 	// elections are per-switch election ids set by SetElectionID (cluster
 	// mode); a switch without one uses the sessions' option.
 	elections map[string]election
-	// passes bounds the reconcile passes that run at once (a token per
-	// pass): see WithConcurrentReconciles.
-	passes chan struct{}
 }
 
 type election struct {
@@ -67,7 +63,6 @@ type daemonConfig struct {
 	sessionOpts       []SessionOption
 	applyOpts         []ApplyOption
 	reconcileInterval time.Duration
-	concurrent        int
 	retryMin          time.Duration
 	retryMax          time.Duration
 	loop              *Loop
@@ -92,30 +87,6 @@ func WithSessionOptions(o ...SessionOption) DaemonOption {
 // WithApplyOptions passes options to every reconcile write (batch size).
 func WithApplyOptions(o ...ApplyOption) DaemonOption {
 	return func(c *daemonConfig) { c.applyOpts = append(c.applyOpts, o...) }
-}
-
-// WithConcurrentReconciles bounds how many switches are reconciled at once
-// (default DefaultConcurrentReconciles). A fabric's start-up would
-// otherwise read every switch at the same time: thousands of responses
-// held in memory together and their decoding competing for a few cores,
-// where a bounded number finishes each switch sooner and keeps the heap
-// (and the garbage collector's work) small.
-func WithConcurrentReconciles(n int) DaemonOption {
-	return func(c *daemonConfig) { c.concurrent = n }
-}
-
-// DefaultConcurrentReconciles is 8 passes per CPU the process may use: a
-// pass mostly waits for the switch, so a few per core keep both busy.
-func DefaultConcurrentReconciles() int { return 8 * runtime.GOMAXPROCS(0) }
-
-// acquirePass waits for a reconcile slot; release it when the pass ends.
-func (d *Daemon) acquirePass(ctx context.Context) (release func(), err error) {
-	select {
-	case d.passes <- struct{}{}:
-		return func() { <-d.passes }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
 }
 
 // WithReconcileInterval sets how often each switch is read back and
@@ -177,14 +148,11 @@ func NewDaemon(switches []SwitchConfig, opts ...DaemonOption) (*Daemon, error) {
 		retryMax:          DefaultBackoffMax,
 		loopInterval:      time.Second,
 		shutdownGrace:     5 * time.Second,
-		concurrent:        DefaultConcurrentReconciles(),
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.concurrent < 1 {
-		return nil, fmt.Errorf("concurrent reconciles %d: must be at least 1", cfg.concurrent)
-	}
+
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -209,7 +177,6 @@ func NewDaemon(switches []SwitchConfig, opts ...DaemonOption) (*Daemon, error) {
 		workers:   map[string]*worker{},
 		sessions:  map[string]*Session{},
 		elections: map[string]election{},
-		passes:    make(chan struct{}, cfg.concurrent),
 	}, nil
 }
 
@@ -411,11 +378,6 @@ func (d *Daemon) Once(ctx context.Context) (map[string]ReconcileStats, error) {
 				if err := w.sess.WaitPrimary(ctx); err != nil {
 					return ReconcileStats{}, err
 				}
-				release, err := d.acquirePass(ctx)
-				if err != nil {
-					return ReconcileStats{}, err
-				}
-				defer release()
 				w.mu.Lock()
 				defer w.mu.Unlock()
 				return reconcileSafely(ctx, w.rec, in)
@@ -623,23 +585,12 @@ func (d *Daemon) runWorker(ctx, opCtx context.Context, w *worker) {
 				if err := d.adoptMeters(opCtx, w); err != nil {
 					d.cfg.logger.Warn("reading the meters to continue the allocation failed; the policy's rates apply", "switch", w.sw.Name, "err", err)
 				}
+				in, gen, intentChanged = d.effectiveFor(w.sw.Name)
 			}
 			doneTerm = st.Term
-			release, err := d.acquirePass(ctx)
-			if err != nil {
-				return
-			}
-			// The intent may have moved on while the pass waited (or the
-			// meters adopted above changed it).
-			in, gen, intentChanged = d.effectiveFor(w.sw.Name)
-			if in == nil {
-				release()
-				continue
-			}
 			w.mu.Lock()
 			stats, err := reconcileSafely(opCtx, w.rec, in)
 			w.mu.Unlock()
-			release()
 			if ctx.Err() != nil {
 				if err != nil {
 					d.record(w.sw.Name, stats, err)

@@ -515,61 +515,6 @@ func TestSimDaemonRepairsDrift(t *testing.T) {
 	}
 }
 
-// TestDaemonConcurrentReconciles: the bound on passes at once holds (n
-// slots taken, the next waits), a bound below 1 is refused, and with a
-// bound of 1 a daemon still converges every switch and skips the
-// unreachable one (which never takes a slot: it is never primary).
-func TestDaemonConcurrentReconciles(t *testing.T) {
-	if _, err := NewDaemon(nil, WithConcurrentReconciles(0)); err == nil {
-		t.Error("WithConcurrentReconciles(0) accepted")
-	}
-	for _, n := range []int{1, 3} {
-		d := must(NewDaemon(nil, WithConcurrentReconciles(n)))
-		for i := range n {
-			if _, err := d.acquirePass(context.Background()); err != nil {
-				t.Fatalf("bound %d: slot %d: %v", n, i, err)
-			}
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-		if _, err := d.acquirePass(ctx); err == nil {
-			t.Errorf("bound %d: slot %d granted", n, n+1)
-		}
-		cancel()
-	}
-
-	schema := qosSchema(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	_, a1 := startSim(t)
-	_, a2 := startSim(t)
-	_, a3 := startSim(t)
-	switches := []SwitchConfig{{Name: "s1", Address: a1, DeviceID: 1}, {Name: "s2", Address: a2, DeviceID: 1},
-		{Name: "s3", Address: a3, DeviceID: 1}, {Name: "down", Address: "127.0.0.1:1", DeviceID: 1}}
-	converged := make(chan string, 16)
-	d := must(NewDaemon(switches, WithConcurrentReconciles(1), WithReconcileInterval(time.Hour),
-		WithSessionOptions(WithBackoff(10*time.Millisecond, 50*time.Millisecond)),
-		WithReconcileHook(func(sw string, st ReconcileStats, err error) {
-			if err == nil && st.Write.Updates > 0 {
-				converged <- sw
-			}
-		})))
-	in := qosIntent(t, schema, 2, 125000)
-	d.SetIntent(map[string]*Intent{"s1": in, "s2": in, "s3": in, "down": in})
-	go func() { _ = d.Run(ctx) }()
-	seen := map[string]bool{}
-	for len(seen) < 3 {
-		select {
-		case sw := <-converged:
-			seen[sw] = true
-		case <-ctx.Done():
-			t.Fatalf("with one pass at a time only %v converged", seen)
-		}
-	}
-	if seen["down"] {
-		t.Error("the unreachable switch converged")
-	}
-}
-
 type sideFunc func(context.Context) (int, int, error)
 
 func (f sideFunc) Apply(ctx context.Context) (int, int, error) { return f(ctx) }
