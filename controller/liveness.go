@@ -126,6 +126,8 @@ type monitoredLink struct {
 	// rounds whose probe went out that ends at sent (0: none): round r
 	// was sent when sentFrom ≤ r ≤ sent.
 	sentFrom [2]uint64
+	// judged is the last round judged on this link.
+	judged uint64
 }
 
 // wasSent reports whether both probes of round r went out.
@@ -153,11 +155,14 @@ type linkMonitor struct {
 	byEnd   map[topo.Endpoint]*monitoredLink
 	unknown map[string]bool // links seen by probes, not in the topology, reported
 	codecs  map[string]*controlplane.PacketCodec
-	// sentAt holds, per recent round, when its probes started going out;
-	// judged is the last round judged. A round is judged once
-	// the reply timeout has passed since it was sent (replyTimeout).
+	// sentAt holds, per recent round, when its probes started going out.
 	sentAt map[uint64]time.Time
-	judged uint64
+	// ends counts the probed links of each switch; lastIn and lastOut are,
+	// per switch, the latest round of a probe heard at it and of one it
+	// sent that was heard anywhere: how far its packet-in and packet-out
+	// paths have delivered (lost).
+	ends            map[string]int
+	lastIn, lastOut map[string]uint64
 	// srtt and rttvar estimate the probes' round-trip time and its
 	// variation from every reply (as TCP does, RFC 6298).
 	srtt, rttvar time.Duration
@@ -172,7 +177,8 @@ func newLinkMonitor(c *Controller) *linkMonitor {
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	return &linkMonitor{c: c, interval: c.cfg.ProbeInterval, k: c.cfg.ProbeMisses, m: c.cfg.ProbeRecover,
-		id: binary.BigEndian.Uint64(id[:]), unknown: map[string]bool{}, kick: make(chan struct{}, 1), sentAt: map[uint64]time.Time{}}
+		id: binary.BigEndian.Uint64(id[:]), unknown: map[string]bool{}, kick: make(chan struct{}, 1), sentAt: map[uint64]time.Time{},
+		lastIn: map[string]uint64{}, lastOut: map[string]uint64{}}
 }
 
 // sync (re)builds the monitored links when the intent topology changed,
@@ -189,13 +195,16 @@ func (lm *linkMonitor) syncLinks(f *Fabric) {
 			lm.codecs[sw.Name] = codec
 		}
 	}
+	lm.ends = map[string]int{}
 	for _, l := range f.intent.Links {
 		if l.Down { // down in the file: out of service by intent, not probed
 			continue
 		}
+		lm.ends[l.A.Switch]++
+		lm.ends[l.B.Switch]++
 		ml := old[l.Name()]
 		if ml == nil {
-			ml = &monitoredLink{}
+			ml = &monitoredLink{judged: lm.round}
 			// A link the compiled topology holds down (it was down before
 			// the file took it out of service and back) starts down, so
 			// that its answers can bring it back.
@@ -207,50 +216,25 @@ func (lm *linkMonitor) syncLinks(f *Fabric) {
 	}
 }
 
-// silentReceivers lists the switches at which no probe of round arrived
-// although they terminate more than one probed link: their packet-in path
-// is silent as a whole, which says more about the switch than about any one
-// cable. (All of a switch's links failing in the same round looks the
-// same; such a switch is cut off anyway.)
-func silentReceivers(links map[string]*monitoredLink, round uint64) map[string]bool {
-	return silentEnds(links, round, false)
-}
-
-// silentSenders lists the switches none of whose probes of round arrived
-// anywhere although they send on more than one probed link: their
-// packet-out path (the controller's stream to them, or their agent) lagged
-// as a whole, which again says nothing about any one cable.
-func silentSenders(links map[string]*monitoredLink, round uint64) map[string]bool {
-	return silentEnds(links, round, true)
-}
-
-// silentEnds lists the switches that end more than one probed link and of
-// whose probes of round none was heard: none of those they sent (senders),
-// or none of those sent to them.
-func silentEnds(links map[string]*monitoredLink, round uint64, senders bool) map[string]bool {
-	ends, heard := map[string]int{}, map[string]bool{}
-	for _, ml := range links {
-		ends[ml.link.A.Switch]++
-		ends[ml.link.B.Switch]++
-		// Direction 0 is sent by A and heard at B, 1 the other way.
-		to0, to1 := ml.link.B.Switch, ml.link.A.Switch
-		if senders {
-			to0, to1 = to1, to0
+// lost reports whether the probes of round r that ml is missing are lost
+// rather than late: for each missing direction, the sender's packet-out
+// path and the receiver's packet-in path have both delivered a probe of a
+// later round since. Both paths are FIFO (the controller's stream to the
+// sender, the sender's agent, the receiver's queue and stream back), so a
+// probe behind one that came through is gone. A path of a switch with
+// only one probed link is not asked: its only probes are those of the
+// link in question. Called with mu held.
+func (lm *linkMonitor) lost(ml *monitoredLink, r uint64) bool {
+	for dir, ends := range [2][2]string{{ml.link.A.Switch, ml.link.B.Switch}, {ml.link.B.Switch, ml.link.A.Switch}} {
+		from, to := ends[0], ends[1]
+		if ml.heard[dir] >= r {
+			continue
 		}
-		if ml.heard[0] >= round {
-			heard[to0] = true
-		}
-		if ml.heard[1] >= round {
-			heard[to1] = true
+		if lm.ends[from] > 1 && lm.lastOut[from] <= r || lm.ends[to] > 1 && lm.lastIn[to] <= r {
+			return false
 		}
 	}
-	silent := map[string]bool{}
-	for sw, n := range ends {
-		if n > 1 && !heard[sw] {
-			silent[sw] = true
-		}
-	}
-	return silent
+	return true
 }
 
 // run probes every interval until ctx ends.
@@ -319,18 +303,14 @@ func (lm *linkMonitor) tick(ctx context.Context) {
 	lm.mu.Lock()
 	lm.syncLinks(f)
 	now := time.Now()
-	timeout := lm.replyTimeout()
-	for r := lm.judged + 1; r <= lm.round; r++ {
-		if at, ok := lm.sentAt[r]; ok && now.Sub(at) < timeout {
-			break
-		}
-		lm.judge(r)
-		lm.judged = r
+	timeout, limit := lm.replyTimeout(), maxReplyTimeout*lm.interval
+	for _, ml := range lm.links {
+		lm.judge(ml, now, timeout, limit)
 	}
-	// Send times are kept after the judgement, so that replies later
-	// than the timeout still feed the estimate (and raise it).
-	for r := range lm.sentAt {
-		if r+2*maxReplyTimeout < lm.judged {
+	// Send times are kept a while after the judgement, so that replies
+	// later than the timeout still feed the estimate (and raise it).
+	for r, at := range lm.sentAt {
+		if now.Sub(at) > 2*limit {
 			delete(lm.sentAt, r)
 		}
 	}
@@ -379,28 +359,38 @@ func (lm *linkMonitor) tick(ctx context.Context) {
 	lm.mu.Unlock()
 }
 
-// judge observes round r on every link. Called with mu held.
-func (lm *linkMonitor) judge(r uint64) {
-	silent := silentReceivers(lm.links, r)
-	mute := silentSenders(lm.links, r)
-	for _, ml := range lm.links {
-		// A round counts only when both probes went out (both switches'
-		// streams were primary): a switch the controller cannot reach says
-		// nothing about its cables.
+// judge observes, in order, the rounds of ml that are due: older than the
+// reply timeout, and either answered, or lost (lost: the paths of the
+// missing probes delivered later ones), or older than limit. A round whose
+// missing probe may still be in a lagging path waits, up to limit; one
+// still undecided then is not held against the cable (a switch whose
+// packet path stalled says nothing about its links), nor is a round whose
+// probes did not both go out (a switch the controller cannot reach).
+// Called with mu held.
+func (lm *linkMonitor) judge(ml *monitoredLink, now time.Time, timeout, limit time.Duration) {
+	for r := ml.judged + 1; r <= lm.round; r++ {
+		age := limit
+		if at, ok := lm.sentAt[r]; ok {
+			age = now.Sub(at)
+		}
+		if age < timeout {
+			return
+		}
 		if !ml.wasSent(r) {
+			ml.judged = r
 			continue
 		}
 		// A reply of a later round answers this one too: the link
 		// carried a probe since.
 		answered := ml.heard[0] >= r && ml.heard[1] >= r
-		// Nor does a switch whose packet-ins all stopped this round (a
-		// busy or stalled agent), or none of whose probes arrived anywhere
-		// (its packet-outs lagged): its missing probe is not held against
-		// the cable.
-		if !answered && (ml.heard[0] < r && (silent[ml.link.B.Switch] || mute[ml.link.A.Switch]) ||
-			ml.heard[1] < r && (silent[ml.link.A.Switch] || mute[ml.link.B.Switch])) {
+		if !answered && !lm.lost(ml, r) {
+			if age < limit {
+				return
+			}
+			ml.judged = r
 			continue
 		}
+		ml.judged = r
 		if ml.health.observe(answered, lm.k, lm.m) {
 			lm.changes = append(lm.changes, linkChange{link: ml.link.Name(), down: ml.health.down})
 			select {
@@ -432,10 +422,10 @@ func (lm *linkMonitor) packetIn(sw string, pi *p4v1.PacketIn) {
 	var report string
 	switch {
 	case ml != nil && ml.link.A == p.from && ml.link.B == at:
-		lm.rttSample(p.round)
+		lm.heardProbe(p, sw)
 		ml.heard[0] = max(ml.heard[0], p.round)
 	case ml != nil && ml.link.B == p.from && ml.link.A == at:
-		lm.rttSample(p.round)
+		lm.heardProbe(p, sw)
 		ml.heard[1] = max(ml.heard[1], p.round)
 	default:
 		name := p.from.String() + "-" + at.String()
@@ -451,12 +441,15 @@ func (lm *linkMonitor) packetIn(sw string, pi *p4v1.PacketIn) {
 	}
 }
 
-// rttSample feeds the round-trip time of a reply of round r, when its send
-// time is still known. Called with mu held.
-func (lm *linkMonitor) rttSample(r uint64) {
-	if at, ok := lm.sentAt[r]; ok {
+// heardProbe records a probe of a monitored link heard at sw: its
+// round-trip time, when its send time is still known, and how far the
+// sender's and sw's packet paths have delivered. Called with mu held.
+func (lm *linkMonitor) heardProbe(p probe, sw string) {
+	if at, ok := lm.sentAt[p.round]; ok {
 		lm.observeRTT(time.Since(at))
 	}
+	lm.lastOut[p.from.Switch] = max(lm.lastOut[p.from.Switch], p.round)
+	lm.lastIn[sw] = max(lm.lastIn[sw], p.round)
 }
 
 // LinkStatus is what link liveness knows of a fabric link.

@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"maps"
 	"net/netip"
 	"os"
 	"slices"
@@ -291,49 +290,32 @@ func TestLinkDownSurvivesReload(t *testing.T) {
 	}
 }
 
-// TestSilentReceivers (and senders): in the demo fabric, a round in which leaf1 heard
-// nothing at all (its packet-ins stalled) makes leaf1 silent; one in which
-// only leaf1:3-spine1:1 went unanswered (a cut cable) makes nobody silent.
-func TestSilentReceivers(t *testing.T) {
-	link := func(a, b string, ap, bp uint32) *topo.Link {
-		return &topo.Link{A: topo.Endpoint{Switch: a, Port: ap}, B: topo.Endpoint{Switch: b, Port: bp}}
-	}
-	build := func(deaf func(l *topo.Link, dir int) bool) map[string]*monitoredLink {
-		out := map[string]*monitoredLink{}
-		for _, l := range []*topo.Link{link("leaf1", "spine1", 3, 1), link("leaf1", "spine2", 4, 1), link("leaf2", "spine1", 3, 2), link("leaf2", "spine2", 4, 2)} {
-			ml := &monitoredLink{link: l}
-			for dir := range 2 {
-				if !deaf(l, dir) {
-					ml.heard[dir] = 5
-				}
-			}
-			out[l.Name()] = ml
-		}
-		return out
-	}
-	// Direction 0 is heard at B, 1 at A.
-	leaf1Deaf := build(func(l *topo.Link, dir int) bool { return dir == 1 && l.A.Switch == "leaf1" })
-	if got := silentReceivers(leaf1Deaf, 5); len(got) != 1 || !got["leaf1"] {
-		t.Errorf("leaf1 heard nothing: silent %v, want leaf1", got)
-	}
-	cut := build(func(l *topo.Link, _ int) bool { return l.Name() == "leaf1:3-spine1:1" })
-	if got := silentReceivers(cut, 5); len(got) != 0 {
-		t.Errorf("one cable cut: silent %v, want none", got)
-	}
-	// Senders: direction 0 is sent by A, 1 by B.
+// TestProbesLost: in the demo fabric, a probe of round 5 that did not come
+// back is lost (a cut cable) only when both its sender's packet-outs and
+// its receiver's packet-ins have delivered a probe of a later round since;
+// while either path is behind it may still come (late, not lost).
+func TestProbesLost(t *testing.T) {
+	link := &topo.Link{A: topo.Endpoint{Switch: "leaf1", Port: 3}, B: topo.Endpoint{Switch: "spine1", Port: 1}}
+	ends := map[string]int{"leaf1": 2, "leaf2": 2, "spine1": 2, "spine2": 2}
 	for _, tc := range []struct {
-		name  string
-		links map[string]*monitoredLink
-		want  []string
+		name            string
+		heard           [2]uint64 // leaf1→spine1, spine1→leaf1
+		lastIn, lastOut map[string]uint64
+		ends            map[string]int
+		want            bool
 	}{
-		{"spine1's probes all lost (its packet-outs lag)", build(func(l *topo.Link, dir int) bool { return dir == 1 && l.B.Switch == "spine1" }), []string{"spine1"}},
-		{"leaf1 heard nothing: its probes still arrive", leaf1Deaf, nil},
-		{"one cable cut", cut, nil},
-		{"one direction of one cable lost", build(func(l *topo.Link, dir int) bool { return dir == 0 && l.Name() == "leaf2:4-spine2:2" }), nil},
+		{"both paths moved on: lost", [2]uint64{4, 5}, map[string]uint64{"spine1": 6}, map[string]uint64{"leaf1": 6}, ends, true},
+		{"answered both ways: nothing missing", [2]uint64{5, 5}, nil, nil, ends, true},
+		{"spine1's packet-ins behind (a lagging stream)", [2]uint64{4, 5}, map[string]uint64{"spine1": 5}, map[string]uint64{"leaf1": 6}, ends, false},
+		{"leaf1's packet-outs behind", [2]uint64{4, 5}, map[string]uint64{"spine1": 6}, map[string]uint64{"leaf1": 5}, ends, false},
+		{"other direction missing, its paths moved on", [2]uint64{5, 4}, map[string]uint64{"leaf1": 7}, map[string]uint64{"spine1": 7}, ends, true},
+		{"other direction missing, leaf1 deaf", [2]uint64{5, 4}, map[string]uint64{"leaf1": 4}, map[string]uint64{"spine1": 7}, ends, false},
+		{"single-homed ends are not asked", [2]uint64{4, 4}, nil, nil, map[string]int{"leaf1": 1, "spine1": 1}, true},
 	} {
-		got := slices.Sorted(maps.Keys(silentSenders(tc.links, 5)))
-		if !slices.Equal(got, tc.want) {
-			t.Errorf("%s: silent senders %v, want %v", tc.name, got, tc.want)
+		lm := &linkMonitor{ends: tc.ends, lastIn: tc.lastIn, lastOut: tc.lastOut}
+		ml := &monitoredLink{link: link, heard: tc.heard}
+		if got := lm.lost(ml, 5); got != tc.want {
+			t.Errorf("%s: lost = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }
