@@ -431,20 +431,11 @@ func (svc *service) Read(req *p4v1.ReadRequest, srv p4v1.P4Runtime_ReadServer) e
 	return nil
 }
 
-// streamQueue is how many messages a stream holds for a controller that
-// is slow to read before packet-ins are dropped (and other messages end
-// the stream): several rounds of link probes of a 64-port switch at the
-// default 100 ms (640 a round). At 256, a spine of a 2,000-switch fabric
-// (about 100 probed links) lost probes whenever its controller's reader
-// lagged a few hundred milliseconds, and liveness rightly counted them as
-// lost (docs/performance.md, "Controller scale").
-const streamQueue = 4096
-
 func (svc *service) StreamChannel(ss p4v1.P4Runtime_StreamChannelServer) error {
 	s := svc.s
 	s.mu.Lock()
 	s.streamID++
-	st := &stream{id: s.streamID, out: make(chan *p4v1.StreamMessageResponse, streamQueue), kill: make(chan error, 1)}
+	st := &stream{id: s.streamID, out: make(chan *p4v1.StreamMessageResponse, 256), kill: make(chan error, 1)}
 	s.streams[st] = struct{}{}
 	s.mu.Unlock()
 	defer func() {
