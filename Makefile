@@ -67,7 +67,7 @@ tofino-model:
 # make test). Seed corpora live in each package's testdata/fuzz/.
 FUZZ_TARGETS = ./compiler:FuzzParsePolicy ./topo:FuzzParseTopology \
 	./allocator:FuzzParseProblem ./allocator:FuzzDecodeJSON ./allocator:FuzzDecodeYAML ./tables:FuzzEntity ./internal/units:FuzzParseBitrate ./internal/units:FuzzParseBytes \
-	./controlplane:FuzzDecodeWriteError ./target/sim:FuzzWriteAndRead \
+	./controlplane:FuzzDecodeWriteError ./controlplane/p4wire:FuzzUnmarshalReadResponse ./target/sim:FuzzWriteAndRead \
 	./controller:FuzzApplyPolicy ./internal/thrift:FuzzReadMessage
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \

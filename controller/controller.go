@@ -428,51 +428,73 @@ func (c *Controller) install(f *Fabric, comp *Compiled, policy []byte) {
 	}
 }
 
-// setLinkDown takes a link out of the compiled topology (down) or puts it
-// back, recompiles the running policy and makes it the intent; the topology
-// file is not touched. A recompilation that fails keeps the running intent
-// and is reported in the event's Err.
-func (c *Controller) setLinkDown(ctx context.Context, link string, down bool) {
-	kind := LinkUp
-	if down {
-		kind = LinkDown
-	}
-	err := func() (err error) {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("internal error recompiling for link %s (please report this): %v", link, r)
-			}
-		}()
-		failed := maps.Clone(c.fabric.failed)
-		if failed == nil {
-			failed = map[string]bool{}
+// linkChange is one link liveness verdict: the link went down or came back.
+type linkChange struct {
+	link string
+	down bool
+}
+
+// setLinksDown takes links out of the compiled topology (down) or puts them
+// back, in order, recompiles the running policy once for all of them and
+// makes it the intent; the topology file is not touched. The daemon then
+// reconciles only the switches whose intent changed. A recompilation that
+// fails keeps the running intent; with several changes it is retried one
+// change at a time, so that one link whose loss the topology check refuses
+// does not hold back the others. Each change is reported as its own event,
+// with the error of the recompilation that carried it.
+func (c *Controller) setLinksDown(ctx context.Context, changes []linkChange) {
+	err := c.recompileLinks(ctx, changes)
+	if err != nil && len(changes) > 1 && ctx.Err() == nil {
+		for _, ch := range changes {
+			c.setLinksDown(ctx, []linkChange{ch})
 		}
-		if down {
-			failed[link] = true
+		return
+	}
+	for _, ch := range changes {
+		kind := LinkUp
+		if ch.down {
+			kind = LinkDown
+		}
+		if err != nil {
+			c.log.Error("link liveness: recompiling failed; keeping the running intent", "link", ch.link, "down", ch.down, "err", err)
 		} else {
-			delete(failed, link)
+			c.log.Warn("link liveness", "link", ch.link, "down", ch.down, "recompiled_with", len(changes)-1)
 		}
-		f, err := c.fabric.withFailed(failed)
-		if err != nil {
-			return err
-		}
-		comp, err := f.Compile(ctx, c.policy, c.compileOpts(c.dynamic)...)
-		if err != nil {
-			return err
-		}
-		c.reportBroken(c.compiled, comp)
-		c.install(f, comp, c.policy)
-		c.daemon.SetIntent(comp.Intents)
-		return nil
-	}()
-	if err != nil {
-		c.log.Error("link liveness: recompiling failed; keeping the running intent", "link", link, "down", down, "err", err)
-	} else {
-		c.log.Warn("link liveness", "link", link, "down", down)
+		c.emit(Event{Kind: kind, What: ch.link, Err: err})
 	}
-	c.emit(Event{Kind: kind, What: link, Err: err})
+}
+
+func (c *Controller) recompileLinks(ctx context.Context, changes []linkChange) (err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error recompiling for %d link change(s) (please report this): %v", len(changes), r)
+		}
+	}()
+	failed := maps.Clone(c.fabric.failed)
+	if failed == nil {
+		failed = map[string]bool{}
+	}
+	for _, ch := range changes {
+		if ch.down {
+			failed[ch.link] = true
+		} else {
+			delete(failed, ch.link)
+		}
+	}
+	f, err := c.fabric.withFailed(failed)
+	if err != nil {
+		return err
+	}
+	comp, err := f.Compile(ctx, c.policy, c.compileOpts(c.dynamic)...)
+	if err != nil {
+		return err
+	}
+	c.reportBroken(c.compiled, comp)
+	c.install(f, comp, c.policy)
+	c.daemon.UpdateIntent(comp.Intents)
+	return nil
 }
 
 func (c *Controller) recordReload(what string, err error) {

@@ -499,6 +499,14 @@ type queueSide struct {
 	settings []target.QueueSetting
 }
 
+// SameSide: the same queue interface with the same settings, so that a
+// recompilation that leaves a switch's queues alone does not count as a
+// change of its intent (controlplane.SameIntent).
+func (q *queueSide) SameSide(o controlplane.SideConfig) bool {
+	p, ok := o.(*queueSide)
+	return ok && p.conf == q.conf && slices.Equal(p.settings, q.settings)
+}
+
 func (q *queueSide) Apply(ctx context.Context) (int, int, error) {
 	st, err := q.conf.Apply(ctx, q.settings)
 	return st.Written, st.Drift, err

@@ -122,6 +122,22 @@ type monitoredLink struct {
 	// sent and heard are, per direction (0: A→B, 1: B→A), the last round
 	// whose probe went out, and the last round whose probe came back.
 	sent, heard [2]uint64
+	// sentFrom is, per direction, the first round of the unbroken run of
+	// rounds whose probe went out that ends at sent (0: none): round r
+	// was sent when sentFrom ≤ r ≤ sent.
+	sentFrom [2]uint64
+	// judged is the last round judged on this link.
+	judged uint64
+}
+
+// wasSent reports whether both probes of round r went out.
+func (ml *monitoredLink) wasSent(r uint64) bool {
+	for dir := range 2 {
+		if ml.sentFrom[dir] == 0 || r < ml.sentFrom[dir] || r > ml.sent[dir] {
+			return false
+		}
+	}
+	return true
 }
 
 // linkMonitor probes the fabric's links and tells the controller when one
@@ -139,13 +155,30 @@ type linkMonitor struct {
 	byEnd   map[topo.Endpoint]*monitoredLink
 	unknown map[string]bool // links seen by probes, not in the topology, reported
 	codecs  map[string]*controlplane.PacketCodec
+	// sentAt holds, per recent round, when its probes started going out.
+	sentAt map[uint64]time.Time
+	// ends counts the probed links of each switch; lastIn and lastOut are,
+	// per switch, the latest round of a probe heard at it and of one it
+	// sent that was heard anywhere: how far its packet-in and packet-out
+	// paths have delivered (lost).
+	ends            map[string]int
+	lastIn, lastOut map[string]uint64
+	// srtt and rttvar estimate the probes' round-trip time and its
+	// variation from every reply (as TCP does, RFC 6298).
+	srtt, rttvar time.Duration
+	// changes are verdicts not yet applied; kick (capacity 1) wakes the
+	// goroutine that applies them, so that a recompilation never delays
+	// the probes, and verdicts reached while one runs share the next.
+	changes []linkChange
+	kick    chan struct{}
 }
 
 func newLinkMonitor(c *Controller) *linkMonitor {
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	return &linkMonitor{c: c, interval: c.cfg.ProbeInterval, k: c.cfg.ProbeMisses, m: c.cfg.ProbeRecover,
-		id: binary.BigEndian.Uint64(id[:]), unknown: map[string]bool{}}
+		id: binary.BigEndian.Uint64(id[:]), unknown: map[string]bool{}, kick: make(chan struct{}, 1), sentAt: map[uint64]time.Time{},
+		lastIn: map[string]uint64{}, lastOut: map[string]uint64{}}
 }
 
 // sync (re)builds the monitored links when the intent topology changed,
@@ -162,13 +195,16 @@ func (lm *linkMonitor) syncLinks(f *Fabric) {
 			lm.codecs[sw.Name] = codec
 		}
 	}
+	lm.ends = map[string]int{}
 	for _, l := range f.intent.Links {
 		if l.Down { // down in the file: out of service by intent, not probed
 			continue
 		}
+		lm.ends[l.A.Switch]++
+		lm.ends[l.B.Switch]++
 		ml := old[l.Name()]
 		if ml == nil {
-			ml = &monitoredLink{}
+			ml = &monitoredLink{judged: lm.round}
 			// A link the compiled topology holds down (it was down before
 			// the file took it out of service and back) starts down, so
 			// that its answers can bring it back.
@@ -180,34 +216,30 @@ func (lm *linkMonitor) syncLinks(f *Fabric) {
 	}
 }
 
-// silentReceivers lists the switches at which no probe of round arrived
-// although they terminate more than one probed link: their packet-in path
-// is silent as a whole, which says more about the switch than about any one
-// cable. (All of a switch's links failing in the same round looks the
-// same; such a switch is cut off anyway.)
-func silentReceivers(links map[string]*monitoredLink, round uint64) map[string]bool {
-	ends, heard := map[string]int{}, map[string]bool{}
-	for _, ml := range links {
-		ends[ml.link.A.Switch]++
-		ends[ml.link.B.Switch]++
-		if ml.heard[0] >= round {
-			heard[ml.link.B.Switch] = true
+// lost reports whether the probes of round r that ml is missing are lost
+// rather than late: for each missing direction, the sender's packet-out
+// path and the receiver's packet-in path have both delivered a probe of a
+// later round since. Both paths are FIFO (the controller's stream to the
+// sender, the sender's agent, the receiver's queue and stream back), so a
+// probe behind one that came through is gone. A path of a switch with
+// only one probed link is not asked: its only probes are those of the
+// link in question. Called with mu held.
+func (lm *linkMonitor) lost(ml *monitoredLink, r uint64) bool {
+	for dir, ends := range [2][2]string{{ml.link.A.Switch, ml.link.B.Switch}, {ml.link.B.Switch, ml.link.A.Switch}} {
+		from, to := ends[0], ends[1]
+		if ml.heard[dir] >= r {
+			continue
 		}
-		if ml.heard[1] >= round {
-			heard[ml.link.A.Switch] = true
-		}
-	}
-	silent := map[string]bool{}
-	for sw, n := range ends {
-		if n > 1 && !heard[sw] {
-			silent[sw] = true
+		if lm.ends[from] > 1 && lm.lastOut[from] <= r || lm.ends[to] > 1 && lm.lastIn[to] <= r {
+			return false
 		}
 	}
-	return silent
+	return true
 }
 
 // run probes every interval until ctx ends.
 func (lm *linkMonitor) run(ctx context.Context) {
+	go lm.applyChanges(ctx)
 	t := time.NewTicker(lm.interval)
 	defer t.Stop()
 	for {
@@ -220,33 +252,70 @@ func (lm *linkMonitor) run(ctx context.Context) {
 	}
 }
 
-// tick judges the previous round and sends the next one.
+// applyChanges applies the monitor's verdicts until ctx ends: all those
+// pending in one recompilation (Controller.setLinksDown).
+func (lm *linkMonitor) applyChanges(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-lm.kick:
+		}
+		lm.mu.Lock()
+		changes := lm.changes
+		lm.changes = nil
+		lm.mu.Unlock()
+		if len(changes) > 0 {
+			lm.c.setLinksDown(ctx, changes)
+		}
+	}
+}
+
+// maxReplyTimeout bounds the reply timeout, in probe intervals: a fabric so
+// loaded that probes take longer still detects failures, late.
+const maxReplyTimeout = 20
+
+// replyTimeout is how long after a round went out its replies are awaited:
+// srtt + 4·rttvar (RFC 6298's RTO), at least one probe interval and at most
+// maxReplyTimeout. On an idle fabric it is the interval, so a round is
+// judged at the next tick; when replies come back late because the
+// controller or the switches are starved of CPU, it grows with them, and a
+// late reply is not mistaken for a lost one.
+func (lm *linkMonitor) replyTimeout() time.Duration {
+	return min(max(lm.srtt+4*lm.rttvar, lm.interval), maxReplyTimeout*lm.interval)
+}
+
+// observeRTT feeds one reply's round-trip time to the estimate. Called
+// with mu held.
+func (lm *linkMonitor) observeRTT(rtt time.Duration) {
+	if lm.srtt == 0 {
+		lm.srtt, lm.rttvar = rtt, rtt/2
+		return
+	}
+	lm.rttvar += (max(lm.srtt-rtt, rtt-lm.srtt) - lm.rttvar) / 4
+	lm.srtt += (rtt - lm.srtt) / 8
+}
+
+// tick judges the rounds whose reply timeout has passed and sends the next
+// one.
 func (lm *linkMonitor) tick(ctx context.Context) {
 	f := lm.c.Fabric()
 	lm.mu.Lock()
 	lm.syncLinks(f)
-	prev := lm.round
-	lm.round++
-	var changed []*monitoredLink
-	silent := silentReceivers(lm.links, prev)
+	now := time.Now()
+	timeout, limit := lm.replyTimeout(), maxReplyTimeout*lm.interval
 	for _, ml := range lm.links {
-		// A round counts only when both probes went out (both switches'
-		// streams were primary): a switch the controller cannot reach says
-		// nothing about its cables.
-		if prev == 0 || ml.sent[0] != prev || ml.sent[1] != prev {
-			continue
-		}
-		answered := ml.heard[0] >= prev && ml.heard[1] >= prev
-		// Nor does a switch whose packet-ins all stopped this round (a
-		// busy or stalled agent): its missing probe is not held against
-		// the cable.
-		if !answered && (ml.heard[0] < prev && silent[ml.link.B.Switch] || ml.heard[1] < prev && silent[ml.link.A.Switch]) {
-			continue
-		}
-		if ml.health.observe(answered, lm.k, lm.m) {
-			changed = append(changed, ml)
+		lm.judge(ml, now, timeout, limit)
+	}
+	// Send times are kept a while after the judgement, so that replies
+	// later than the timeout still feed the estimate (and raise it).
+	for r, at := range lm.sentAt {
+		if now.Sub(at) > 2*limit {
+			delete(lm.sentAt, r)
 		}
 	}
+	lm.round++
+	lm.sentAt[lm.round] = now
 	type out struct {
 		ml  *monitoredLink
 		dir int
@@ -271,14 +340,63 @@ func (lm *linkMonitor) tick(ctx context.Context) {
 	round := lm.round
 	lm.mu.Unlock()
 
-	for _, ml := range changed {
-		lm.c.setLinkDown(ctx, ml.link.Name(), ml.health.down)
+	sent := make([]bool, len(outs))
+	for i, o := range outs {
+		sent[i] = lm.c.daemon.SendPacketOut(ctx, o.sw, o.po) == nil
 	}
-	for _, o := range outs {
-		if lm.c.daemon.SendPacketOut(ctx, o.sw, o.po) == nil {
-			lm.mu.Lock()
+	lm.mu.Lock()
+	for i, o := range outs {
+		switch {
+		case !sent[i]:
+			o.ml.sentFrom[o.dir] = 0
+		case o.ml.sentFrom[o.dir] == 0:
+			o.ml.sentFrom[o.dir] = round
+		}
+		if sent[i] {
 			o.ml.sent[o.dir] = round
-			lm.mu.Unlock()
+		}
+	}
+	lm.mu.Unlock()
+}
+
+// judge observes, in order, the rounds of ml that are due: older than the
+// reply timeout, and either answered, or lost (lost: the paths of the
+// missing probes delivered later ones), or older than limit. A round whose
+// missing probe may still be in a lagging path waits, up to limit; one
+// still undecided then is not held against the cable (a switch whose
+// packet path stalled says nothing about its links), nor is a round whose
+// probes did not both go out (a switch the controller cannot reach).
+// Called with mu held.
+func (lm *linkMonitor) judge(ml *monitoredLink, now time.Time, timeout, limit time.Duration) {
+	for r := ml.judged + 1; r <= lm.round; r++ {
+		age := limit
+		if at, ok := lm.sentAt[r]; ok {
+			age = now.Sub(at)
+		}
+		if age < timeout {
+			return
+		}
+		if !ml.wasSent(r) {
+			ml.judged = r
+			continue
+		}
+		// A reply of a later round answers this one too: the link
+		// carried a probe since.
+		answered := ml.heard[0] >= r && ml.heard[1] >= r
+		if !answered && !lm.lost(ml, r) {
+			if age < limit {
+				return
+			}
+			ml.judged = r
+			continue
+		}
+		ml.judged = r
+		if ml.health.observe(answered, lm.k, lm.m) {
+			lm.changes = append(lm.changes, linkChange{link: ml.link.Name(), down: ml.health.down})
+			select {
+			case lm.kick <- struct{}{}:
+			default:
+			}
 		}
 	}
 }
@@ -304,8 +422,10 @@ func (lm *linkMonitor) packetIn(sw string, pi *p4v1.PacketIn) {
 	var report string
 	switch {
 	case ml != nil && ml.link.A == p.from && ml.link.B == at:
+		lm.heardProbe(p, sw)
 		ml.heard[0] = max(ml.heard[0], p.round)
 	case ml != nil && ml.link.B == p.from && ml.link.A == at:
+		lm.heardProbe(p, sw)
 		ml.heard[1] = max(ml.heard[1], p.round)
 	default:
 		name := p.from.String() + "-" + at.String()
@@ -319,6 +439,17 @@ func (lm *linkMonitor) packetIn(sw string, pi *p4v1.PacketIn) {
 		lm.c.emit(Event{Kind: LinkUnknown, Switch: sw, What: report,
 			Err: fmt.Errorf("probe from %s arrived at %s: the topology has no such link; not used", p.from, at)})
 	}
+}
+
+// heardProbe records a probe of a monitored link heard at sw: its
+// round-trip time, when its send time is still known, and how far the
+// sender's and sw's packet paths have delivered. Called with mu held.
+func (lm *linkMonitor) heardProbe(p probe, sw string) {
+	if at, ok := lm.sentAt[p.round]; ok {
+		lm.observeRTT(time.Since(at))
+	}
+	lm.lastOut[p.from.Switch] = max(lm.lastOut[p.from.Switch], p.round)
+	lm.lastIn[sw] = max(lm.lastIn[sw], p.round)
 }
 
 // LinkStatus is what link liveness knows of a fabric link.

@@ -6,9 +6,13 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+
+	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/target/sim"
 	"github.com/p4qos/p4qos/topo"
 )
@@ -87,6 +91,32 @@ func cableFabric(t *testing.T, cfg Config, sims map[string]*sim.Switch) map[stri
 	return links
 }
 
+// cabledRunning starts the demo fabric's sims cabled as its topology says
+// and a controller on them, converged once.
+func cabledRunning(t *testing.T) (cfg Config, dir string, links map[string]*sim.Link, ctx context.Context, c *Controller, ev *events, next int) {
+	t.Helper()
+	sims, entries := fabricSims(t)
+	cfg, dir = testConfig(t, entries)
+	links = cableFabric(t, cfg, sims)
+	ctx = testCtx(t)
+	c, ev, next, _ = running(t, ctx, cfg)
+	return cfg, dir, links, ctx, c, ev, next
+}
+
+// waitVerified waits until all four links of the demo fabric answered a probe.
+func waitVerified(t *testing.T, ctx context.Context, c *Controller) {
+	t.Helper()
+	pollUntil(t, ctx, "every link answered a probe", func() bool {
+		ls := c.Links()
+		for _, l := range ls {
+			if !l.Verified {
+				return false
+			}
+		}
+		return len(ls) == 4
+	})
+}
+
 // leafFlows offers eight flows from h1 to h3 on leaf1 and eight from h3
 // to h1 on leaf2, each its own 5-tuple so ECMP spreads them.
 func leafFlows(t *testing.T, sims map[string]*sim.Switch) {
@@ -151,15 +181,7 @@ func TestLinkFailureSim(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	c, ev, next, _ := running(t, ctx, cfg)
-	pollUntil(t, ctx, "every link answered a probe", func() bool {
-		ls := c.Links()
-		for _, l := range ls {
-			if !l.Verified {
-				return false
-			}
-		}
-		return len(ls) == 4
-	})
+	waitVerified(t, ctx, c)
 	leafFlows(t, sims)
 	spread := func() bool { p, _ := leafPorts(sims, time.Millisecond); return p[3] > 0 && p[4] > 0 }
 	pollUntil(t, ctx, "flows use both spines", spread)
@@ -238,11 +260,7 @@ func TestLinkUnknownReported(t *testing.T) {
 // topology reload (the file still says it is up: it is the intent), and
 // comes back when it answers again; the file is never written.
 func TestLinkDownSurvivesReload(t *testing.T) {
-	sims, entries := fabricSims(t)
-	cfg, _ := testConfig(t, entries)
-	links := cableFabric(t, cfg, sims)
-	ctx := testCtx(t)
-	c, ev, next, _ := running(t, ctx, cfg)
+	cfg, _, links, ctx, c, ev, next := cabledRunning(t)
 	pollUntil(t, ctx, "leaf1:3-spine1:1 verified", func() bool { return slices.Contains(c.Links(), LinkStatus{Name: "leaf1:3-spine1:1", Verified: true}) })
 	file := must(os.ReadFile(cfg.Topology))
 	isDown := func() bool {
@@ -272,33 +290,146 @@ func TestLinkDownSurvivesReload(t *testing.T) {
 	}
 }
 
-// TestSilentReceivers: in the demo fabric, a round in which leaf1 heard
-// nothing at all (its packet-ins stalled) makes leaf1 silent; one in which
-// only leaf1:3-spine1:1 went unanswered (a cut cable) makes nobody silent.
-func TestSilentReceivers(t *testing.T) {
-	link := func(a, b string, ap, bp uint32) *topo.Link {
-		return &topo.Link{A: topo.Endpoint{Switch: a, Port: ap}, B: topo.Endpoint{Switch: b, Port: bp}}
-	}
-	build := func(deaf func(l *topo.Link, dir int) bool) map[string]*monitoredLink {
-		out := map[string]*monitoredLink{}
-		for _, l := range []*topo.Link{link("leaf1", "spine1", 3, 1), link("leaf1", "spine2", 4, 1), link("leaf2", "spine1", 3, 2), link("leaf2", "spine2", 4, 2)} {
-			ml := &monitoredLink{link: l}
-			for dir := range 2 {
-				if !deaf(l, dir) {
-					ml.heard[dir] = 5
-				}
-			}
-			out[l.Name()] = ml
+// TestProbesLost: in the demo fabric, a probe of round 5 that did not come
+// back is lost (a cut cable) only when both its sender's packet-outs and
+// its receiver's packet-ins have delivered a probe of a later round since;
+// while either path is behind it may still come (late, not lost).
+func TestProbesLost(t *testing.T) {
+	link := &topo.Link{A: topo.Endpoint{Switch: "leaf1", Port: 3}, B: topo.Endpoint{Switch: "spine1", Port: 1}}
+	ends := map[string]int{"leaf1": 2, "leaf2": 2, "spine1": 2, "spine2": 2}
+	for _, tc := range []struct {
+		name            string
+		heard           [2]uint64 // leaf1→spine1, spine1→leaf1
+		lastIn, lastOut map[string]uint64
+		ends            map[string]int
+		want            bool
+	}{
+		{"both paths moved on: lost", [2]uint64{4, 5}, map[string]uint64{"spine1": 6}, map[string]uint64{"leaf1": 6}, ends, true},
+		{"answered both ways: nothing missing", [2]uint64{5, 5}, nil, nil, ends, true},
+		{"spine1's packet-ins behind (a lagging stream)", [2]uint64{4, 5}, map[string]uint64{"spine1": 5}, map[string]uint64{"leaf1": 6}, ends, false},
+		{"leaf1's packet-outs behind", [2]uint64{4, 5}, map[string]uint64{"spine1": 6}, map[string]uint64{"leaf1": 5}, ends, false},
+		{"other direction missing, its paths moved on", [2]uint64{5, 4}, map[string]uint64{"leaf1": 7}, map[string]uint64{"spine1": 7}, ends, true},
+		{"other direction missing, leaf1 deaf", [2]uint64{5, 4}, map[string]uint64{"leaf1": 4}, map[string]uint64{"spine1": 7}, ends, false},
+		{"single-homed ends are not asked", [2]uint64{4, 4}, nil, nil, map[string]int{"leaf1": 1, "spine1": 1}, true},
+	} {
+		lm := &linkMonitor{ends: tc.ends, lastIn: tc.lastIn, lastOut: tc.lastOut}
+		ml := &monitoredLink{link: link, heard: tc.heard}
+		if got := lm.lost(ml, 5); got != tc.want {
+			t.Errorf("%s: lost = %v, want %v", tc.name, got, tc.want)
 		}
-		return out
 	}
-	// Direction 0 is heard at B, 1 at A.
-	leaf1Deaf := build(func(l *topo.Link, dir int) bool { return dir == 1 && l.A.Switch == "leaf1" })
-	if got := silentReceivers(leaf1Deaf, 5); len(got) != 1 || !got["leaf1"] {
-		t.Errorf("leaf1 heard nothing: silent %v, want leaf1", got)
+}
+
+// TestLinkDownReprogramsOnlyAffected: a link liveness takes down is
+// recompiled into the intent, but only the switches whose entities that
+// changes are reconciled (a switch-converged event after the link-down, with
+// writes); the others are left alone (no event at all: not even read). Each
+// switch then holds exactly what a full compile of the topology with the
+// link marked down in the file gives (read back by an observer and diffed).
+func TestLinkDownReprogramsOnlyAffected(t *testing.T) {
+	cfg, dir, links, ctx, c, ev, next := cabledRunning(t)
+	waitVerified(t, ctx, c)
+
+	const cut = "leaf1:3-spine1:1"
+	file := string(must(os.ReadFile(cfg.Topology)))
+	downFile := strings.Replace(file, "{a: leaf1:3, b: spine1:1,", "{a: leaf1:3, b: spine1:1, down: true,", 1)
+	if downFile == file {
+		t.Fatal("the example topology no longer has the link leaf1:3-spine1:1")
 	}
-	cut := build(func(l *topo.Link, _ int) bool { return l.Name() == "leaf1:3-spine1:1" })
-	if got := silentReceivers(cut, 5); len(got) != 0 {
-		t.Errorf("one cable cut: silent %v, want none", got)
+	downCfg := cfg
+	downCfg.Topology = writeFile(t, dir, "down.yaml", downFile)
+	policy := must(os.ReadFile(cfg.Policy))
+	before := must(must(LoadFabric(&cfg)).Compile(ctx, policy))
+	full := must(must(LoadFabric(&downCfg)).Compile(ctx, policy))
+	affected := map[string]bool{}
+	for sw, in := range full.Intents {
+		if must(tables.Diff(in.Schema, before.Intents[sw].Entities, in.Entities)).Len() > 0 {
+			affected[sw] = true
+		}
+	}
+	// In the demo fabric: leaf1 (its group loses spine1), spine1 (reaches
+	// leaf1's hosts through leaf2 now) and leaf2 (only spine2 reaches leaf1
+	// in two hops); spine2's routes do not change.
+	if len(affected) == 0 || affected["spine2"] {
+		t.Fatalf("switches the cut changes: %v; want some, not spine2", affected)
+	}
+
+	links[cut].SetUp(false)
+	_, next = ev.wait(t, ctx, next, "link-down "+cut, func(e Event) bool { return e.Kind == LinkDown && e.What == cut })
+	for sw := range affected {
+		e, _ := ev.wait(t, ctx, next, sw+" reconciled after the link-down", func(e Event) bool {
+			return (e.Kind == SwitchConverged || e.Kind == SwitchFailed) && e.Switch == sw
+		})
+		if e.Kind != SwitchConverged || e.Count == 0 {
+			t.Errorf("%s: %s with %d writes after the link-down, want converged with some", sw, e.Kind, e.Count)
+		}
+	}
+	// Time for a reconcile of the unaffected switches to show, were
+	// there one.
+	time.Sleep(300 * time.Millisecond)
+	ev.mu.Lock()
+	for _, e := range ev.all[next:] {
+		if e.Switch != "" && !affected[e.Switch] && (e.Kind == SwitchConverged || e.Kind == SwitchFailed) {
+			t.Errorf("%s: %s (%d writes) after the link-down, although its entities do not change", e.Switch, e.Kind, e.Count)
+		}
+	}
+	ev.mu.Unlock()
+
+	for i, sw := range fabricSwitches {
+		in := full.Intents[sw]
+		obs := observer(t, cfg.Switches[i].Address, *cfg.Switches[i].DeviceID)
+		var got []*p4v1.Entity
+		for _, q := range []*p4v1.Entity{
+			tables.EntityOf(&p4v1.TableEntry{}),
+			tables.EntityOf(&p4v1.TableEntry{IsDefaultAction: true}), // not in the wildcard (§11.1)
+			tables.EntityOf(&p4v1.ActionProfileMember{}),
+			tables.EntityOf(&p4v1.ActionProfileGroup{}),
+			tables.EntityOf(&p4v1.MeterEntry{}),
+		} {
+			got = append(got, must(obs.Read(ctx, q))...)
+		}
+		if plan := must(tables.Diff(in.Schema, got, in.Entities)); plan.Len() != 0 {
+			t.Errorf("%s differs from a full compile with the link down in the file: %d updates, first %s", sw, plan.Len(), in.Schema.Describe(plan.Updates()[0].Entity))
+		}
+	}
+}
+
+// TestReplyTimeout: the reply timeout follows the probes' round-trip time
+// (srtt + 4·rttvar), never below one probe interval nor above
+// maxReplyTimeout intervals.
+func TestReplyTimeout(t *testing.T) {
+	const interval = 100 * time.Millisecond
+	for _, tc := range []struct {
+		name     string
+		rtts     []time.Duration
+		min, max time.Duration
+	}{
+		{"no reply yet: one interval", nil, interval, interval},
+		{"fast replies: one interval", []time.Duration{time.Millisecond, 2 * time.Millisecond, time.Millisecond}, interval, interval},
+		{"steady 300ms replies", slices.Repeat([]time.Duration{300 * time.Millisecond}, 50), 300 * time.Millisecond, 320 * time.Millisecond},
+		{"replies turning late", append(slices.Repeat([]time.Duration{time.Millisecond}, 20), slices.Repeat([]time.Duration{500 * time.Millisecond}, 5)...), 500 * time.Millisecond, maxReplyTimeout * interval},
+		{"replies later than the cap", []time.Duration{time.Minute}, maxReplyTimeout * interval, maxReplyTimeout * interval},
+	} {
+		lm := &linkMonitor{interval: interval}
+		for _, r := range tc.rtts {
+			lm.observeRTT(r)
+		}
+		if got := lm.replyTimeout(); got < tc.min || got > tc.max {
+			t.Errorf("%s: reply timeout %v, want %v..%v", tc.name, got, tc.min, tc.max)
+		}
+	}
+}
+
+// TestWasSent: a round counts only if both directions' probes of it went
+// out, which sentFrom..sent records.
+func TestWasSent(t *testing.T) {
+	ml := &monitoredLink{sent: [2]uint64{9, 9}, sentFrom: [2]uint64{3, 5}}
+	for r, want := range map[uint64]bool{2: false, 4: false, 5: true, 9: true, 10: false} {
+		if got := ml.wasSent(r); got != want {
+			t.Errorf("round %d: wasSent %v, want %v", r, got, want)
+		}
+	}
+	if (&monitoredLink{sent: [2]uint64{9, 9}}).wasSent(9) {
+		t.Error("a link whose last sends failed (sentFrom 0) counts as sent")
 	}
 }

@@ -23,8 +23,12 @@ type Daemon struct {
 	switches []SwitchConfig
 	cfg      daemonConfig
 
-	mu       sync.Mutex
-	gen      uint64
+	mu  sync.Mutex
+	gen uint64
+	// swGen is, per switch, the gen at which its effective intent last
+	// changed: a worker reconciles when it moves, so an intent that
+	// leaves a switch's entities as they were costs that switch nothing.
+	swGen    map[string]uint64
 	base     map[string]*Intent
 	overlay  map[string]map[string]*p4v1.Entity // loop-written entities by key
 	eff      map[string]*effective
@@ -148,6 +152,7 @@ func NewDaemon(switches []SwitchConfig, opts ...DaemonOption) (*Daemon, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
+
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -167,6 +172,7 @@ func NewDaemon(switches []SwitchConfig, opts ...DaemonOption) (*Daemon, error) {
 		base:      map[string]*Intent{},
 		overlay:   map[string]map[string]*p4v1.Entity{},
 		eff:       map[string]*effective{},
+		swGen:     map[string]uint64{},
 		changed:   make(chan struct{}),
 		workers:   map[string]*worker{},
 		sessions:  map[string]*Session{},
@@ -176,8 +182,19 @@ func NewDaemon(switches []SwitchConfig, opts ...DaemonOption) (*Daemon, error) {
 
 // SetIntent replaces the intent of every switch (a switch missing from the
 // map is left as it is). The loop's latest meter and WCMP values are kept
-// for entities the new intent still has. Workers reconcile promptly.
-func (d *Daemon) SetIntent(intents map[string]*Intent) {
+// for entities the new intent still has. Every worker reconciles promptly,
+// whether its switch's intent changed or not (a reload also re-checks every
+// switch).
+func (d *Daemon) SetIntent(intents map[string]*Intent) { d.setIntent(intents, false) }
+
+// UpdateIntent is SetIntent for a change known to touch few switches (a
+// link that failed or came back): only the workers of the switches whose
+// effective intent changed (SameIntent) reconcile promptly, the others
+// keep their periodic passes, so that a link change in a large fabric does
+// not cost a full read of every switch.
+func (d *Daemon) UpdateIntent(intents map[string]*Intent) { d.setIntent(intents, true) }
+
+func (d *Daemon) setIntent(intents map[string]*Intent, onlyChanged bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.gen++
@@ -188,7 +205,11 @@ func (d *Daemon) SetIntent(intents map[string]*Intent) {
 		}
 	}
 	for sw := range intents {
+		old := d.eff[sw]
 		d.rebuildLocked(sw, true)
+		if !onlyChanged || old == nil || !SameIntent(old.intent, d.eff[sw].intent) {
+			d.swGen[sw] = d.gen
+		}
 	}
 	close(d.changed)
 	d.changed = make(chan struct{})
@@ -240,7 +261,7 @@ func (d *Daemon) effectiveFor(sw string) (*Intent, uint64, <-chan struct{}) {
 	if e := d.eff[sw]; e != nil {
 		in = e.intent
 	}
-	return in, d.gen, d.changed
+	return in, d.swGen[sw], d.changed
 }
 
 // Run connects to every switch and keeps them converged until ctx ends,
@@ -537,13 +558,24 @@ func (d *Daemon) runWorker(ctx, opCtx context.Context, w *worker) {
 	var (
 		doneGen, doneStream uint64
 		doneTerm            uint64
-		periodic            = time.NewTicker(d.cfg.reconcileInterval)
-		retry               *time.Timer
-		retryC              <-chan time.Time
-		delay               = d.cfg.retryMin
-		due                 bool
+		// Each switch's periodic passes start at a random phase of the
+		// interval: started together, every worker's ticker would fire at
+		// the same instant, and a fabric-wide burst of reads (a CPU spike
+		// for the controller and the switches alike) would delay
+		// everything else, link probes included, once an interval.
+		phase    = time.NewTimer(d.cfg.reconcileInterval/2 + time.Duration(rand.Int64N(int64(d.cfg.reconcileInterval))))
+		periodic = &time.Ticker{}
+		retry    *time.Timer
+		retryC   <-chan time.Time
+		delay    = d.cfg.retryMin
+		due      bool
 	)
-	defer periodic.Stop()
+	defer func() {
+		phase.Stop()
+		if periodic.C != nil {
+			periodic.Stop()
+		}
+	}()
 	for {
 		st, sessChanged := w.sess.Watch()
 		in, gen, intentChanged := d.effectiveFor(w.sw.Name)
@@ -588,6 +620,9 @@ func (d *Daemon) runWorker(ctx, opCtx context.Context, w *worker) {
 			return
 		case <-sessChanged:
 		case <-intentChanged:
+		case <-phase.C:
+			periodic = time.NewTicker(d.cfg.reconcileInterval)
+			due = true
 		case <-periodic.C:
 			due = true
 		case <-retryC:

@@ -434,3 +434,42 @@ func (r *Reconciler) advance(in *Intent) {
 		r.lastIntent = in
 	}
 }
+
+// SideEqualer is a SideConfig that can tell whether another holds the same
+// configuration; SameIntent treats side configs without it as different.
+type SideEqualer interface {
+	SideConfig
+	SameSide(SideConfig) bool
+}
+
+// SameIntent reports whether a and b ask the same of a switch: the same
+// schema and pipeline, the same side configuration, and entities whose
+// diff is empty (tables.Diff: what a reconcile of a switch converged with
+// a would write to make it hold b). It errs towards "different": anything
+// it cannot compare is a change.
+func SameIntent(a, b *Intent) bool {
+	switch {
+	case a == b:
+		return true
+	case a == nil || b == nil || a.Schema != b.Schema || len(a.Entities) != len(b.Entities):
+		return false
+	case (a.Pipeline == nil) != (b.Pipeline == nil):
+		return false
+	case a.Pipeline != b.Pipeline && a.Pipeline.Cookie != b.Pipeline.Cookie:
+		return false
+	}
+	switch sa := a.Side.(type) {
+	case nil:
+		if b.Side != nil {
+			return false
+		}
+	case SideEqualer:
+		if b.Side == nil || !sa.SameSide(b.Side) {
+			return false
+		}
+	default:
+		return false
+	}
+	plan, err := tables.Diff(a.Schema, a.Entities, b.Entities)
+	return err == nil && plan.Len() == 0
+}

@@ -23,6 +23,8 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/p4qos/p4qos/controlplane/p4wire"
 )
 
 // Message-size limits, after the P4Runtime spec's appendix "Guidelines for
@@ -681,7 +683,10 @@ func (s *Session) noteFenced(err error) {
 func (s *Session) Read(ctx context.Context, entities ...*p4v1.Entity) ([]*p4v1.Entity, error) {
 	ctx, cancel := s.callCtx(ctx, 4)
 	defer cancel()
-	stream, err := s.client.Read(ctx, &p4v1.ReadRequest{DeviceId: s.sw.DeviceID, Role: s.cfg.role, Entities: entities})
+	// p4wire decodes the responses without protobuf reflection (the
+	// largest cost of reading a large fabric), falling back to
+	// proto.Unmarshal for anything it does not know.
+	stream, err := s.client.Read(ctx, &p4v1.ReadRequest{DeviceId: s.sw.DeviceID, Role: s.cfg.role, Entities: entities}, grpc.ForceCodecV2(p4wire.Codec()))
 	if err != nil {
 		return nil, wrapRPC("read", err)
 	}

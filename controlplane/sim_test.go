@@ -514,3 +514,46 @@ func TestSimDaemonRepairsDrift(t *testing.T) {
 		t.Errorf("p4qos_reconcile_drift_total = %v, want 1", drift)
 	}
 }
+
+type sideFunc func(context.Context) (int, int, error)
+
+func (f sideFunc) Apply(ctx context.Context) (int, int, error) { return f(ctx) }
+
+// TestSameIntent: what counts as a change of a switch's intent for
+// UpdateIntent.
+func TestSameIntent(t *testing.T) {
+	schema := qosSchema(t)
+	a := qosIntent(t, schema, 2, 125000)
+	same := qosIntent(t, schema, 2, 125000) // equal entities, new messages
+	otherRate := qosIntent(t, schema, 2, 250000)
+	moreClasses := qosIntent(t, schema, 3, 125000)
+	withCookie := func(in *Intent, cookie uint64) *Intent {
+		c := *in
+		c.Pipeline = &Pipeline{Cookie: cookie}
+		return &c
+	}
+	withSide := func(in *Intent) *Intent {
+		c := *in
+		c.Side = sideFunc(func(context.Context) (int, int, error) { return 0, 0, nil })
+		return &c
+	}
+	for _, tc := range []struct {
+		name string
+		a, b *Intent
+		want bool
+	}{
+		{"itself", a, a, true},
+		{"equal entities", a, same, true},
+		{"a meter rate changed", a, otherRate, false},
+		{"one more class", a, moreClasses, false},
+		{"nil", a, nil, false},
+		{"same pipeline cookie", withCookie(a, 1), withCookie(same, 1), true},
+		{"other pipeline cookie", withCookie(a, 1), withCookie(same, 2), false},
+		{"pipeline only on one side", withCookie(a, 1), same, false},
+		{"a side config that cannot compare itself", withSide(a), withSide(same), false},
+	} {
+		if got := SameIntent(tc.a, tc.b); got != tc.want {
+			t.Errorf("%s: SameIntent = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,35 @@
+package p4wire
+
+import (
+	"fmt"
+
+	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
+	"google.golang.org/grpc/encoding"
+	// The protobuf codec this one defers to registers itself on import.
+	_ "google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
+)
+
+// Codec returns a gRPC codec (for grpc.ForceCodecV2 on a Read call) that
+// decodes ReadResponse messages with UnmarshalReadResponse, and everything
+// else, and all marshalling, as gRPC's own protobuf codec does.
+func Codec() encoding.CodecV2 { return codec{base: encoding.GetCodecV2("proto")} }
+
+type codec struct{ base encoding.CodecV2 }
+
+func (c codec) Marshal(v any) (mem.BufferSlice, error) { return c.base.Marshal(v) }
+
+func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
+	m, ok := v.(*p4v1.ReadResponse)
+	if !ok {
+		return c.base.Unmarshal(data, v)
+	}
+	// gRPC frees data when this returns: Materialize copies it into a
+	// buffer of our own, which the decoded entities then share.
+	if err := unmarshalOwned(data.Materialize(), m); err != nil {
+		return fmt.Errorf("p4wire: %w", err)
+	}
+	return nil
+}
+
+func (c codec) Name() string { return c.base.Name() }
