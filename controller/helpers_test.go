@@ -2,9 +2,10 @@ package controller
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -169,7 +170,9 @@ func start(t testing.TB, c *Controller) (stop func() error) {
 			select {
 			case err = <-done:
 			case <-time.After(10 * time.Second):
-				err = errors.New("controller did not stop within 10s of cancel")
+				buf := make([]byte, 1<<20)
+				buf = buf[:runtime.Stack(buf, true)]
+				err = fmt.Errorf("controller did not stop within 10s of cancel; goroutines:\n%s", buf)
 			}
 		})
 		return err

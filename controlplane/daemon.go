@@ -493,12 +493,18 @@ func (d *Daemon) adoptMeters(ctx context.Context, w *worker) error {
 	return nil
 }
 
+// closeAll takes the sessions out under the lock and closes them after
+// releasing it: Close waits for the session's goroutine, which may be
+// inside a state callback of the daemon's owner that waits for a lock whose
+// holder is itself waiting for d.mu (seen: the controller's mutex held
+// across SetIntent while a session reported its state at shutdown).
 func (d *Daemon) closeAll() {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	for name, s := range d.sessions {
+	sessions := d.sessions
+	d.sessions = map[string]*Session{}
+	d.mu.Unlock()
+	for _, s := range sessions {
 		_ = s.Close()
-		delete(d.sessions, name)
 	}
 }
 
