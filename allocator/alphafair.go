@@ -972,10 +972,13 @@ func (a *afSolver) duals() (lam, mu []float64, dual, primal float64) {
 // part of the α-fair objective.
 //
 // α = 0 (throughput, a linear program) is degenerate: the optimum need not
-// be unique, and a plain barrier's dual prices hover at the edge of dual
-// feasibility (path price ≥ 1), where the bound they give stalled near the
-// tolerance (14–29 % of random problems did not converge). So the barrier
-// follows the central path of throughput plus a tie-break term,
+// be unique, the barrier's dual prices sit at the edge of dual feasibility
+// (path price ≥ 1), and the LP's dual bound is linear in them, so the
+// centring error costs its full size in gap: the gap stalled near the
+// tolerance and 14–29 % of random problems did not converge. So for α = 0
+// each centring ends with one more full Newton step (squaring that error),
+// and the barrier follows the central path of throughput plus a tie-break
+// term,
 //
 //	Σ_i s_i + ε·Σ_i ŵ_i log(s_i/ŵ_i),  ε = tol/4 · T₀/Σŵ
 //
