@@ -161,6 +161,9 @@ func alphaWeight(f BandwidthFunction) (w, top float64) {
 // rate, only paths whose links all have capacity, only links some path uses.
 type afSolver struct {
 	alpha float64
+	// eps weighs the α = 0 tie-break ε·Σ ŵ log(s/ŵ) added to the
+	// barrier's objective (0 for α > 0); see AlphaFair.
+	eps   float64
 	grp   []int     // problem FG index of each solver FG
 	w     []float64 // normalised weights
 	d     []float64 // normalised caps, +Inf for none
@@ -188,6 +191,7 @@ type afSolver struct {
 	mDiag, cgR, cgP, cgQ, cgZ  []float64
 	cgPath                     []float64
 	cgIters, inexact, cgSolves int
+	retries                    int // Newton steps solved again with a fresh factor
 	// The CG preconditioner is the Cholesky factor of an earlier M
 	// (facValid), refreshed (refactor) once the CG iterations since cost
 	// about as much as a factorisation; Jacobi until the first refresh.
@@ -241,6 +245,19 @@ func (a *afSolver) objective() float64 {
 	return v
 }
 
+// tieBreak is the α = 0 regularisation ε·Σ ŵ log(s/ŵ) at the current s
+// (0 for α > 0); see AlphaFair.
+func (a *afSolver) tieBreak() float64 {
+	if a.eps == 0 {
+		return 0
+	}
+	v := 0.0
+	for g, w := range a.w {
+		v += w * math.Log(a.s[g]/w)
+	}
+	return a.eps * v
+}
+
 // barrier is F = −t·objective − Σ log slacks at x, or +Inf outside the
 // domain.
 func (a *afSolver) barrier(x []float64) float64 {
@@ -250,7 +267,7 @@ func (a *afSolver) barrier(x []float64) float64 {
 		}
 	}
 	a.fill(x)
-	F := -a.t * a.objective()
+	F := -a.t * (a.objective() + a.tieBreak())
 	for l, c := range a.c {
 		sl := c - a.load[l]
 		if !(sl > 0) {
@@ -320,6 +337,10 @@ func (a *afSolver) newton(grad, delta []float64, M []float64, scratch []float64,
 		gamma := 0.0
 		if a.alpha > 0 {
 			gamma = a.t * a.alpha * math.Pow(f, -a.alpha-1) / w
+		} else if a.eps > 0 {
+			// U(f) = f + ε log f (the α = 0 tie-break).
+			dphi += a.eps / f
+			gamma = a.t * a.eps / (f * f * w)
 		}
 		dinv := 0.0
 		if !math.IsInf(a.d[g], 1) {
@@ -426,6 +447,16 @@ func (a *afSolver) newton(grad, delta []float64, M []float64, scratch []float64,
 	if !(rn <= 1e-20*gn) || !(dec < 0) {
 		if len(a.x) <= directPaths {
 			return a.direct(grad, delta)
+		}
+		if a.sparse && !buildDense {
+			// The preconditioner is an earlier step's factor and CG did not
+			// reach the step: solve again with a factor of this step's M
+			// (CG then only refines it). Without this, whether a step was
+			// found hung on rounding: a factorisation summing in another
+			// order once turned a converging solve into a failed one.
+			a.refactor = true
+			a.retries++
+			return a.newton(grad, delta, M, scratch, touched)
 		}
 		// Too large to factorise in path space: an inexact Newton step is
 		// still a descent direction if dec < 0 (the duality gap is a
@@ -727,51 +758,6 @@ func addDiffOuter(M []float64, m int, lp, lq []int32, c float64) {
 	}
 }
 
-// cholFactor overwrites the symmetric positive definite n×n row-major
-// matrix M with its Cholesky factor L (lower triangle).
-func cholFactor(M []float64, n int) error {
-	for j := 0; j < n; j++ {
-		row := M[j*n : j*n+n]
-		d := row[j]
-		for k := 0; k < j; k++ {
-			d -= row[k] * row[k]
-		}
-		if !(d > 0) {
-			return fmt.Errorf("%w: Newton system not positive definite", ErrInternal)
-		}
-		d = math.Sqrt(d)
-		row[j] = d
-		for i := j + 1; i < n; i++ {
-			ri := M[i*n : i*n+n]
-			v := ri[j]
-			for k := 0; k < j; k++ {
-				v -= ri[k] * row[k]
-			}
-			ri[j] = v / d
-		}
-	}
-	return nil
-}
-
-// cholSolve solves L·Lᵀ z = b in place for the factor of cholFactor.
-func cholSolve(M []float64, n int, b []float64) {
-	for i := 0; i < n; i++ {
-		v := b[i]
-		row := M[i*n : i*n+i]
-		for k, mk := range row {
-			v -= mk * b[k]
-		}
-		b[i] = v / M[i*n+i]
-	}
-	for i := n - 1; i >= 0; i-- {
-		v := b[i]
-		for k := i + 1; k < n; k++ {
-			v -= M[k*n+i] * b[k]
-		}
-		b[i] = v / M[i*n+i]
-	}
-}
-
 // scales returns each FG's utility scale σ_g = ŵ_g·f_g^(1−α) (= s_g times
 // its marginal utility) and the per-FG relative gap: the duality gap splits
 // into nonnegative terms, λ_l·slack_l per link and, per FG,
@@ -983,10 +969,32 @@ func (a *afSolver) duals() (lam, mu []float64, dual, primal float64) {
 // and path weights are ignored: every path of an FG is a free variable
 // (multipath routing is part of the optimisation). Children share their
 // parent's α-fair rate by Allocate's max-min water-fill; the hierarchy is not
-// part of the α-fair objective. For α = 0 (throughput, a linear program) the
-// optimum need not be unique: the interior-point method converges to the
-// analytic centre of the optimal face, so ties are split evenly among
-// symmetric FGs and paths, deterministically.
+// part of the α-fair objective.
+//
+// α = 0 (throughput, a linear program) is degenerate: the optimum need not
+// be unique, the barrier's dual prices sit at the edge of dual feasibility
+// (path price ≥ 1), and the LP's dual bound is linear in them, so the
+// centring error costs its full size in gap: the gap stalled near the
+// tolerance and 14–29 % of random problems did not converge. So for α = 0
+// each centring ends with one more full Newton step (squaring that error),
+// and the barrier follows the central path of throughput plus a tie-break
+// term,
+//
+//	Σ_i s_i + ε·Σ_i ŵ_i log(s_i/ŵ_i),  ε = tol/4 · T₀/Σŵ
+//
+// (T₀ the start's throughput, a lower bound of the optimum), with the
+// x ≥ 0 barrier weighted ∝ ŵ_i/paths. Its prices are strictly dual feasible
+// (path prices ≥ 1 + ε/f_i), and at its optimum the LP duality gap is
+// exactly ε·Σŵ ≤ tol/4 of the throughput. The stop test and the reported
+// Gap are the LP's own (the LP dual bound at the barrier's prices), so the
+// throughput is certified within the tolerance of the LP optimum. The
+// tie-break this defines: the allocation is the point of that central path
+// where the LP gap first reaches the tolerance. It is deterministic and
+// symmetric (symmetric FGs and paths get equal rates), and it leans to
+// weighted proportional fairness: single-path FGs tied on the same links
+// split ∝ weight (one link, weights 1:3 → 25 % / 75 %), since both the
+// term and the weighted barrier are Σ ŵ log s there. Between the paths of a
+// multipath FG it is not a closed form.
 //
 // It returns a *ValidationError for an invalid problem, and an error for α
 // outside [0, MaxAlpha] or an FG whose function has a flat first segment
@@ -1146,6 +1154,22 @@ func alphaFairOnce(p *Problem, alpha float64, o alphaOptions) (*AlphaResult, *le
 			a.od[g] = 0
 		}
 	}
+	if alpha == 0 {
+		// The x ≥ 0 barrier weighted by ŵ/paths (mean 1): on the central
+		// path, FGs tied on the same single paths split ∝ ŵ, as the
+		// tie-break term does (see AlphaFair).
+		sum := 0.0
+		for g, w := range a.w {
+			np := float64(a.gPath[g+1] - a.gPath[g])
+			for p := a.gPath[g]; p < a.gPath[g+1]; p++ {
+				a.op[p] = w / np
+				sum += w / np
+			}
+		}
+		for p := range a.op {
+			a.op[p] *= float64(len(a.op)) / sum
+		}
+	}
 	a.load = make([]float64, a.m)
 	a.fill(a.x)
 	nCons := a.m + len(a.x)
@@ -1172,6 +1196,16 @@ func alphaFairOnce(p *Problem, alpha float64, o alphaOptions) (*AlphaResult, *le
 			return s
 		}
 		return math.Abs(obj)
+	}
+	if alpha == 0 {
+		// The tie-break costs at most ε·Σŵ of throughput at its optimum
+		// (see AlphaFair): a quarter of the tolerance relative to the
+		// start's throughput, a lower bound of the optimum.
+		sw := 0.0
+		for _, w := range a.w {
+			sw += w
+		}
+		a.eps = o.tol / 4 * a.objective() / sw
 	}
 	a.t = float64(nCons) / max(relDen(a.objective()), 1e-300)
 	grad := make([]float64, len(a.x))
@@ -1202,7 +1236,7 @@ func alphaFairOnce(p *Problem, alpha float64, o alphaOptions) (*AlphaResult, *le
 outer:
 	for {
 		res.Centerings++
-		inner := 0
+		inner, polish := 0, false
 		// Centring: damped Newton until the decrement is tiny.
 		for {
 			var err error
@@ -1236,7 +1270,16 @@ outer:
 			// A centring need not be exact: the duals of any feasible point
 			// bound the optimum (the gap below is a certificate either way).
 			if -dec/2 <= 1e-9 || inner > maxInner {
-				break
+				if alpha > 0 || polish || inner > maxInner {
+					break
+				}
+				// α = 0: one more (full) step. The LP's dual bound
+				// Σλc + Σμd is linear in the prices, so a price off by the
+				// centring error δ (≈ the Newton decrement, 4e-5 here) costs
+				// δ·Σλc of gap, which stalled the gap just above 1e-6; a
+				// step in the quadratic region squares δ. (For α > 0 the
+				// dual function is flat to first order at the optimum.)
+				polish = true
 			}
 			// Largest step keeping x > 0, then backtracking.
 			step := 1.0
@@ -1283,8 +1326,10 @@ outer:
 				}
 			}
 			a.fill(a.x)
-			if !improved {
-				break // no progress at float64 precision: as centred as it gets
+			if !improved || polish {
+				// No progress at float64 precision (as centred as it gets),
+				// or the α = 0 polishing step taken.
+				break
 			}
 		}
 		_, _, dual, primal := a.duals()

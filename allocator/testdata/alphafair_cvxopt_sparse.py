@@ -1,5 +1,6 @@
 # The α-fair problems of BenchmarkAlphaFairVsCvxopt (JSON on stdin, as
-# cvxoptInstance writes them) solved by cvxopt's solvers.cp with sparse
+# cvxoptInstance writes them) solved by cvxopt's solvers.cp (solvers.lp for
+# α = 0, the throughput LP) with sparse
 # matrices (its default chol2 KKT solver, CHOLMOD, unless argv[3] names
 # another), stopping at the relative gap argv[1] (absolute gap argv[2]). Prints per problem the objective, FG rates, status, relative
 # gap, iterations and the CPU and wall seconds spent in solvers.cp.
@@ -59,7 +60,12 @@ for pr in json.load(sys.stdin):
     G = spmatrix(V, I, J, (row, n))
     t0 = time.process_time(); w0 = time.time()
     try:
-        sol = solvers.cp(F, G=G, h=matrix(h), kktsolver=kkt)
+        if a == 0:
+            # The throughput LP: cvxopt's LP solver (cp, made for nonlinear
+            # objectives, often stops short on it).
+            sol = solvers.lp(matrix(-1.0, (n, 1)), G, matrix(h), kktsolver=kkt)
+        else:
+            sol = solvers.cp(F, G=G, h=matrix(h), kktsolver=kkt)
     except Exception as e:
         sys.stderr.write('exception %s\n' % e)
         out.append(None)
