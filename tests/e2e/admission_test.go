@@ -376,7 +376,7 @@ func TestAdmissionDelay(t *testing.T) {
 }
 
 // TestAdmissionDelayMultiHop is the experiment across three BMv2
-// switches: docs/labs/parking-lot.yaml (s1 —10Mbps— s2 —10Mbps— s3,
+// switches: docs/labs/admission-multihop.yaml (s1 —10Mbps— s2 —10Mbps— s3,
 // h1 h2 on s1, h3 h4 on s2, h5 on s3) with
 // docs/labs/admission-multihop-policy.yaml (best effort served at 4Mbps
 // into the two 10Mbps links, 64 packets deep; EF share 0.5, so R = 5Mbps
@@ -394,7 +394,7 @@ func TestAdmissionDelay(t *testing.T) {
 // fails if any packet of L, S or R reaches its flow's bound or a flow
 // loses more than 0.5 %.
 func TestAdmissionDelayMultiHop(t *testing.T) {
-	l := startRealtimeLab(t, "docs/labs/parking-lot.yaml", "docs/labs/admission-multihop-policy.yaml")
+	l := startRealtimeLab(t, "docs/labs/admission-multihop.yaml", "docs/labs/admission-multihop-policy.yaml")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	tspec := func(name, src, dst, dstIP, port string) *owdFlow {
