@@ -15,6 +15,7 @@ import (
 	"github.com/p4qos/p4qos/compiler"
 	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/controlplane"
+	"github.com/p4qos/p4qos/internal/writebench"
 	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/target/bmv2"
 	"github.com/p4qos/p4qos/tests/internal/bmv2env"
@@ -217,9 +218,15 @@ func TestBMv2BackupCannotWrite(t *testing.T) {
 	waitPrimary(t, lo)
 }
 
-// BenchmarkBMv2Write measures entries/s written into BMv2 by batch size:
-// each iteration inserts 1000 entries into the 16-bit ternary table of
-// BMv2's own ternary.p4 test program and deletes them again.
+// BenchmarkBMv2Write measures entries/s written into BMv2 by batch size,
+// p4qos's session side by side with a minimal raw loop of p4.v1.Write RPCs
+// on the same connection with the same batches, with and without the
+// session's per-RPC deadline (internal/writebench, shared with
+// controlplane's BenchmarkWritePathVsRaw against the sim). Each way, in
+// rotating order within an iteration, inserts 1000 entries into the
+// 16-bit ternary table of BMv2's own ternary.p4 test program and deletes
+// them again. Metrics: entries/s of the session and of the raw loop, and
+// session/raw (issue #18 item 3's goal: ≥ 0.9 at every batch size).
 func BenchmarkBMv2Write(b *testing.B) {
 	dir := bmv2TestData(b)
 	js, err := os.ReadFile(filepath.Join(dir, "ternary.json"))
@@ -239,6 +246,12 @@ func BenchmarkBMv2Write(b *testing.B) {
 		}
 		ents = append(ents, tables.EntityOf(te))
 	}
+	rawIns, rawDel := writebench.Updates(ents)
+	ins, del := make(controlplane.Phase, len(ents)), make(controlplane.Phase, len(ents))
+	for i, e := range ents {
+		ins[i] = controlplane.Change{Update: rawIns[i]}
+		del[i] = controlplane.Change{Update: rawDel[i], Old: e}
+	}
 	for _, batch := range []int{1, 100, 1000} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			sw := startBMv2(b)
@@ -248,21 +261,18 @@ func BenchmarkBMv2Write(b *testing.B) {
 			if _, err := s.EnsurePipeline(ctx, p); err != nil {
 				b.Fatal(err)
 			}
-			ins, del := make(controlplane.Phase, len(ents)), make(controlplane.Phase, len(ents))
-			for i, e := range ents {
-				ins[i] = controlplane.Change{Update: &p4v1.Update{Type: p4v1.Update_INSERT, Entity: e}}
-				del[i] = controlplane.Change{Update: &p4v1.Update{Type: p4v1.Update_DELETE, Entity: e}, Old: e}
-			}
-			b.ResetTimer()
-			for range b.N {
-				if _, err := s.Apply(ctx, []controlplane.Phase{ins}, controlplane.WithBatchSize(batch)); err != nil {
-					b.Fatal(err)
+			session := func(ctx context.Context) error {
+				for _, ph := range []controlplane.Phase{ins, del} {
+					if _, err := s.Apply(ctx, []controlplane.Phase{ph}, controlplane.WithBatchSize(batch)); err != nil {
+						return fmt.Errorf("%w\nbmv2 log:\n%s", err, sw.Log())
+					}
 				}
-				if _, err := s.Apply(ctx, []controlplane.Phase{del}, controlplane.WithBatchSize(batch)); err != nil {
-					b.Fatal(err)
-				}
+				return nil
 			}
-			b.ReportMetric(float64(2*len(ents)*b.N)/b.Elapsed().Seconds(), "entries/s")
+			eid := s.ElectionID()
+			raw := writebench.Raw{Client: s.Client(), DeviceID: 1, Election: &p4v1.Uint128{High: eid.High, Low: eid.Low},
+				Batch: batch, Deadline: 30 * time.Second} // the session's default RPC timeout
+			writebench.SessionVsRaw(ctx, b, session, raw, rawIns, rawDel)
 		})
 	}
 }
