@@ -56,20 +56,30 @@ func TestEFProtected(t *testing.T) {
 	ef := measure(46)
 	t.Logf("best-effort probes under load: p50 %.2fms p99 %.2fms (%d/%d back)", deref(base.P50), deref(base.P99), base.Received, base.Sent)
 	t.Logf("EF probes under load:          p50 %.2fms p99 %.2fms (%d/%d back)", deref(ef.P50), deref(ef.P99), ef.Received, ef.Sent)
-	if base.P99 == nil || ef.P99 == nil {
-		t.Fatal("a probe run got no replies at all")
-	}
-	// A 64-packet queue served at 500 packets/s holds 128ms; if the
-	// baseline does not see a good part of it, the flood did not build a
-	// queue in BMv2 and the comparison proves nothing.
-	if *base.P99 < 30 {
-		t.Fatalf("baseline p99 %.2fms: the best-effort queue did not build up; the test setup is broken", *base.P99)
+	if ef.P99 == nil {
+		t.Fatal("no EF probe came back under load")
 	}
 	if ef.Received < ef.Sent*95/100 {
 		t.Errorf("EF lost %d of %d probes", ef.Sent-ef.Received, ef.Sent)
 	}
-	if *ef.P99 > *base.P99/5 {
-		t.Errorf("EF p99 %.2fms is not far below the best-effort baseline's %.2fms (want < 1/5)", *ef.P99, *base.P99)
+	// A 64-packet queue served at 500 packets/s holds 128ms. Most
+	// best-effort probes are tail-dropped behind the flood (27 of 150 came
+	// back in one run, none in another): a baseline with no reply at all
+	// means the queue was full throughout, and EF is then compared with
+	// the queue's own 128ms rather than with a measured p99.
+	baseP99 := 128.0
+	if base.P99 != nil {
+		baseP99 = *base.P99
+		// If the baseline does not see a good part of the queue, the flood
+		// did not build one in BMv2 and the comparison proves nothing.
+		if baseP99 < 30 {
+			t.Fatalf("baseline p99 %.2fms: the best-effort queue did not build up; the test setup is broken", baseP99)
+		}
+	} else {
+		t.Logf("no best-effort probe came back: the queue dropped all %d; comparing EF with the queue's 128ms", base.Sent)
+	}
+	if *ef.P99 > baseP99/5 {
+		t.Errorf("EF p99 %.2fms is not far below the best-effort baseline's %.2fms (want < 1/5)", *ef.P99, baseP99)
 	}
 }
 
