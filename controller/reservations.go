@@ -192,32 +192,45 @@ func (c *Controller) requestReservation(ctx context.Context, req statusapi.Reser
 		return statusapi.Answer{Outcome: statusapi.Invalid, Text: err.Error()}
 	}
 	c.mu.Lock()
-	locked := true
-	defer func() {
-		if locked {
-			c.mu.Unlock()
-		}
-	}()
+	a, rev, refusal, done := c.admitLocked(ctx, r)
+	c.mu.Unlock()
+	if done {
+		return refusal
+	}
+	if err := c.awaitRevision(ctx, rev); err != nil {
+		return statusapi.Answer{Outcome: statusapi.Failed, ID: a.Reservation.ID, Text: err.Error()}
+	}
+	var text strings.Builder
+	admission.Print(&text, a)
+	c.log.Info("reservation admitted", "id", a.Reservation.ID, "src", r.Src, "dst", r.Dst, "bound", a.Bound)
+	c.emit(Event{Kind: ReservationAdmitted, What: a.Reservation.ID})
+	return statusapi.Answer{Outcome: statusapi.Admitted, ID: a.Reservation.ID, BoundSeconds: a.Bound.Seconds(), Text: text.String()}
+}
+
+// admitLocked checks r against the running ledger and commits the set
+// with it; done with the answer when there is nothing to wait for
+// (refused, or the commit failed). Called with mu held.
+func (c *Controller) admitLocked(ctx context.Context, r admission.Request) (a *admission.Admission, rev int64, refusal statusapi.Answer, done bool) {
 	a, err := c.compiled.ledger.Check(r)
 	if err != nil {
-		return c.refused(r, err)
+		return nil, 0, c.refused(r, err), true
 	}
 	dynamic := append(append([]admission.Request(nil), c.dynamic...), r)
-	rev, err := c.commitReservations(ctx, dynamic, "admit "+a.Reservation.ID)
+	rev, err = c.commitReservations(ctx, dynamic, "admit "+a.Reservation.ID)
 	if err != nil {
 		// The compiler refusing it (its ingress edge's reservation table
 		// is full) is an answer about the request, like a rejection.
 		var full *compiler.TableFullError
 		if errors.As(err, &full) {
-			return c.refused(r, &admission.Rejection{Reservation: a.Reservation.ID, Hop: full.Switch + " (ingress edge switch)", Resource: full.Table + " table",
+			return nil, 0, c.refused(r, &admission.Rejection{Reservation: a.Reservation.ID, Hop: full.Switch + " (ingress edge switch)", Resource: full.Table + " table",
 				Need: fmt.Sprintf("%d entries", full.Need), Limit: fmt.Sprintf("%d entries (the size of table %s in the P4Info)", full.Size, full.Table),
-				Detail: fmt.Sprintf("the reservations from hosts behind %s do not fit its %s table: nothing was installed", full.Switch, full.Table)})
+				Detail: fmt.Sprintf("the reservations from hosts behind %s do not fit its %s table: nothing was installed", full.Switch, full.Table)}), true
 		}
 		var list yamlerr.List
 		if errors.As(err, &list) {
-			return statusapi.Answer{Outcome: statusapi.Rejected, Text: "REJECTED: the reservation cannot be installed: " + err.Error() + "\n"}
+			return nil, 0, statusapi.Answer{Outcome: statusapi.Rejected, Text: "REJECTED: the reservation cannot be installed: " + err.Error() + "\n"}, true
 		}
-		return statusapi.Answer{Outcome: statusapi.Failed, Text: err.Error()}
+		return nil, 0, statusapi.Answer{Outcome: statusapi.Failed, Text: err.Error()}, true
 	}
 	if a.Reservation.Service == admission.ControlledLoad && c.clLoad != nil {
 		// Not in the counters yet: counted until a window has measured it.
@@ -227,16 +240,7 @@ func (c *Controller) requestReservation(ctx context.Context, req statusapi.Reser
 		}
 		c.clLoad.Admitted(hops, admission.ControlledLoad, a.Reservation.TSpec.Rate)
 	}
-	c.mu.Unlock()
-	locked = false
-	if err := c.awaitRevision(ctx, rev); err != nil {
-		return statusapi.Answer{Outcome: statusapi.Failed, ID: a.Reservation.ID, Text: err.Error()}
-	}
-	var text strings.Builder
-	admission.Print(&text, a)
-	c.log.Info("reservation admitted", "id", a.Reservation.ID, "src", r.Src, "dst", r.Dst, "bound", a.Bound)
-	c.emit(Event{Kind: ReservationAdmitted, What: a.Reservation.ID})
-	return statusapi.Answer{Outcome: statusapi.Admitted, ID: a.Reservation.ID, BoundSeconds: a.Bound.Seconds(), Text: text.String()}
+	return a, rev, statusapi.Answer{}, false
 }
 
 // refused is the answer to a request refused by admission: rejected with
