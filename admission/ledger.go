@@ -203,43 +203,36 @@ func (l *Ledger) recompute(rs []Reservation) (*analysis, error) {
 // rate must stay within CLTarget × (capacity − guaranteed rate reserved on
 // the hop), since the strict-priority EF queue is served first.
 func (l *Ledger) checkCL(nr Reservation) ([]CLTerm, error) {
-	ps, err := paths(l.topo, l.params, nr.Src, nr.Dst)
+	es, err := l.switchEdges(nr.Src, nr.Dst)
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
 	var out []CLTerm
-	for _, p := range ps {
-		for _, e := range p.Edges {
-			if e.FromHost || seen[e.Name()] {
-				continue
-			}
-			seen[e.Name()] = true
-			reservedCL, reservedEF := 0.0, 0.0
-			for _, r := range l.res {
-				if l.crosses(r, e.Name()) {
-					if r.Service == ControlledLoad {
-						reservedCL += r.TSpec.Rate
-					} else {
-						reservedEF += r.TSpec.Rate
-					}
+	for _, e := range es {
+		reservedCL, reservedEF := 0.0, 0.0
+		for _, r := range l.res {
+			if l.crosses(r, e.Name()) {
+				if r.Service == ControlledLoad {
+					reservedCL += r.TSpec.Rate
+				} else {
+					reservedEF += r.TSpec.Rate
 				}
 			}
-			t := CLTerm{Hop: e.Name(), Measured: reservedCL, Source: "reserved",
-				Limit: l.params.CLTarget * (e.Capacity - reservedEF)}
-			if l.meas != nil {
-				if m, ok := l.meas.QueueLoad(e.Name(), ControlledLoad); ok {
-					t.Measured, t.Source = m, "measured"
-				}
-			}
-			if t.Measured+nr.TSpec.Rate > t.Limit {
-				return nil, &Rejection{Reservation: nr.ID, Hop: t.Hop, Resource: "controlled-load utilisation",
-					Need:   fmt.Sprintf("%s (%s %s + new %s)", units.FormatBitrate(t.Measured+nr.TSpec.Rate), t.Source, units.FormatBitrate(t.Measured), units.FormatBitrate(nr.TSpec.Rate)),
-					Limit:  fmt.Sprintf("%s (target %g × (capacity %s − EF reserved %s))", units.FormatBitrate(t.Limit), l.params.CLTarget, units.FormatBitrate(e.Capacity), units.FormatBitrate(reservedEF)),
-					Detail: l.clNote([]CLTerm{t})}
-			}
-			out = append(out, t)
 		}
+		t := CLTerm{Hop: e.Name(), Measured: reservedCL, Source: "reserved",
+			Limit: l.params.CLTarget * (e.Capacity - reservedEF)}
+		if l.meas != nil {
+			if m, ok := l.meas.QueueLoad(e.Name(), ControlledLoad); ok {
+				t.Measured, t.Source = m, "measured"
+			}
+		}
+		if t.Measured+nr.TSpec.Rate > t.Limit {
+			return nil, &Rejection{Reservation: nr.ID, Hop: t.Hop, Resource: "controlled-load utilisation",
+				Need:   fmt.Sprintf("%s (%s %s + new %s)", units.FormatBitrate(t.Measured+nr.TSpec.Rate), t.Source, units.FormatBitrate(t.Measured), units.FormatBitrate(nr.TSpec.Rate)),
+				Limit:  fmt.Sprintf("%s (target %g × (capacity %s − EF reserved %s))", units.FormatBitrate(t.Limit), l.params.CLTarget, units.FormatBitrate(e.Capacity), units.FormatBitrate(reservedEF)),
+				Detail: l.clNote([]CLTerm{t})}
+		}
+		out = append(out, t)
 	}
 	return out, nil
 }
@@ -256,6 +249,49 @@ func (l *Ledger) clNote(ts []CLTerm) string {
 		}
 	}
 	return ""
+}
+
+// switchEdges are the hops a flow from src to dst may take, leaving the
+// host's own access link out (it carries only the host's traffic): every
+// edge of every ECMP path, once, in path order.
+func (l *Ledger) switchEdges(src, dst string) ([]topo.Edge, error) {
+	ps, err := paths(l.topo, l.params, src, dst)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []topo.Edge
+	for _, p := range ps {
+		for _, e := range p.Edges {
+			if e.FromHost || seen[e.Name()] {
+				continue
+			}
+			seen[e.Name()] = true
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// Hops are the names of the hops reservation id may cross (every ECMP
+// path, access links left out), as controlled-load admission checked them;
+// nil when id is not recorded or its hosts left the topology.
+func (l *Ledger) Hops(id string) []string {
+	for _, r := range l.res {
+		if r.ID != id {
+			continue
+		}
+		es, err := l.switchEdges(r.Src, r.Dst)
+		if err != nil {
+			return nil
+		}
+		hops := make([]string, len(es))
+		for i, e := range es {
+			hops[i] = e.Name()
+		}
+		return hops
+	}
+	return nil
 }
 
 func (l *Ledger) crosses(r Reservation, hop string) bool {

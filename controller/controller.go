@@ -406,6 +406,9 @@ func (c *Controller) applyUpdate(ctx context.Context, u update) (err error) {
 		return inputErr(err)
 	}
 	c.reportBroken(c.compiled, comp)
+	if u.dynamic != nil {
+		c.countNewControlledLoad(c.compiled, comp)
+	}
 	c.install(f, comp, policy)
 	c.dynamic = dynamic
 	if u.rev != 0 {

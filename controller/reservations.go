@@ -232,8 +232,10 @@ func (c *Controller) admitLocked(ctx context.Context, r admission.Request) (a *a
 		}
 		return nil, 0, statusapi.Answer{Outcome: statusapi.Failed, Text: err.Error()}, true
 	}
-	if a.Reservation.Service == admission.ControlledLoad && c.clLoad != nil {
+	if a.Reservation.Service == admission.ControlledLoad && c.clLoad != nil && c.cluster == nil {
 		// Not in the counters yet: counted until a window has measured it.
+		// (In cluster mode every instance counts it when the stored
+		// revision reaches it: countNewControlledLoad.)
 		var hops []string
 		for _, t := range a.CL {
 			hops = append(hops, t.Hop)
@@ -241,6 +243,32 @@ func (c *Controller) admitLocked(ctx context.Context, r admission.Request) (a *a
 		c.clLoad.Admitted(hops, admission.ControlledLoad, a.Reservation.TSpec.Rate)
 	}
 	return a, rev, statusapi.Answer{}, false
+}
+
+// countNewControlledLoad tells the load estimator of the controlled-load
+// reservations that cur has and old had not. In cluster mode a reservation
+// reaches an instance through the intent store, whichever instance
+// admitted it; counting it here, on every instance, means that the next
+// primary after a failover also counts a flow admitted moments before,
+// which its counters do not show yet. Called with mu held.
+func (c *Controller) countNewControlledLoad(old, cur *Compiled) {
+	if c.clLoad == nil || cur.ledger == nil {
+		return
+	}
+	had := map[string]bool{}
+	if old != nil {
+		for _, r := range old.Reservations {
+			had[r.ID] = true
+		}
+	}
+	for _, r := range cur.Reservations {
+		if r.Static || r.invalid || r.Service != admission.ControlledLoad || had[r.ID] {
+			continue
+		}
+		if hops := cur.ledger.Hops(r.ID); len(hops) > 0 {
+			c.clLoad.Admitted(hops, admission.ControlledLoad, r.TSpec.Rate)
+		}
+	}
 }
 
 // refused is the answer to a request refused by admission: rejected with

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"math"
 	"net/http/httptest"
 	"net/netip"
 	"os"
@@ -218,35 +219,7 @@ func newAPIFixture(t *testing.T, set func(cfg *Config, dir string), opts ...Opti
 func TestControlledLoadMeasuredOnSims(t *testing.T) {
 	f := newAPIFixture(t, nil, WithManualLoop())
 	c, ctx, cfg, entries := f.c, f.ctx, f.cfg, f.entries
-	leaf1 := f.sims["leaf1"]
-	if err := leaf1.SetFlows([]sim.Flow{{Name: "a-web", SrcIP: netip.MustParseAddr("10.0.1.1"), DstIP: netip.MustParseAddr("10.0.2.3"),
-		Proto: 6, SrcPort: 40000, DstPort: 5001, IngressPort: 1, RateBps: 30e6, PacketSize: 1000}}); err != nil {
-		t.Fatal(err)
-	}
-	base := time.Unix(1000, 0)
-	for i := range 4 { // the first read is the counters' baseline
-		leaf1.Advance(time.Second)
-		if _, err := c.Tick(ctx, base.Add(time.Duration(i)*time.Second)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	up := []string{"leaf1:3->spine1:1", "leaf1:4->spine2:1"}
-	var loads [2]float64
-	for i, h := range up {
-		v, ok := c.clLoad.QueueLoad(h, admission.ControlledLoad)
-		if !ok {
-			t.Fatalf("%s: no measurement after 4 rounds", h)
-		}
-		loads[i] = v
-	}
-	hot := up[0]
-	if loads[1] > loads[0] {
-		hot = up[1]
-	}
-	t.Logf("measured controlled-load queue load: %s %.4gbps, %s %.4gbps", up[0], loads[0], up[1], loads[1])
-	if hi, lo := max(loads[0], loads[1]), min(loads[0], loads[1]); hi < 29.7e6 || hi > 30.3e6 || lo != 0 {
-		t.Fatalf("uplink loads %v, want 30Mbps on one and 0 on the other (the sim delivered what was sent?)", loads)
-	}
+	hot, _ := loadUplink(t, f)
 
 	req := statusapi.ReservationRequest{Src: "h1", Dst: "h3", Protocol: "udp", DstPort: 6000, Rate: "10Mbps", Burst: "10KB", Service: "controlled-load"}
 	// What the reserved-load rule (no measurements) says of the same request.
@@ -390,5 +363,71 @@ func TestAdmitCommandToken(t *testing.T) {
 	t.Setenv(EnvPrefix+"API_TOKEN", "")
 	if out, err := admit("list"); err != nil || !strings.Contains(out, "g-h1-h3-") {
 		t.Fatalf("list without a token: %v\n%s", err, out)
+	}
+}
+
+// loadUplink sends 30Mbps of class a-interactive (queue 5, controlled
+// load) from h1 to h3 through leaf1 and runs 4 rounds of the manual loop,
+// so that the estimator has measured it: hot is the uplink ECMP hashed
+// the flow to (30Mbps), cold the other (0).
+func loadUplink(t *testing.T, f *apiFixture) (hot, cold string) {
+	t.Helper()
+	c, ctx := f.c, f.ctx
+	leaf1 := f.sims["leaf1"]
+	if err := leaf1.SetFlows([]sim.Flow{{Name: "a-web", SrcIP: netip.MustParseAddr("10.0.1.1"), DstIP: netip.MustParseAddr("10.0.2.3"),
+		Proto: 6, SrcPort: 40000, DstPort: 5001, IngressPort: 1, RateBps: 30e6, PacketSize: 1000}}); err != nil {
+		t.Fatal(err)
+	}
+	base := time.Unix(1000, 0)
+	for i := range 4 { // the first read is the counters' baseline
+		leaf1.Advance(time.Second)
+		if _, err := c.Tick(ctx, base.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up := []string{"leaf1:3->spine1:1", "leaf1:4->spine2:1"}
+	var loads [2]float64
+	for i, h := range up {
+		v, ok := c.clLoad.QueueLoad(h, admission.ControlledLoad)
+		if !ok {
+			t.Fatalf("%s: no measurement after 4 rounds", h)
+		}
+		loads[i] = v
+	}
+	hot, cold = up[0], up[1]
+	if loads[1] > loads[0] {
+		hot, cold = up[1], up[0]
+	}
+	t.Logf("measured controlled-load queue load: %s %.4gbps, %s %.4gbps", up[0], loads[0], up[1], loads[1])
+	if hi, lo := max(loads[0], loads[1]), min(loads[0], loads[1]); hi < 29.7e6 || hi > 30.3e6 || lo != 0 {
+		t.Fatalf("uplink loads %v, want 30Mbps on one and 0 on the other (the sim delivered what was sent?)", loads)
+	}
+	return hot, cold
+}
+
+// TestStoredControlledLoadIsCounted: in cluster mode a reservation reaches
+// an instance as a stored intent revision, whoever admitted it. The
+// estimator of the instance applying it must count the new flow until its
+// counters have measured it, as the admitting instance does, so that a
+// primary elected right after the admission does not admit against a load
+// without it. The revision is applied as the intent-store watch applies
+// it; applying the next revision with the same set counts nothing twice.
+func TestStoredControlledLoadIsCounted(t *testing.T) {
+	f := newAPIFixture(t, nil, WithManualLoop())
+	c, ctx := f.c, f.ctx
+	hot, cold := loadUplink(t, f)
+	r := must(requestOf(statusapi.ReservationRequest{Src: "h1", Dst: "h3", Protocol: "udp", DstPort: 6000, Rate: "5Mbps", Burst: "10KB", Service: "controlled-load"}))
+	want := map[string]float64{hot: 35e6, cold: 5e6} // both uplinks are ECMP paths of h1→h3
+	for rev := int64(2); rev <= 3; rev++ {
+		dynamic := []admission.Request{r}
+		if err := c.applyUpdate(ctx, update{dynamic: &dynamic, rev: rev}); err != nil {
+			t.Fatalf("revision %d: %v", rev, err)
+		}
+		for h, w := range want {
+			got, _ := c.clLoad.QueueLoad(h, admission.ControlledLoad)
+			if math.Abs(got-w) > 0.3e6 {
+				t.Errorf("after revision %d: %s load %.4gbps, want %.4gbps (measured + the stored 5Mbps, once)", rev, h, got, w)
+			}
+		}
 	}
 }
