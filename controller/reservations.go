@@ -106,12 +106,61 @@ func statePath(policy string) string {
 	return strings.TrimSuffix(policy, filepath.Ext(policy)) + ".reservations.yaml"
 }
 
-// StateReservations are the dynamic reservations of the daemon whose
-// policy file is policy, as its state file holds them (none without one):
-// what `p4qos diff` and `top` compile with, to compare the switches with
-// the daemon's whole intent. Cluster mode keeps them in the intent store.
-func StateReservations(policy string) ([]admission.Request, error) {
-	return loadDynamic(statePath(policy))
+// ErrIntentStore marks a failure to read the cluster's intent store (etcd
+// unreachable or failing), as opposed to bad input.
+var ErrIntentStore = errors.New("the intent store could not be read")
+
+// Running is the intent a daemon of a config runs, as `p4qos diff`
+// compares switches with it.
+type Running struct {
+	// Policy is the policy's content.
+	Policy []byte
+	// Topology is the topology's content in cluster mode (the stored
+	// revision's); nil: the config's topology file.
+	Topology []byte
+	// Reservations are the dynamic reservations (admitted through the API).
+	Reservations []admission.Request
+	// From says where it was read: "files" or "intent store revision N".
+	From string
+}
+
+// RunningIntent reads what a daemon of cfg runs. In cluster mode that is
+// the intent store's current revision — its policy, topology and
+// reservations — whatever the local files say (an empty store: the files,
+// which seed it). Otherwise it is cfg's policy file with the reservations
+// of its state file. Errors name the file or the store.
+func RunningIntent(ctx context.Context, cfg Config) (Running, error) {
+	if cfg.Cluster != "" {
+		cli, err := ConnectCluster(&cfg)
+		if err != nil {
+			return Running{}, fmt.Errorf("cluster %s: %w", cfg.Cluster, err)
+		}
+		defer cli.Close()
+		// An etcd that does not answer would block the read forever.
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		in, rev, err := GetIntent(rctx, cli)
+		cancel()
+		if err != nil {
+			return Running{}, fmt.Errorf("cluster %s: reading the intent: %w: %w", cfg.Cluster, ErrIntentStore, err)
+		}
+		if rev != 0 {
+			from := fmt.Sprintf("intent store revision %d", rev)
+			dynamic, err := admission.ParseReservations(from+": reservations", in.Reservations)
+			if err != nil {
+				return Running{}, err
+			}
+			return Running{Policy: in.Policy, Topology: in.Topology, Reservations: dynamic, From: from}, nil
+		}
+	}
+	policy, err := inputfile.Read(cfg.Policy, inputfile.Policy)
+	if err != nil {
+		return Running{}, err
+	}
+	dynamic, err := loadDynamic(statePath(cfg.Policy))
+	if err != nil {
+		return Running{}, err
+	}
+	return Running{Policy: policy, Reservations: dynamic, From: "files"}, nil
 }
 
 // loadDynamic reads the state file; a missing file is no reservations.

@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/p4qos/p4qos/controller"
 	"github.com/p4qos/p4qos/controlplane"
-	"github.com/p4qos/p4qos/internal/inputfile"
 	"github.com/p4qos/p4qos/tables"
 )
 
@@ -25,7 +25,11 @@ const (
 
 // DiffOutput is `p4qos diff -o json`.
 type DiffOutput struct {
-	InSync   bool         `json:"in_sync"`
+	InSync bool `json:"in_sync"`
+	// Intent says what the switches were compared with: "files" (the
+	// policy and its state file's reservations) or, in cluster mode,
+	// "intent store revision N".
+	Intent   string       `json:"intent"`
 	Switches []SwitchDiff `json:"switches"`
 }
 
@@ -65,19 +69,24 @@ func runDiff(ctx context.Context, in IO) error {
 	if err != nil {
 		return err
 	}
-	data, err := inputfile.Read(res.cfg.Policy, inputfile.Policy)
+	run, err := controller.RunningIntent(ctx, res.cfg)
+	if errors.Is(err, controller.ErrIntentStore) {
+		return &StatusError{Code: DiffUnreachable, Err: err}
+	}
 	if err != nil {
 		return usage(err)
 	}
-	dynamic, err := controller.StateReservations(res.cfg.Policy)
+	fab := res.fabric
+	if run.Topology != nil {
+		if fab, err = fab.Reload(run.Topology); err != nil {
+			return usage(err)
+		}
+	}
+	compiled, err := fab.Compile(ctx, run.Policy, controller.WithDynamicReservations(run.Reservations))
 	if err != nil {
 		return usage(err)
 	}
-	compiled, err := res.fabric.Compile(ctx, data, controller.WithDynamicReservations(dynamic))
-	if err != nil {
-		return usage(err)
-	}
-	out := DiffOutput{InSync: true}
+	out := DiffOutput{InSync: true, Intent: run.From}
 	var failed, differ []string
 	for _, t := range res.targets {
 		sw := SwitchDiff{Switch: t.id(), Missing: []Entity{}, Extra: []Entity{}, Differing: []Change{}}
@@ -186,6 +195,9 @@ func classify(s *tables.Schema, dec decoder, current, intent []*p4v1.Entity, pla
 }
 
 func renderDiff(w io.Writer, out DiffOutput) {
+	if out.Intent != "files" { // cluster mode: say which revision
+		fmt.Fprintf(w, "compared with the %s\n", out.Intent)
+	}
 	for i, sw := range out.Switches {
 		if i > 0 {
 			fmt.Fprintln(w)

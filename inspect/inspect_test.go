@@ -22,8 +22,10 @@ import (
 
 	"github.com/p4qos/p4qos/compiler/contract"
 	"github.com/p4qos/p4qos/controller"
+	"github.com/p4qos/p4qos/controller/cluster"
 	"github.com/p4qos/p4qos/controller/statusapi"
 	"github.com/p4qos/p4qos/controlplane"
+	"github.com/p4qos/p4qos/internal/etcdtest"
 	"github.com/p4qos/p4qos/tables"
 	"github.com/p4qos/p4qos/target/sim"
 	"net/http/httptest"
@@ -315,7 +317,24 @@ func TestDiffNamesTamperedEntities(t *testing.T) {
 // compiles them too, so a switch holding them is in sync (135 + 2
 // entries on leaf1: IPv4 and IPv6), not 2 extra.
 func TestDiffWithDynamicReservations(t *testing.T) {
-	f := startFabric(t, nil)
+	_, config, _ := fabricWithReservation(t)
+	out, code, err := run(t, Diff, "-c", config, "-s", "leaf1")
+	if code != 0 || !strings.Contains(out, "in sync (137 entities, pipeline same)") {
+		t.Fatalf("exit %d %v\n%s", code, err, out)
+	}
+}
+
+// reservationState is a state file with one reservation h1→h3 (2 entries
+// on leaf1: IPv4 and IPv6).
+const reservationState = "reservations:\n  - {src: h1, dst: h3, rate: 2Mbps, burst: 10KB}\n"
+
+// fabricWithReservation starts the sim fabric and has a daemon install the
+// example policy plus reservationState, kept as the state file of a copy
+// of the policy; config names that copy. base is the fabric's own config
+// (the policy without a state file).
+func fabricWithReservation(t *testing.T) (f *fabric, config, base string) {
+	t.Helper()
+	f = startFabric(t, nil)
 	dir := t.TempDir()
 	policy, config := filepath.Join(dir, "policy.yaml"), filepath.Join(dir, "p4qos.yaml")
 	pol, err := os.ReadFile(repoFile(t, "topo/examples/fabric-policy.yaml"))
@@ -328,7 +347,7 @@ func TestDiffWithDynamicReservations(t *testing.T) {
 	}
 	for path, data := range map[string]string{
 		policy: string(pol),
-		filepath.Join(dir, "policy.reservations.yaml"): "reservations:\n  - {src: h1, dst: h3, rate: 2Mbps, burst: 10KB}\n",
+		filepath.Join(dir, "policy.reservations.yaml"): reservationState,
 		config: strings.Replace(string(conf), repoFile(t, "topo/examples/fabric-policy.yaml"), policy, 1),
 	} {
 		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
@@ -348,9 +367,64 @@ func TestDiffWithDynamicReservations(t *testing.T) {
 	if _, err := ctl.Once(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return f, config, f.config
+}
+
+// TestDiffClusterReadsTheIntentStore: in cluster mode the running intent
+// is the store's revision, reservations included, not the local files.
+// leaf1 holds a reservation that only the store records (the cluster
+// config's policy has no state file): with revision 1 holding it, leaf1 is
+// in sync; revision 2 drops it, and the same two entries are extra.
+// Needs etcd (Debian's etcd-server); skips without it.
+func TestDiffClusterReadsTheIntentStore(t *testing.T) {
+	if _, err := etcdtest.Binary(); err != nil {
+		t.Skipf("etcd: %v", err)
+	}
+	_, _, base := fabricWithReservation(t)
+	etcd := etcdtest.Start(t, 1)
+	conf, err := os.ReadFile(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := controller.Load(controller.Sources{File: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(t.TempDir(), "cluster.yaml")
+	if err := os.WriteFile(config, append(conf, fmt.Sprintf("cluster: %s\n", etcd.URL())...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cli, err := controller.ConnectCluster(&controller.Config{Cluster: etcd.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	store := cluster.NewStore(cli)
+	content := cluster.Content{Reservations: []byte(reservationState)}
+	if content.Policy, err = os.ReadFile(cfg.Policy); err != nil {
+		t.Fatal(err)
+	}
+	if content.Topology, err = os.ReadFile(cfg.Topology); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.PutContent(ctx, content, 0, "test"); err != nil {
+		t.Fatal(err)
+	}
 	out, code, err := run(t, Diff, "-c", config, "-s", "leaf1")
-	if code != 0 || !strings.Contains(out, "in sync (137 entities, pipeline same)") {
-		t.Fatalf("exit %d %v\n%s", code, err, out)
+	if code != 0 || !strings.HasPrefix(out, "compared with the intent store revision 1\n") || !strings.Contains(out, "in sync (137 entities, pipeline same)") {
+		t.Fatalf("revision 1 (with the reservation): exit %d %v\n%s", code, err, out)
+	}
+	content.Reservations = nil
+	if _, err := store.PutContent(ctx, content, 1, "test"); err != nil {
+		t.Fatal(err)
+	}
+	out, code, _ = run(t, Diff, "-c", config, "-s", "leaf1", "-o", "json")
+	var got DiffOutput
+	if err := json.Unmarshal([]byte(out), &got); err != nil || code != DiffDiffers || got.Intent != "intent store revision 2" ||
+		len(got.Switches) != 1 || len(got.Switches[0].Extra) != 2 || len(got.Switches[0].Missing) != 0 {
+		t.Fatalf("revision 2 (without it): exit %d, %v\n%s", code, err, out)
 	}
 }
 
