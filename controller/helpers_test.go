@@ -37,14 +37,14 @@ var fabricSwitches = []string{"leaf1", "leaf2", "spine1", "spine2"}
 
 // fabricSims starts one sim per switch of the demo fabric on loopback
 // ports of its own and returns them with the config's switches entries.
-func fabricSims(t testing.TB) (map[string]*sim.Switch, []SwitchEntry) {
+func fabricSims(t testing.TB, opts ...sim.Option) (map[string]*sim.Switch, []SwitchEntry) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	sims := map[string]*sim.Switch{}
 	var entries []SwitchEntry
 	for i, name := range fabricSwitches {
-		sw, addr, err := sim.Start(ctx, "127.0.0.1:0", sim.WithDeviceID(uint64(i+1)))
+		sw, addr, err := sim.Start(ctx, "127.0.0.1:0", append([]sim.Option{sim.WithDeviceID(uint64(i + 1))}, opts...)...)
 		if err != nil {
 			t.Fatal(err)
 		}

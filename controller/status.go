@@ -133,7 +133,7 @@ func (c *Controller) afterRound(ctx context.Context, now time.Time, res controlp
 	for fg, v := range c.enforced(c.Compiled()) {
 		c.metrics.Enforced.WithLabelValues(fg).Set(v)
 	}
-	load := c.readCounters(ctx, now)
+	load := c.readCounters(ctx, now, res.Counters)
 	var counts []ClassCount
 	if c.classCounts != nil {
 		counts = c.classCounts()
@@ -157,8 +157,9 @@ func (c *Controller) afterRound(ctx context.Context, now time.Time, res controlp
 
 // readCounters reads class_counter and queue_counter on every primary or
 // backup switch with an intent into the metrics, and returns the load of
-// each directed link (bits/s).
-func (c *Controller) readCounters(ctx context.Context, now time.Time) map[string]float64 {
+// each directed link (bits/s). A class_counter the round's tick already
+// read (read) is taken from there, not read again.
+func (c *Controller) readCounters(ctx context.Context, now time.Time, read map[controlplane.CounterRead][]*p4v1.CounterEntry) map[string]float64 {
 	f, comp := c.Fabric(), c.Compiled()
 	className := map[int64]string{}
 	var classCells []int64
@@ -189,7 +190,11 @@ func (c *Controller) readCounters(ctx context.Context, now time.Time) map[string
 			edges[ed.FromPort] = ed.Name()
 		}
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		classes, cerr := c.daemon.ReadCounterCells(rctx, sw.Name, contract.ClassCounter, classCells)
+		classes, done := read[controlplane.CounterRead{Switch: sw.Name, Counter: contract.ClassCounter}]
+		var cerr error
+		if !done {
+			classes, cerr = c.daemon.ReadCounterCells(rctx, sw.Name, contract.ClassCounter, classCells)
+		}
 		queues, qerr := c.daemon.ReadCounterCells(rctx, sw.Name, contract.QueueCounter, queueCells)
 		cancel()
 		if cerr == nil {

@@ -149,7 +149,14 @@ type TickResult struct {
 	// NotPrimary lists the switches that needed a write this controller
 	// did not make because it is not their primary.
 	NotPrimary []string
+	// Counters are the counter cells this tick read, per switch and
+	// counter (every cell: wildcard reads), so that whoever also wants
+	// them this round (the daemon's metrics) need not read them again.
+	Counters map[CounterRead][]*p4v1.CounterEntry
 }
+
+// CounterRead names one counter of one switch.
+type CounterRead struct{ Switch, Counter string }
 
 // Tick runs one iteration at time now. The caller drives the clock, so
 // tests are deterministic: the usage of a source is the byte delta since
@@ -158,7 +165,7 @@ func (l *Loop) Tick(ctx context.Context, now time.Time, lio LoopIO) (TickResult,
 	l.tickMu.Lock()
 	defer l.tickMu.Unlock()
 	start := time.Now()
-	res := TickResult{Usage: map[string]float64{}, Demand: map[string]float64{}, Written: map[string]int{}}
+	res := TickResult{Usage: map[string]float64{}, Demand: map[string]float64{}, Written: map[string]int{}, Counters: map[CounterRead][]*p4v1.CounterEntry{}}
 	l.mu.Lock()
 	model := l.model
 	l.mu.Unlock()
@@ -178,6 +185,7 @@ func (l *Loop) Tick(ctx context.Context, now time.Time, lio LoopIO) (TickResult,
 			cells[k] = nil
 			continue
 		}
+		res.Counters[CounterRead{src.Switch, src.Counter}] = entries
 		m := make(map[int64]uint64, len(entries))
 		for _, e := range entries {
 			m[e.GetIndex().GetIndex()] = uint64(e.GetData().GetByteCount())
