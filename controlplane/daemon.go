@@ -55,6 +55,8 @@ type worker struct {
 	sw   SwitchConfig
 	sess *Session
 	rec  *Reconciler
+	// observe counts the switch's Write RPCs (nil without metrics).
+	observe func(int, error)
 	// mu serialises writes to the switch between reconcile and the loop.
 	mu sync.Mutex
 }
@@ -427,9 +429,10 @@ func (d *Daemon) dialAll() error {
 			m.Connected.WithLabelValues(name).Set(0)
 			m.Primary.WithLabelValues(name).Set(0)
 		}
-		applyOpts := append([]ApplyOption{WithWriteObserver(m.observeWrite(name))}, d.cfg.applyOpts...)
+		observe := m.observeWrite(name)
+		applyOpts := append([]ApplyOption{WithWriteObserver(observe)}, d.cfg.applyOpts...)
 		d.sessions[sw.Name] = s
-		d.workers[sw.Name] = &worker{sw: sw, sess: s, rec: NewReconciler(s, applyOpts...)}
+		d.workers[sw.Name] = &worker{sw: sw, sess: s, rec: NewReconciler(s, applyOpts...), observe: observe}
 	}
 	return nil
 }
@@ -772,7 +775,7 @@ func (d *Daemon) Write(ctx context.Context, sw string, changed []*p4v1.Entity) e
 		phase = append(phase, Change{Update: &p4v1.Update{Type: typ, Entity: e}, Old: old})
 		keys = append(keys, k)
 	}
-	opts := append([]ApplyOption{WithDescriber(schema.Describe), WithWriteObserver(d.cfg.metrics.observeWrite(sw))}, d.cfg.applyOpts...)
+	opts := append([]ApplyOption{WithDescriber(schema.Describe), WithWriteObserver(w.observe)}, d.cfg.applyOpts...)
 	if _, err := w.sess.Apply(ctx, []Phase{phase}, opts...); err != nil {
 		return err
 	}

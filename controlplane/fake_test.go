@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"time"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
@@ -38,6 +39,13 @@ type fakeSwitch struct {
 	bmv2Meters bool
 	// garbage is appended to every read response.
 	garbage []*p4v1.Entity
+	// calls counts Write RPCs received, hung ones included.
+	calls int
+	// hang, if set and true for a Write's call number (from 1), makes
+	// that Write never answer: it returns only when the client cancels.
+	hang func(call int) bool
+	// delay is waited before answering each Write (outside mu).
+	delay time.Duration
 }
 
 // bmv2Meter is what BMv2 stores for a meter write: rates lose up to one
@@ -196,7 +204,16 @@ func identity(e *p4v1.Entity) string {
 	return string(b)
 }
 
-func (f *fakeSwitch) Write(_ context.Context, r *p4v1.WriteRequest) (*p4v1.WriteResponse, error) {
+func (f *fakeSwitch) Write(ctx context.Context, r *p4v1.WriteRequest) (*p4v1.WriteResponse, error) {
+	f.mu.Lock()
+	f.calls++
+	hang, delay := f.hang != nil && f.hang(f.calls), f.delay
+	f.mu.Unlock()
+	if hang {
+		<-ctx.Done()
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
+	time.Sleep(delay)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.isPrimary(r.GetElectionId()) {

@@ -129,21 +129,24 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// observeWrite is a WithWriteObserver callback for one switch.
+// observeWrite is a WithWriteObserver callback for one switch (nil
+// without metrics). Its counters are resolved here, once per switch, not
+// per RPC: a label lookup hashes the values under the vector's lock.
 func (m *Metrics) observeWrite(sw string) func(int, error) {
+	if m == nil {
+		return nil
+	}
+	ok, failed, updates := m.WriteRPCs.WithLabelValues(sw, "ok"), m.WriteRPCs.WithLabelValues(sw, "error"), m.Updates.WithLabelValues(sw)
 	return func(n int, err error) {
-		if m == nil {
-			return
-		}
-		result := "ok"
 		if err != nil {
-			result = "error"
+			failed.Inc()
 			for _, ue := range failedUpdates(err) {
 				m.UpdateErrors.WithLabelValues(sw, ue.Code.String()).Inc()
 			}
+		} else {
+			ok.Inc()
 		}
-		m.WriteRPCs.WithLabelValues(sw, result).Inc()
-		m.Updates.WithLabelValues(sw).Add(float64(n))
+		updates.Add(float64(n))
 	}
 }
 

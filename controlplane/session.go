@@ -128,6 +128,10 @@ type Session struct {
 	arb     sync.Mutex
 	live    p4v1.P4Runtime_StreamChannelClient
 	standby bool
+	// electionPB is cfg.election as every WriteRequest carries it, built
+	// once per change of id rather than once per RPC; read-only once
+	// set, so concurrent writes may share it.
+	electionPB *p4v1.Uint128
 }
 
 type sessionConfig struct {
@@ -197,7 +201,10 @@ func WithReadOnly() SessionOption { return func(c *sessionConfig) { c.readOnly =
 // WithStateCallback calls f (from the session's goroutine) on every state change.
 func WithStateCallback(f func(State)) SessionOption { return func(c *sessionConfig) { c.onState = f } }
 
-// WithRPCTimeout bounds each unary RPC (default 30s; pipeline pushes get 10x).
+// WithRPCTimeout bounds each unary RPC (default 30s; pipeline pushes get
+// 10x, reads 4x): a Write the switch has not answered within d is
+// cancelled and fails with DEADLINE_EXCEEDED, however many RPCs the Apply
+// that sent it makes (writer.go).
 func WithRPCTimeout(d time.Duration) SessionOption {
 	return func(c *sessionConfig) { c.rpcTimeout = d }
 }
@@ -280,14 +287,15 @@ func Dial(sw SwitchConfig, opts ...SessionOption) (*Session, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Session{
-		sw:      sw,
-		cfg:     cfg,
-		conn:    conn,
-		client:  p4v1.NewP4RuntimeClient(conn),
-		log:     cfg.logger.With("switch", sw.Name, "addr", sw.Address, "device_id", sw.DeviceID),
-		changed: make(chan struct{}),
-		cancel:  cancel,
-		done:    make(chan struct{}),
+		sw:         sw,
+		cfg:        cfg,
+		conn:       conn,
+		client:     p4v1.NewP4RuntimeClient(conn),
+		log:        cfg.logger.With("switch", sw.Name, "addr", sw.Address, "device_id", sw.DeviceID),
+		changed:    make(chan struct{}),
+		cancel:     cancel,
+		done:       make(chan struct{}),
+		electionPB: cfg.election.proto(),
 	}
 	if cfg.packetRate > 0 {
 		s.bucket = &tokenBucket{rate: cfg.packetRate, burst: float64(max(cfg.packetBurst, 1))}
@@ -330,7 +338,7 @@ func (s *Session) SetElectionID(id ElectionID, standby bool) error {
 		})
 	}
 	s.arb.Lock()
-	s.cfg.election, s.standby = id, standby
+	s.cfg.election, s.standby, s.electionPB = id, standby, id.proto()
 	live := s.live
 	var err error
 	if live != nil {
@@ -645,26 +653,19 @@ func (s *Session) callCtx(ctx context.Context, scale int) (context.Context, cont
 	return context.WithTimeout(ctx, s.cfg.rpcTimeout*time.Duration(scale))
 }
 
-// writeRequest sends one WriteRequest with this session's election id and role.
-// A session that is not primary sends nothing: the switch would refuse a
-// backup's write, and a controller whose arbitration was refused (the same
-// election id as a live primary) must not write with an id that the switch
-// would take as the primary's credential.
-func (s *Session) writeRequest(ctx context.Context, updates []*p4v1.Update) error {
-	if !s.State().Primary {
-		return ErrNotPrimary
-	}
-	ctx, cancel := s.callCtx(ctx, 1)
-	defer cancel()
-	_, err := s.client.Write(ctx, &p4v1.WriteRequest{
-		DeviceId:   s.sw.DeviceID,
-		Role:       s.cfg.role,
-		ElectionId: s.ElectionID().proto(),
-		Updates:    updates,
-		Atomicity:  p4v1.WriteRequest_CONTINUE_ON_ERROR,
-	})
-	s.noteFenced(err)
-	return err
+// electionProto returns the election id that writes carry now.
+func (s *Session) electionProto() *p4v1.Uint128 {
+	s.arb.Lock()
+	defer s.arb.Unlock()
+	return s.electionPB
+}
+
+// isPrimary is State().Primary without copying the whole state: it is
+// asked before every Write RPC.
+func (s *Session) isPrimary() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state.Primary
 }
 
 // noteFenced records a write the switch refused because another client is

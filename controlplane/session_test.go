@@ -20,9 +20,10 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-func dial(t *testing.T, addr string, id ElectionID) *Session {
+func dial(t *testing.T, addr string, id ElectionID, opts ...SessionOption) *Session {
 	t.Helper()
-	s, err := Dial(SwitchConfig{Name: "s1", Address: addr, DeviceID: 1}, WithElectionID(id), WithBackoff(10*time.Millisecond, 100*time.Millisecond))
+	opts = append([]SessionOption{WithElectionID(id), WithBackoff(10*time.Millisecond, 100*time.Millisecond)}, opts...)
+	s, err := Dial(SwitchConfig{Name: "s1", Address: addr, DeviceID: 1}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

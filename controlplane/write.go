@@ -97,7 +97,9 @@ func (s *Session) Write(ctx context.Context, updates []*p4v1.Update) error {
 	if len(updates) == 0 {
 		return nil
 	}
-	return decodeWriteError(updates, s.writeRequest(ctx, updates))
+	w := s.newWriter(ctx)
+	defer w.close()
+	return w.write(updates)
 }
 
 // decodeWriteError turns a Write RPC error into a *WriteError. Spec §12.3:
@@ -157,25 +159,33 @@ func (s *Session) Apply(ctx context.Context, phases []Phase, opts ...ApplyOption
 		cfg.batchSize = DefaultBatchSize
 	}
 	var stats WriteStats
-	var done []Phase // applied changes per phase, for undo
+	// done holds what was applied, per phase, for undo: whole phases
+	// (shared with the caller, never modified) and, for the phase that
+	// failed, the batches before the failed one plus what the switch
+	// reported applied of it, copied only then.
+	var done []Phase
+	var w *writer
+	defer func() {
+		if w != nil {
+			w.close()
+		}
+	}()
 	for pi, phase := range phases {
-		var applied Phase
 		for start := 0; start < len(phase); start += cfg.batchSize {
-			batch := phase[start:min(start+cfg.batchSize, len(phase))]
-			updates := make([]*p4v1.Update, len(batch))
-			for i, c := range batch {
-				updates[i] = c.Update
+			if w == nil {
+				w = s.newWriter(ctx)
 			}
-			err := s.Write(ctx, updates)
+			batch := phase[start:min(start+cfg.batchSize, len(phase))]
+			err := w.writeChanges(batch)
 			stats.RPCs++
 			if cfg.observe != nil {
-				cfg.observe(len(updates), err)
+				cfg.observe(len(batch), err)
 			}
 			if err == nil {
-				applied = append(applied, batch...)
 				stats.Updates += len(batch)
 				continue
 			}
+			applied := phase[:start:start] // full capacity: append copies
 			var we *WriteError
 			if errors.As(err, &we) {
 				for _, i := range we.Applied {
@@ -203,7 +213,7 @@ func (s *Session) Apply(ctx context.Context, phases []Phase, opts ...ApplyOption
 			ae.UndoErr = uerr
 			return stats, ae
 		}
-		done = append(done, applied)
+		done = append(done, phase)
 	}
 	return stats, nil
 }

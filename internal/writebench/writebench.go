@@ -3,6 +3,7 @@ package writebench
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -19,9 +20,11 @@ type Raw struct {
 	// (same connection) rather than opening a stream of its own.
 	Election *p4v1.Uint128
 	Batch    int
-	// Deadline, when > 0, bounds each RPC as the session does (gRPC then
-	// starts a goroutine per call to watch its context); 0 sends every
-	// RPC with the caller's context, the cheapest possible loop.
+	// Deadline, when > 0, bounds each RPC with context.WithTimeout, as
+	// the session did until it moved to one re-armed timer per Apply: a
+	// timer and context per RPC on the client, and on the server too,
+	// which gRPC tells the deadline in the grpc-timeout header; 0 sends
+	// every RPC with the caller's context, the cheapest possible loop.
 	Deadline time.Duration
 }
 
@@ -64,41 +67,62 @@ func Updates(ents []*p4v1.Entity) (ins, del []*p4v1.Update) {
 // them again, so that every way starts from the same (empty) table.
 type Way func(ctx context.Context) error
 
+// Cost is what one way took over all iterations of Rotate.
+type Cost struct {
+	// Total is the wall time over all iterations, Fastest the wall time
+	// of its fastest iteration: the figure least disturbed by other work
+	// on a loaded machine, since contention only ever adds time.
+	Total, Fastest time.Duration
+	// CPU is the CPU time the whole process used while the way ran (0
+	// where not measured): with the sim in the same process it holds the
+	// switch's work too. On an oversubscribed machine it moves much less
+	// than the wall time, which counts the time spent waiting for a core.
+	CPU time.Duration
+	// Allocs is the number of heap objects the process allocated while the
+	// way ran (runtime.MemStats.Mallocs).
+	Allocs uint64
+}
+
 // Rotate runs every way once per iteration, b.N times, starting each
 // iteration one way further along so that no way always runs first (after
-// a GC, into a table the previous way just emptied), and returns the time
-// each way took in total and in its fastest iteration. The fastest is the
-// figure least disturbed by other work on a loaded machine: contention
-// only ever adds time. The benchmark's timer is reset first: set-up before
-// the call is not measured.
-func Rotate(ctx context.Context, b *testing.B, ways ...Way) (total, fastest []time.Duration) {
+// a GC, into a table the previous way just emptied), and returns what
+// each way cost. The benchmark's timer is reset first: set-up before the
+// call is not measured.
+func Rotate(ctx context.Context, b *testing.B, ways ...Way) []Cost {
 	b.Helper()
-	total, fastest = make([]time.Duration, len(ways)), make([]time.Duration, len(ways))
+	costs := make([]Cost, len(ways))
+	var ms runtime.MemStats
 	b.ResetTimer()
 	for i := range b.N {
 		for k := range ways {
 			w := (i + k) % len(ways)
-			start := time.Now()
+			runtime.ReadMemStats(&ms)
+			allocs, cpu, start := ms.Mallocs, processCPU(), time.Now()
 			if err := ways[w](ctx); err != nil {
 				b.Fatal(err)
 			}
-			d := time.Since(start)
-			total[w] += d
-			if i == 0 || d < fastest[w] {
-				fastest[w] = d
+			d, cpuEnd := time.Since(start), processCPU()
+			runtime.ReadMemStats(&ms)
+			c := &costs[w]
+			c.Total += d
+			c.CPU += cpuEnd - cpu
+			c.Allocs += ms.Mallocs - allocs
+			if i == 0 || d < c.Fastest {
+				c.Fastest = d
 			}
 		}
 	}
-	return total, fastest
+	return costs
 }
 
 // SessionVsRaw measures a session's way of inserting and deleting ins
 // (session) against raw.Write of ins then del, without a deadline and
-// with raw.Deadline (the session's RPC timeout, which must be > 0), and
+// with raw.Deadline per RPC (the session's RPC timeout, which must be > 0), and
 // reports entries/s of the session and of the raw loop, session/raw and
 // session/raw+deadline over all iterations (issue #18's goal: ≥ 0.9 at
-// every batch size), and session/raw-fastest: the same ratio between
-// each way's fastest iteration.
+// every batch size), session/raw-fastest: the same ratio between each
+// way's fastest iteration, session/raw-cpu: the raw loop's CPU time over
+// the session's, and the heap allocations per entry of each (Cost).
 func SessionVsRaw(ctx context.Context, b *testing.B, session Way, raw Raw, ins, del []*p4v1.Update) {
 	b.Helper()
 	if raw.Deadline <= 0 {
@@ -114,11 +138,16 @@ func SessionVsRaw(ctx context.Context, b *testing.B, session Way, raw Raw, ins, 
 			return r.Write(ctx, del)
 		}
 	}
-	took, fastest := Rotate(ctx, b, session, loop(bare), loop(raw))
+	c := Rotate(ctx, b, session, loop(bare), loop(raw))
 	entries := float64((len(ins) + len(del)) * b.N)
-	b.ReportMetric(entries/took[0].Seconds(), "session-entries/s")
-	b.ReportMetric(entries/took[1].Seconds(), "raw-entries/s")
-	b.ReportMetric(took[1].Seconds()/took[0].Seconds(), "session/raw")
-	b.ReportMetric(took[2].Seconds()/took[0].Seconds(), "session/raw+deadline")
-	b.ReportMetric(fastest[1].Seconds()/fastest[0].Seconds(), "session/raw-fastest")
+	b.ReportMetric(entries/c[0].Total.Seconds(), "session-entries/s")
+	b.ReportMetric(entries/c[1].Total.Seconds(), "raw-entries/s")
+	b.ReportMetric(c[1].Total.Seconds()/c[0].Total.Seconds(), "session/raw")
+	b.ReportMetric(c[2].Total.Seconds()/c[0].Total.Seconds(), "session/raw+deadline")
+	b.ReportMetric(c[1].Fastest.Seconds()/c[0].Fastest.Seconds(), "session/raw-fastest")
+	if c[0].CPU > 0 {
+		b.ReportMetric(c[1].CPU.Seconds()/c[0].CPU.Seconds(), "session/raw-cpu")
+	}
+	b.ReportMetric(float64(c[0].Allocs)/entries, "session-allocs/entry")
+	b.ReportMetric(float64(c[1].Allocs)/entries, "raw-allocs/entry")
 }

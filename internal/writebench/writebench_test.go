@@ -104,24 +104,47 @@ func TestUpdates(t *testing.T) {
 }
 
 // TestRotate: every way runs once per iteration, and iteration i starts
-// with way i mod 3, so no way always runs first.
+// with way i mod 3, so no way always runs first; each way's time, CPU time
+// and allocations are its own.
 func TestRotate(t *testing.T) {
+	const objects, spin = 1000, 2 * time.Millisecond
 	var order []int
 	var n int
-	var total, fastest []time.Duration
+	var costs []Cost
+	var sink []*[64]byte
 	way := func(k int) Way {
-		// The sleep makes every iteration take measurable time.
-		return func(context.Context) error { order = append(order, k); time.Sleep(time.Microsecond); return nil }
+		return func(context.Context) error {
+			order = append(order, k)
+			switch k {
+			case 0: // allocates
+				for range objects {
+					sink = append(sink, new([64]byte))
+				}
+				sink = sink[:0]
+			case 1: // burns CPU
+				for c0 := processCPU(); processCPU()-c0 < spin; {
+				}
+			}
+			// The sleep makes every iteration take measurable time.
+			time.Sleep(time.Microsecond)
+			return nil
+		}
 	}
 	testing.Benchmark(func(b *testing.B) {
 		order, n = nil, b.N
-		total, fastest = Rotate(context.Background(), b, way(0), way(1), way(2))
+		costs = Rotate(context.Background(), b, way(0), way(1), way(2))
 	})
-	for k := range 3 {
+	for k, c := range costs {
 		// The fastest iteration is measured, and no slower than the mean.
-		if fastest[k] <= 0 || fastest[k] > total[k]/time.Duration(n) {
-			t.Errorf("way %d: fastest %v, total %v over %d iterations", k, fastest[k], total[k], n)
+		if c.Fastest <= 0 || c.Fastest > c.Total/time.Duration(n) {
+			t.Errorf("way %d: fastest %v, total %v over %d iterations", k, c.Fastest, c.Total, n)
 		}
+	}
+	if got := costs[0].Allocs; got < uint64(objects*n) {
+		t.Errorf("way 0 allocated %d objects in %d iterations, want ≥ %d", got, n, objects*n)
+	}
+	if got := costs[1].CPU; processCPU() > 0 && got < spin*time.Duration(n) {
+		t.Errorf("way 1 used %v of CPU in %d iterations, want ≥ %v", got, n, spin*time.Duration(n))
 	}
 	if len(order) != 3*n {
 		t.Fatalf("%d calls for %d iterations of 3 ways", len(order), n)

@@ -220,8 +220,8 @@ func TestBMv2BackupCannotWrite(t *testing.T) {
 
 // BenchmarkBMv2Write measures entries/s written into BMv2 by batch size,
 // p4qos's session side by side with a minimal raw loop of p4.v1.Write RPCs
-// on the same connection with the same batches, with and without the
-// session's per-RPC deadline (internal/writebench, shared with
+// on the same connection with the same batches, with and without a
+// deadline per RPC (internal/writebench, shared with
 // controlplane's BenchmarkWritePathVsRaw against the sim). Each way, in
 // rotating order within an iteration, inserts 1000 entries into the
 // 16-bit ternary table of BMv2's own ternary.p4 test program and deletes
@@ -271,7 +271,7 @@ func BenchmarkBMv2Write(b *testing.B) {
 			}
 			eid := s.ElectionID()
 			raw := writebench.Raw{Client: s.Client(), DeviceID: 1, Election: &p4v1.Uint128{High: eid.High, Low: eid.Low},
-				Batch: batch, Deadline: 30 * time.Second} // the session's default RPC timeout
+				Batch: batch, Deadline: 30 * time.Second} // the session's default RPC timeout, as a context deadline
 			writebench.SessionVsRaw(ctx, b, session, raw, rawIns, rawDel)
 		})
 	}
