@@ -65,6 +65,7 @@ func alphaFairLevels(p *Problem, alpha float64, o alphaOptions) (*AlphaResult, e
 	sub.FlowGroups = slices.Clone(p.FlowGroups)
 	sub.Links = slices.Clone(p.Links)
 	zero := 0.0
+	capSh := capShares(p)
 	for {
 		// Shares of the unfixed FGs (0 for none): the solve's, or max-min's.
 		share := make([]float64, len(p.FlowGroups))
@@ -87,20 +88,26 @@ func alphaFairLevels(p *Problem, alpha float64, o alphaOptions) (*AlphaResult, e
 				fs = append(fs, f)
 			}
 		}
-		slices.Sort(fs)
-		top := math.Inf(1)
-		for k := 0; k+1 < len(fs); k++ {
-			if fs[k+1] > rho*fs[k] {
-				top = fs[k]
-				break
-			}
-		}
+		top := levelTop(fs, rho)
 		last := math.IsInf(top, 1)
 		level := make([]bool, len(p.FlowGroups))
 		for i, f := range share {
 			level[i] = !fixed[i] && (last || f > 0 && f <= top)
 		}
-		if !last || res == nil {
+		if last && res != nil {
+			// One level, found by a solve of all remaining FGs: that solve
+			// is the level's, unless its certificate says to cut (see
+			// levelCut) or a capped FG is to be scaled (levelKappa).
+			if cut := levelCut(level, res, terms, rho, o.tol); !math.IsInf(cut, 1) {
+				for i, g := range res.FlowGroups {
+					if level[i] && g.Rate/g.Weight > cut {
+						level[i] = false
+					}
+				}
+				last = false
+			}
+		}
+		for !last || res == nil || levelKappa(level, share, capSh, alpha, o).uscale != nil {
 			// Solve the level on its own, so that its certificate is not
 			// that of a solve still busy with the levels above.
 			iso := sub
@@ -110,10 +117,56 @@ func alphaFairLevels(p *Problem, alpha float64, o alphaOptions) (*AlphaResult, e
 					iso.FlowGroups[i].Demand = &zero
 				}
 			}
-			if res, terms, err = alphaFairOnce(&iso, alpha, o); err != nil {
-				return nil, err
+			// FGs at their cap below the level's other shares are scaled
+			// down (see levelKappa); if one of them then leaves its cap,
+			// the optimum may differ, and the level is solved unscaled.
+			ok := levelKappa(level, share, capSh, alpha, o)
+			if ok.uscale != nil {
+				var err2 error
+				if res, terms, err2 = alphaFairOnce(&iso, alpha, ok); err2 == nil {
+					steps, centerings = steps+res.Iterations, centerings+res.Centerings
+					for i, k := range ok.uscale {
+						if k != 0 && !(res.FlowGroups[i].Rate >= res.FlowGroups[i].Cap*(1-alphaSatTol)) {
+							err2 = errors.New("left its cap")
+						}
+					}
+				}
+				if err2 != nil {
+					res = nil
+				}
 			}
-			steps, centerings = steps+res.Iterations, centerings+res.Centerings
+			if res == nil || ok.uscale == nil {
+				if res, terms, err = alphaFairOnce(&iso, alpha, o); err != nil {
+					return nil, err
+				}
+				steps, centerings = steps+res.Iterations, centerings+res.Centerings
+			}
+			for i, g := range res.FlowGroups {
+				share[i] = 0
+				if g.Rate > 0 {
+					share[i] = g.Rate / g.Weight
+				}
+			}
+			// The finding solve is inaccurate above its first level (or
+			// was max-min's): on its own the level may spread its shares
+			// by more than ρ. Then the FGs above the gap are below float64
+			// resolution in this solve (on random multipath problems at
+			// α = 50 they came out with an FGGap of 1/(α − 1): path prices
+			// 0), so cut the level there again and solve it anew. The
+			// level shrinks each time, so this ends.
+			cut := levelCut(level, res, terms, rho, o.tol)
+			if math.IsInf(cut, 1) {
+				if !joinClosed(&sub, res, level, fixed, linkIdx) {
+					break
+				}
+				continue
+			}
+			for i, g := range res.FlowGroups {
+				if level[i] && g.Rate/g.Weight > cut {
+					level[i] = false
+				}
+			}
+			last = false
 		}
 		if out == nil {
 			first := *res
@@ -136,11 +189,17 @@ func alphaFairLevels(p *Problem, alpha float64, o alphaOptions) (*AlphaResult, e
 		// levels fixed before it, which it should have competed with:
 		// the decomposition is then not the optimum, so answer with the
 		// one solve (its FGGap says how far it is certified) or, if that
-		// did not converge, report no per-FG certificate.
+		// did not converge, report no per-FG certificate. An FG at its cap
+		// is exempt: its share is its cap's, not a competition's (it is at
+		// its cap with what the levels before left, so it would be with
+		// them too), and its certificate is still its level's.
 		lo, hi := math.Inf(1), 0.0
 		for i, g := range res.FlowGroups {
 			if level[i] && g.Rate > 0 {
-				lo, hi = min(lo, g.Rate/g.Weight), max(hi, g.Rate/g.Weight)
+				hi = max(hi, g.Rate/g.Weight)
+				if g.Rate < g.Cap*(1-alphaSatTol) {
+					lo = min(lo, g.Rate/g.Weight)
+				}
 			}
 		}
 		if lo < prevTop*(1-alphaSatTol) {
@@ -224,8 +283,160 @@ func alphaFairLevels(p *Problem, alpha float64, o alphaOptions) (*AlphaResult, e
 			out.Objective += w * math.Pow(g.Rate/g.Weight/S1, 1-alpha) / (1 - alpha)
 		}
 	}
-	out.RelGap = out.Gap / max(math.Abs(out.Objective), 1e-300)
+	out.RelGap = out.Gap / max(gapScale(alpha, out.Objective, 0), 1e-300)
 	return out, nil
+}
+
+// levelKappa returns o with utility multipliers (alphaOptions.uscale) for
+// the level's FGs that are at their cap (share within 1e-3 of it) below
+// the smallest share of the level's other FGs, f_ref: κ = (c/f_ref)^(α−1)
+// for cap share c, so that the FG's utility scale is that of an FG at
+// f_ref; o unchanged if there is none. Why: a capped FG with a small share
+// has a utility f^(1−α) that can exceed the rest of its level by more than
+// float64 can add (α = 50, a cap at half the others' shares: 2^49), and the
+// level's solve then left the other FGs where the central path happened
+// to be (on random multipath problems at α = 50, 4 of 40 violated KKT, off
+// by 1/(α − 1) in their gap terms). The scaling does not change the
+// optimum as long as the FG stays at its cap: the scaled KKT
+// κ·MU = π + μ with μ ≥ 0 give, for the unscaled utility,
+// MU = π + μ/κ + π·(1/κ − 1) with a demand price still ≥ 0 (κ ≤ 1, π ≥ 0),
+// and for every other FG and link nothing changes. The caller checks that
+// the FG did stay at its cap.
+func levelKappa(level []bool, share, capSh []float64, alpha float64, o alphaOptions) alphaOptions {
+	atCap := func(i int) bool { return share[i] >= capSh[i]*(1-1e-3) }
+	ref := math.Inf(1)
+	for i, in := range level {
+		if in && share[i] > 0 && !atCap(i) {
+			ref = min(ref, share[i])
+		}
+	}
+	if math.IsInf(ref, 1) {
+		return o
+	}
+	var k []float64
+	for i, in := range level {
+		if in && share[i] > 0 && atCap(i) && capSh[i] < ref {
+			if k == nil {
+				k = make([]float64, len(level))
+			}
+			k[i] = math.Pow(capSh[i]/ref, alpha-1)
+		}
+	}
+	o.uscale = k
+	return o
+}
+
+// capShares returns each FG's cap divided by its α-fair weight (+Inf for
+// none).
+func capShares(p *Problem) []float64 {
+	out := make([]float64, len(p.FlowGroups))
+	for i := range p.FlowGroups {
+		fg := &p.FlowGroups[i]
+		w, top := alphaWeight(fg.Function)
+		if fg.Demand != nil {
+			top = min(top, *fg.Demand)
+		}
+		out[i] = top / w
+	}
+	return out
+}
+
+// joinClosed adds to the level every FG above it (not fixed, not in
+// level) that could still get a rate in sub but whose paths would all
+// cross a link the level's solve res saturates, and reports whether it
+// added any. Such links are closed to the levels above (see
+// alphaFairLevels), and an FG left with no path would get rate 0, which
+// is never α-fair (its marginal utility would be infinite): it competes
+// for those links, so it belongs to the level. (Seen on random multipath
+// problems at α = 100: an FG at 0 where max-min gave it 7.6e8.)
+func joinClosed(sub *Problem, res *AlphaResult, level, fixed []bool, linkIdx map[string]int) bool {
+	left := make([]float64, len(sub.Links))
+	for l, ln := range sub.Links {
+		left[l] = ln.Capacity
+	}
+	for i, g := range res.FlowGroups {
+		if level[i] {
+			for _, pa := range g.Paths {
+				for _, ln := range pa.Links {
+					left[linkIdx[ln]] -= pa.Rate
+				}
+			}
+		}
+	}
+	added := false
+	for i := range sub.FlowGroups {
+		fg := &sub.FlowGroups[i]
+		if fixed[i] || level[i] || fg.Demand != nil && *fg.Demand == 0 {
+			continue
+		}
+		open, kept := false, false
+		for _, pa := range fg.Paths {
+			pathOpen, pathKept := true, true
+			for _, ln := range pa.Links {
+				l := linkIdx[ln]
+				pathOpen = pathOpen && sub.Links[l].Capacity > 0
+				pathKept = pathKept && left[l] > alphaSatTol*sub.Links[l].Capacity
+			}
+			open, kept = open || pathOpen, kept || pathOpen && pathKept
+		}
+		if open && !kept {
+			level[i], added = true, true
+		}
+	}
+	return added
+}
+
+// levelCut returns the share at which the level of the solve res (its
+// FGs level[i]) must be cut, +Inf if it need not be. The finding solve is
+// inaccurate above its first level (or was max-min's): on its own the
+// level may spread its shares by more than ρ. Then the FGs above the gap
+// are below float64 resolution in this solve (on random multipath problems
+// at α = 50 they came out with an FGGap of 1/(α − 1): path prices 0), so
+// the level is cut there. With no gap of ρ, a chain of shares each within ρ
+// of the next can still span more than float64 can add: the FGs at its top
+// then come out uncertified, facing path prices of about 0 on their own
+// scale (the links they use are not priced at the level's scale, so the
+// FGs below do not compete for them). Then the cut is below the smallest
+// share of an uncertified FG, if any FG is below it: the certified ones are
+// a level, the rest are solved with it fixed.
+func levelCut(level []bool, res *AlphaResult, terms *levelTerms, rho, tol float64) float64 {
+	var fs []float64
+	bad := math.Inf(1)
+	for i, g := range res.FlowGroups {
+		if level[i] && g.Rate > 0 {
+			f := g.Rate / g.Weight
+			fs = append(fs, f)
+			if terms.fg[i] > tol {
+				bad = min(bad, f)
+			}
+		}
+	}
+	if cut := levelTop(fs, rho); !math.IsInf(cut, 1) {
+		return cut
+	}
+	cut := math.Inf(1)
+	for _, f := range fs {
+		if f < bad && (math.IsInf(cut, 1) || f > cut) {
+			cut = f
+		}
+	}
+	if math.IsInf(bad, 1) {
+		return math.Inf(1)
+	}
+	return cut
+}
+
+// levelTop sorts the shares fs and returns the largest share below the
+// first gap of more than a factor ρ between consecutive ones, +Inf if there
+// is none.
+func levelTop(fs []float64, rho float64) float64 {
+	slices.Sort(fs)
+	for k := 0; k+1 < len(fs); k++ {
+		if fs[k+1] > rho*fs[k] {
+			return fs[k]
+		}
+	}
+	return math.Inf(1)
 }
 
 // maxMinShares returns the weighted max-min fair share of each FG of p with
