@@ -287,9 +287,17 @@ func alphaFairLevels(p *Problem, alpha float64, o alphaOptions) (*AlphaResult, e
 	return out, nil
 }
 
+// kappaFrom: levelKappa scales a capped FG only when its utility scale
+// exceeds f_ref's by more than a million (κ < 1e-6); below that float64
+// still resolves the others to 10 digits, and a scaled solve would only
+// repeat the level's solve (at α ≤ 2 on the 10k-FG benchmark, a whole
+// second solve).
+const kappaFrom = 1e-6
+
 // levelKappa returns o with utility multipliers (alphaOptions.uscale) for
 // the level's FGs that are at their cap (share within 1e-3 of it) below
-// the smallest share of the level's other FGs, f_ref: κ = (c/f_ref)^(α−1)
+// the smallest share of the level's other FGs, f_ref, by more than
+// kappaFrom in utility: κ = (c/f_ref)^(α−1)
 // for cap share c, so that the FG's utility scale is that of an FG at
 // f_ref; o unchanged if there is none. Why: a capped FG with a small share
 // has a utility f^(1−α) that can exceed the rest of its level by more than
@@ -315,11 +323,11 @@ func levelKappa(level []bool, share, capSh []float64, alpha float64, o alphaOpti
 	}
 	var k []float64
 	for i, in := range level {
-		if in && share[i] > 0 && atCap(i) && capSh[i] < ref {
+		if kap := math.Pow(capSh[i]/ref, alpha-1); in && share[i] > 0 && atCap(i) && kap < kappaFrom {
 			if k == nil {
 				k = make([]float64, len(level))
 			}
-			k[i] = math.Pow(capSh[i]/ref, alpha-1)
+			k[i] = kap
 		}
 	}
 	o.uscale = k
