@@ -107,7 +107,10 @@ func alphaFairLevels(p *Problem, alpha float64, o alphaOptions) (*AlphaResult, e
 				last = false
 			}
 		}
-		for !last || res == nil || levelKappa(level, share, capSh, alpha, o).uscale != nil {
+		// Cuts shrink the level and joins grow it; a cut could remove an
+		// FG a join added, so the passes are bounded (each pass that does
+		// not end the loop changes the level).
+		for pass := 0; !last || res == nil || levelKappa(level, share, capSh, alpha, o).uscale != nil; pass++ {
 			// Solve the level on its own, so that its certificate is not
 			// that of a solve still busy with the levels above.
 			iso := sub
@@ -156,10 +159,13 @@ func alphaFairLevels(p *Problem, alpha float64, o alphaOptions) (*AlphaResult, e
 			// level shrinks each time, so this ends.
 			cut := levelCut(level, res, terms, rho, o.tol)
 			if math.IsInf(cut, 1) {
-				if !joinClosed(&sub, res, level, fixed, linkIdx) {
+				if pass > 2*len(p.FlowGroups) || !joinClosed(&sub, res, level, fixed, linkIdx) {
 					break
 				}
 				continue
+			}
+			if pass > 2*len(p.FlowGroups) {
+				break
 			}
 			for i, g := range res.FlowGroups {
 				if level[i] && g.Rate/g.Weight > cut {
