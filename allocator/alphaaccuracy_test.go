@@ -10,9 +10,11 @@ import (
 
 // TestAlphaFairAccuracySurvey counts, on 40 random single-path problems per
 // α (≤ 8 links, ≤ 12 FGs, a third with demands), how many the solver
-// certifies: relative gap ≤ 1e-6 (every instance must), and FGGap ≤ 1e-6
-// (the gap relative to every FG's own utility scale, which bounds each
-// FG's deviation; every instance must up to α = 10). For α ≥ 10 it also
+// certifies: relative gap ≤ 1e-6 and FGGap ≤ 1e-6 (the gap relative to
+// every FG's own utility scale, which bounds each FG's deviation); every
+// instance must reach both (before the capped-FG scaling and certificate
+// cuts of alphalevels.go, 2 at α = 50 and 1 at α = 100 did not reach
+// FGGap ≤ 1e-6). For α ≥ 10 it also
 // compares with Allocate's weighted max-min m (the smallest max-min fair
 // share), on the FG-certified instances:
 //
@@ -78,7 +80,7 @@ func TestAlphaFairAccuracySurvey(t *testing.T) {
 		if failed > 0 && alpha <= 2 {
 			t.Errorf("α=%v: %d not converged", alpha, failed)
 		}
-		if fgOK < n && alpha <= 10 {
+		if fgOK < n {
 			t.Errorf("α=%v: only %d of %d FG-certified", alpha, fgOK, n)
 		}
 	}

@@ -42,15 +42,48 @@ import (
 // not an estimate. The barrier weights ω are re-set after each centring in
 // proportion to each constraint's scale (see reweight), so that FGs whose
 // utility terms are tiny (large α) are solved to the same relative accuracy
-// as the others. The method stops when the gap relative to |objective| (to
-// Σ ŵ_i for α = 1, whose objective has no natural scale) is ≤ the tolerance
-// (default 1e-6) and, for α > 0, the gap relative to each FG's own utility
-// scale is too, or float64 precision runs out (AlphaResult.FGGap).
+// as the others. The method stops when the gap relative to gapScale
+// (|objective| for α ≤ 2, Σ_i s_i·MU_i above, Σ ŵ_i for α = 1) is ≤ the
+// tolerance (default 1e-6) and, for α > 0, the gap relative to each FG's own
+// utility scale is too, or float64 precision runs out (AlphaResult.FGGap).
+// For α > contFrom the solve starts from the allocation at a smaller α
+// (continuation, see alphaFairOnce).
 
 // MaxAlpha is the largest α AlphaFair accepts. Beyond it the utilities
-// (fair shares to the power −α) leave float64 range on ordinary problems,
-// and the allocation is within about log(FGs)/α of max-min anyway.
+// (fair shares to the power −α) leave float64 range on ordinary problems
+// (on 40 random multipath problems, 4 at α = 150 and 9 at α = 200 were not
+// converged or not certified, against 0 of 40 at α = 100 in
+// TestAlphaFairLargeAlphaMultipath), and the allocation is within about
+// log(FGs)/α of max-min anyway.
 const MaxAlpha = 100
+
+// Continuation for large α: a solve with α > contFrom starts from the
+// allocation at α/contStep (solved to a relative gap of contTol, itself
+// warm-started the same way down to α ≤ contFrom).
+const (
+	contFrom = 20
+	contStep = 3
+	contTol  = 1e-3
+)
+
+// gapScale is what AlphaResult.RelGap divides the gap by: Σ_i s_i·MU_i,
+// the objective's first-order change when every rate is scaled by 1 + ε,
+// divided by ε. So RelGap ≤ ε says the optimum is at most what scaling
+// every FG's rate by 1 + ε would add. It is Σŵ for α = 1 (the objective, a
+// sum of logs, has no scale of its own) and (α − 1)·|U| for α > 1; |U|
+// itself for α ≤ 2, where it is at least as large (α < 1: |U| =
+// Σ s·MU/(1 − α); α = 0: the throughput). Why not |U| for large α too:
+// |U| = Σ s·MU/(α − 1) shrinks against the prices' scale (Σ λ_l c_l ≈
+// Σ s·MU at the optimum), so a gap of 1e-6·|U| at α = 100 asked for link
+// slacks 99 times tighter than at α = 2, beyond what float64 Newton
+// systems can follow: multipath problems stalled with the gap at
+// 1.6–2e-6·|U| and then lost it (4 of 40 random problems did not converge).
+func gapScale(alpha, obj, sumW float64) float64 {
+	if alpha == 1 {
+		return sumW
+	}
+	return max(1, alpha-1) * math.Abs(obj)
+}
 
 // ErrNotConverged is returned (wrapped) when AlphaFair reaches its Newton
 // step limit before the duality gap reaches the tolerance.
@@ -62,6 +95,10 @@ type AlphaOption func(*alphaOptions)
 type alphaOptions struct {
 	tol      float64
 	maxSteps int
+	// uscale, per problem FG (0 or absent: 1), multiplies an FG's utility
+	// term by κ ≤ 1 (see alphaFairLevels: only for FGs expected at their
+	// cap; α > 1).
+	uscale []float64
 }
 
 // WithGapTolerance sets the relative duality gap at which AlphaFair stops
@@ -86,7 +123,8 @@ type AlphaResult struct {
 	// Objective is Σ_i ŵ_i U_α(f_i/ShareScale) with ŵ_i = w_i/WeightScale.
 	Objective float64
 	// Gap is the certified duality gap (dual bound − Objective) in the same
-	// units; RelGap is Gap/|Objective| (Gap/Σŵ_i for α = 1).
+	// units; RelGap is Gap/(max(1, α−1)·|Objective|) (Gap/Σŵ_i for
+	// α = 1), i.e. relative to Σ_i s_i·MU_i for α ≥ 2 (see gapScale).
 	Gap, RelGap float64
 	// FGGap is Gap relative to the smallest FG utility scale ŵ_i·f_i^(1−α)
 	// (s_i times its marginal utility; the throughput for α = 0). AlphaFair
@@ -175,6 +213,9 @@ type afSolver struct {
 
 	x, s, load []float64
 	t          float64
+	// k is each FG's utility multiplier κ (nil: all 1); see
+	// alphaOptions.uscale.
+	k []float64
 
 	// Newton scratch: 1/slack per link, β and γ per FG, work vectors.
 	invSl, beta, gamma, tmpY, tmpR, tmpZ []float64
@@ -211,6 +252,14 @@ const denseLinks = 300
 // fall back to a dense factorisation in path space (O(n³), n² memory).
 const directPaths = 2500
 
+// kap is FG g's utility multiplier κ.
+func (a *afSolver) kap(g int) float64 {
+	if a.k == nil {
+		return 1
+	}
+	return a.k[g]
+}
+
 func (a *afSolver) util(f float64) float64 {
 	switch a.alpha {
 	case 0:
@@ -240,7 +289,7 @@ func (a *afSolver) fill(x []float64) {
 func (a *afSolver) objective() float64 {
 	v := 0.0
 	for g, w := range a.w {
-		v += w * a.util(a.s[g]/w)
+		v += a.kap(g) * w * a.util(a.s[g]/w)
 	}
 	return v
 }
@@ -333,10 +382,10 @@ func (a *afSolver) newton(grad, delta []float64, M []float64, scratch []float64,
 	}
 	for g, w := range a.w {
 		f := a.s[g] / w
-		dphi := math.Pow(f, -a.alpha)
+		dphi := a.kap(g) * math.Pow(f, -a.alpha)
 		gamma := 0.0
 		if a.alpha > 0 {
-			gamma = a.t * a.alpha * math.Pow(f, -a.alpha-1) / w
+			gamma = a.kap(g) * a.t * a.alpha * math.Pow(f, -a.alpha-1) / w
 		} else if a.eps > 0 {
 			// U(f) = f + ε log f (the α = 0 tie-break).
 			dphi += a.eps / f
@@ -784,7 +833,7 @@ func (a *afSolver) gapTerms(lam, mu []float64) (sig, fgTerm, linkTerm []float64)
 		if a.alpha == 0 {
 			sig[g] = a.s[g]
 		} else {
-			sig[g] = w * math.Pow(a.s[g]/w, 1-a.alpha)
+			sig[g] = a.kap(g) * w * math.Pow(a.s[g]/w, 1-a.alpha)
 		}
 	}
 	minSig := make([]float64, a.m)
@@ -806,7 +855,7 @@ func (a *afSolver) gapTerms(lam, mu []float64) (sig, fgTerm, linkTerm []float64)
 		if !math.IsInf(a.d[g], 1) {
 			term += mu[g] * (a.d[g] - a.s[g])
 		}
-		term += a.h(g, q) - a.w[g]*a.util(a.s[g]/a.w[g])
+		term += a.h(g, q) - a.kap(g)*a.w[g]*a.util(a.s[g]/a.w[g])
 		fgTerm[g] = term / sig[g]
 	}
 	for l, c := range a.c {
@@ -827,7 +876,9 @@ func (a *afSolver) h(g int, q float64) float64 {
 	case 1:
 		return w * (-math.Log(q) - 1)
 	}
-	return w * math.Pow(q, (a.alpha-1)/a.alpha) * a.alpha / (1 - a.alpha)
+	// κ·sup_s [ŵU(s/ŵ) − (q/κ)s] for the utility scaled by κ.
+	k := a.kap(g)
+	return k * w * math.Pow(q/k, (a.alpha-1)/a.alpha) * a.alpha / (1 - a.alpha)
 }
 
 // reweight sets the barrier weights for the next centring in proportion to
@@ -954,7 +1005,7 @@ func (a *afSolver) duals() (lam, mu []float64, dual, primal float64) {
 		case 1:
 			dual += w * (-math.Log(q[g]) - 1)
 		default:
-			dual += w * math.Pow(q[g], (a.alpha-1)/a.alpha) * a.alpha / (1 - a.alpha)
+			dual += a.h(g, q[g])
 		}
 	}
 	return lam, mu, dual, a.objective()
@@ -1017,8 +1068,53 @@ func AlphaFair(p *Problem, alpha float64, opts ...AlphaOption) (*AlphaResult, er
 // per problem FG and link; NaN for those the solver left out.
 type levelTerms struct{ fg, link []float64 }
 
-// alphaFairOnce is one interior-point solve of the whole problem.
+// alphaFairOnce is one interior-point solve of the whole problem. For
+// α > contFrom it first solves at α/contStep (to contTol) and then tries
+// three starts in turn until one converges: from that allocation with the
+// first centring aimed at a relative gap of 1, the same aimed at 1e-2, and
+// the cold central start (alone if the solve at α/contStep failed). Which
+// of the warm starts converges depends on the problem: on random multipath
+// problems at α = 100 either one alone failed on some that the other
+// solved, and the cold start solved one that both missed. Iterations and
+// Centerings count the solve at α/contStep and the start that converged
+// (not the failed tries).
 func alphaFairOnce(p *Problem, alpha float64, o alphaOptions) (*AlphaResult, *levelTerms, error) {
+	if alpha <= contFrom {
+		return alphaFairStart(p, alpha, o, coldStart, nil)
+	}
+	lo := o
+	lo.tol = max(o.tol, contTol)
+	prev, _, err := alphaFairOnce(p, alpha/contStep, lo)
+	starts := []startKind{warmLoose, warmTight, coldStart}
+	switch {
+	case errors.Is(err, ErrNotConverged):
+		prev, starts = nil, []startKind{coldStart}
+	case err != nil:
+		return nil, nil, err
+	}
+	for _, st := range starts {
+		var res *AlphaResult
+		var terms *levelTerms
+		if res, terms, err = alphaFairStart(p, alpha, o, st, prev); !errors.Is(err, ErrNotConverged) {
+			return res, terms, err
+		}
+	}
+	return nil, nil, err
+}
+
+// startKind is where alphaFairStart starts (see alphaFairOnce).
+type startKind int
+
+const (
+	warmLoose startKind = iota
+	warmTight
+	coldStart
+)
+
+// alphaFairStart is one interior-point solve of the whole problem from the
+// start st; the warm starts begin at prev, an allocation of p (at a
+// smaller α).
+func alphaFairStart(p *Problem, alpha float64, o alphaOptions, st startKind, prev *AlphaResult) (*AlphaResult, *levelTerms, error) {
 	if err := p.Validate(); err != nil {
 		return nil, nil, err
 	}
@@ -1116,17 +1212,47 @@ func alphaFairOnce(p *Problem, alpha float64, o alphaOptions) (*AlphaResult, *le
 		f0 = min(f0, p.Links[li].Capacity/wl[l])
 	}
 	R := f0
+	// Large α: warm start from the allocation at a smaller α (see
+	// alphaFairOnce), with the rates scaled so that its smallest fair share
+	// is 1: the utilities f^(1−α) are then at most ŵ/(α − 1) instead of
+	// whatever the first link's fill level gives (at α = 100 a factor 2
+	// off is 2^99).
+	var warm []float64
+	if prev != nil && st != coldStart {
+		res.Iterations, res.Centerings = prev.Iterations, prev.Centerings
+		warm = make([]float64, len(a.pLink))
+		fmin := math.Inf(1)
+		for g, i := range a.grp {
+			rate := 0.0
+			for q := a.gPath[g]; q < a.gPath[g+1]; q++ {
+				warm[q] = prev.FlowGroups[i].Paths[a.pOrig[q]].Rate
+				rate += warm[q]
+			}
+			fmin = min(fmin, rate/wRaw[g])
+		}
+		if fmin > 0 && !math.IsInf(fmin, 1) {
+			R = fmin * maxW
+		}
+	}
 	res.RateScale, res.WeightScale, res.ShareScale = R, maxW, R/maxW
 	a.c = make([]float64, a.m)
 	for l, li := range origLink {
 		a.c[l] = p.Links[li].Capacity / R
-		wl[l] *= 1 // normalised weight load: c_l/wl_l ≥ 1
 	}
 	a.w = make([]float64, len(a.grp))
 	a.d = make([]float64, len(a.grp))
-	for g := range a.grp {
+	for g, i := range a.grp {
 		a.w[g] = wRaw[g] / maxW
 		a.d[g] = dRaw[g] / R
+		if i < len(o.uscale) && o.uscale[i] > 0 && o.uscale[i] != 1 {
+			if a.k == nil {
+				a.k = make([]float64, len(a.grp))
+				for g := range a.k {
+					a.k[g] = 1
+				}
+			}
+			a.k[g] = o.uscale[i]
+		}
 	}
 	// Strictly feasible start: half of each link shared by path weight.
 	const theta = 0.5
@@ -1140,6 +1266,15 @@ func alphaFairOnce(p *Problem, alpha float64, o alphaOptions) (*AlphaResult, *le
 			}
 			v = min(v, a.d[g]/np)
 			a.x[p] = theta * v
+		}
+	}
+	if warm != nil {
+		// Strictly inside: a 1/α part of the central start keeps every
+		// slack ≥ c/(2α) while the shares stay ≥ (1 − 1/α) of the warm
+		// start's, so its utilities are at most e times the warm start's.
+		b := 1 / alpha
+		for q := range a.x {
+			a.x[q] = (1-b)*warm[q]/R + b*a.x[q]
 		}
 	}
 	a.s = make([]float64, len(a.grp))
@@ -1178,25 +1313,20 @@ func alphaFairOnce(p *Problem, alpha float64, o alphaOptions) (*AlphaResult, *le
 			nCons++
 		}
 	}
-	// The gap is measured twice. RelGap: against |objective| (Σŵ for
-	// α = 1, whose objective has no natural scale); the solver stops when it
-	// is ≤ tol. FGGap: against the smallest per-FG utility scale
-	// ŵ_i·f_i^(1−α) = s_i·MU_i (the throughput for α = 0). For large α the
-	// objective is a sum of terms of very different sizes (f^(1−α)), and a
-	// gap small against the sum says little about the FGs with small terms;
-	// a gap small against every FG's own scale bounds each FG's deviation.
-	// The solver goes on until FGGap ≤ tol too, or until float64 precision
-	// runs out (the iterate with the smallest FGGap is returned).
-	relDen := func(obj float64) float64 {
-		if alpha == 1 {
-			s := 0.0
-			for _, w := range a.w {
-				s += w
-			}
-			return s
-		}
-		return math.Abs(obj)
+	// The gap is measured twice. RelGap: against gapScale (see there); the
+	// solver stops when it is ≤ tol. FGGap: against the smallest per-FG
+	// utility scale ŵ_i·f_i^(1−α) = s_i·MU_i (the throughput for α = 0).
+	// For large α the objective is a sum of terms of very different sizes
+	// (f^(1−α)), and a gap small against the sum says little about the FGs
+	// with small terms; a gap small against every FG's own scale bounds each
+	// FG's deviation. The solver goes on until FGGap ≤ tol too, or until
+	// float64 precision runs out (the iterate with the smallest FGGap is
+	// returned).
+	sumW := 0.0
+	for _, w := range a.w {
+		sumW += w
 	}
+	relDen := func(obj float64) float64 { return gapScale(alpha, obj, sumW) }
 	if alpha == 0 {
 		// The tie-break costs at most ε·Σŵ of throughput at its optimum
 		// (see AlphaFair): a quarter of the tolerance relative to the
@@ -1207,7 +1337,15 @@ func alphaFairOnce(p *Problem, alpha float64, o alphaOptions) (*AlphaResult, *le
 		}
 		a.eps = o.tol / 4 * a.objective() / sw
 	}
+	// On the central path the gap is Σω/t = nCons/t: the first centring
+	// aims at a relative gap of 1, or, for warmTight, at 1e-2, about what
+	// the warm start is off by at this α (aimed at 1, the first centring
+	// can pull the warm start back towards the analytic centre, from where
+	// some problems at α = 100 did not recover).
 	a.t = float64(nCons) / max(relDen(a.objective()), 1e-300)
+	if st == warmTight {
+		a.t *= 100
+	}
 	grad := make([]float64, len(a.x))
 	delta := make([]float64, len(a.x))
 	trial := make([]float64, len(a.x))
@@ -1225,6 +1363,7 @@ func alphaFairOnce(p *Problem, alpha float64, o alphaOptions) (*AlphaResult, *le
 	const maxInner = 50
 	var lam, muD []float64
 	var best *afSnapshot
+	minRel, minRelT := math.Inf(1), 0.0 // the smallest relative gap so far, and its t
 	restore := func() {
 		copy(a.x, best.x)
 		copy(a.om, best.om)
@@ -1344,6 +1483,18 @@ outer:
 		if rel <= o.tol && (fg <= o.tol || alpha == 0) {
 			break
 		}
+		if best == nil && minRel < 1e-3 && rel > 100*minRel && a.t > 1e4*minRelT {
+			// The gap was once below 1e-3 and 100 times smaller, and has
+			// grown since, for four centrings: float64 precision ran out
+			// before the tolerance (the Newton steps no longer centre).
+			// Following t further only loses the gap; the step limit would
+			// be spent for nothing. (Far from the optimum the gap may
+			// rise for a while; not then.)
+			return nil, nil, fmt.Errorf("%w: float64 precision ran out at relative gap %.3g (after %d Newton steps)", ErrNotConverged, minRel, res.Iterations)
+		}
+		if rel < minRel {
+			minRel, minRelT = rel, a.t
+		}
 		if best != nil && (fg > 100*best.fgGap || a.t > 1e6*best.t) {
 			// float64 precision exhausted: the Newton systems are too
 			// ill-conditioned to follow the central path further.
@@ -1379,6 +1530,12 @@ outer:
 		gr.Rate = rate
 		gr.MarginalUtility = math.Pow(a.s[g]/a.w[g], -alpha)
 		gr.DemandPrice = muD[g]
+		if k := a.kap(g); k != 1 {
+			// The solve's KKT read κ·MU = π + μ (π the path price); for
+			// the unscaled utility MU = π + μ/κ + π(1/κ − 1).
+			pi := a.cheapestPath(g, lam)
+			gr.DemandPrice = muD[g]/k + pi*(1/k-1)
+		}
 	}
 	for i := range p.FlowGroups {
 		gr := &res.FlowGroups[i]

@@ -287,12 +287,10 @@ func kktResiduals(p *Problem, r *AlphaResult) (feas, stat, comp float64) {
 // TestAlphaFairKKTRandom checks the KKT conditions on 40 random problems
 // (1–3 paths per FG) for each α from 0.5 to 100, and on 150 single-path and
 // 150 multipath ones for α = 0 (the LP, where before the tie-break term 14 %
-// and 29 % did not converge). Up to α = 10 every instance must converge and
-// satisfy them. For α = 50 and 100 the solver may return an allocation it
-// does not certify per FG (FGGap > 1e-6: multipath problems whose fair
-// shares form chains spanning more than float64 can add, see
-// alphalevels.go) or not converge; those are counted, but every instance it
-// does certify must satisfy KKT — a certificate that lies is a bug.
+// and 29 % did not converge). Every instance must converge, reach FGGap
+// ≤ 1e-6 for α > 10 (before the warm starts, gap scale and level changes
+// of this round, 2 at α = 50 and 6 at α = 100 did not, and 4 at α = 100 did
+// not converge) and satisfy them.
 func TestAlphaFairKKTRandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(20, 1))
 	for _, tc := range []struct {
@@ -305,16 +303,16 @@ func TestAlphaFairKKTRandom(t *testing.T) {
 		for k := 0; k < tc.n; k++ {
 			p := randomAlphaProblem(rng, tc.paths)
 			r, err := AlphaFair(p, alpha)
-			if alpha > 10 && errors.Is(err, ErrNotConverged) {
+			if errors.Is(err, ErrNotConverged) {
 				failed++
-				continue
 			}
 			if err != nil {
-				t.Fatalf("α=%v instance %d: %v", alpha, k, err)
+				t.Errorf("α=%v instance %d: %v", alpha, k, err)
+				continue
 			}
 			if alpha > 10 && r.FGGap > 1e-6 {
 				uncertified++
-				continue
+				t.Errorf("α=%v instance %d: FG gap %.2g", alpha, k, r.FGGap)
 			}
 			feas, stat, comp := kktResiduals(p, r)
 			worstGap = max(worstGap, r.RelGap)
@@ -363,7 +361,10 @@ func TestAlphaFairApproachesMaxMin(t *testing.T) {
 			t.Errorf("α=%v: long FG %g, want %g", alpha, r.FlowGroups[0].Rate, want)
 		}
 		d := relErr(r.FlowGroups[0].Rate, mm.FlowGroups[0].Rate)
-		if bound := math.Log(3) / (2 * alpha); d > bound {
+		// The exact distance, tanh(ln(3)/(2α)), is below the bound by only
+		// (ln(3)/(2α))³/3 (5.5e-8 at α = 100): allow the solver's rate
+		// accuracy (1e-5, as for the closed form above).
+		if bound := math.Log(3) / (2 * alpha); d > bound+1e-5 {
 			t.Errorf("α=%v: %.3g from max-min, more than ln(3)/(2α) = %.3g", alpha, d, bound)
 		}
 		t.Logf("linear L=3 α=%v: long FG %.7g (closed form %.7g, max-min %g, %.2g apart), rel gap %.2g, FG gap %.2g, %d steps", alpha, r.FlowGroups[0].Rate, want, mm.FlowGroups[0].Rate, d, r.RelGap, r.FGGap, r.Iterations)
