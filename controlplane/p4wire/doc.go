@@ -15,4 +15,13 @@
 // then decoded by proto.Unmarshal, so the result is always what
 // proto.Unmarshal gives (FuzzUnmarshalReadResponse and
 // TestUnmarshalMatchesProto compare the two).
+//
+// Memory: the bytes fields of the decoded entities (match values, action
+// parameters) point into one copy of the response, so an entity kept
+// keeps the whole response alive. That is a good trade only while nobody
+// keeps read entities: the daemon does not — a reconcile's read state and
+// its plan (the old entities it undoes to) end with the reconcile, the
+// closed loop keeps byte counts, not counter entries, and the intent it
+// compares with is compiled, never read. Code that keeps a read entity for
+// long should proto.Clone it.
 package p4wire
