@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -445,7 +446,9 @@ func (c *compilation) switchRoutes(sw *topo.Switch, per *switchEntities, routeKe
 		hops    []topo.Edge
 		weights []int
 	}
-	var routes []route
+	routes := make([]route, 0, len(c.t.Hosts))
+	// Most hosts have one address: room for it in the v4 table up front.
+	per.v4 = slices.Grow(per.v4, len(c.t.Hosts))
 	used := map[nextHop]bool{}
 	for _, h := range c.t.Hosts {
 		hops, err := c.t.NextHops(sw.Name, h.Name)
