@@ -325,7 +325,9 @@ func TestProbesLost(t *testing.T) {
 // changes are reconciled (a switch-converged event after the link-down, with
 // writes); the others are left alone (no event at all: not even read). Each
 // switch then holds exactly what a full compile of the topology with the
-// link marked down in the file gives (read back by an observer and diffed).
+// link marked down in the file gives (read back by an observer and diffed),
+// and, once the link answers again, what a full compile of the original
+// file gives.
 func TestLinkDownReprogramsOnlyAffected(t *testing.T) {
 	cfg, dir, links, ctx, c, ev, next := cabledRunning(t)
 	waitVerified(t, ctx, c)
@@ -375,8 +377,43 @@ func TestLinkDownReprogramsOnlyAffected(t *testing.T) {
 	}
 	ev.mu.Unlock()
 
+	holdsFullCompile(t, ctx, cfg, full, "with the link down in the file")
+	if n := reusedRoutes(c); n == 0 || n >= len(fabricSwitches) {
+		t.Errorf("the recompilation for the link-down reused the routes of %d switches, want some (spine2's) but not all", n)
+	}
+
+	// Back up: the controller's recompilation reuses the routes of the
+	// switches the link does not touch (compiler.RouteCache), and every
+	// switch again holds what a full compile of the original file gives.
+	links[cut].SetUp(true)
+	_, next = ev.wait(t, ctx, next, "link-up "+cut, func(e Event) bool { return e.Kind == LinkUp && e.What == cut })
+	for sw := range affected {
+		ev.wait(t, ctx, next, sw+" reconciled after the link-up", func(e Event) bool {
+			return (e.Kind == SwitchConverged || e.Kind == SwitchFailed) && e.Switch == sw
+		})
+	}
+	holdsFullCompile(t, ctx, cfg, before, "of the original file after the link came back")
+}
+
+// reusedRoutes is how many switches' routes the last compile took from the
+// fabric's route caches.
+func reusedRoutes(c *Controller) int {
+	r := c.Fabric().routes
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, rc := range r.by {
+		n += rc.Reused()
+	}
+	return n
+}
+
+// holdsFullCompile checks that every switch of the demo fabric holds what
+// the full compile want gives (read back by an observer and diffed).
+func holdsFullCompile(t *testing.T, ctx context.Context, cfg Config, want *Compiled, what string) {
+	t.Helper()
 	for i, sw := range fabricSwitches {
-		in := full.Intents[sw]
+		in := want.Intents[sw]
 		obs := observer(t, cfg.Switches[i].Address, *cfg.Switches[i].DeviceID)
 		var got []*p4v1.Entity
 		for _, q := range []*p4v1.Entity{
@@ -389,7 +426,7 @@ func TestLinkDownReprogramsOnlyAffected(t *testing.T) {
 			got = append(got, must(obs.Read(ctx, q))...)
 		}
 		if plan := must(tables.Diff(in.Schema, got, in.Entities)); plan.Len() != 0 {
-			t.Errorf("%s differs from a full compile with the link down in the file: %d updates, first %s", sw, plan.Len(), in.Schema.Describe(plan.Updates()[0].Entity))
+			t.Errorf("%s differs from a full compile %s: %d updates, first %s", sw, what, plan.Len(), in.Schema.Describe(plan.Updates()[0].Entity))
 		}
 	}
 }
