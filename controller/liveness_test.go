@@ -470,3 +470,62 @@ func TestWasSent(t *testing.T) {
 		t.Error("a link whose last sends failed (sentFrom 0) counts as sent")
 	}
 }
+
+// TestProbesWaitForConvergedEnds: a link is probed only once both its ends
+// were reconciled. While one end is not (spine2 here, forgotten as if its
+// first reconcile were still to come), its links' probes stop and the
+// others' go on; the rounds not probed are not judged, so neither then nor
+// when probing resumes does a held link count misses and go down.
+func TestProbesWaitForConvergedEnds(t *testing.T) {
+	_, _, _, ctx, c, ev, next := cabledRunning(t)
+	waitVerified(t, ctx, c)
+	lm := c.links
+	held := map[string]bool{"leaf1:4-spine2:1": true, "leaf2:4-spine2:2": true}
+	sent := func() map[string]uint64 {
+		lm.mu.Lock()
+		defer lm.mu.Unlock()
+		out := map[string]uint64{}
+		for name, ml := range lm.links {
+			out[name] = min(ml.sent[0], ml.sent[1])
+		}
+		return out
+	}
+	lm.mu.Lock()
+	delete(lm.converged, "spine2")
+	lm.mu.Unlock()
+	time.Sleep(2 * lm.interval) // a round being sent when it was forgotten
+	before := sent()
+	pollUntil(t, ctx, "the other links probed for five more rounds", func() bool {
+		now := sent()
+		for name := range now {
+			if !held[name] && now[name] < before[name]+5 {
+				return false
+			}
+		}
+		return true
+	})
+	after := sent()
+	for name := range held {
+		if after[name] != before[name] {
+			t.Errorf("%s probed in rounds %d..%d although spine2 has not converged", name, before[name]+1, after[name])
+		}
+	}
+	lm.switchConverged("spine2")
+	pollUntil(t, ctx, "spine2's links probed again for more rounds than it takes to go down", func() bool {
+		now := sent()
+		for name := range held {
+			if now[name] < after[name]+uint64(2*lm.k+2) {
+				return false
+			}
+		}
+		return true
+	})
+	time.Sleep(3 * lm.interval) // the last rounds judged
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	for _, e := range ev.all[next:] {
+		if e.Kind == LinkDown {
+			t.Errorf("link-down %s while or after its probes were held back", e.What)
+		}
+	}
+}
