@@ -1,11 +1,13 @@
 package compiler
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/big"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -355,6 +357,9 @@ func (c *compilation) buildRoutes(per []switchEntities) error {
 	if err != nil {
 		return err
 	}
+	if c.cfg.routes != nil {
+		c.cfg.routes.begin(c.routeContext())
+	}
 	outs := make([]outcome, len(c.t.Switches))
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -437,17 +442,20 @@ func (c *compilation) routeKeys() (map[*topo.Host][]routeKey, error) {
 // goroutine per switch, never concurrently for the same switch).
 func (c *compilation) switchRoutes(sw *topo.Switch, per *switchEntities, routeKeys map[*topo.Host][]routeKey, bad func(path, format string, args ...any)) error {
 	smac := sw.RouterMAC()
-	// Each distinct next hop's action, as the schema built it for the
-	// first route that used it.
-	actions := map[routeAction]*p4v1.TableAction{}
-	type route struct {
-		host    *topo.Host
-		hops    []topo.Edge
-		weights []int
-	}
-	var routes []route
+	routes := make([]route, 0, len(c.t.Hosts))
+	// Most hosts have one address: room for it in the v4 table up front.
+	per.v4 = slices.Grow(per.v4, len(c.t.Hosts))
 	used := map[nextHop]bool{}
-	for _, h := range c.t.Hosts {
+	// input is everything this switch's routes are built from beyond the
+	// route cache's context (RouteCache): its router MAC and, per host,
+	// the next hops the routes use.
+	rc := c.cfg.routes
+	var input []byte
+	problems := false
+	if rc != nil {
+		input = append(make([]byte, 0, 16*len(c.t.Hosts)), smac[:]...)
+	}
+	for hi, h := range c.t.Hosts {
 		hops, err := c.t.NextHops(sw.Name, h.Name)
 		if err != nil {
 			return internal("routes", err)
@@ -464,13 +472,53 @@ func (c *compilation) switchRoutes(sw *topo.Switch, per *switchEntities, routeKe
 		}
 		if len(r.hops) > c.pl.maxGroupSize {
 			bad("routing", "switch %s has %d equal-cost next hops to %s, more than the selector's group size %d", yamlerr.Quote(sw.Name), len(r.hops), yamlerr.Quote(h.Name), c.pl.maxGroupSize)
+			problems = true
 			continue
 		}
-		for _, e := range r.hops {
-			used[nextHop{e.FromPort, c.t.PeerMAC(e)}] = true
+		if rc != nil {
+			input = binary.AppendUvarint(input, uint64(hi))
+			input = binary.AppendUvarint(input, uint64(len(r.hops)))
+		}
+		for i, e := range r.hops {
+			nh := nextHop{e.FromPort, c.t.PeerMAC(e)}
+			used[nh] = true
+			if rc != nil {
+				w := 1
+				if r.weights != nil {
+					w = r.weights[i]
+				}
+				input = appendRouteHop(input, nh, w)
+			}
 		}
 		routes = append(routes, r)
 	}
+	before := [4]int{len(per.members), len(per.groups), len(per.v4), len(per.v6)}
+	if rc != nil && !problems && rc.take(sw.Name, input, per) {
+		return nil
+	}
+	if err := c.buildSwitchRoutes(sw, smac, per, routes, used, routeKeys); err != nil {
+		return err
+	}
+	if rc != nil {
+		rc.put(sw.Name, input, per, before, !problems)
+	}
+	return nil
+}
+
+// route is one host's route on a switch: the next hops it uses, with
+// their weights (wcmp).
+type route struct {
+	host    *topo.Host
+	hops    []topo.Edge
+	weights []int
+}
+
+// buildSwitchRoutes builds a switch's next-hop members (those used),
+// groups and LPM routes.
+func (c *compilation) buildSwitchRoutes(sw *topo.Switch, smac topo.MAC, per *switchEntities, routes []route, used map[nextHop]bool, routeKeys map[*topo.Host][]routeKey) error {
+	// Each distinct next hop's action, as the schema built it for the
+	// first route that used it.
+	actions := map[routeAction]*p4v1.TableAction{}
 	// Member ids in (port, MAC) order, so they are stable.
 	var nhs []nextHop
 	for nh := range used {

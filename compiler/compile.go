@@ -40,6 +40,8 @@ type config struct {
 	watchPorts bool
 	// reservations are admitted reservations to police (WithReservations).
 	reservations []admission.Reservation
+	// routes are the route entities of an earlier compile (WithRouteCache).
+	routes *RouteCache
 }
 
 // WithPhaseTimes makes Compile report how long each phase took, in order:

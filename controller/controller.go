@@ -227,6 +227,9 @@ func (c *Controller) onReconcile(sw string, st controlplane.ReconcileStats, err 
 		c.emit(Event{Kind: SwitchFailed, Switch: sw, Err: err, Stats: st})
 		return
 	}
+	if c.links != nil {
+		c.links.switchConverged(sw)
+	}
 	if st.SideWritten > 0 {
 		c.emit(Event{Kind: QueuesApplied, Switch: sw, Count: st.SideWritten, Stats: st})
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"sync"
 
 	p4v1 "github.com/p4lang/p4runtime/go/p4/v1"
 	"gopkg.in/yaml.v3"
@@ -49,6 +50,32 @@ type Fabric struct {
 	// queues are kept across reloads: each remembers what it applied, so a
 	// queue a new policy no longer sets goes back to the default.
 	queues map[string]target.QueueConfigurator
+	// routes keep each compile's route entities for the next one, per
+	// compile of Fabric.compile (schema and watch ports), across reloads
+	// and link changes: a link liveness takes down rebuilds the routes of
+	// only the switches whose next hops it changes (compiler.RouteCache).
+	routes *routeCaches
+}
+
+type routeCaches struct {
+	mu sync.Mutex
+	by map[compileKey]*compiler.RouteCache
+}
+
+// compileKey is one compile of Fabric.compile: the switches sharing a
+// schema and whether their groups watch ports share one.
+type compileKey struct {
+	schema *tables.Schema
+	watch  bool
+}
+
+func (r *routeCaches) get(k compileKey) *compiler.RouteCache {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.by[k] == nil {
+		r.by[k] = &compiler.RouteCache{}
+	}
+	return r.by[k]
 }
 
 // InputError marks an error in the user's input (files, settings): the
@@ -82,6 +109,7 @@ func loadFabric(cfg *Config, dial func(context.Context, string) (net.Conn, error
 		return nil, inputErr(err)
 	}
 	f := &Fabric{cfg: cfg, topology: t, intent: t, topologyData: data, targets: map[string]topo.Target{},
+		routes:  &routeCaches{by: map[compileKey]*compiler.RouteCache{}},
 		formats: map[string]tofino.Format{}, drivers: map[string]target.Driver{}, pipelines: map[string]*controlplane.Pipeline{},
 		queues: map[string]target.QueueConfigurator{}}
 	thrift := map[string]string{}
@@ -463,21 +491,17 @@ func hasContent(data []byte) bool {
 func (f *Fabric) compile(ctx context.Context, pol *compiler.Policy, opts ...compiler.Option) (map[string][]*p4v1.Entity, *compiler.Result, error) {
 	out := map[string][]*p4v1.Entity{}
 	var last *compiler.Result
-	type key struct {
-		schema *tables.Schema
-		watch  bool
-	}
-	done := map[key]*compiler.Result{}
+	done := map[compileKey]*compiler.Result{}
 	for _, sw := range f.switches {
 		drv := f.Driver(sw.Name)
 		schema := drv.Schema()
 		// The sim acts on watch_port (its data plane skips a member whose
 		// port is down); other targets get none (docs/controller.md).
-		k := key{schema, drv.Name() == string(topo.TargetSim)}
+		k := compileKey{schema, drv.Name() == string(topo.TargetSim)}
 		res, ok := done[k]
 		if !ok {
 			var err error
-			o := append(slices.Clip(opts), compiler.WithNames(drv.Names()), compiler.WithECNDepth(drv.ECNDepth))
+			o := append(slices.Clip(opts), compiler.WithNames(drv.Names()), compiler.WithECNDepth(drv.ECNDepth), compiler.WithRouteCache(f.routes.get(k)))
 			if k.watch {
 				o = append(o, compiler.WithWatchPorts())
 			}

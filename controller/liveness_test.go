@@ -325,7 +325,9 @@ func TestProbesLost(t *testing.T) {
 // changes are reconciled (a switch-converged event after the link-down, with
 // writes); the others are left alone (no event at all: not even read). Each
 // switch then holds exactly what a full compile of the topology with the
-// link marked down in the file gives (read back by an observer and diffed).
+// link marked down in the file gives (read back by an observer and diffed),
+// and, once the link answers again, what a full compile of the original
+// file gives.
 func TestLinkDownReprogramsOnlyAffected(t *testing.T) {
 	cfg, dir, links, ctx, c, ev, next := cabledRunning(t)
 	waitVerified(t, ctx, c)
@@ -375,8 +377,43 @@ func TestLinkDownReprogramsOnlyAffected(t *testing.T) {
 	}
 	ev.mu.Unlock()
 
+	holdsFullCompile(t, ctx, cfg, full, "with the link down in the file")
+	if n := reusedRoutes(c); n == 0 || n >= len(fabricSwitches) {
+		t.Errorf("the recompilation for the link-down reused the routes of %d switches, want some (spine2's) but not all", n)
+	}
+
+	// Back up: the controller's recompilation reuses the routes of the
+	// switches the link does not touch (compiler.RouteCache), and every
+	// switch again holds what a full compile of the original file gives.
+	links[cut].SetUp(true)
+	_, next = ev.wait(t, ctx, next, "link-up "+cut, func(e Event) bool { return e.Kind == LinkUp && e.What == cut })
+	for sw := range affected {
+		ev.wait(t, ctx, next, sw+" reconciled after the link-up", func(e Event) bool {
+			return (e.Kind == SwitchConverged || e.Kind == SwitchFailed) && e.Switch == sw
+		})
+	}
+	holdsFullCompile(t, ctx, cfg, before, "of the original file after the link came back")
+}
+
+// reusedRoutes is how many switches' routes the last compile took from the
+// fabric's route caches.
+func reusedRoutes(c *Controller) int {
+	r := c.Fabric().routes
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, rc := range r.by {
+		n += rc.Reused()
+	}
+	return n
+}
+
+// holdsFullCompile checks that every switch of the demo fabric holds what
+// the full compile want gives (read back by an observer and diffed).
+func holdsFullCompile(t *testing.T, ctx context.Context, cfg Config, want *Compiled, what string) {
+	t.Helper()
 	for i, sw := range fabricSwitches {
-		in := full.Intents[sw]
+		in := want.Intents[sw]
 		obs := observer(t, cfg.Switches[i].Address, *cfg.Switches[i].DeviceID)
 		var got []*p4v1.Entity
 		for _, q := range []*p4v1.Entity{
@@ -389,7 +426,7 @@ func TestLinkDownReprogramsOnlyAffected(t *testing.T) {
 			got = append(got, must(obs.Read(ctx, q))...)
 		}
 		if plan := must(tables.Diff(in.Schema, got, in.Entities)); plan.Len() != 0 {
-			t.Errorf("%s differs from a full compile with the link down in the file: %d updates, first %s", sw, plan.Len(), in.Schema.Describe(plan.Updates()[0].Entity))
+			t.Errorf("%s differs from a full compile %s: %d updates, first %s", sw, what, plan.Len(), in.Schema.Describe(plan.Updates()[0].Entity))
 		}
 	}
 }
@@ -431,5 +468,64 @@ func TestWasSent(t *testing.T) {
 	}
 	if (&monitoredLink{sent: [2]uint64{9, 9}}).wasSent(9) {
 		t.Error("a link whose last sends failed (sentFrom 0) counts as sent")
+	}
+}
+
+// TestProbesWaitForConvergedEnds: a link is probed only once both its ends
+// were reconciled. While one end is not (spine2 here, forgotten as if its
+// first reconcile were still to come), its links' probes stop and the
+// others' go on; the rounds not probed are not judged, so neither then nor
+// when probing resumes does a held link count misses and go down.
+func TestProbesWaitForConvergedEnds(t *testing.T) {
+	_, _, _, ctx, c, ev, next := cabledRunning(t)
+	waitVerified(t, ctx, c)
+	lm := c.links
+	held := map[string]bool{"leaf1:4-spine2:1": true, "leaf2:4-spine2:2": true}
+	sent := func() map[string]uint64 {
+		lm.mu.Lock()
+		defer lm.mu.Unlock()
+		out := map[string]uint64{}
+		for name, ml := range lm.links {
+			out[name] = min(ml.sent[0], ml.sent[1])
+		}
+		return out
+	}
+	lm.mu.Lock()
+	delete(lm.converged, "spine2")
+	lm.mu.Unlock()
+	time.Sleep(2 * lm.interval) // a round being sent when it was forgotten
+	before := sent()
+	pollUntil(t, ctx, "the other links probed for five more rounds", func() bool {
+		now := sent()
+		for name := range now {
+			if !held[name] && now[name] < before[name]+5 {
+				return false
+			}
+		}
+		return true
+	})
+	after := sent()
+	for name := range held {
+		if after[name] != before[name] {
+			t.Errorf("%s probed in rounds %d..%d although spine2 has not converged", name, before[name]+1, after[name])
+		}
+	}
+	lm.switchConverged("spine2")
+	pollUntil(t, ctx, "spine2's links probed again for more rounds than it takes to go down", func() bool {
+		now := sent()
+		for name := range held {
+			if now[name] < after[name]+uint64(2*lm.k+2) {
+				return false
+			}
+		}
+		return true
+	})
+	time.Sleep(3 * lm.interval) // the last rounds judged
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	for _, e := range ev.all[next:] {
+		if e.Kind == LinkDown {
+			t.Errorf("link-down %s while or after its probes were held back", e.What)
+		}
 	}
 }

@@ -2,6 +2,8 @@ package topo
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -119,6 +121,93 @@ func TestKShortestPaths(t *testing.T) {
 				t.Errorf("loop in %v", p)
 			}
 			seen[n] = true
+		}
+	}
+}
+
+// randomTopology is a connected random graph of n switches (a ring, so
+// that every host reaches every other, plus extra links) with link costs
+// 1–4, some links down, and one host on each of the first hosts switches.
+func randomTopology(t *testing.T, seed uint64, n, extra, hosts int) *Topology {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 1))
+	var s strings.Builder
+	s.WriteString("name: random\nswitches:\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&s, "  - {name: s%d, device_id: %d, address: \"127.0.0.1:%d\", target: sim}\n", i, i, 50000+i)
+	}
+	s.WriteString("hosts:\n")
+	for h := 1; h <= hosts; h++ {
+		fmt.Fprintf(&s, "  - {name: h%d, ipv4: 10.0.%d.1/24, mac: \"00:00:0a:00:%02x:01\", switch: s%d, port: 1, link: {capacity: 1Gbps}}\n", h, h, h, h)
+	}
+	s.WriteString("links:\n")
+	port := make([]int, n+1)
+	for i := range port {
+		port[i] = 1 // port 1 is the host's
+	}
+	link := func(a, b int, down bool) {
+		port[a]++
+		port[b]++
+		fmt.Fprintf(&s, "  - {a: s%d:%d, b: s%d:%d, capacity: 10Gbps, cost: %d, down: %v}\n", a, port[a], b, port[b], 1+rng.IntN(4), down)
+	}
+	for i := 1; i <= n; i++ {
+		link(i, i%n+1, false)
+	}
+	for range extra {
+		a, b := 1+rng.IntN(n), 1+rng.IntN(n)
+		if a != b {
+			link(a, b, rng.IntN(4) == 0)
+		}
+	}
+	top, err := Parse("random.yaml", []byte(s.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return top
+}
+
+// TestDenseDistancesMatchDijkstra: the numbered Dijkstra NextHops uses
+// gives every node the same cost to every host as the string-keyed one
+// ShortestPaths uses (-1 where that one has none), and NextHops returns
+// exactly the edges e of the switch with cost(e) + cost(e.To → dst) equal
+// to the switch's own cost (hosts other than dst excluded), on random
+// weighted graphs with links down.
+func TestDenseDistancesMatchDijkstra(t *testing.T) {
+	for _, tc := range []struct {
+		seed                uint64
+		n, extra, hostCount int
+	}{
+		{1, 2, 0, 2}, {2, 8, 12, 4}, {3, 30, 60, 10}, {4, 100, 300, 40}, {5, 60, 20, 60},
+	} {
+		top := randomTopology(t, tc.seed, tc.n, tc.extra, tc.hostCount)
+		for _, h := range top.Hosts {
+			want := top.dijkstra(h.Name, nil, nil)
+			ix := top.denseIndex()
+			got := ix.distances(ix.id[h.Name])
+			for name := range top.nodes {
+				w, ok := want[name]
+				if !ok {
+					w = -1
+				}
+				if g := got[ix.id[name]]; g != w {
+					t.Fatalf("seed %d: cost %s→%s = %d, want %d", tc.seed, name, h.Name, g, w)
+				}
+			}
+			for _, sw := range top.Switches {
+				hops, err := top.NextHops(sw.Name, h.Name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var wantHops []Edge
+				for _, e := range top.out[sw.Name] {
+					if d, ok := want[e.To]; ok && (!e.ToHost || e.To == h.Name) && d+e.Cost == want[sw.Name] {
+						wantHops = append(wantHops, e)
+					}
+				}
+				if !reflect.DeepEqual(hops, wantHops) {
+					t.Fatalf("seed %d: NextHops(%s, %s) = %v, want %v", tc.seed, sw.Name, h.Name, hops, wantHops)
+				}
+			}
 		}
 	}
 }

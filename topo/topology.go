@@ -54,11 +54,11 @@ type Topology struct {
 
 	distMu sync.Mutex
 	distTo map[string]map[string]int // per destination: cost from every node
-	// dense numbers the nodes for NextHops, built on first use (under
-	// distMu) once the graph is complete; distIdx holds, per destination,
-	// every node's cost by number (-1: unreachable).
-	dense   *denseIndex
-	distIdx map[string][]int
+	// dense numbers the nodes for NextHops, built on first use (denseOnce)
+	// once the graph is complete, with every node's cost to each
+	// destination computed once.
+	denseOnce sync.Once
+	dense     *denseIndex
 }
 
 type node struct {
