@@ -191,14 +191,31 @@ func freeAddr(b *testing.B) string {
 	return l.Addr().String()
 }
 
-// startProcess starts bin with args; it is stopped by PID at cleanup.
+// startProcess starts bin with args; it is stopped by PID at cleanup. Its
+// output goes to a log file, not to the benchmark's: the start-up lines of
+// dozens of sim processes split the result lines that benchstat reads. The
+// file is kept, and named, only when the benchmark fails.
 func startProcess(b *testing.B, bin string, args ...string) *os.Process {
 	b.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
+	log, err := os.CreateTemp("", "p4qos-perf-*.log")
+	if err != nil {
 		b.Fatal(err)
 	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		os.Remove(log.Name())
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		log.Close()
+		if b.Failed() {
+			b.Logf("output of %s %s: %s", bin, strings.Join(args, " "), log.Name())
+		} else {
+			os.Remove(log.Name())
+		}
+	})
 	b.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
