@@ -99,6 +99,9 @@ type alphaOptions struct {
 	// term by κ ≤ 1 (see alphaFairLevels: only for FGs expected at their
 	// cap; α > 1).
 	uscale []float64
+	// lv is how alphaFairLevels cuts levels (the zero value: the first
+	// try, see levelVariants).
+	lv levelVariant
 }
 
 // WithGapTolerance sets the relative duality gap at which AlphaFair stops
@@ -1061,7 +1064,7 @@ func AlphaFair(p *Problem, alpha float64, opts ...AlphaOption) (*AlphaResult, er
 	if !(o.tol > 0) {
 		return nil, fmt.Errorf("allocator: gap tolerance must be positive, got %v", o.tol)
 	}
-	return alphaFairLevels(p, alpha, o)
+	return alphaFairRetry(p, alpha, o)
 }
 
 // levelTerms are one solve's relative gap terms (see afSolver.gapTerms)
