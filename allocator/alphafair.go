@@ -47,7 +47,10 @@ import (
 // tolerance (default 1e-6) and, for α > 0, the gap relative to each FG's own
 // utility scale is too, or float64 precision runs out (AlphaResult.FGGap).
 // For α > contFrom the solve starts from the allocation at a smaller α
-// (continuation, see alphaFairOnce).
+// (continuation, see alphaFairOnce). For α > 1 the problem is solved in
+// levels of fair share (alphaFairLevels), and for α > 2 a result that is
+// not converged or not certified is solved again with other level cuts
+// (alphaFairRetry).
 
 // MaxAlpha is the largest α AlphaFair accepts. Beyond it the utilities
 // (fair shares to the power −α) leave float64 range on ordinary problems
