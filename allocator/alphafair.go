@@ -47,7 +47,10 @@ import (
 // tolerance (default 1e-6) and, for α > 0, the gap relative to each FG's own
 // utility scale is too, or float64 precision runs out (AlphaResult.FGGap).
 // For α > contFrom the solve starts from the allocation at a smaller α
-// (continuation, see alphaFairOnce).
+// (continuation, see alphaFairOnce). For α > 1 the problem is solved in
+// levels of fair share (alphaFairLevels), and for α > 2 a result that is
+// not converged or not certified is solved again with other level cuts
+// (alphaFairRetry).
 
 // MaxAlpha is the largest α AlphaFair accepts. Beyond it the utilities
 // (fair shares to the power −α) leave float64 range on ordinary problems
@@ -99,6 +102,9 @@ type alphaOptions struct {
 	// term by κ ≤ 1 (see alphaFairLevels: only for FGs expected at their
 	// cap; α > 1).
 	uscale []float64
+	// lv is how alphaFairLevels cuts levels (the zero value: the first
+	// try, see levelVariants).
+	lv levelVariant
 }
 
 // WithGapTolerance sets the relative duality gap at which AlphaFair stops
@@ -1061,7 +1067,7 @@ func AlphaFair(p *Problem, alpha float64, opts ...AlphaOption) (*AlphaResult, er
 	if !(o.tol > 0) {
 		return nil, fmt.Errorf("allocator: gap tolerance must be positive, got %v", o.tol)
 	}
-	return alphaFairLevels(p, alpha, o)
+	return alphaFairRetry(p, alpha, o)
 }
 
 // levelTerms are one solve's relative gap terms (see afSolver.gapTerms)
