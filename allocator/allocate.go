@@ -110,7 +110,7 @@ func Allocate(ctx context.Context, p *Problem, opts ...Option) (*Result, error) 
 		opt(&o)
 	}
 	if p.Objective == AlphaFairObjective && p.Alpha != nil {
-		ar, err := AlphaFair(p, *p.Alpha)
+		ar, err := AlphaFair(p, *p.Alpha, WithContext(ctx))
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package allocator
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -105,7 +106,15 @@ type alphaOptions struct {
 	// lv is how alphaFairLevels cuts levels (the zero value: the first
 	// try, see levelVariants).
 	lv levelVariant
+	// ctx, when set, ends the solve: it is checked before every Newton
+	// step (a solve at 10k FGs takes a minute, and retries at large α
+	// several).
+	ctx context.Context
 }
+
+// WithContext makes AlphaFair stop with ctx's error when ctx ends (it is
+// checked before every Newton step). Allocate passes its own.
+func WithContext(ctx context.Context) AlphaOption { return func(o *alphaOptions) { o.ctx = ctx } }
 
 // WithGapTolerance sets the relative duality gap at which AlphaFair stops
 // (default 1e-6).
@@ -1067,7 +1076,13 @@ func AlphaFair(p *Problem, alpha float64, opts ...AlphaOption) (*AlphaResult, er
 	if !(o.tol > 0) {
 		return nil, fmt.Errorf("allocator: gap tolerance must be positive, got %v", o.tol)
 	}
-	return alphaFairRetry(p, alpha, o)
+	r, err := alphaFairRetry(p, alpha, o)
+	if o.ctx != nil && o.ctx.Err() != nil {
+		// A level or retry step that took a cancelled solve for a
+		// non-converged one must not return a partial answer.
+		return nil, o.ctx.Err()
+	}
+	return r, err
 }
 
 // levelTerms are one solve's relative gap terms (see afSolver.gapTerms)
@@ -1384,6 +1399,13 @@ outer:
 		inner, polish := 0, false
 		// Centring: damped Newton until the decrement is tiny.
 		for {
+			if o.ctx != nil {
+				// Before the error handling below, which keeps the best
+				// iterate of a solve that fails: cancelling is not failing.
+				if err := o.ctx.Err(); err != nil {
+					return nil, nil, err
+				}
+			}
 			var err error
 			F := a.barrier(a.x)
 			switch {
