@@ -207,18 +207,25 @@ func (l *Ledger) checkCL(nr Reservation) ([]CLTerm, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []CLTerm
-	for _, e := range es {
-		reservedCL, reservedEF := 0.0, 0.0
-		for _, r := range l.res {
-			if l.crosses(r, e.Name()) {
-				if r.Service == ControlledLoad {
-					reservedCL += r.TSpec.Rate
-				} else {
-					reservedEF += r.TSpec.Rate
-				}
+	// The rates reserved through each hop, from each reservation's paths
+	// computed once (not once per hop checked).
+	resCL, resEF := map[string]float64{}, map[string]float64{}
+	for _, r := range l.res {
+		hops, err := l.switchEdges(r.Src, r.Dst)
+		if err != nil {
+			continue // its hosts left the topology: it crosses nothing
+		}
+		for _, h := range hops {
+			if r.Service == ControlledLoad {
+				resCL[h.Name()] += r.TSpec.Rate
+			} else {
+				resEF[h.Name()] += r.TSpec.Rate
 			}
 		}
+	}
+	var out []CLTerm
+	for _, e := range es {
+		reservedCL, reservedEF := resCL[e.Name()], resEF[e.Name()]
 		t := CLTerm{Hop: e.Name(), Measured: reservedCL, Source: "reserved",
 			Limit: l.params.CLTarget * (e.Capacity - reservedEF)}
 		if l.meas != nil {
@@ -292,21 +299,6 @@ func (l *Ledger) Hops(id string) []string {
 		return hops
 	}
 	return nil
-}
-
-func (l *Ledger) crosses(r Reservation, hop string) bool {
-	ps, err := paths(l.topo, l.params, r.Src, r.Dst)
-	if err != nil {
-		return false
-	}
-	for _, p := range ps {
-		for _, e := range p.Edges {
-			if e.Name() == hop {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // setBounds stores each guaranteed reservation's bound from a.
