@@ -14,12 +14,6 @@ type Measurements interface {
 	QueueLoad(hop string, svc Service) (bps float64, ok bool)
 }
 
-// Admitter is implemented by a Measurements that must learn of a flow it
-// admitted before the flow shows in the counters (WindowMax does).
-type Admitter interface {
-	Admitted(hops []string, svc Service, bps float64)
-}
-
 // WindowMax is the time-window measurement estimator of Jamin, Danzig,
 // Shenker and Zhang, "A Measurement-Based Admission Control Algorithm for
 // Integrated Service Packet Networks", IEEE/ACM Transactions on
@@ -115,7 +109,7 @@ func (w *WindowMax) Observe(hop string, svc Service, at time.Time, bps float64) 
 }
 
 // Admitted adds a newly admitted flow's rate to the estimate of every hop
-// it crosses (Admitter).
+// it crosses: it is not in the samples yet.
 func (w *WindowMax) Admitted(hops []string, svc Service, bps float64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
