@@ -228,6 +228,14 @@ func TestLinkFailureSim(t *testing.T) {
 		}
 		restore = append(restore, pollUntil(t, ctx, "flows spread again", spread).Sub(t1))
 	}
+	// The metrics count what the events said: every cut once down and
+	// once up, and the probe rounds that found them.
+	if down, up := metricValue(t, c, "p4qos_link_liveness_changes_total", "to", "down"), metricValue(t, c, "p4qos_link_liveness_changes_total", "to", "up"); down != failures || up != failures {
+		t.Errorf("p4qos_link_liveness_changes_total down %v, up %v; want %d each", down, up, failures)
+	}
+	if rounds := metricValue(t, c, "p4qos_link_probe_rounds_total", "", ""); rounds < float64(failures*(cfg.ProbeMisses+cfg.ProbeRecover)) {
+		t.Errorf("p4qos_link_probe_rounds_total %v: fewer than the %d rounds the failures needed", rounds, failures*(cfg.ProbeMisses+cfg.ProbeRecover))
+	}
 	t.Logf("probe interval %v, %d misses down, %d answers up; n=%d failures", cfg.ProbeInterval, cfg.ProbeMisses, cfg.ProbeRecover, failures)
 	for _, m := range []struct {
 		name string
@@ -528,4 +536,30 @@ func TestProbesWaitForConvergedEnds(t *testing.T) {
 			t.Errorf("link-down %s while or after its probes were held back", e.What)
 		}
 	}
+}
+
+// metricValue sums the counter name in c's registry over the series whose
+// label has value (every series when label is empty).
+func metricValue(t *testing.T, c *Controller, name, label, value string) float64 {
+	t.Helper()
+	mfs, err := c.Metrics().Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			match := label == ""
+			for _, lp := range m.GetLabel() {
+				match = match || lp.GetName() == label && lp.GetValue() == value
+			}
+			if match {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
 }

@@ -38,6 +38,12 @@ type Metrics struct {
 	LoopLatency  prometheus.Histogram
 	MeterWrites  *prometheus.CounterVec // switch
 	PolicyLoads  *prometheus.CounterVec // result
+	// Link liveness: rounds of probes sent, and how long sending one took
+	// (a round longer than the probe interval delays the next: the links
+	// are then probed less often than configured).
+	ProbeRounds    prometheus.Counter
+	ProbeRoundTime prometheus.Histogram
+	LinkChanges    *prometheus.CounterVec // to (down, up)
 
 	// Read from the switches' counters after every closed-loop round.
 	ClassBytes   *prometheus.CounterVec // switch, class
@@ -90,6 +96,13 @@ func NewMetrics() *Metrics {
 			Help: "Meter and WCMP group updates written by the closed loop."}, sw),
 		PolicyLoads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "p4qos_policy_loads_total",
 			Help: "Policy (re)loads, by result."}, []string{"result"}),
+		ProbeRounds: prometheus.NewCounter(prometheus.CounterOpts{Name: "p4qos_link_probe_rounds_total",
+			Help: "Rounds of link-liveness probes sent (one probe out of each end of every probed link)."}),
+		ProbeRoundTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "p4qos_link_probe_round_seconds",
+			Help:    "Time to send one round of link-liveness probes.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
+		LinkChanges: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "p4qos_link_liveness_changes_total",
+			Help: "Links link liveness found down (probes unanswered) or back up."}, []string{"to"}),
 	}
 	m.ClassBytes = counterVec("p4qos_class_bytes_total", "Bytes counted by class_counter (egress, after metering), by switch and class.", "switch", "class")
 	m.ClassPackets = counterVec("p4qos_class_packets_total", "Packets counted by class_counter, by switch and class.", "switch", "class")
@@ -106,7 +119,7 @@ func NewMetrics() *Metrics {
 	bi := buildinfo.Read()
 	m.BuildInfo.WithLabelValues(bi.Version, bi.Revision, bi.GoVersion).Set(1)
 	m.reg.MustRegister(m.WriteRPCs, m.Updates, m.UpdateErrors, m.Undone, m.Reconciles, m.Drift, m.Pushes,
-		m.Connected, m.Primary, m.Allocation, m.Demand, m.LoopLatency, m.MeterWrites, m.PolicyLoads,
+		m.Connected, m.Primary, m.Allocation, m.Demand, m.LoopLatency, m.MeterWrites, m.PolicyLoads, m.ProbeRounds, m.ProbeRoundTime, m.LinkChanges,
 		m.ClassBytes, m.ClassPackets, m.QueueBytes, m.QueuePackets, m.LinkBytes, m.LinkCapacity, m.LinkUtil, m.Usage, m.Enforced,
 		m.ColorPackets, m.DroppedPackets, m.BuildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

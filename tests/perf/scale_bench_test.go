@@ -70,9 +70,19 @@ func BenchmarkControllerScale(b *testing.B) {
 			time.Sleep(5 * time.Second)
 			metrics := "http://" + addr + "/metrics"
 			cpu0, rec0 := processCPU(b, p.Pid), sumCounter(b, metrics, "p4qos_reconciles_total")
+			probes0, probeTime0 := sumCounter(b, metrics, "p4qos_link_probe_rounds_total"), sumCounter(b, metrics, "p4qos_link_probe_round_seconds_sum")
 			const window = 10 * time.Second
 			time.Sleep(window)
 			cpu := processCPU(b, p.Pid) - cpu0
+			// Link liveness sends a round every probe interval (100 ms)
+			// unless sending one takes longer: the rounds achieved in the
+			// window, and the mean time to send one.
+			probes := sumCounter(b, metrics, "p4qos_link_probe_rounds_total") - probes0
+			b.ReportMetric(probes/window.Seconds(), "probe-rounds/s")
+			b.ReportMetric((sumCounter(b, metrics, "p4qos_link_probe_round_seconds_sum")-probeTime0)/max(probes, 1)*1000, "ms/probe-round")
+			// Links found down since the start: none is (a false failure
+			// would recompile and reprogram the fabric).
+			b.ReportMetric(sumCounter(b, metrics, `p4qos_link_liveness_changes_total{to="down"}`), "links-down")
 			// Reconcile passes run on a ticker and are dropped when the
 			// switches cannot keep up, so the CPU of a window depends on
 			// how many passes fell in it: reported per pass as well.
