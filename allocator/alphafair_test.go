@@ -286,7 +286,7 @@ func kktResiduals(p *Problem, r *AlphaResult) (feas, stat, comp float64) {
 }
 
 // TestAlphaFairKKTRandom checks the KKT conditions on 40 random problems
-// (1–3 paths per FG) for each α from 0.5 to 100, and on 150 single-path and
+// (1–3 paths per FG) for each α from 0.5 to MaxAlpha = 50 (30 and 50 after 10), and on 150 single-path and
 // 150 multipath ones for α = 0 (the LP, where before the tie-break term 14 %
 // and 29 % did not converge). Every instance must converge, reach FGGap
 // ≤ 1e-6 for α > 10 (before the warm starts, gap scale and level changes
@@ -297,7 +297,7 @@ func TestAlphaFairKKTRandom(t *testing.T) {
 	for _, tc := range []struct {
 		alpha    float64
 		n, paths int
-	}{{0.5, 40, 3}, {1, 40, 3}, {2, 40, 3}, {5, 40, 3}, {10, 40, 3}, {50, 40, 3}, {100, 40, 3}, {0, 150, 1}, {0, 150, 3}} {
+	}{{0.5, 40, 3}, {1, 40, 3}, {2, 40, 3}, {5, 40, 3}, {10, 40, 3}, {50, 40, 3}, {30, 40, 3}, {0, 150, 1}, {0, 150, 3}} {
 		alpha := tc.alpha
 		var worstGap, worstFeas, worstStat, worstComp float64
 		steps, n, uncertified, failed := 0, 0, 0, 0
@@ -347,7 +347,7 @@ func TestAlphaFairKKTRandom(t *testing.T) {
 // that (see AlphaResult.FGGap), or the solver does not converge at all
 // (ErrNotConverged), and those instances are only counted.
 func TestAlphaFairApproachesMaxMin(t *testing.T) {
-	for _, alpha := range []float64{10, 50, 100} {
+	for _, alpha := range []float64{10, 25, 50} {
 		p := linearNetwork(3, 1e9)
 		mm, err := Allocate(context.Background(), p)
 		if err != nil {
@@ -363,7 +363,7 @@ func TestAlphaFairApproachesMaxMin(t *testing.T) {
 		}
 		d := relErr(r.FlowGroups[0].Rate, mm.FlowGroups[0].Rate)
 		// The exact distance, tanh(ln(3)/(2α)), is below the bound by only
-		// (ln(3)/(2α))³/3 (5.5e-8 at α = 100): allow the solver's rate
+		// (ln(3)/(2α))³/3 (4.4e-7 at α = 50): allow the solver's rate
 		// accuracy (1e-5, as for the closed form above).
 		if bound := math.Log(3) / (2 * alpha); d > bound+1e-5 {
 			t.Errorf("α=%v: %.3g from max-min, more than ln(3)/(2α) = %.3g", alpha, d, bound)

@@ -64,12 +64,12 @@ func TestParseObjectiveErrors(t *testing.T) {
 		{head + "objective: alpha-fiar\nalpha: 1\n", `line 3: objective: unknown objective "alpha-fiar"; did you mean "alpha-fair"?`},
 		{head + "objective: maxmn\n", `did you mean "maxmin"?`},
 		{head + "objective: alpha-fair\n", "line 3: objective: objective alpha-fair needs alpha"},
-		{head + "objective: alpha-fair\nalpha: 101\n", "line 4: alpha: alpha must be a number from 0 to 100, got 101"},
-		{head + "objective: alpha-fair\nalpha: -1\n", "alpha must be a number from 0 to 100, got -1"},
+		{head + "objective: alpha-fair\nalpha: 51\n", "line 4: alpha: alpha must be a number from 0 to 50, got 51"},
+		{head + "objective: alpha-fair\nalpha: -1\n", "alpha must be a number from 0 to 50, got -1"},
 		{head + "alpha: 2\n", `line 3: alpha: alpha is only used with objective: alpha-fair (objective is "maxmin")`},
 		{head + "objective: alpha-fair\nalpha: fair\n", `line 4: alpha: alpha: want a number, got "fair"`},
 		{head + "objectiv: maxmin\n", `unknown key "objectiv"; did you mean "objective"?`},
-		{`{"links": [{"name": "l", "capacity": 1}], "flow_groups": [{"name": "a", "paths": [{"links": ["l"]}]}],` + "\n" + `"objective": "alpha-fair", "alpha": 200}`, "line 2: alpha: alpha must be a number from 0 to 100, got 200"},
+		{`{"links": [{"name": "l", "capacity": 1}], "flow_groups": [{"name": "a", "paths": [{"links": ["l"]}]}],` + "\n" + `"objective": "alpha-fair", "alpha": 200}`, "line 2: alpha: alpha must be a number from 0 to 50, got 200"},
 	}
 	for _, tt := range tests {
 		_, err := ParseProblem(strings.NewReader(tt.src), "p")

@@ -23,7 +23,7 @@ func TestObjectiveOverride(t *testing.T) {
 		{name: "list starting at max-min", o: ObjectiveOverride{Alpha: "inf,1", Plot: true}, obj: MaxMin, alpha: -1, alphas: []float64{inf, 1}},
 		{name: "list without plot", o: ObjectiveOverride{Alpha: "0,1"}, errorHas: "need --plot"},
 		{name: "bad value in list", o: ObjectiveOverride{Alpha: "1,x", Plot: true}, errorHas: `"1,x"`},
-		{name: "α out of range", o: ObjectiveOverride{Alpha: "101"}, errorHas: "0 to 100"},
+		{name: "α out of range", o: ObjectiveOverride{Alpha: "51"}, errorHas: "0 to 50"},
 		{name: "inf alone", o: ObjectiveOverride{Alpha: "inf"}, errorHas: "--objective maxmin"},
 		{name: "maxmin with α", o: ObjectiveOverride{Objective: "maxmin", Alpha: "1"}, errorHas: "goes with --objective alpha-fair"},
 		{name: "alpha-fair first inf", o: ObjectiveOverride{Objective: "alpha-fair", Alpha: "inf,1", Plot: true}, errorHas: "must be a number"},

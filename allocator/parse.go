@@ -27,7 +27,7 @@ import (
 // The format:
 //
 //	mode: split            # or preferred; default split
-//	objective: maxmin      # or alpha-fair, with alpha: 0..100; default maxmin
+//	objective: maxmin      # or alpha-fair, with alpha: 0..50; default maxmin
 //	links:
 //	  - {name: s1-s2, capacity: 10Gbps}
 //	flow_groups:

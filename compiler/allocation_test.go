@@ -78,7 +78,7 @@ func TestPolicyAllocationErrors(t *testing.T) {
 	for _, tt := range []struct{ src, want string }{
 		{"allocation: {objective: alpha-fiar, alpha: 1}\n", `did you mean "alpha-fair"?`},
 		{"allocation: {objective: alpha-fair}\n", "alpha-fair needs alpha"},
-		{"allocation: {objective: alpha-fair, alpha: 500}\n", "expected a number from 0 to 100, got 500"},
+		{"allocation: {objective: alpha-fair, alpha: 500}\n", "expected a number from 0 to 50, got 500"},
 		{"allocation: {alpha: 1}\n", "alpha is only used with objective: alpha-fair"},
 		{"allocation: {objectiv: maxmin}\n", `"objectiv"`},
 	} {

@@ -240,8 +240,8 @@ func TestAllocateAlphaFair(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--alpha", "x"}, `--alpha "x": want a number from 0 to 100`},
-		{[]string{"--alpha", "101"}, "want a number from 0 to 100"},
+		{[]string{"--alpha", "x"}, `--alpha "x": want a number from 0 to 50`},
+		{[]string{"--alpha", "51"}, "want a number from 0 to 50"},
 		{[]string{"--objective", "alpha-fiar"}, `did you mean "alpha-fair"?`},
 		{[]string{"--objective", "maxmin", "--alpha", "1"}, "--alpha goes with --objective alpha-fair"},
 		{[]string{"--objective", "alpha-fair"}, "needs --alpha"},
