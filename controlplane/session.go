@@ -721,3 +721,26 @@ func errText(err error) string {
 	}
 	return err.Error()
 }
+
+// readRaw is Read with the responses left undecoded (p4wire.Raw), in
+// order.
+func (s *Session) readRaw(ctx context.Context, entities ...*p4v1.Entity) ([]p4wire.Raw, error) {
+	ctx, cancel := s.callCtx(ctx, 4)
+	defer cancel()
+	stream, err := s.client.Read(ctx, &p4v1.ReadRequest{DeviceId: s.sw.DeviceID, Role: s.cfg.role, Entities: entities}, grpc.ForceCodecV2(p4wire.Codec()))
+	if err != nil {
+		return nil, wrapRPC("read", err)
+	}
+	var out []p4wire.Raw
+	for {
+		var r p4wire.Raw
+		err := stream.RecvMsg(&r)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, wrapRPC("read", err)
+		}
+		out = append(out, r)
+	}
+}

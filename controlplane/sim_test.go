@@ -557,3 +557,78 @@ func TestSameIntent(t *testing.T) {
 		}
 	}
 }
+
+// TestReconcileUnchangedSkipsDecode: a reconcile whose read comes back byte
+// for byte as the last one that found the switch in sync does not decode
+// or diff it (Unchanged); any change on the switch (an entry deleted, a
+// meter's rate changed, the same number of entities), a new intent or a
+// new stream makes it decode and diff again, and drift is still found.
+func TestReconcileUnchangedSkipsDecode(t *testing.T) {
+	sw, addr := startSim(t)
+	schema := qosSchema(t)
+	ctx := testCtx(t)
+	s := primarySession(t, addr)
+	rec := NewReconciler(s)
+	in := qosIntent(t, schema, 2, 125000)
+	intruder := primarySession(t, addr, WithRole("intruder", nil), WithElectionID(ElectionID{Low: 3}))
+	otherRate := qosIntent(t, schema, 2, 250000)
+	var meter *p4v1.Entity // class 1's meter cell at the other rate
+	for _, e := range otherRate.Entities {
+		if e.GetMeterEntry() != nil {
+			meter = e
+			break
+		}
+	}
+	n := len(in.Entities)
+	steps := []struct {
+		name      string
+		before    func()
+		intent    *Intent
+		unchanged bool
+		drift     int
+		writes    int
+	}{
+		{"first: programs the switch", nil, in, false, 0, n},
+		{"second: decodes, finds it in sync", nil, in, false, 0, 0},
+		{"third: same bytes", nil, in, true, 0, 0},
+		{"fourth: same bytes again", nil, in, true, 0, 0},
+		{"an entry deleted behind our back", func() {
+			if err := intruder.Write(ctx, []*p4v1.Update{{Type: p4v1.Update_DELETE, Entity: in.Entities[0]}}); err != nil {
+				t.Fatal(err)
+			}
+		}, in, false, 1, 1},
+		{"after the repair: decodes again", nil, in, false, 0, 0},
+		{"then the same bytes", nil, in, true, 0, 0},
+		{"a meter rate changed (same entity count)", func() {
+			if err := intruder.Write(ctx, []*p4v1.Update{{Type: p4v1.Update_MODIFY, Entity: meter}}); err != nil {
+				t.Fatal(err)
+			}
+		}, in, false, 1, 1},
+		{"in sync after the repair", nil, in, false, 0, 0},
+		{"a new stream (restart)", func() {
+			stream := s.State().Stream
+			sw.Restart()
+			if err := s.WaitFor(ctx, func(st State) bool { return st.Primary && st.Stream > stream }); err != nil {
+				t.Fatal(err)
+			}
+		}, in, false, 0, n},
+		{"in sync on the new stream", nil, in, false, 0, 0},
+		{"same bytes on the new stream", nil, in, true, 0, 0},
+		{"a new intent with equal entities", nil, qosIntent(t, schema, 2, 125000), false, 0, 0},
+	}
+	for i, step := range steps {
+		if step.before != nil {
+			step.before()
+		}
+		st, err := rec.Reconcile(ctx, step.intent)
+		if err != nil {
+			t.Fatalf("%d %s: %v", i, step.name, err)
+		}
+		if st.Unchanged != step.unchanged || st.Drift != step.drift || st.Write.Updates != step.writes {
+			t.Errorf("%d %s: unchanged %v, drift %d, writes %d; want %v, %d, %d", i, step.name, st.Unchanged, st.Drift, st.Write.Updates, step.unchanged, step.drift, step.writes)
+		}
+		if st.Unchanged && st.Read != n {
+			t.Errorf("%d %s: read %d, want the %d of the in-sync read", i, step.name, st.Read, n)
+		}
+	}
+}

@@ -19,7 +19,26 @@ type codec struct{ base encoding.CodecV2 }
 
 func (c codec) Marshal(v any) (mem.BufferSlice, error) { return c.base.Marshal(v) }
 
+// Raw receives a ReadResponse undecoded (stream.RecvMsg(&raw) on a Read
+// call with Codec): Bytes is the message, copied out of gRPC's buffers.
+// Why: a reconcile of a converged switch reads back the same bytes every
+// time, and comparing them costs far less than decoding and diffing them.
+type Raw struct{ Bytes []byte }
+
+// Decode decodes r into m as UnmarshalReadResponse would; m's bytes fields
+// then point into r.Bytes (which r must not change afterwards).
+func (r *Raw) Decode(m *p4v1.ReadResponse) error {
+	if err := unmarshalOwned(r.Bytes, m); err != nil {
+		return fmt.Errorf("p4wire: %w", err)
+	}
+	return nil
+}
+
 func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
+	if r, ok := v.(*Raw); ok {
+		r.Bytes = data.Materialize()
+		return nil
+	}
 	m, ok := v.(*p4v1.ReadResponse)
 	if !ok {
 		return c.base.Unmarshal(data, v)
