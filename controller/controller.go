@@ -54,8 +54,10 @@ type Controller struct {
 	// cluster mode, the intent store.
 	dynamic []admission.Request
 	// storeRev is, in cluster mode, the intent-store revision of the
-	// running intent (0 before the first).
-	storeRev int64
+	// running intent (0 before the first). revChanged, when not nil, is
+	// closed when it changes (awaitRevision waits on it).
+	storeRev   int64
+	revChanged chan struct{}
 
 	// clLoad estimates each hop's controlled-load queue load from the
 	// queue counters the closed loop reads (nil when no loop runs: then
@@ -414,8 +416,12 @@ func (c *Controller) applyUpdate(ctx context.Context, u update) (err error) {
 	}
 	c.install(f, comp, policy)
 	c.dynamic = dynamic
-	if u.rev != 0 {
+	if u.rev != 0 && u.rev != c.storeRev {
 		c.storeRev = u.rev
+		if c.revChanged != nil {
+			close(c.revChanged)
+			c.revChanged = nil
+		}
 	}
 	// Recorded before the switches start converging on it, so that whoever
 	// sees the new state also sees the reload.

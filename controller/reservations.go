@@ -443,6 +443,10 @@ func (c *Controller) awaitRevision(ctx context.Context, rev int64) error {
 	for {
 		c.mu.Lock()
 		cur := c.storeRev
+		if c.revChanged == nil {
+			c.revChanged = make(chan struct{})
+		}
+		changed := c.revChanged
 		c.mu.Unlock()
 		if cur >= rev {
 			return nil
@@ -450,7 +454,7 @@ func (c *Controller) awaitRevision(ctx context.Context, rev int64) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("stored as intent revision %d, but this instance has not applied it yet (at %d): %w", rev, cur, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
+		case <-changed:
 		}
 	}
 }

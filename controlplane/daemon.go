@@ -572,16 +572,19 @@ func (d *Daemon) runWorker(ctx, opCtx context.Context, w *worker) {
 		// the same instant, and a fabric-wide burst of reads (a CPU spike
 		// for the controller and the switches alike) would delay
 		// everything else, link probes included, once an interval.
-		phase    = time.NewTimer(d.cfg.reconcileInterval/2 + time.Duration(rand.Int64N(int64(d.cfg.reconcileInterval))))
-		periodic = &time.Ticker{}
-		retry    *time.Timer
-		retryC   <-chan time.Time
-		delay    = d.cfg.retryMin
-		due      bool
+		phase = time.NewTimer(d.cfg.reconcileInterval/2 + time.Duration(rand.Int64N(int64(d.cfg.reconcileInterval))))
+		// periodic starts when phase fires; until then its nil channel
+		// never receives.
+		periodic  *time.Ticker
+		periodicC <-chan time.Time
+		retry     *time.Timer
+		retryC    <-chan time.Time
+		delay     = d.cfg.retryMin
+		due       bool
 	)
 	defer func() {
 		phase.Stop()
-		if periodic.C != nil {
+		if periodic != nil {
 			periodic.Stop()
 		}
 	}()
@@ -631,8 +634,9 @@ func (d *Daemon) runWorker(ctx, opCtx context.Context, w *worker) {
 		case <-intentChanged:
 		case <-phase.C:
 			periodic = time.NewTicker(d.cfg.reconcileInterval)
+			periodicC = periodic.C
 			due = true
-		case <-periodic.C:
+		case <-periodicC:
 			due = true
 		case <-retryC:
 			retryC = nil
