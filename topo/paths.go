@@ -46,22 +46,6 @@ func (p Path) LinkNames() []string {
 // String is "h1->leaf1:1 leaf1:3->spine1:1 ...".
 func (p Path) String() string { return strings.Join(p.LinkNames(), " ") }
 
-// distances returns every node's cost to reach dst. Hosts other than dst
-// are reached but never transited.
-func (t *Topology) distances(dst string) map[string]int {
-	t.distMu.Lock()
-	defer t.distMu.Unlock()
-	if d, ok := t.distTo[dst]; ok {
-		return d
-	}
-	d := t.dijkstra(dst, nil, nil)
-	if t.distTo == nil {
-		t.distTo = map[string]map[string]int{}
-	}
-	t.distTo[dst] = d
-	return d
-}
-
 type edgeKey struct {
 	from     string
 	fromPort uint32
@@ -186,9 +170,9 @@ type denseIndex struct {
 	edges [][]Edge
 	to    [][]int
 	host  []bool
-	// dist[i] is every node's cost to node i, computed on first use
-	// (outside distMu, so that route workers asking for other
-	// destinations do not wait for it).
+	// dist[i] is every node's cost to node i, computed on first use under
+	// its own sync.Once, so that route workers asking for other
+	// destinations do not wait for it.
 	dist []denseDist
 }
 
@@ -198,7 +182,7 @@ type denseDist struct {
 }
 
 // denseIndex returns the node numbering, built on first use once the
-// graph is complete (a sync.Once, not distMu: it is asked for on every
+// graph is complete (a sync.Once, not a mutex: it is asked for on every
 // NextHops call, from every route worker).
 func (t *Topology) denseIndex() *denseIndex {
 	t.denseOnce.Do(func() {
@@ -230,7 +214,8 @@ func (ix *denseIndex) distances(dst int) []int {
 	return dd.d
 }
 
-// dijkstra is Topology.dijkstra over node numbers, without removals: the
+// dijkstra is Topology.dijkstra over node numbers, without removals (the
+// removals are Yen's, KShortestPaths'): the
 // costs from src (equal to the costs to src, links being symmetric), -1
 // where unreachable. Called once per destination host when routes are
 // compiled (200 at 2,000 switches), where the string-keyed version took a
@@ -314,26 +299,29 @@ func (t *Topology) ShortestPaths(src, dst string, limit int) ([]Path, error) {
 	if src == dst {
 		return nil, fmt.Errorf("%s to itself: %w", src, ErrNoPath)
 	}
-	dist := t.distances(dst)
-	if _, ok := dist[src]; !ok {
+	// The costs NextHops uses, computed once per destination.
+	ix := t.denseIndex()
+	si, di := ix.id[src], ix.id[dst]
+	dist := ix.distances(di)
+	if dist[si] < 0 {
 		return nil, fmt.Errorf("%s to %s: %w", src, dst, ErrNoPath)
 	}
 	var paths []Path
 	var walk []Edge
-	var rec func(n string) bool
-	rec = func(n string) bool {
-		if n == dst {
-			p := Path{Edges: append([]Edge(nil), walk...), Cost: dist[src]}
+	var rec func(n int) bool
+	rec = func(n int) bool {
+		if n == di {
+			p := Path{Edges: append([]Edge(nil), walk...), Cost: dist[si]}
 			paths = append(paths, p)
 			return limit > 0 && len(paths) >= limit
 		}
-		if n != src && t.nodes[n].host != nil {
+		if n != si && ix.host[n] {
 			return false
 		}
-		for _, e := range t.out[n] {
-			if de, ok := dist[e.To]; ok && de+e.Cost == dist[n] {
+		for k, e := range ix.edges[n] {
+			if de := dist[ix.to[n][k]]; de >= 0 && de+e.Cost == dist[n] {
 				walk = append(walk, e)
-				stop := rec(e.To)
+				stop := rec(ix.to[n][k])
 				walk = walk[:len(walk)-1]
 				if stop {
 					return true
@@ -342,7 +330,7 @@ func (t *Topology) ShortestPaths(src, dst string, limit int) ([]Path, error) {
 		}
 		return false
 	}
-	rec(src)
+	rec(si)
 	return paths, nil
 }
 

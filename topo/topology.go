@@ -52,11 +52,9 @@ type Topology struct {
 	down map[string][]uint32
 	mac  map[string]MAC
 
-	distMu sync.Mutex
-	distTo map[string]map[string]int // per destination: cost from every node
-	// dense numbers the nodes for NextHops, built on first use (denseOnce)
-	// once the graph is complete, with every node's cost to each
-	// destination computed once.
+	// dense numbers the nodes for NextHops and ShortestPaths, built on
+	// first use (denseOnce) once the graph is complete, with every node's
+	// cost to each destination computed once.
 	denseOnce sync.Once
 	dense     *denseIndex
 }
