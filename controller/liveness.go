@@ -388,11 +388,11 @@ func (lm *linkMonitor) tick(ctx context.Context) {
 	}
 	wg.Wait()
 	took := time.Since(now)
-	if len(outs) > 0 && lm.c.metrics != nil {
+	if len(outs) > 0 {
 		lm.c.metrics.ProbeRounds.Inc()
 		lm.c.metrics.ProbeRoundTime.Observe(took.Seconds())
 	}
-	if took > lm.interval && time.Since(lm.lateWarned) >= lateWarnEvery {
+	if len(outs) > 0 && took > lm.interval && time.Since(lm.lateWarned) >= lateWarnEvery {
 		// The ticker drops the ticks that fall inside a long round: the
 		// links are probed less often than configured, and a failure is
 		// found later (K rounds). Said, not hidden; at most once a minute.
@@ -450,9 +450,11 @@ func (lm *linkMonitor) judge(ml *monitoredLink, now time.Time, timeout, limit ti
 		ml.judged = r
 		if ml.health.observe(answered, lm.k, lm.m) {
 			lm.changes = append(lm.changes, linkChange{link: ml.link.Name(), down: ml.health.down})
-			if lm.c.metrics != nil {
-				lm.c.metrics.LinkChanges.WithLabelValues(map[bool]string{true: "down", false: "up"}[ml.health.down]).Inc()
+			to := "up"
+			if ml.health.down {
+				to = "down"
 			}
+			lm.c.metrics.LinkChanges.WithLabelValues(to).Inc()
 			select {
 			case lm.kick <- struct{}{}:
 			default:

@@ -391,17 +391,9 @@ func decodeState(in *Intent, raw []p4wire.Raw) ([]*p4v1.Entity, error) {
 			constTable[t.GetPreamble().GetId()] = true
 		}
 	}
-	var got []*p4v1.Entity
-	for i := range raw {
-		var resp p4v1.ReadResponse
-		if err := raw[i].Decode(&resp); err != nil {
-			return nil, wrapRPC("read", err)
-		}
-		for _, e := range resp.GetEntities() {
-			if e != nil {
-				got = append(got, e)
-			}
-		}
+	got, err := decodeRead(raw)
+	if err != nil {
+		return nil, err
 	}
 	same := func(read, written *p4v1.MeterConfig) bool { return proto.Equal(read, written) }
 	if in.Pipeline != nil && in.Pipeline.Target != nil {

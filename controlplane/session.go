@@ -682,30 +682,11 @@ func (s *Session) noteFenced(err error) {
 // Read sends one ReadRequest (wildcards allowed, spec §13.2) and collects the
 // whole response stream.
 func (s *Session) Read(ctx context.Context, entities ...*p4v1.Entity) ([]*p4v1.Entity, error) {
-	ctx, cancel := s.callCtx(ctx, 4)
-	defer cancel()
-	// p4wire decodes the responses without protobuf reflection (the
-	// largest cost of reading a large fabric), falling back to
-	// proto.Unmarshal for anything it does not know.
-	stream, err := s.client.Read(ctx, &p4v1.ReadRequest{DeviceId: s.sw.DeviceID, Role: s.cfg.role, Entities: entities}, grpc.ForceCodecV2(p4wire.Codec()))
+	raw, err := s.readRaw(ctx, entities...)
 	if err != nil {
-		return nil, wrapRPC("read", err)
+		return nil, err
 	}
-	var out []*p4v1.Entity
-	for {
-		resp, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, wrapRPC("read", err)
-		}
-		for _, e := range resp.GetEntities() {
-			if e != nil {
-				out = append(out, e)
-			}
-		}
-	}
+	return decodeRead(raw)
 }
 
 // isNoPipeline reports whether err says the switch has no pipeline yet
@@ -723,7 +704,9 @@ func errText(err error) string {
 }
 
 // readRaw is Read with the responses left undecoded (p4wire.Raw), in
-// order.
+// order. p4wire decodes them without protobuf reflection (the largest
+// cost of reading a large fabric), falling back to proto.Unmarshal for
+// anything it does not know.
 func (s *Session) readRaw(ctx context.Context, entities ...*p4v1.Entity) ([]p4wire.Raw, error) {
 	ctx, cancel := s.callCtx(ctx, 4)
 	defer cancel()
@@ -743,4 +726,21 @@ func (s *Session) readRaw(ctx context.Context, entities ...*p4v1.Entity) ([]p4wi
 		}
 		out = append(out, r)
 	}
+}
+
+// decodeRead decodes readRaw's responses into their entities, in order.
+func decodeRead(raw []p4wire.Raw) ([]*p4v1.Entity, error) {
+	var out []*p4v1.Entity
+	for i := range raw {
+		var resp p4v1.ReadResponse
+		if err := raw[i].Decode(&resp); err != nil {
+			return nil, wrapRPC("read", err)
+		}
+		for _, e := range resp.GetEntities() {
+			if e != nil {
+				out = append(out, e)
+			}
+		}
+	}
+	return out, nil
 }

@@ -11,8 +11,9 @@ import (
 )
 
 // Codec returns a gRPC codec (for grpc.ForceCodecV2 on a Read call) that
-// decodes ReadResponse messages with UnmarshalReadResponse, and everything
-// else, and all marshalling, as gRPC's own protobuf codec does.
+// receives a message into a Raw undecoded (Raw.Decode then decodes it as
+// UnmarshalReadResponse does), and everything else, and all marshalling,
+// as gRPC's own protobuf codec does.
 func Codec() encoding.CodecV2 { return codec{base: encoding.GetCodecV2("proto")} }
 
 type codec struct{ base encoding.CodecV2 }
@@ -35,19 +36,13 @@ func (r *Raw) Decode(m *p4v1.ReadResponse) error {
 }
 
 func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
-	if r, ok := v.(*Raw); ok {
-		r.Bytes = data.Materialize()
-		return nil
-	}
-	m, ok := v.(*p4v1.ReadResponse)
+	r, ok := v.(*Raw)
 	if !ok {
 		return c.base.Unmarshal(data, v)
 	}
 	// gRPC frees data when this returns: Materialize copies it into a
 	// buffer of our own, which the decoded entities then share.
-	if err := unmarshalOwned(data.Materialize(), m); err != nil {
-		return fmt.Errorf("p4wire: %w", err)
-	}
+	r.Bytes = data.Materialize()
 	return nil
 }
 

@@ -230,7 +230,11 @@ func TestUnmarshalMatchesProto(t *testing.T) {
 	for name, decode := range map[string]func([]byte, *p4v1.ReadResponse) error{
 		"UnmarshalReadResponse": UnmarshalReadResponse,
 		"Codec": func(b []byte, m *p4v1.ReadResponse) error {
-			return Codec().Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, m)
+			var r Raw
+			if err := Codec().Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, &r); err != nil {
+				return err
+			}
+			return r.Decode(m)
 		},
 	} {
 		in := append([]byte(nil), b...)
