@@ -1095,30 +1095,30 @@ func AlphaFair(p *Problem, alpha float64, opts ...AlphaOption) (*AlphaResult, er
 
 // finiteResult is ErrNotConverged when a figure of r is NaN or infinite:
 // float64 ran out somewhere (above MaxAlpha a per-FG certificate of +Inf
-// came with NaN stationarity), and such an allocation is not an answer (nor
-// valid JSON).
+// came with NaN stationarity), and such an allocation is not an answer: the
+// JSON writer refuses it (Result.checkFinite), but the table, the plot and
+// the closed loop would take it. Checked here, at the source, for all.
 func finiteResult(r *AlphaResult, alpha float64) error {
-	bad := func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
 	for _, f := range []struct {
 		name string
 		v    float64
 	}{{"objective", r.Objective}, {"gap", r.Gap}, {"relative gap", r.RelGap}, {"FG gap", r.FGGap}} {
-		if bad(f.v) {
+		if !finite(f.v) {
 			return fmt.Errorf("%w: the %s is %v (float64 ran out at α = %v)", ErrNotConverged, f.name, f.v, alpha)
 		}
 	}
 	for _, g := range r.FlowGroups {
-		if bad(g.Rate) || bad(g.MarginalUtility) || bad(g.DemandPrice) {
+		if !finite(g.Rate) || !finite(g.MarginalUtility) || !finite(g.DemandPrice) {
 			return fmt.Errorf("%w: flow group %s: rate %v, marginal utility %v, demand price %v (float64 ran out at α = %v)", ErrNotConverged, g.Name, g.Rate, g.MarginalUtility, g.DemandPrice, alpha)
 		}
 		for _, pr := range g.Paths {
-			if bad(pr.Rate) {
+			if !finite(pr.Rate) {
 				return fmt.Errorf("%w: flow group %s: a path's rate is %v (float64 ran out at α = %v)", ErrNotConverged, g.Name, pr.Rate, alpha)
 			}
 		}
 	}
 	for _, l := range r.Links {
-		if bad(l.Load) || bad(l.Price) {
+		if !finite(l.Load) || !finite(l.Price) {
 			return fmt.Errorf("%w: link %s: load %v, price %v (float64 ran out at α = %v)", ErrNotConverged, l.Name, l.Load, l.Price, alpha)
 		}
 	}
